@@ -1,0 +1,1 @@
+"""Alerts: playbooks, message rendering, channel routing and the outbox dispatcher."""

@@ -1,0 +1,1 @@
+"""Extractors turn a fetched body into PostItems; they never fetch."""

@@ -1,0 +1,38 @@
+"""Plain-text helpers shared by extractors: hostile HTML in, inert text out."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
+
+_WS = re.compile(r"\s+")
+_BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/li|/h\d)\b[^>]*>")
+
+
+def html_to_text(html: str) -> str:
+    """Strip markup (dropping script/style content) and collapse whitespace."""
+    if not html:
+        return ""
+    html = remove_tags_with_content(html, which_ones=("script", "style", "noscript"))
+    html = _BLOCK.sub("\n", html)
+    text = replace_entities(remove_tags(html))
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return "\n".join(_WS.sub(" ", line).strip() for line in text.splitlines() if line.strip())
+
+
+def fingerprint(title: str, text: str) -> str:
+    """Content identity: same words, same fingerprint, whatever the entry id says."""
+    norm = _WS.sub(" ", f"{title}\n{text}".casefold()).strip()
+    return hashlib.sha1(norm.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def safe_link(url: str | None) -> str | None:
+    """Only http(s) links survive; ``javascript:`` and friends become None."""
+    if not url:
+        return None
+    url = url.strip()
+    return url if urlsplit(url).scheme in ("http", "https") else None

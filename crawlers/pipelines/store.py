@@ -1,0 +1,115 @@
+"""Stores each FetchResult: new posts (deduplicated), engagement changes and the
+source's health, in one transaction, then tells the daemon there is new work."""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.exceptions import NotConfigured
+from sqlalchemy import Engine, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from crawlers import signals as cw_signals
+from crawlers.items import FetchResult, PostItem
+from crawlers.schedule import next_poll
+from db.engine import make_engine, session
+from db.models import EngagementSnapshot, Post, Source, utcnow
+
+log = logging.getLogger("crisiswatch.crawl")
+
+
+def _store_post(s: Session, source_id: int, item: PostItem) -> bool:
+    """Insert one post unless its entry id or its content is already there; record
+    a snapshot when its reply count changed. True when the post is new."""
+    existing = s.exec(select(Post).where(
+        Post.source_id == source_id,
+        or_(Post.entry_key == item.entry_key, Post.fingerprint == item.fingerprint),
+    )).first()
+    if existing is not None:
+        if item.replies is not None and item.replies != existing.replies:
+            existing.replies = item.replies
+            s.add(existing)
+            s.add(EngagementSnapshot(post_id=existing.id, replies=item.replies))
+        return False
+    post = Post(source_id=source_id, entry_key=item.entry_key, fingerprint=item.fingerprint,
+                url=item.url, title=item.title, text=item.text, author=item.author,
+                published_at=item.published_at, replies=item.replies)
+    try:
+        with s.begin_nested():  # another crawler node may have stored it a moment ago
+            s.add(post)
+            s.flush()
+    except IntegrityError:
+        return False
+    if item.replies is not None:
+        s.add(EngagementSnapshot(post_id=post.id, replies=item.replies))
+    return True
+
+
+def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
+    now = utcnow()
+    source.last_fetch_at = now
+    source.last_status = result.status
+    if result.ok:
+        source.last_success_at = now
+        source.last_error = None
+        source.consecutive_errors = 0
+        if not result.not_modified:
+            source.etag = result.etag
+            source.last_modified = result.last_modified
+        source.posts_seen += new_posts
+    else:
+        source.last_error = result.error
+        source.error_count += 1
+        source.consecutive_errors += 1
+    source.next_poll_at = next_poll(now, source.interval_s, source.consecutive_errors)
+
+
+def store_result(engine: Engine, result: FetchResult) -> int:
+    """Write one fetch's outcome atomically; return how many posts were new."""
+    with session(engine) as s, s.begin():
+        source = s.get(Source, result.source_id)
+        if source is None:  # deleted while its request was in flight
+            return 0
+        new = sum(_store_post(s, source.id, item) for item in result.posts)
+        _record_health(source, result, new)
+        s.add(source)
+    return new
+
+
+class StorePipeline:
+    """Connects in ``open_spider`` and disposes in ``close_spider`` (Scrapy's DB example)."""
+
+    def __init__(self, url: str, crawler) -> None:  # noqa: ANN001
+        self.url = url
+        self.crawler = crawler
+        self.engine: Engine | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler) -> StorePipeline:  # noqa: ANN001
+        url = crawler.settings.get("CRISISWATCH_DATABASE")
+        if not url:
+            raise NotConfigured("CRISISWATCH_DATABASE is not set")
+        return cls(url, crawler)
+
+    def open_spider(self, spider=None) -> None:  # noqa: ANN001
+        self.engine = make_engine(self.url)
+
+    def close_spider(self, spider=None) -> None:  # noqa: ANN001
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+        if not isinstance(item, FetchResult):
+            return item
+        new = store_result(self.engine, item)
+        name = f"source #{item.source_id}"
+        if item.error:
+            log.warning("%s failed: %s", name, item.error)
+        elif item.not_modified:
+            log.debug("%s not modified", name)
+        else:
+            log.info("%s fetched: %d entries, %d new", name, len(item.posts), new)
+        self.crawler.signals.send_catch_log(
+            cw_signals.fetch_stored, source_id=item.source_id, new_posts=new)
+        return item

@@ -1,0 +1,157 @@
+"""Tables of the one-way flow: Source -> Post -> Mention -> Incident -> Alert -> Delivery.
+
+Each stage reads the rows the stage before it wrote and records its progress
+in ``StageCursor`` (an id high-water mark) or a state column, so any stage can
+be stopped and re-run without losing or duplicating anything downstream.
+Timestamps are timezone-aware UTC (SQLModel stores UTC and hands back aware values).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SEVERITIES = ("notice", "warning", "crisis")
+
+
+def utcnow() -> datetime:
+    """Aware UTC now: the one clock every table uses."""
+    return datetime.now(UTC)
+
+
+class Brand(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    exclude: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    enabled: bool = True
+    managed_by: str = "config"
+
+
+class Source(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    kind: str = "feed"
+    url: str
+    interval_s: int = 300
+    enabled: bool = True
+    managed_by: str = "config"
+    # conditional GET validators, sent back on the next poll
+    etag: str | None = None
+    last_modified: str | None = None
+    # health: what an admin needs to see whether the source works
+    last_fetch_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    error_count: int = 0
+    consecutive_errors: int = 0
+    next_poll_at: datetime | None = None
+    posts_seen: int = 0
+
+
+class Post(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("source_id", "entry_key", name="uq_post_entry"),
+        UniqueConstraint("source_id", "fingerprint", name="uq_post_fingerprint"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    entry_key: str
+    fingerprint: str
+    url: str | None = None
+    title: str = ""
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    author: str | None = None
+    published_at: datetime | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)
+    replies: int | None = None
+
+
+class EngagementSnapshot(SQLModel, table=True):
+    """Counters of a post each time they were seen to change: growth is the signal."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    seen_at: datetime = Field(default_factory=utcnow)
+    replies: int | None = None
+
+
+class Mention(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("post_id", "brand_id", name="uq_mention_post_brand"),)
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    language: str = "en"
+    sentiment: float = 0.5  # probability the post is positive
+    risk: float = 0.0
+    flagged: bool = Field(default=False, index=True)
+    strong: bool = False
+    cues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scored_at: datetime = Field(default_factory=utcnow)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    severity: str | None = None  # the incident's severity once this mention was counted
+
+
+class Incident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True)
+    opened_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    severity: str | None = None
+    mention_count: int = 0
+    source_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Alert(SQLModel, table=True):
+    """One per severity rise of an incident; ``dedup_key`` is reused on every resend."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    brand_id: int = Field(foreign_key="brand.id")
+    severity: str
+    dedup_key: str = Field(unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    post_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    playbook: str | None = None
+    title: str | None = None
+    body: str | None = Field(default=None, sa_column=Column(Text))
+    rendered_at: datetime | None = Field(default=None, index=True)
+
+
+class Channel(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    url: str  # an apprise URL; may hold a secret, never print it whole
+    min_severity: str = "notice"
+    enabled: bool = True
+    managed_by: str = "config"
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (alert, channel); sent at most once, retried until then."""
+
+    __table_args__ = (UniqueConstraint("alert_id", "channel_id", name="uq_delivery"),)
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id")
+    status: str = Field(default="pending", index=True)  # pending | sending | sent
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    claimed_until: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class StageCursor(SQLModel, table=True):
+    """How far a stage has read its input table (highest id processed)."""
+
+    name: str = Field(primary_key=True)
+    position: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)

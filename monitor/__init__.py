@@ -1,0 +1,1 @@
+"""Monitoring: normalisation, matching, scoring, detection, stage runners, daemon and CLI."""

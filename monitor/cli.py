@@ -1,0 +1,169 @@
+"""The ``crisiswatch`` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.config import (
+    DEFAULT_CONFIG,
+    ENV_DATABASE,
+    Config,
+    ConfigError,
+    load_config,
+    parse_duration,
+    redact_url,
+)
+
+app = typer.Typer(help="Watch feeds for brand mentions, flag complaints early, alert the PR "
+                       "team with a first-response playbook.", no_args_is_help=True,
+                  add_completion=False)
+log = logging.getLogger("crisiswatch")
+
+
+class Fmt(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Level(StrEnum):
+    notice = "notice"
+    warning = "warning"
+    crisis = "crisis"
+
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).")]
+
+
+class _QuietLibraries(logging.Filter):
+    """Scrapy and Twisted talk a lot at INFO; keep their warnings and errors only.
+    A filter on our handler survives Scrapy resetting the root logger's level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith("crisiswatch")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                                           "%H:%M:%S"))
+    handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        handler.addFilter(_QuietLibraries())
+    logging.basicConfig(level=logging.DEBUG, handlers=[handler], force=True)
+    logging.getLogger("apprise").propagate = False  # its failures reach us via the outbox
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def read_config(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise fail(f"{path}: invalid configuration\n{exc}") from None
+
+
+@app.command("check-config")
+def check_config(file: Annotated[Path, typer.Argument(help="The YAML file to validate.")]) -> None:
+    """Validate a config file without running anything or writing anything."""
+    config = read_config(file)
+    typer.echo(f"{file}: OK: {len(config.brands)} brands, {len(config.sources)} sources, "
+               f"{len(config.channels)} channels")
+    for ch in config.channels:
+        typer.echo(f"  channel {ch.name}: {redact_url(ch.url)} (min {ch.min_severity})")
+
+
+@app.command()
+def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
+        once: Annotated[bool, typer.Option(help="Poll every source once, process, exit.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Watch the configured sources until Ctrl-C (or once, with --once)."""
+    from db.engine import open_database
+    from monitor.daemon import run_daemon
+    from monitor.stages import Stages
+    from monitor.summary import summarize
+    from monitor.sync import sync_config
+
+    cfg = read_config(config)
+    setup_logging(verbose)
+    engine = open_database(cfg.database)
+    sync_config(engine, cfg)
+    log.info("watching %d sources for %d brands%s", len(cfg.sources), len(cfg.brands),
+             " (one pass)" if once else "; Ctrl-C stops")
+    run_daemon(Stages(engine, cfg), once=once)
+    for line in summarize(engine).lines():
+        typer.echo(line)
+
+
+def parse_since(value: str) -> datetime:
+    """``2h``, ``7d`` (ago) or an ISO date/time (UTC)."""
+    if re.fullmatch(r"\s*\d+(\.\d+)?\s*[smhd]?\s*", value):
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: use a duration (2h, 7d) or a date "
+                                 "(2026-11-01 or 2026-11-01T08:00)") from None
+
+
+def database_url(config: Path, database: str | None) -> str:
+    if database:
+        return database
+    if config.exists():
+        return read_config(config).database
+    if os.environ.get(ENV_DATABASE):
+        return os.environ[ENV_DATABASE]
+    raise fail(f"no database: {config} does not exist; pass --config, --database or set "
+               f"{ENV_DATABASE}")
+
+
+@app.command()
+def history(config: ConfigOpt = Path(DEFAULT_CONFIG),
+            database: Annotated[str | None, typer.Option(help="Database URL (instead of "
+                                                         "the config's).")] = None,
+            brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+            severity: Annotated[Level | None, typer.Option(help="This level and above.")] = None,
+            since: Annotated[str | None, typer.Option(help="2h, 7d or a date.")] = None,
+            fmt: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
+            limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
+    """List flagged posts, newest first."""
+    from db.engine import open_database
+    from monitor.history import FORMATS, flagged_posts
+
+    url = database_url(config, database)
+    since_at = parse_since(since) if since else None
+    rows = flagged_posts(open_database(url), brand=brand,
+                         min_severity=severity.value if severity else None,
+                         since=since_at, limit=limit)
+    typer.echo(FORMATS[fmt.value](rows).rstrip("\n"))
+
+
+@app.command()
+def demo(speed: Annotated[float, typer.Option(min=0.5, max=20, help="Play the scripted minute "
+                                              "this many times faster.")] = 1.0,
+         keep: Annotated[bool, typer.Option(help="Keep the demo database and print "
+                                            "its path.")] = False) -> None:
+    """Play a scripted crisis on a local simulated site (127.0.0.1 only) and watch
+    the daemon catch it: alerts as they arrive, then a summary."""
+    from monitor.demo import run_demo
+
+    setup_logging()
+    logging.getLogger("crisiswatch").setLevel(logging.WARNING)  # the demo prints its own
+    raise typer.Exit(run_demo(speed=speed, keep=keep, echo=typer.echo))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,204 @@
+"""``crisiswatch.yaml``: one file, validated in full before anything is written.
+
+Errors name the key (``sources[1].kind``) and the problem. The database URL
+can be overridden by ``CRISISWATCH_DATABASE`` so secrets stay out of the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+import apprise
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.engine import make_url
+
+ENV_DATABASE = "CRISISWATCH_DATABASE"
+DEFAULT_CONFIG = "crisiswatch.yaml"
+Severity = Literal["notice", "warning", "crisis"]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or invalid; the message says where."""
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``60``, ``"90s"``, ``"5m"``, ``"1h"`` or ``"2d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected seconds or a duration like 5m, 1h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (use seconds or 30s, 5m, 1h, 1d)")
+        seconds = float(match.group(1)) * _UNIT[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("must be more than 0 seconds")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrandConfig(_Strict):
+    name: str = Field(min_length=1)
+    keywords: list[str] = Field(min_length=1)
+    exclude: list[str] = []
+
+    @field_validator("keywords", "exclude")
+    @classmethod
+    def _no_blank(cls, values: list[str]) -> list[str]:
+        if any(not v.strip() for v in values):
+            raise ValueError("must not contain empty strings")
+        return values
+
+
+class SourceConfig(_Strict):
+    name: str = Field(min_length=1)
+    kind: Literal["feed"]
+    url: str
+    interval: Duration = 300.0
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL with a host")
+        return url
+
+
+class ChannelConfig(_Strict):
+    name: str = Field(min_length=1)
+    url: str
+    min_severity: Severity = "notice"
+
+    @field_validator("url")
+    @classmethod
+    def _apprise_url(cls, url: str) -> str:
+        if not apprise.Apprise().add(url):
+            scheme = url.split("://", 1)[0] if "://" in url else url[:12]
+            raise ValueError(f"not a URL apprise can notify (scheme {scheme!r})")
+        return url
+
+
+class DetectionConfig(_Strict):
+    """First-cut thresholds; later issues refine detection."""
+
+    risk_threshold: float = Field(default=0.5, ge=0, le=1)
+    window: Duration = 3600.0
+    growth_mentions: int = Field(default=3, ge=2)
+    incident_quiet: Duration = 6 * 3600.0
+
+
+class Config(_Strict):
+    database: str = "sqlite:///crisiswatch.db"
+    brands: list[BrandConfig] = []
+    sources: list[SourceConfig] = []
+    channels: list[ChannelConfig] = []
+    detection: DetectionConfig = DetectionConfig()
+
+    @field_validator("database")
+    @classmethod
+    def _sqlalchemy_url(cls, url: str) -> str:
+        try:
+            make_url(url)
+        except Exception as exc:  # sqlalchemy raises ArgumentError with a vague text
+            raise ValueError(f"{url!r} is not a SQLAlchemy database URL") from exc
+        return url
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        for section in ("brands", "sources", "channels"):
+            seen: set[str] = set()
+            for i, item in enumerate(getattr(self, section)):
+                key = item.name.casefold()
+                if key in seen:
+                    raise ValueError(f"{section}[{i}].name: duplicate name {item.name!r}")
+                seen.add(key)
+        return self
+
+
+def _format(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] in ("literal_error", "int_parsing", "float_parsing", "list_type",
+                             "string_type", "dict_type", "model_type"):
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"{loc}: {msg}" if loc else msg)
+    return "\n".join(lines)
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    """Relative SQLite paths are relative to the config file, not to the cwd of the day."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return url
+    if parsed.database == ":memory:" or Path(parsed.database).is_absolute():
+        return url
+    return parsed.set(database=str((base / parsed.database).resolve())).render_as_string(
+        hide_password=False
+    )
+
+
+def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None) -> Config:
+    """Validate a loaded YAML document; apply the environment override."""
+    env = os.environ if env is None else env
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("(top level): expected a mapping of keys such as brands, sources")
+    if env.get(ENV_DATABASE):
+        data = {**data, "database": env[ENV_DATABASE]}
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc)) from None
+    return config.model_copy(update={"database": _resolve_sqlite(config.database, base)})
+
+
+def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Config:
+    """Read and validate ``path``; raise ``ConfigError`` naming the problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, base=path.resolve().parent, env=env)
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: apprise URLs carry tokens and passwords."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/<redacted>" if parts.scheme else "<redacted>"

@@ -1,0 +1,86 @@
+"""The daemon: one Scrapy process with the long-running watch spider, and the
+later stages woken in-process whenever the store pipeline commits a fetch
+(plus a periodic sweep for retries and anything missed).
+
+Stages run in one worker thread at a time so the reactor keeps fetching while
+posts are scored; wake-ups that arrive while they run are coalesced into one
+more run. Ctrl-C: Scrapy closes the spider gracefully, the reactor waits for
+the worker, and a final pass drains what was fetched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from twisted.internet import task, threads
+from twisted.python.failure import Failure
+
+from crawlers import signals as cw_signals
+from crawlers.spiders.watch import WatchSpider
+from monitor.stages import Stages, StagesReport
+
+log = logging.getLogger("crisiswatch.daemon")
+SWEEP_S = 5.0
+
+
+class StageWaker:
+    """Runs ``run`` in a worker thread on demand, never two at once."""
+
+    def __init__(self, run: Callable[[], StagesReport]) -> None:
+        self.run = run
+        self.busy = False
+        self.again = False
+
+    def wake(self, **_signal_kwargs: object) -> None:
+        if self.busy:
+            self.again = True
+            return
+        self.busy = True
+        threads.deferToThread(self.run).addBoth(self._done)
+
+    def _done(self, result: StagesReport | Failure) -> None:
+        if isinstance(result, Failure):
+            log.error("stage run failed; retrying at the next wake-up: %s",
+                      result.getTraceback())
+        self.busy = False
+        if self.again:
+            self.again = False
+            self.wake()
+
+
+def crawler_settings(database_url: str, **overrides: object) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("CRISISWATCH_DATABASE", database_url, priority="cmdline")
+    for key, value in overrides.items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run_daemon(stages: Stages, *, once: bool, stop_after: float | None = None,
+               **settings: object) -> StagesReport:
+    """Fetch and process until stopped (or, with ``once``, one poll of every
+    source); return the report of the final drain."""
+    process = CrawlerProcess(crawler_settings(stages.config.database,
+                                              LOG_INSTALL_ROOT_HANDLER=False, **settings))
+    crawler = process.create_crawler(WatchSpider)
+    waker = StageWaker(stages.run)
+    if not once:
+        crawler.signals.connect(waker.wake, signal=cw_signals.fetch_stored)
+    process.crawl(crawler, once=once)
+    # Scrapy installs the reactor it is configured for inside crawl(); importing
+    # it any earlier would install Twisted's default one instead.
+    from twisted.internet import reactor
+
+    if not once:
+        sweep = task.LoopingCall(waker.wake)
+        reactor.callWhenRunning(sweep.start, SWEEP_S, now=False)
+        reactor.addSystemEventTrigger("before", "shutdown",
+                                      lambda: sweep.running and sweep.stop())
+    if stop_after is not None:
+        reactor.callLater(stop_after, process.stop)
+    process.start()  # blocks; SIGINT/SIGTERM stop it gracefully
+    return stages.run(ignore_backoff=once)

@@ -1,0 +1,34 @@
+"""The demo's scripted minute: chatter, praise, then a complaint that draws
+replies, is reposted on a second site and turns into a threat to go to the
+media. Times are script seconds (``--speed`` plays them faster)."""
+
+from __future__ import annotations
+
+from monitor.localsite import Entry
+
+DURATION = 60.0
+BRAND = {"name": "Acme", "keywords": ["Acme", "艾克美", "acme phone"], "exclude": ["acme anvil"]}
+
+FORUM = [
+    Entry("f1", "Best hiking trail near the city?", "Looking for a half-day walk.", 0),
+    Entry("f2", "Loving my new Acme phone", "The camera is great and the battery lasts "
+          "two days.", 6),
+    Entry("f3", "Acme phone keeps freezing and support was rude",
+          "My Acme phone freezes every hour. Support said it's company policy and hung up on "
+          "me. I want a refund.", 16, replies=[(16, 1), (27, 14)]),
+    Entry("f4", "Re: Acme phone keeps freezing", "Same here, support ignored my emails for "
+          "a week. Really disappointed with Acme.", 27),
+    Entry("f5", "Acme anvil on sale", "The acme anvil is half price this week.", 44),
+]
+
+NEWS = [
+    Entry("n1", "Globex opens a flagship store downtown", "Shoppers queued from 8 am.", 0),
+    Entry("n2", "Acme unveils the Acme Phone 7", "A bigger battery and a new camera.", 4),
+    Entry("n3", "艾克美新款手機今日開賣", "門店排起長隊，不少顧客一早就來了。", 10),
+    Entry("n4", "转发：艾克美手机频繁死机，客服态度恶劣",
+          "网友称艾克美客服推诿不理人，已经在网上疯传，表示要找记者曝光。", 37),
+    Entry("n5", "Weekend weather: sunny and mild", "No rain expected.", 50),
+]
+
+FEEDS = {"forum": FORUM, "news": NEWS}
+EXPECTED = ("notice", "warning", "crisis")

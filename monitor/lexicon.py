@@ -1,0 +1,69 @@
+"""The crisis-cue lexicon (``lexicon/cues.yaml``, written from the seed texts):
+words that make a post matter whatever its tone (曝光, 律师, "going viral")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from monitor.normalize import normalize
+
+DEFAULT_LEXICON = Path(__file__).parent / "lexicon" / "cues.yaml"
+
+
+@dataclass(frozen=True)
+class CueCategory:
+    key: str
+    label: str
+    weight: float
+    strong: bool
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]  # (term as written, compiled)
+
+
+@dataclass(frozen=True)
+class CueHit:
+    key: str
+    label: str
+    weight: float
+    strong: bool
+    terms: tuple[str, ...]
+
+
+def _en_pattern(term: str) -> re.Pattern[str]:
+    norm = normalize(term).strip()
+    stem = norm.endswith("*")
+    words = [re.escape(w) for w in norm.rstrip("*").split()]
+    tail = r"\w*" if stem else ""
+    body = r"\s+".join(words)
+    return re.compile(rf"(?<!\w){body}{tail}(?!\w)")
+
+
+def _zh_pattern(term: str) -> re.Pattern[str]:
+    return re.compile(re.escape(normalize(str(term)).strip()))
+
+
+@lru_cache(maxsize=8)
+def load_lexicon(path: Path = DEFAULT_LEXICON) -> tuple[CueCategory, ...]:
+    """Compile the lexicon file once per path."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    categories = []
+    for key, spec in data["categories"].items():
+        patterns = [(str(t), _zh_pattern(t)) for t in spec.get("zh", [])]
+        patterns += [(str(t), _en_pattern(str(t))) for t in spec.get("en", [])]
+        categories.append(CueCategory(key, spec.get("label", key), float(spec["weight"]),
+                                      bool(spec.get("strong", False)), tuple(patterns)))
+    return tuple(categories)
+
+
+def find_cues(categories: tuple[CueCategory, ...], normalized_text: str) -> list[CueHit]:
+    """Every category with at least one term in the text, with the terms found."""
+    hits = []
+    for cat in categories:
+        terms = tuple(term for term, pat in cat.patterns if pat.search(normalized_text))
+        if terms:
+            hits.append(CueHit(cat.key, cat.label, cat.weight, cat.strong, terms))
+    return hits

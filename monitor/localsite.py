@@ -1,0 +1,186 @@
+"""Loopback HTTP servers for the demo and the tests: a feed site whose entries
+appear over time (with ETag / 304), and a receiver for apprise's ``json://``.
+
+Both bind 127.0.0.1 on a free port and run in a daemon thread."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape
+
+
+@dataclass
+class Entry:
+    id: str
+    title: str
+    body: str
+    appear_at: float = 0.0  # script seconds
+    replies: list[tuple[float, int]] = field(default_factory=list)  # (script s, count)
+
+    def replies_at(self, t: float) -> int | None:
+        seen = [count for at, count in self.replies if at <= t]
+        return seen[-1] if seen else None
+
+
+def render_rss(title: str, base: str, entries: list[tuple[Entry, int | None, float]]) -> bytes:
+    """RSS 2.0 with slash:comments; every text is XML-escaped."""
+    items = []
+    for entry, replies, published in entries:
+        slash = f"<slash:comments>{replies}</slash:comments>" if replies is not None else ""
+        items.append(
+            f"<item><title>{escape(entry.title)}</title>"
+            f"<link>{base}/posts/{escape(entry.id)}</link><guid>{escape(entry.id)}</guid>"
+            f"<description>{escape(entry.body)}</description>"
+            f"<pubDate>{formatdate(published, usegmt=True)}</pubDate>{slash}</item>")
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
+            'xmlns:slash="http://purl.org/rss/1.0/modules/slash/"><channel>'
+            f"<title>{escape(title)}</title><link>{base}/</link>"
+            f"<description>{escape(title)}</description>{''.join(items)}</channel></rss>"
+            ).encode()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> _Server:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class FeedSite:
+    """Feeds at ``/<name>.xml``. Entries show once the script clock passes their
+    time; ``override[name] = (status, body)`` serves anything instead (errors,
+    malformed bodies). ``requests`` logs (path, If-None-Match, status)."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[str, list[Entry]] = {}
+        self.override: dict[str, tuple[int, bytes]] = {}
+        self.requests: list[tuple[str, str | None, int]] = []
+        self.speed = 1.0
+        self.started = time.monotonic()
+        self.appeared: dict[str, float] = {}  # entry id -> wall time it first appeared
+        self.lock = threading.Lock()
+        self.server = _Server(self._handler())
+
+    @property
+    def base(self) -> str:
+        return self.server.base
+
+    def start_clock(self, speed: float = 1.0) -> None:
+        self.speed, self.started = speed, time.monotonic()
+
+    def now(self) -> float:
+        return (time.monotonic() - self.started) * self.speed
+
+    def when_visible(self, entry: Entry, before: float) -> float | None:
+        """Monotonic time of the entry's latest change shown before ``before``."""
+        wall = [self.started + t / self.speed
+                for t in [entry.appear_at, *(at for at, _ in entry.replies)]]
+        shown = [w for w in wall if w <= before]
+        return max(shown) if shown else None
+
+    def body(self, name: str) -> bytes:
+        t = self.now()
+        shown = [(e, e.replies_at(t), time.time() - (t - e.appear_at) / self.speed)
+                 for e in self.feeds[name] if e.appear_at <= t]
+        return render_rss(name, self.base, list(reversed(shown)))
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                name = self.path.strip("/").removesuffix(".xml")
+                inm = self.headers.get("If-None-Match")
+                if name in site.override:
+                    status, body = site.override[name]
+                elif name in site.feeds:
+                    status, body = 200, site.body(name)
+                else:
+                    status, body = 404, b"not found"
+                etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+                if status == 200 and inm == etag:
+                    status, body = 304, b""
+                with site.lock:
+                    site.requests.append((self.path, inm, status))
+                self.send_response(status)
+                if status in (200, 304):
+                    self.send_header("ETag", etag)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
+
+
+@dataclass
+class Received:
+    at: float  # time.monotonic()
+    title: str
+    body: str
+    type: str
+
+
+class AlertReceiver:
+    """Accepts apprise ``json://`` posts; ``down = True`` answers 503 instead."""
+
+    def __init__(self, on_alert: Callable[[Received], None] | None = None) -> None:
+        self.received: list[Received] = []
+        self.down = False
+        self.on_alert = on_alert
+        self.lock = threading.Lock()
+        self.server = _Server(self._handler())
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.down:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                payload = json.loads(data or b"{}")
+                item = Received(time.monotonic(), payload.get("title", ""),
+                                payload.get("message", ""), payload.get("type", ""))
+                with receiver.lock:
+                    receiver.received.append(item)
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                if receiver.on_alert:
+                    receiver.on_alert(item)
+
+        return Handler

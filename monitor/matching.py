@@ -1,0 +1,43 @@
+"""Which brands a post mentions: keywords (any one), excludes (any one vetoes)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitor.normalize import normalize
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """Match a normalised phrase: on word boundaries for Latin words (``acme`` must
+    not match ``acmeville``), as a plain substring for Chinese (no spaces there)."""
+    norm = normalize(phrase).strip()
+    body = r"\s+".join(re.escape(part) for part in norm.split())
+    if _CJK.search(norm):
+        return re.compile(body)
+    return re.compile(rf"(?<![\w]){body}(?![\w])")
+
+
+@dataclass(frozen=True)
+class BrandRule:
+    brand_id: int
+    name: str
+    keywords: tuple[re.Pattern[str], ...]
+    excludes: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def build(cls, brand_id: int, name: str, keywords: list[str], exclude: list[str]) -> BrandRule:
+        return cls(brand_id, name, tuple(map(phrase_pattern, keywords)),
+                   tuple(map(phrase_pattern, exclude)))
+
+    def matches(self, normalized_text: str) -> bool:
+        if not any(p.search(normalized_text) for p in self.keywords):
+            return False
+        return not any(p.search(normalized_text) for p in self.excludes)
+
+
+def match_brands(rules: list[BrandRule], normalized_text: str) -> list[BrandRule]:
+    """Rules whose brand the (already normalised) text mentions."""
+    return [rule for rule in rules if rule.matches(normalized_text)]

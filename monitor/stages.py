@@ -1,0 +1,51 @@
+"""The stages after fetching, run in flow order: monitor -> detect -> alerts.
+
+Each reads only what the previous one wrote and keeps its own cursor, so
+running them again (after a crash, or twice at once) neither loses nor
+duplicates anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from alerts.notify import send_apprise
+from alerts.outbox import DispatchReport, Sender, dispatch, plan_deliveries
+from alerts.playbooks import Playbook, load_playbooks
+from monitor.config import Config
+from monitor.detect import Rules
+from monitor.scoring import LexiconScorer, Scorer
+from monitor.stage_detect import DetectReport, run_detect
+from monitor.stage_monitor import MonitorReport, run_monitor
+
+
+@dataclass(frozen=True)
+class StagesReport:
+    monitor: MonitorReport
+    detect: DetectReport
+    planned: int
+    dispatch: DispatchReport
+
+
+@dataclass
+class Stages:
+    engine: Engine
+    config: Config
+    scorer: Scorer = field(default_factory=LexiconScorer)
+    playbooks: tuple[Playbook, ...] = field(default_factory=load_playbooks)
+    send: Sender = send_apprise
+
+    @property
+    def rules(self) -> Rules:
+        d = self.config.detection
+        return Rules(window=timedelta(seconds=d.window), growth_mentions=d.growth_mentions)
+
+    def run(self, *, ignore_backoff: bool = False) -> StagesReport:
+        d = self.config.detection
+        monitor = run_monitor(self.engine, self.scorer, d.risk_threshold)
+        detect = run_detect(self.engine, self.rules, timedelta(seconds=d.incident_quiet))
+        planned = plan_deliveries(self.engine, self.playbooks)
+        sent = dispatch(self.engine, send=self.send, ignore_backoff=ignore_backoff)
+        return StagesReport(monitor, detect, planned, sent)

@@ -1,0 +1,50 @@
+"""What a run did, from the database: printed after ``run --once`` and the demo."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from db.engine import session
+from db.models import Alert, Delivery, Mention, Post, Source
+
+
+@dataclass(frozen=True)
+class Summary:
+    posts: int
+    mentions: int
+    flagged: int
+    alerts: dict[str, int]
+    delivered: int
+    pending: int
+    unhealthy: list[tuple[str, str]]
+
+    def lines(self) -> list[str]:
+        by_sev = ", ".join(f"{k} {v}" for k, v in self.alerts.items()) or "none"
+        out = [f"posts seen: {self.posts}", f"mentions: {self.mentions} "
+               f"({self.flagged} flagged)", f"alerts: {by_sev}",
+               f"deliveries: {self.delivered} sent, {self.pending} waiting to retry"]
+        out += [f"source {name} unhealthy: {err}" for name, err in self.unhealthy]
+        return out
+
+
+def summarize(engine: Engine) -> Summary:
+    with session(engine) as s:
+        count = lambda q: s.exec(q).one()  # noqa: E731
+        alerts = Counter(s.exec(select(Alert.severity)).all())
+        unhealthy = [(src.name, src.last_error or "") for src in s.exec(
+            select(Source).where(Source.last_error != None)).all()]  # noqa: E711
+        return Summary(
+            posts=count(select(func.count()).select_from(Post)),
+            mentions=count(select(func.count()).select_from(Mention)),
+            flagged=count(select(func.count()).select_from(Mention).where(Mention.flagged)),
+            alerts={k: alerts[k] for k in ("notice", "warning", "crisis") if alerts[k]},
+            delivered=count(select(func.count()).select_from(Delivery)
+                            .where(Delivery.status == "sent")),
+            pending=count(select(func.count()).select_from(Delivery)
+                          .where(Delivery.status != "sent")),
+            unhealthy=unhealthy,
+        )
