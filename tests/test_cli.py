@@ -1,0 +1,90 @@
+"""The command line: config errors refuse to run and write nothing; check-config;
+history in its three formats and filters; help on every command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import COMPLAINT, PRAISE, crisiswatch
+
+
+@pytest.mark.parametrize(("patch", "expected"), [
+    ({"bogus": 1}, "bogus: unknown key"),
+    ({"sources": [{"name": "x", "kind": "forum", "url": "http://127.0.0.1/f"}]},
+     "sources[0].kind"),
+    ({"sources": [{"name": "x", "kind": "feed", "url": "ftp://h/f"}]}, "sources[0].url"),
+    ({"sources": [{"name": "x", "kind": "feed", "url": "http://h/f", "interval": "soon"}]},
+     "sources[0].interval"),
+    ({"channels": [{"name": "a", "url": "json://127.0.0.1:9/x"},
+                   {"name": "A", "url": "json://127.0.0.1:9/y"}]}, "duplicate name 'A'"),
+    ({"channels": [{"name": "a", "url": "nosuch://x"}]}, "channels[0].url"),
+    ({"brands": [{"name": "Acme", "keywords": "Acme"}]}, "brands[0].keywords"),
+])
+def test_bad_config_is_refused_naming_the_key_and_writes_nothing(tmp_path, patch, expected):
+    data = {"database": "sqlite:///should-not-exist.db",
+            "brands": [{"name": "Acme", "keywords": ["Acme"]}], **patch}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    for args in (["run", "--once", "--config", str(path)], ["check-config", str(path)]):
+        result = crisiswatch(*args)
+        assert result.returncode == 2
+        assert expected in result.stderr, result.stderr
+    assert not (tmp_path / "should-not-exist.db").exists()
+
+
+def test_missing_and_unparsable_files_are_named(tmp_path):
+    result = crisiswatch("check-config", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2 and "cannot read" in result.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("brands: [unclosed", encoding="utf-8")
+    result = crisiswatch("check-config", str(broken))
+    assert result.returncode == 2 and "not valid YAML" in result.stderr
+
+
+def test_check_config_accepts_a_good_file_and_redacts_secrets(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(yaml.safe_dump({
+        "brands": [{"name": "Acme", "keywords": ["Acme"]}],
+        "sources": [{"name": "n", "kind": "feed", "url": "https://example.org/f.xml",
+                     "interval": "5m"}],
+        "channels": [{"name": "chat", "url": "json://user:hunter2@127.0.0.1:9000/hook",
+                      "min_severity": "warning"}]}), encoding="utf-8")
+    result = crisiswatch("check-config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "1 brands, 1 sources, 1 channels" in result.stdout
+    assert "hunter2" not in result.stdout + result.stderr
+    assert not list(tmp_path.glob("*.db"))
+
+
+def test_history_lists_flagged_posts_in_three_formats(site, receiver, make_config):
+    site.feeds["forum"] = [PRAISE, COMPLAINT]
+    config = make_config(["forum"])
+    assert crisiswatch("run", "--once", "--config", str(config)).returncode == 0
+    base = ["history", "--config", str(config)]
+    rows = json.loads(crisiswatch(*base, "--format", "json").stdout)
+    assert [r["title"] for r in rows] == [COMPLAINT.title]  # praise is not flagged
+    row = rows[0]
+    assert row["brand"] == "Acme" and row["severity"] == "notice" and row["source"] == "forum"
+    assert row["link"] == f"{site.base}/posts/c1" and row["sentiment"] >= 0
+    table = crisiswatch(*base).stdout
+    assert "SEVERITY" in table and "Acme" in table and "notice" in table
+    parsed = list(csv.DictReader(io.StringIO(crisiswatch(*base, "-f", "csv").stdout)))
+    assert parsed[0]["link"] == row["link"]
+    assert crisiswatch(*base, "--brand", "Other", "-f", "json").stdout.strip() == "[]"
+    assert "no flagged posts" in crisiswatch(*base, "--severity", "warning").stdout
+    assert len(json.loads(crisiswatch(*base, "--since", "1h", "-f", "json").stdout)) == 1
+    assert json.loads(crisiswatch(*base, "--since", "2000-01-01", "-f", "json").stdout)
+    bad = crisiswatch(*base, "--since", "yesterday-ish")
+    assert bad.returncode == 2 and "yesterday-ish" in bad.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "check-config", "history", "demo"])
+def test_every_command_has_help(command):
+    result = crisiswatch(command, "--help")
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout and len(result.stdout.splitlines()) > 5
