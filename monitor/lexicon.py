@@ -53,7 +53,7 @@ def load_lexicon(path: Path = DEFAULT_LEXICON) -> tuple[CueCategory, ...]:
     categories = []
     for key, spec in data["categories"].items():
         patterns = [(str(t), _zh_pattern(t)) for t in spec.get("zh", [])]
-        patterns += [(str(t), _en_pattern(str(t))) for t in spec.get("en", [])]
+        patterns += [(str(t).rstrip("*"), _en_pattern(str(t))) for t in spec.get("en", [])]
         categories.append(CueCategory(key, spec.get("label", key), float(spec["weight"]),
                                       bool(spec.get("strong", False)), tuple(patterns)))
     return tuple(categories)

@@ -11,6 +11,10 @@ from crawlers.extractors.text import fingerprint, html_to_text, safe_link
 from crawlers.items import PostItem
 
 
+# feedparser flags these but still parses the document correctly
+_SOFT_PROBLEMS = (type(None), feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
+
 class MalformedFeed(ValueError):
     """The body is not a feed we can read; the message says why."""
 
@@ -76,6 +80,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> lis
     items = [item for e in parsed.entries if (item := entry_to_item(e)) is not None]
     if items:
         return items
+    if parsed.get("version") and isinstance(parsed.get("bozo_exception"), _SOFT_PROBLEMS):
+        return []  # a real feed, only served with a missing or wrong content type
     if parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
         raise MalformedFeed(f"malformed feed: {type(problem).__name__}: {problem}"[:300])
