@@ -10,7 +10,6 @@ import feedparser
 from crawlers.extractors.text import fingerprint, html_to_text, safe_link
 from crawlers.items import PostItem
 
-
 # feedparser flags these but still parses the document correctly
 _SOFT_PROBLEMS = (type(None), feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 
