@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from alerts.notify import SendResult, send_apprise
 from alerts.playbooks import Playbook, choose_playbook
 from alerts.render import AlertView, PostLine, render_body, render_title
-from db.engine import session
+from db.engine import read_session, session
 from db.models import SEVERITIES, Alert, Brand, Channel, Delivery, Mention, Post, Source, utcnow
 
 log = logging.getLogger("crisiswatch.alerts")
@@ -102,7 +102,7 @@ def _claim(engine: Engine, limit: int, ignore_backoff: bool, skip: set[int]) -> 
 
 
 def _send_one(engine: Engine, delivery_id: int, send: Sender) -> bool:
-    with session(engine) as s:
+    with read_session(engine) as s:
         d = s.get(Delivery, delivery_id)
         alert, channel = s.get(Alert, d.alert_id), s.get(Channel, d.channel_id)
     result = send(channel.url, alert.title, alert.body, alert.severity)

@@ -35,7 +35,8 @@ class AlertView:
 
 def inert(text: str, limit: int = 140) -> str:
     """One line of hostile text made safe to print: no controls, no newlines."""
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == " ")
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " if ch.isspace() else ""
+                   for ch in text)
     text = _WS.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

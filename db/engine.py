@@ -18,6 +18,7 @@ from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+_BEGIN_OPTION = "crisiswatch_sqlite_begin"
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -43,7 +44,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -65,5 +67,12 @@ def open_database(url: str) -> Engine:
 
 
 def session(engine: Engine) -> Session:
-    """A session that keeps loaded values readable after commit."""
+    """A session for work that writes; keeps loaded values readable after commit."""
     return Session(engine, expire_on_commit=False)
+
+
+def read_session(engine: Engine) -> Session:
+    """A session that only reads: on SQLite it begins DEFERRED, so it never waits
+    for a writer (WAL readers see the last commit) and never blocks one."""
+    return Session(engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}),
+                   expire_on_commit=False)

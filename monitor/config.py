@@ -101,6 +101,14 @@ class ChannelConfig(_Strict):
         return url
 
 
+class FetchConfig(_Strict):
+    """Limits every fetch obeys (Scrapy's DOWNLOAD_TIMEOUT, DOWNLOAD_MAXSIZE, RETRY_TIMES)."""
+
+    timeout: Duration = 20.0
+    max_size_mb: float = Field(default=15.0, gt=0, le=1024)
+    retries: int = Field(default=2, ge=0, le=10)
+
+
 class DetectionConfig(_Strict):
     """First-cut thresholds; later issues refine detection."""
 
@@ -115,6 +123,7 @@ class Config(_Strict):
     brands: list[BrandConfig] = []
     sources: list[SourceConfig] = []
     channels: list[ChannelConfig] = []
+    fetch: FetchConfig = FetchConfig()
     detection: DetectionConfig = DetectionConfig()
 
     @field_validator("database")
@@ -196,9 +205,16 @@ def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Confi
     return parse_config(data, base=path.resolve().parent, env=env)
 
 
+_HOSTPORT = re.compile(r"(?:localhost|[\w-]+(?:\.[\w-]+)+|\[[0-9a-f:]+\])(?::\d{1,5})?", re.I)
+
+
 def redact_url(url: str) -> str:
-    """Scheme and host only: apprise URLs carry tokens and passwords."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}/<redacted>" if parts.scheme else "<redacted>"
+    """Scheme and host only, and the host only when it is a real host name:
+    apprise URLs carry tokens and passwords, some of them where a host would be
+    (``tgram://BOT_ID:TOKEN/CHAT``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<redacted>"
+    hostport = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    shown = hostport if _HOSTPORT.fullmatch(hostport) else ""
+    return f"{scheme}://{shown}/<redacted>" if shown else f"{scheme}://<redacted>"

@@ -60,12 +60,19 @@ def crawler_settings(database_url: str, **overrides: object) -> Settings:
     return settings
 
 
+def fetch_settings(stages: Stages) -> dict[str, object]:
+    f = stages.config.fetch
+    return {"DOWNLOAD_TIMEOUT": f.timeout, "DOWNLOAD_MAXSIZE": int(f.max_size_mb * 2**20),
+            "RETRY_TIMES": f.retries}
+
+
 def run_daemon(stages: Stages, *, once: bool, stop_after: float | None = None,
                **settings: object) -> StagesReport:
     """Fetch and process until stopped (or, with ``once``, one poll of every
     source); return the report of the final drain."""
-    process = CrawlerProcess(crawler_settings(stages.config.database,
-                                              LOG_INSTALL_ROOT_HANDLER=False, **settings))
+    process = CrawlerProcess(crawler_settings(
+        stages.config.database, LOG_INSTALL_ROOT_HANDLER=False,
+        **{**fetch_settings(stages), **settings}))
     crawler = process.create_crawler(WatchSpider)
     waker = StageWaker(stages.run)
     if not once:

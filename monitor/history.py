@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from db.engine import session
+from db.engine import read_session
 from db.models import SEVERITIES, Brand, Mention, Post, Source
 
 COLUMNS = ("time", "brand", "severity", "sentiment", "risk", "source", "title", "link")
@@ -29,7 +29,7 @@ def flagged_posts(engine: Engine, *, brand: str | None = None, min_severity: str
     if since:
         q = q.where(Post.fetched_at >= since)
     q = q.order_by(Post.fetched_at.desc(), Mention.id.desc()).limit(limit)
-    with session(engine) as s:
+    with read_session(engine) as s:
         rows = s.exec(q).all()
     return [{"time": p.fetched_at.isoformat(timespec="seconds"), "brand": b.name,
              "severity": m.severity or "-", "sentiment": round(m.sentiment, 2),

@@ -20,6 +20,7 @@ from monitor.normalize import detect_language, normalize
 from monitor.sentiment import positive_probability
 
 NEG_WEIGHT = 0.7
+SCORING_CHARS = 20_000  # a 1 MB post is scored on its start; the stored post stays whole
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class LexiconScorer:
             self.lexicon = load_lexicon()
 
     def score(self, text: str) -> Score:
-        norm = normalize(text)
+        norm = normalize(text[:SCORING_CHARS])
         language = detect_language(norm)
         positive = self.sentiment(norm, language) if norm.strip() else 0.5
         hits = find_cues(self.lexicon, norm)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from db.engine import session
+from db.engine import read_session, session
 from db.models import Brand, Mention, Post
 from db.queries import get_cursor, set_cursor
 from monitor.matching import BrandRule, match_brands
@@ -30,7 +30,7 @@ class MonitorReport:
 
 
 def load_rules(engine: Engine) -> list[BrandRule]:
-    with session(engine) as s:
+    with read_session(engine) as s:
         brands = s.exec(select(Brand).where(Brand.enabled == True)).all()  # noqa: E712
     return [BrandRule.build(b.id, b.name, b.keywords, b.exclude) for b in brands]
 
@@ -55,7 +55,7 @@ def run_monitor(engine: Engine, scorer: Scorer, threshold: float) -> MonitorRepo
     rules = load_rules(engine)
     total = MonitorReport()
     while True:
-        with session(engine) as s:
+        with read_session(engine) as s:
             start = get_cursor(s, CURSOR)
             posts = s.exec(select(Post).where(Post.id > start).order_by(Post.id)
                            .limit(BATCH)).all()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from db.engine import session
+from db.engine import read_session
 from db.models import Alert, Delivery, Mention, Post, Source
 
 
@@ -32,7 +32,7 @@ class Summary:
 
 
 def summarize(engine: Engine) -> Summary:
-    with session(engine) as s:
+    with read_session(engine) as s:
         count = lambda q: s.exec(q).one()  # noqa: E731
         alerts = Counter(s.exec(select(Alert.severity)).all())
         unhealthy = [(src.name, src.last_error or "") for src in s.exec(

@@ -46,13 +46,14 @@ def receiver() -> Iterator[AlertReceiver]:
 def make_config(tmp_path: Path, site: FeedSite, receiver: AlertReceiver) -> Callable[..., Path]:
     """Write a crisiswatch.yaml watching ``feeds`` on the local site."""
 
-    def write(feeds: list[str], *, interval: float = 60, extra: dict | None = None) -> Path:
+    def write(feeds: list[str], *, interval: float = 60, extra: dict | None = None,
+              extra_sources: list[dict] | None = None) -> Path:
         data = {
             "database": "sqlite:///cw.db",
             "brands": [{"name": "Acme", "keywords": ["Acme", "艾克美"],
                         "exclude": ["acme anvil"]}],
             "sources": [{"name": f, "kind": "feed", "url": f"{site.base}/{f}.xml",
-                         "interval": interval} for f in feeds],
+                         "interval": interval} for f in feeds] + (extra_sources or []),
             "channels": [{"name": "pr-team", "url": receiver.url, "min_severity": "notice"}],
             **(extra or {}),
         }

@@ -113,3 +113,42 @@ def test_endpoint_down_gets_the_alert_once_when_back(site, receiver, make_config
     assert receiver.received[0].title.startswith("[NOTICE] Acme")
     with session(engine) as s:
         assert s.exec(select(Delivery)).one().status == "sent"
+
+
+def test_slow_and_oversized_sources_fail_clearly_within_the_limits(site, receiver,
+                                                                   make_config):
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Slow(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            time.sleep(4)
+            self.send_response(200)
+            self.end_headers()
+
+    slow = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    slow.daemon_threads = True
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    site.feeds["forum"] = [COMPLAINT]
+    site.override["huge"] = (200, b"<rss>" + b" " * (2 * 2**20) + b"</rss>")
+    config = make_config(
+        ["forum", "huge"], extra={"fetch": {"timeout": "1s", "retries": 0, "max_size_mb": 1}},
+        extra_sources=[{"name": "slow", "kind": "feed",
+                        "url": f"http://127.0.0.1:{slow.server_address[1]}/f"}])
+    try:
+        started = time.monotonic()
+        result = crisiswatch("run", "--once", "--config", str(config))
+        took = time.monotonic() - started
+    finally:
+        slow.shutdown()
+    assert result.returncode == 0, result.stderr
+    engine = db_engine(config.parent)
+    assert _source(engine, "slow").last_error == "timed out"
+    assert _source(engine, "huge").last_error is not None
+    assert _source(engine, "forum").last_error is None
+    assert len(receiver.received) == 1
+    assert took < 30

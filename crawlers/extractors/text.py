@@ -26,7 +26,7 @@ def html_to_text(html: str) -> str:
 
 def fingerprint(title: str, text: str) -> str:
     """Content identity: same words, same fingerprint, whatever the entry id says."""
-    norm = _WS.sub(" ", f"{title}\n{text}".casefold()).strip()
+    norm = "\x1f".join(_WS.sub(" ", part.casefold()).strip() for part in (title, text))
     return hashlib.sha1(norm.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -14,21 +14,36 @@ from collections.abc import AsyncIterator, Iterator
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DontCloseSpider,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    NotConfigured,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from sqlmodel import select
 from twisted.internet import task
-from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError
 from twisted.python.failure import Failure
 
 from crawlers.extractors.feed import MalformedFeed, parse_feed
 from crawlers.items import FetchResult
 from crawlers.schedule import is_due
-from db.engine import make_engine, session
+from db.engine import make_engine, read_session
 from db.models import Source, utcnow
 
 log = logging.getLogger("crisiswatch.crawl")
+
+
+_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (DownloadTimeoutError, "timed out"),
+    (CannotResolveHostError, "DNS lookup failed"),
+    (DownloadConnectionRefusedError, "connection refused"),
+    (ResponseDataLossError, "connection closed before the whole body arrived"),
+)
 
 
 def describe_failure(failure: Failure) -> str:
@@ -36,14 +51,13 @@ def describe_failure(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
-    if isinstance(exc, TimeoutError | task.defer.TimeoutError):
-        return "timed out"
-    if isinstance(exc, DNSLookupError):
-        return "DNS lookup failed"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    text = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:300]
+    for kind, text in _CAUSES:
+        if isinstance(exc, kind):
+            return text
+    if isinstance(exc, DownloadCancelledError):  # DOWNLOAD_MAXSIZE exceeded
+        return f"too large: {exc}"[:300]
+    detail = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {detail}"[:300]
 
 
 class WatchSpider(scrapy.Spider):
@@ -73,7 +87,7 @@ class WatchSpider(scrapy.Spider):
     def due_sources(self) -> list[Source]:
         """Enabled sources whose next poll time has come and that are not in flight."""
         now = utcnow()
-        with session(self.engine) as s:
+        with read_session(self.engine) as s:
             rows = s.exec(select(Source).where(Source.enabled == True)).all()  # noqa: E712
         return [r for r in rows if r.id not in self.in_flight
                 and (self.once or is_due(r.next_poll_at, now))]
@@ -142,7 +156,11 @@ class WatchSpider(scrapy.Spider):
         source_id = failure.request.meta["source_id"]
         self.in_flight.discard(source_id)
         status = failure.value.response.status if isinstance(failure.value, HttpError) else None
-        yield FetchResult(source_id=source_id, status=status, error=describe_failure(failure))
+        try:
+            error = describe_failure(failure)
+        except Exception:  # the source must be marked whatever went wrong here
+            error = f"fetch failed: {type(failure.value).__name__}"
+        yield FetchResult(source_id=source_id, status=status, error=error)
 
 
 def _header(response: Response, name: bytes) -> str | None:
