@@ -68,6 +68,21 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def connect(url: str):  # noqa: ANN201 - sqlalchemy Engine
+    """Open and migrate the database, or exit with a message that names it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from db.engine import open_database
+
+    try:
+        return open_database(url)
+    except SQLAlchemyError as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+        raise fail(f"cannot open database {shown}: {reason}", code=1) from None
+
+
 def read_config(path: Path) -> Config:
     try:
         return load_config(path)
@@ -90,7 +105,6 @@ def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
         once: Annotated[bool, typer.Option(help="Poll every source once, process, exit.")] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Watch the configured sources until Ctrl-C (or once, with --once)."""
-    from db.engine import open_database
     from monitor.daemon import run_daemon
     from monitor.stages import Stages
     from monitor.summary import summarize
@@ -98,7 +112,7 @@ def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
 
     cfg = read_config(config)
     setup_logging(verbose)
-    engine = open_database(cfg.database)
+    engine = connect(cfg.database)
     sync_config(engine, cfg)
     log.info("watching %d sources for %d brands%s", len(cfg.sources), len(cfg.brands),
              " (one pass)" if once else "; Ctrl-C stops")
@@ -140,12 +154,17 @@ def history(config: ConfigOpt = Path(DEFAULT_CONFIG),
             fmt: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
             limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """List flagged posts, newest first."""
-    from db.engine import open_database
+    from sqlalchemy.engine import make_url
+
     from monitor.history import FORMATS, flagged_posts
 
     url = database_url(config, database)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).exists():
+        raise fail(f"no database at {parsed.database} (has the daemon run yet?)")
     since_at = parse_since(since) if since else None
-    rows = flagged_posts(open_database(url), brand=brand,
+    rows = flagged_posts(connect(url), brand=brand,
                          min_severity=severity.value if severity else None,
                          since=since_at, limit=limit)
     typer.echo(FORMATS[fmt.value](rows).rstrip("\n"))

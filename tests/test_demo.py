@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 from tests.conftest import crisiswatch
 
 
-def test_demo_catches_the_scripted_crisis():
-    result = crisiswatch("demo", "--speed", "5", timeout=90)
+def test_demo_catches_the_scripted_crisis_and_keeps_its_database():
+    result = crisiswatch("demo", "--speed", "5", "--keep", timeout=90)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     titles = re.findall(r"=== \[(\w+)\] Acme", out)
@@ -18,3 +20,9 @@ def test_demo_catches_the_scripted_crisis():
     assert "first steps:" in out
     delays = [float(x) for x in re.findall(r"([\d.]+) s after the post", out)]
     assert len(delays) == 3 and max(delays) < 10
+    kept = re.search(r"database kept: (\S+)", out).group(1)
+    try:
+        history = crisiswatch("history", "--database", f"sqlite:///{kept}", "-f", "json")
+        assert history.returncode == 0 and '"severity": "crisis"' in history.stdout
+    finally:
+        shutil.rmtree(Path(kept).parent, ignore_errors=True)

@@ -32,7 +32,7 @@ from twisted.python.failure import Failure
 from crawlers.extractors.feed import MalformedFeed, parse_feed
 from crawlers.items import FetchResult
 from crawlers.schedule import is_due
-from db.engine import make_engine, read_session
+from db.engine import open_database, read_session
 from db.models import Source, utcnow
 
 log = logging.getLogger("crisiswatch.crawl")
@@ -77,7 +77,7 @@ class WatchSpider(scrapy.Spider):
         url = crawler.settings.get("CRISISWATCH_DATABASE")
         if not url:
             raise NotConfigured("set CRISISWATCH_DATABASE to the database URL")
-        spider.engine = make_engine(url)
+        spider.engine = open_database(url)  # also lets `scrapy crawl watch` start cold
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         return spider

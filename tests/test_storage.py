@@ -1,0 +1,50 @@
+"""Storage contracts: migrations match the models; the Scrapy project works from
+the checkout; unreachable databases give a clear error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+import db.models  # noqa: F401 - registers tables
+from db.engine import open_database
+from tests.conftest import ROOT, cli_env, crisiswatch
+
+
+def test_migrations_create_exactly_the_models(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'm.db'}")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_opening_twice_is_harmless(tmp_path):
+    url = f"sqlite:///{tmp_path / 'twice.db'}"
+    open_database(url)
+    with open_database(url).connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+    assert mode == "wal"
+
+
+def test_scrapy_project_lists_the_watch_spider():
+    result = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, env=cli_env(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["watch"]
+
+
+def test_unreachable_database_is_named_without_its_password(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("database: postgresql+psycopg://cw:s3cret@127.0.0.1:1/none\n",
+                      encoding="utf-8")
+    result = crisiswatch("run", "--once", "--config", str(config))
+    assert result.returncode == 1
+    assert "cannot open database postgresql+psycopg://cw:***@127.0.0.1:1/none" in result.stderr
+    assert "s3cret" not in result.stderr
+    missing = crisiswatch("history", "--database", f"sqlite:///{tmp_path / 'typo.db'}")
+    assert missing.returncode == 2 and "no database at" in missing.stderr
+    assert not (tmp_path / "typo.db").exists()
