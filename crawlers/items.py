@@ -18,6 +18,39 @@ class PostItem:
     author: str | None = None
     published_at: datetime | None = None
     replies: int | None = None
+    likes: int | None = None
+    thread_key: str | None = None  # forum posts: the thread they belong to
+
+
+@dataclass
+class ThreadRef:
+    """A thread as a forum listing shows it: where it is and its counters."""
+
+    key: str  # stable id within the source (thread id from the URL, else the URL)
+    url: str  # absolute URL of its first page
+    title: str = ""
+    replies: int | None = None
+    views: int | None = None
+    last_post_at: datetime | None = None
+
+
+@dataclass
+class Listing:
+    """One page of a forum's thread list."""
+
+    threads: list[ThreadRef] = field(default_factory=list)
+    next_page: str | None = None
+
+
+@dataclass
+class ThreadPage:
+    """One page of a thread: its posts, counters shown on it and the next page."""
+
+    posts: list[PostItem] = field(default_factory=list)
+    next_page: str | None = None
+    title: str = ""
+    replies: int | None = None
+    views: int | None = None
 
 
 @dataclass
@@ -32,7 +65,24 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     posts: list[PostItem] = field(default_factory=list)
+    threads: list[ThreadRef] = field(default_factory=list)  # forum listings
+    retry_after: float | None = None  # seconds the server asked us to wait
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass
+class ThreadResult:
+    """One page of one thread, read during a visit that resumes where the last ended."""
+
+    source_id: int
+    ref: ThreadRef
+    page_url: str
+    posts: list[PostItem] = field(default_factory=list)
+    replies: int | None = None
+    views: int | None = None
+    error: str | None = None
+    done: bool = False  # the thread was read to its last page
+    signature: str | None = None  # what the listing showed; stored when done

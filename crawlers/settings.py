@@ -9,10 +9,17 @@ SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
 USER_AGENT = "crisiswatch/0.1 (brand monitoring; +https://github.com/crisiswatch/crisiswatch)"
+# Politeness by default: robots.txt (a source may opt out), a small per-domain
+# concurrency, AutoThrottle adapting the delay to the site's latency, and a
+# User-Agent that says who we are (``fetch.contact`` adds a URL or e-mail).
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
-CONCURRENT_REQUESTS_PER_DOMAIN = 4
-AUTOTHROTTLE_ENABLED = False  # polling is already spaced by each source's interval
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+REDIRECT_MAX_TIMES = 10
 
 # feedparser never fetches: Scrapy does, with a total deadline and a size cap
 # that HttpCompressionMiddleware also applies after decompression.
@@ -21,6 +28,9 @@ DOWNLOAD_MAXSIZE = 15 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# 429 and 503 are not retried at once: the source backs off, never sooner than
+# the server's Retry-After.
+RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"

@@ -33,9 +33,15 @@ class Brand(SQLModel, table=True):
 class Source(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
-    kind: str = "feed"
+    kind: str = "feed"  # feed | forum | discourse
     url: str
     interval_s: int = 300
+    # forums: a preset and/or extraction rules; whether the URL is a thread list or one thread
+    preset: str | None = None
+    rules: dict | None = Field(default=None, sa_column=Column(JSON))
+    page: str = "listing"
+    obey_robots: bool = True
+    hot_interval_s: int = 60
     enabled: bool = True
     managed_by: str = "config"
     # conditional GET validators, sent back on the next poll
@@ -50,6 +56,30 @@ class Source(SQLModel, table=True):
     consecutive_errors: int = 0
     next_poll_at: datetime | None = None
     posts_seen: int = 0
+
+
+class Thread(SQLModel, table=True):
+    """A forum thread: where to resume reading it and what the listing last showed.
+
+    ``crawled_signature`` is the listing's (replies, last post) when the thread was
+    last read to its end, so an unchanged thread is not fetched again."""
+
+    __table_args__ = (UniqueConstraint("source_id", "key", name="uq_thread_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    key: str
+    url: str
+    title: str = ""
+    replies: int | None = None
+    views: int | None = None
+    last_post_at: datetime | None = None
+    first_seen_at: datetime = Field(default_factory=utcnow)
+    last_visit_at: datetime | None = None
+    resume_url: str | None = None
+    crawled_signature: str | None = None
+    hot_until: datetime | None = Field(default=None, index=True)
+    next_visit_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Post(SQLModel, table=True):
@@ -68,15 +98,21 @@ class Post(SQLModel, table=True):
     published_at: datetime | None = None
     fetched_at: datetime = Field(default_factory=utcnow)
     replies: int | None = None
+    likes: int | None = None
+    thread_id: int | None = Field(default=None, foreign_key="thread.id", index=True)
 
 
 class EngagementSnapshot(SQLModel, table=True):
-    """Counters of a post each time they were seen to change: growth is the signal."""
+    """Counters of a post or a thread each time they were seen to change:
+    growth is the signal."""
 
     id: int | None = Field(default=None, primary_key=True)
-    post_id: int = Field(foreign_key="post.id", index=True)
+    post_id: int | None = Field(default=None, foreign_key="post.id", index=True)
+    thread_id: int | None = Field(default=None, foreign_key="thread.id", index=True)
     seen_at: datetime = Field(default_factory=utcnow)
     replies: int | None = None
+    views: int | None = None
+    likes: int | None = None
 
 
 class Mention(SQLModel, table=True):

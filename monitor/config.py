@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import apprise
 import yaml
+from crawlers.extractors.rules import resolve_rules
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -74,9 +75,28 @@ class BrandConfig(_Strict):
 
 class SourceConfig(_Strict):
     name: str = Field(min_length=1)
-    kind: Literal["feed"]
+    kind: Literal["feed", "forum", "discourse"]
     url: str
     interval: Duration = 300.0
+    preset: str | None = None  # forum: vbulletin, phpbb, discuz, reddit_old, hackernews
+    rules: dict | None = None  # forum: CSS/XPath rules, merged over the preset
+    page: Literal["listing", "thread"] = "listing"  # forum: a thread list, or one thread
+    robots: bool = True  # obey robots.txt
+    hot_interval: Duration = 60.0  # re-read threads with a flagged mention this often
+
+    @model_validator(mode="after")
+    def _forum_rules(self) -> SourceConfig:
+        if self.kind != "forum":
+            if self.preset or self.rules:
+                raise ValueError(f"preset and rules are for kind forum, not {self.kind}")
+            return self
+        try:
+            forum_rules = resolve_rules(self.preset, self.rules)
+        except ValueError as exc:
+            raise ValueError(f"rules: {exc}") from None
+        if self.page == "listing" and forum_rules.listing is None:
+            raise ValueError("page: these rules have no listing section; use page: thread")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -102,11 +122,15 @@ class ChannelConfig(_Strict):
 
 
 class FetchConfig(_Strict):
-    """Limits every fetch obeys (Scrapy's DOWNLOAD_TIMEOUT, DOWNLOAD_MAXSIZE, RETRY_TIMES)."""
+    """Limits and manners of every fetch (Scrapy's DOWNLOAD_TIMEOUT, DOWNLOAD_MAXSIZE,
+    RETRY_TIMES, CONCURRENT_REQUESTS_PER_DOMAIN, AutoThrottle, USER_AGENT)."""
 
     timeout: Duration = 20.0
     max_size_mb: float = Field(default=15.0, gt=0, le=1024)
     retries: int = Field(default=2, ge=0, le=10)
+    per_domain: int = Field(default=2, ge=1, le=32)
+    autothrottle: bool = True
+    contact: str | None = None  # a URL or e-mail put in the User-Agent for site owners
 
 
 class DetectionConfig(_Strict):
@@ -115,7 +139,9 @@ class DetectionConfig(_Strict):
     risk_threshold: float = Field(default=0.5, ge=0, le=1)
     window: Duration = 3600.0
     growth_mentions: int = Field(default=3, ge=2)
+    growth_replies: int = Field(default=3, ge=1)
     incident_quiet: Duration = 6 * 3600.0
+    hot_for: Duration = 6 * 3600.0  # how long a thread with a flagged mention stays hot
 
 
 class Config(_Strict):
@@ -147,7 +173,8 @@ class Config(_Strict):
         return self
 
 
-def _format(exc: ValidationError) -> str:
+def format_errors(exc: ValidationError) -> str:
+    """One line per problem: ``key.path: what is wrong``."""
     lines = []
     for err in exc.errors():
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
@@ -185,7 +212,7 @@ def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format(exc)) from None
+        raise ConfigError(format_errors(exc)) from None
     return config.model_copy(update={"database": _resolve_sqlite(config.database, base)})
 
 

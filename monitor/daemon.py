@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 
 from crawlers import signals as cw_signals
 from crawlers.spiders.watch import WatchSpider
+from monitor.config import Config
 from monitor.stages import Stages, StagesReport
 
 log = logging.getLogger("crisiswatch.daemon")
@@ -51,7 +52,7 @@ class StageWaker:
             self.wake()
 
 
-def crawler_settings(database_url: str, **overrides: object) -> Settings:
+def crawler_settings(database_url: str | None, **overrides: object) -> Settings:
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
     settings.set("CRISISWATCH_DATABASE", database_url, priority="cmdline")
@@ -60,10 +61,15 @@ def crawler_settings(database_url: str, **overrides: object) -> Settings:
     return settings
 
 
-def fetch_settings(stages: Stages) -> dict[str, object]:
-    f = stages.config.fetch
-    return {"DOWNLOAD_TIMEOUT": f.timeout, "DOWNLOAD_MAXSIZE": int(f.max_size_mb * 2**20),
-            "RETRY_TIMES": f.retries}
+def fetch_settings(config: Config) -> dict[str, object]:
+    f = config.fetch
+    settings: dict[str, object] = {
+        "DOWNLOAD_TIMEOUT": f.timeout, "DOWNLOAD_MAXSIZE": int(f.max_size_mb * 2**20),
+        "RETRY_TIMES": f.retries, "CONCURRENT_REQUESTS_PER_DOMAIN": f.per_domain,
+        "AUTOTHROTTLE_ENABLED": f.autothrottle}
+    if f.contact:
+        settings["USER_AGENT"] = f"crisiswatch/0.1 (brand monitoring; +{f.contact})"
+    return settings
 
 
 def run_daemon(stages: Stages, *, once: bool, stop_after: float | None = None,
@@ -72,7 +78,7 @@ def run_daemon(stages: Stages, *, once: bool, stop_after: float | None = None,
     source); return the report of the final drain."""
     process = CrawlerProcess(crawler_settings(
         stages.config.database, LOG_INSTALL_ROOT_HANDLER=False,
-        **{**fetch_settings(stages), **settings}))
+        **{**fetch_settings(stages.config), **settings}))
     crawler = process.create_crawler(WatchSpider)
     waker = StageWaker(stages.run)
     if not once:

@@ -31,7 +31,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Growth:
-    """A post's replies between the first and the latest snapshot."""
+    """Replies between the first and the latest snapshot of a post (or, with a
+    negative id, a thread)."""
 
     post_id: int
     before: int

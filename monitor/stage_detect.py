@@ -10,7 +10,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from db.engine import session
-from db.models import Alert, Brand, EngagementSnapshot, Incident, Mention, Post, Source
+from db.models import (
+    Alert,
+    Brand,
+    EngagementSnapshot,
+    Incident,
+    Mention,
+    Post,
+    Source,
+    Thread,
+)
 from db.queries import get_cursor, set_cursor
 from monitor.detect import Evidence, Rules, assess, reply_growth, rises
 
@@ -45,16 +54,37 @@ def _evidence(s: Session, inc: Incident) -> list[Evidence]:
             for m, p, src in rows]
 
 
+def _series(s: Session, column, key: int) -> list[int | None]:  # noqa: ANN001
+    return list(s.exec(select(EngagementSnapshot.replies).where(column == key)
+                       .order_by(EngagementSnapshot.id)).all())
+
+
 def _growth(s: Session, post_ids: list[int]) -> list:
-    out = []
+    """Reply growth of the incident's posts, or of their threads for forum posts."""
+    out, threads = [], set()
     for pid in post_ids:
-        series = s.exec(select(EngagementSnapshot.replies).where(
-            EngagementSnapshot.post_id == pid).order_by(EngagementSnapshot.id)).all()
         post = s.get(Post, pid)
+        if post.thread_id is not None:
+            threads.add(post.thread_id)
+            continue
         label = f'"{(post.title or post.text)[:60]}"'
-        if (g := reply_growth(pid, series, label)) is not None:
+        if (g := reply_growth(pid, _series(s, EngagementSnapshot.post_id, pid), label)):
+            out.append(g)
+    for tid in sorted(threads):
+        thread = s.get(Thread, tid)
+        label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
+        if (g := reply_growth(-tid, _series(s, EngagementSnapshot.thread_id, tid), label)):
             out.append(g)
     return out
+
+
+def _mark_hot(s: Session, post: Post, hot_for: timedelta) -> None:
+    """Re-read a thread with a flagged mention often for a while: replies come fast."""
+    if post.thread_id is None:
+        return
+    thread = s.get(Thread, post.thread_id)
+    thread.hot_until = max(thread.hot_until or post.fetched_at, post.fetched_at + hot_for)
+    s.add(thread)
 
 
 def _reassess(s: Session, inc: Incident, rules: Rules) -> Alert | None:
@@ -70,7 +100,7 @@ def _reassess(s: Session, inc: Incident, rules: Rules) -> Alert | None:
     inc.severity = result.severity
     brand = s.get(Brand, inc.brand_id)
     newest = sorted(evidence, key=lambda e: e.at, reverse=True)
-    grown = [g.post_id for g in growth]
+    grown = [g.post_id for g in growth if g.post_id > 0]
     post_ids = list(dict.fromkeys([*grown, *(e.post_id for e in newest)]))[:MAX_ALERT_POSTS]
     alert = Alert(incident_id=inc.id, brand_id=inc.brand_id, severity=result.severity,
                   dedup_key=f"{brand.name.casefold()}:{inc.id}:{result.severity}",
@@ -84,12 +114,17 @@ def _affected_by_snapshots(s: Session, start: int) -> tuple[set[int], int]:
                    .order_by(EngagementSnapshot.id).limit(BATCH)).all()
     if not snaps:
         return set(), start
+    posts = {x.post_id for x in snaps if x.post_id is not None}
+    threads = {x.thread_id for x in snaps if x.thread_id is not None}
+    in_thread = select(Post.id).where(Post.thread_id.in_(threads))
     ids = s.exec(select(Mention.incident_id).where(
-        Mention.post_id.in_({x.post_id for x in snaps}), Mention.incident_id != None)).all()  # noqa: E711
+        Mention.post_id.in_(posts) | Mention.post_id.in_(in_thread),
+        Mention.incident_id != None)).all()  # noqa: E711
     return set(ids), snaps[-1].id
 
 
-def run_detect(engine: Engine, rules: Rules, quiet: timedelta) -> DetectReport:
+def run_detect(engine: Engine, rules: Rules, quiet: timedelta,
+               hot_for: timedelta = timedelta(hours=6)) -> DetectReport:
     """Attach new flagged mentions to incidents and re-assess what changed."""
     total = DetectReport()
     while True:
@@ -105,6 +140,7 @@ def run_detect(engine: Engine, rules: Rules, quiet: timedelta) -> DetectReport:
                     inc.last_seen_at = max(inc.last_seen_at, post.fetched_at)
                     m.incident_id = inc.id
                     s.add(m)
+                    _mark_hot(s, post, hot_for)
                     s.flush()
                     alerts += _reassess(s, inc, rules) is not None
                     m.severity = inc.severity

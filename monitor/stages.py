@@ -40,12 +40,14 @@ class Stages:
     @property
     def rules(self) -> Rules:
         d = self.config.detection
-        return Rules(window=timedelta(seconds=d.window), growth_mentions=d.growth_mentions)
+        return Rules(window=timedelta(seconds=d.window), growth_mentions=d.growth_mentions,
+                     growth_replies=d.growth_replies)
 
     def run(self, *, ignore_backoff: bool = False) -> StagesReport:
         d = self.config.detection
         monitor = run_monitor(self.engine, self.scorer, d.risk_threshold)
-        detect = run_detect(self.engine, self.rules, timedelta(seconds=d.incident_quiet))
+        detect = run_detect(self.engine, self.rules, timedelta(seconds=d.incident_quiet),
+                            timedelta(seconds=d.hot_for))
         planned = plan_deliveries(self.engine, self.playbooks)
         sent = dispatch(self.engine, send=self.send, ignore_backoff=ignore_backoff)
         return StagesReport(monitor, detect, planned, sent)

@@ -42,7 +42,9 @@ def sync_config(engine: Engine, config: Config) -> None:
                 row.etag = row.last_modified = None
                 row.next_poll_at = None
             _upsert(s, Source, src.name, kind=src.kind, url=src.url,
-                    interval_s=int(src.interval))
+                    interval_s=int(src.interval), preset=src.preset, rules=src.rules,
+                    page=src.page, obey_robots=src.robots,
+                    hot_interval_s=int(src.hot_interval))
         _disable_missing(s, Brand, {b.name for b in config.brands})
         _disable_missing(s, Channel, {c.name for c in config.channels})
         _disable_missing(s, Source, {x.name for x in config.sources})

@@ -15,7 +15,7 @@ from tests.conftest import COMPLAINT, PRAISE, crisiswatch
 
 @pytest.mark.parametrize(("patch", "expected"), [
     ({"bogus": 1}, "bogus: unknown key"),
-    ({"sources": [{"name": "x", "kind": "forum", "url": "http://127.0.0.1/f"}]},
+    ({"sources": [{"name": "x", "kind": "gopher", "url": "http://127.0.0.1/f"}]},
      "sources[0].kind"),
     ({"sources": [{"name": "x", "kind": "feed", "url": "ftp://h/f"}]}, "sources[0].url"),
     ({"sources": [{"name": "x", "kind": "feed", "url": "http://h/f", "interval": "soon"}]},

@@ -131,9 +131,9 @@ def test_blank_keyword_rejected() -> None:
 
 def test_unknown_kind() -> None:
     data = _data()
-    data["sources"][1]["kind"] = "forum"
+    data["sources"][1]["kind"] = "gopher"
     message = _error(data)
-    assert "sources[1].kind" in message and "'forum'" in message
+    assert "sources[1].kind" in message and "'gopher'" in message
 
 
 @pytest.mark.parametrize(
@@ -227,7 +227,7 @@ def test_not_utf8_file(tmp_path: Path) -> None:
 
 def test_several_errors_reported_together() -> None:
     data = _data(colour="red")
-    data["sources"][0]["kind"] = "forum"
+    data["sources"][0]["kind"] = "gopher"
     message = _error(data)
     assert "colour" in message and "sources[0].kind" in message
 
@@ -310,3 +310,38 @@ def test_redact_url_telegram_bot_token() -> None:
     shown = redact_url(url)
     assert "AAHsecretToken" not in shown
     assert shown.startswith("tgram://")
+
+
+# --- forum sources -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ({"kind": "forum"}, "sources[0]"),  # neither preset nor rules
+    ({"kind": "forum", "preset": "nosuch"}, "nosuch"),
+    ({"kind": "feed", "preset": "phpbb"}, "preset and rules are for kind forum"),
+    ({"kind": "forum", "rules": {"thread": {"post": "div[", "body": "p"}}}, "thread.post"),
+    ({"kind": "forum", "rules": {"thread": {"body": "p"}}}, "thread.post"),
+    ({"kind": "forum", "preset": "phpbb", "rules": {"thread": {"colour": "x"}}},
+     "thread.colour"),
+    ({"kind": "forum", "rules": {"thread": {"post": "div", "body": "p"}}}, "page"),
+    ({"kind": "forum", "preset": "phpbb", "page": "sideways"}, "sources[0].page"),
+])
+def test_bad_forum_sources_name_the_problem(source, expected) -> None:
+    data = _data()
+    data["sources"] = [{"name": "f", "url": "http://127.0.0.1/f", **source}]
+    assert expected in _error(data)
+
+
+def test_forum_sources_accept_presets_rules_and_threads() -> None:
+    data = _data()
+    data["sources"] = [
+        {"name": "a", "kind": "forum", "preset": "phpbb", "url": "http://h/viewforum.php?f=1"},
+        {"name": "b", "kind": "forum", "preset": "reddit_old", "page": "thread",
+         "url": "https://old.reddit.com/r/x/comments/1/y/", "robots": False,
+         "hot_interval": "30s"},
+        {"name": "c", "kind": "forum", "url": "http://h/t/1", "page": "thread",
+         "rules": {"thread": {"post": "div.post", "body": "div.body"}}},
+        {"name": "d", "kind": "discourse", "url": "https://discuss.example.org"}]
+    config = parse_config(data, base=Path("/tmp"), env={})
+    b = config.sources[1]
+    assert (b.page, b.robots, b.hot_interval) == ("thread", False, 30.0)

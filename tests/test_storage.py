@@ -34,7 +34,7 @@ def test_scrapy_project_lists_the_watch_spider():
     result = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, env=cli_env(),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["watch"]
+    assert result.stdout.split() == ["probe", "watch"]
 
 
 def test_unreachable_database_is_named_without_its_password(tmp_path):
@@ -48,3 +48,35 @@ def test_unreachable_database_is_named_without_its_password(tmp_path):
     missing = crisiswatch("history", "--database", f"sqlite:///{tmp_path / 'typo.db'}")
     assert missing.returncode == 2 and "no database at" in missing.stderr
     assert not (tmp_path / "typo.db").exists()
+
+
+def _upgrade_populated(url: str) -> None:
+    """A database with rows at revision 0001 upgrades to head without losing them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from db.engine import MIGRATIONS, make_engine
+
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO source (name, kind, url, interval_s, enabled, "
+                             "managed_by, error_count, consecutive_errors, posts_seen) VALUES "
+                             "('s', 'feed', 'http://h/f', 60, true, 'config', 0, 0, 0)")
+    engine = open_database(url)
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT name, page, obey_robots, hot_interval_s FROM source"
+                                   ).one()
+    assert tuple(row) == ("s", "listing", True, 60)
+
+
+def test_upgrading_a_populated_database_sqlite(tmp_path):
+    _upgrade_populated(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def test_upgrading_a_populated_database_postgres(pg_url):
+    _upgrade_populated(pg_url)

@@ -7,6 +7,8 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
+import charset_normalizer
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
 _WS = re.compile(r"\s+")
@@ -36,3 +38,18 @@ def safe_link(url: str | None) -> str | None:
         return None
     url = url.strip()
     return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def sniff_text(body: bytes, content_type: str | None) -> str | None:
+    """Decode a page that declares no encoding and is not UTF-8 (old GBK/Big5
+    forums often don't); None when it declares one, so the caller's decoding of
+    the declared encoding stands."""
+    if http_content_type_encoding(content_type or "") or html_body_declared_encoding(body):
+        return None
+    try:
+        body.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(body[:500_000]).best()
+    return body.decode(best.encoding, errors="replace") if best else None

@@ -4,6 +4,7 @@ source's health, in one transaction, then tells the daemon there is new work."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import Engine, or_
@@ -11,15 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from crawlers import signals as cw_signals
-from crawlers.items import FetchResult, PostItem
+from crawlers.items import FetchResult, PostItem, ThreadRef, ThreadResult
 from crawlers.schedule import next_poll
 from db.engine import make_engine, session
-from db.models import EngagementSnapshot, Post, Source, utcnow
+from db.models import EngagementSnapshot, Post, Source, Thread, utcnow
 
 log = logging.getLogger("crisiswatch.crawl")
 
 
-def _store_post(s: Session, source_id: int, item: PostItem) -> bool:
+def _store_post(s: Session, source_id: int, item: PostItem, thread_id: int | None = None) -> bool:
     """Insert one post unless its entry id or its content is already there; record
     a snapshot when its reply count changed. True when the post is new."""
     existing = s.exec(select(Post).where(
@@ -34,7 +35,8 @@ def _store_post(s: Session, source_id: int, item: PostItem) -> bool:
         return False
     post = Post(source_id=source_id, entry_key=item.entry_key, fingerprint=item.fingerprint,
                 url=item.url, title=item.title, text=item.text, author=item.author,
-                published_at=item.published_at, replies=item.replies)
+                published_at=item.published_at, replies=item.replies, likes=item.likes,
+                thread_id=thread_id)
     try:
         with s.begin_nested():  # another crawler node may have stored it a moment ago
             s.add(post)
@@ -63,6 +65,31 @@ def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
         source.error_count += 1
         source.consecutive_errors += 1
     source.next_poll_at = next_poll(now, source.interval_s, source.consecutive_errors)
+    if result.retry_after:  # the server said when to come back: never sooner
+        source.next_poll_at = max(source.next_poll_at, now + timedelta(seconds=result.retry_after))
+
+
+def _upsert_thread(s: Session, source_id: int, ref: ThreadRef,
+                   replies: int | None = None, views: int | None = None) -> Thread:
+    """The thread row for ``ref``, its counters updated; a snapshot when they moved."""
+    thread = s.exec(select(Thread).where(Thread.source_id == source_id,
+                                         Thread.key == ref.key)).first()
+    if thread is None:
+        thread = Thread(source_id=source_id, key=ref.key, url=ref.url, title=ref.title)
+        s.add(thread)
+        s.flush()
+    replies = ref.replies if ref.replies is not None else replies
+    views = ref.views if ref.views is not None else views
+    moved = (replies is not None and replies != thread.replies) or \
+        (views is not None and views != thread.views)
+    if moved:
+        s.add(EngagementSnapshot(thread_id=thread.id, replies=replies, views=views))
+        thread.replies = replies if replies is not None else thread.replies
+        thread.views = views if views is not None else thread.views
+    thread.title = ref.title or thread.title
+    thread.last_post_at = ref.last_post_at or thread.last_post_at
+    s.add(thread)
+    return thread
 
 
 def store_result(engine: Engine, result: FetchResult) -> int:
@@ -72,8 +99,35 @@ def store_result(engine: Engine, result: FetchResult) -> int:
         if source is None:  # deleted while its request was in flight
             return 0
         new = sum(_store_post(s, source.id, item) for item in result.posts)
+        for ref in result.threads:
+            _upsert_thread(s, source.id, ref)
         _record_health(source, result, new)
         s.add(source)
+    return new
+
+
+def store_thread_page(engine: Engine, result: ThreadResult) -> int:
+    """Store one thread page's posts and where the next visit resumes."""
+    now = utcnow()
+    with session(engine) as s, s.begin():
+        source = s.get(Source, result.source_id)
+        if source is None:
+            return 0
+        thread = _upsert_thread(s, source.id, result.ref, result.replies, result.views)
+        thread.last_visit_at = now
+        if result.error:
+            thread.last_error = result.error
+            source.last_error, source.error_count = result.error, source.error_count + 1
+            s.add(source)
+            return 0
+        new = sum(_store_post(s, source.id, item, thread.id) for item in result.posts)
+        thread.resume_url, thread.last_error = result.page_url, None
+        if result.done:
+            thread.crawled_signature = result.signature
+            if thread.hot_until and thread.hot_until > now:
+                thread.next_visit_at = now + timedelta(seconds=source.hot_interval_s)
+        source.posts_seen += new
+        s.add_all([thread, source])
     return new
 
 
@@ -100,6 +154,15 @@ class StorePipeline:
             self.engine.dispose()
 
     def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+        if isinstance(item, ThreadResult):
+            new = store_thread_page(self.engine, item)
+            if item.error:
+                log.warning("thread %s failed: %s", item.ref.key, item.error)
+            elif new:
+                log.info("thread %s: %d new posts", item.ref.title or item.ref.key, new)
+            self.crawler.signals.send_catch_log(
+                cw_signals.fetch_stored, source_id=item.source_id, new_posts=new)
+            return item
         if not isinstance(item, FetchResult):
             return item
         new = store_result(self.engine, item)
@@ -108,6 +171,8 @@ class StorePipeline:
             log.warning("%s failed: %s", name, item.error)
         elif item.not_modified:
             log.debug("%s not modified", name)
+        elif item.threads:
+            log.info("%s listing: %d threads", name, len(item.threads))
         else:
             log.info("%s fetched: %d entries, %d new", name, len(item.posts), new)
         self.crawler.signals.send_catch_log(

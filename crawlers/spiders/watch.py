@@ -1,5 +1,10 @@
 """The one long-running spider: polls every enabled source when it is due.
 
+Feeds are one request. Forums are a listing (or one thread) and then the
+threads whose listing entry changed, each read from where the last visit
+ended (``Thread.resume_url``) to its last page; threads with a flagged
+mention stay "hot" and are re-read every ``hot_interval_s`` for a while.
+
 It stays open on ``spider_idle`` and feeds due requests to the engine from a
 reactor timer (the engine's idle check runs only every 5 s, so scheduling from
 ``spider_idle`` alone would add up to 5 s to every poll). Re-polled URLs carry
@@ -23,17 +28,19 @@ from scrapy.exceptions import (
     NotConfigured,
     ResponseDataLossError,
 )
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from sqlmodel import select
 from twisted.internet import task
 from twisted.python.failure import Failure
 
+from crawlers.engines import Engine, engine_for, signature
 from crawlers.extractors.feed import MalformedFeed, parse_feed
-from crawlers.items import FetchResult
-from crawlers.schedule import is_due
+from crawlers.extractors.text import sniff_text
+from crawlers.items import FetchResult, ThreadRef, ThreadResult
+from crawlers.schedule import is_due, retry_after_seconds
 from db.engine import open_database, read_session
-from db.models import Source, utcnow
+from db.models import Source, Thread, utcnow
 
 log = logging.getLogger("crisiswatch.crawl")
 
@@ -60,14 +67,19 @@ def describe_failure(failure: Failure) -> str:
     return f"{type(exc).__name__}: {detail}"[:300]
 
 
+MAX_PAGES_PER_VISIT = 50
+NOTHING = "extraction returned nothing"
+
+
 class WatchSpider(scrapy.Spider):
     name = "watch"
-    custom_settings: dict = {}
 
     def __init__(self, *args, once: bool | str = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.once = once in (True, "1", "true", "yes")
         self.in_flight: set[int] = set()
+        self.threads_in_flight: set[tuple[int, str]] = set()
+        self.engines: dict[int, Engine] = {}
         self.closing = False
         self._timer: task.LoopingCall | None = None
 
@@ -92,34 +104,84 @@ class WatchSpider(scrapy.Spider):
         return [r for r in rows if r.id not in self.in_flight
                 and (self.once or is_due(r.next_poll_at, now))]
 
-    def request_for(self, source: Source) -> scrapy.Request:
-        headers = {}
-        if source.etag:
-            headers["If-None-Match"] = source.etag
-        if source.last_modified:
-            headers["If-Modified-Since"] = source.last_modified
+    def due_hot_threads(self) -> list[tuple[Source, Thread]]:
+        """Threads with a flagged mention, due for their next quick re-read."""
+        now = utcnow()
+        with read_session(self.engine) as s:
+            rows = s.exec(select(Source, Thread).join(Thread, Thread.source_id == Source.id)
+                          .where(Source.enabled == True, Thread.hot_until > now)).all()  # noqa: E712
+        return [(src, t) for src, t in rows if (src.id, t.key) not in self.threads_in_flight
+                and is_due(t.next_visit_at, now)]
+
+    def _meta(self, src: Source, **extra: object) -> dict:
+        meta = {"source_id": src.id, "source_name": src.name, **extra}
+        if not src.obey_robots:
+            meta["dont_obey_robotstxt"] = True
+        return meta
+
+    def request_for(self, source: Source) -> scrapy.Request | None:
         self.in_flight.add(source.id)
+        if source.kind == "feed":
+            headers = {}
+            if source.etag:
+                headers["If-None-Match"] = source.etag
+            if source.last_modified:
+                headers["If-Modified-Since"] = source.last_modified
+            return scrapy.Request(
+                source.url, headers=headers, callback=self.parse_feed_response,
+                errback=self.on_error, dont_filter=True,
+                meta=self._meta(source, handle_httpstatus_list=[304]))
+        engine = self.engines.get(source.id) or engine_for(
+            source.kind, source.url, source.preset, source.rules)
+        self.engines[source.id] = engine
+        if source.page == "thread":
+            ref = ThreadRef(key=engine.key(source.url), url=source.url)
+            return self.thread_request(source, ref, resume=self._resume_url(source.id, ref),
+                                       signature=None, is_poll=True)
+        return scrapy.Request(engine.listing_url(source.url), callback=self.parse_listing,
+                              errback=self.on_error, dont_filter=True,
+                              meta=self._meta(source))
+
+    def thread_request(self, source: Source, ref: ThreadRef, *, resume: str | None,
+                       signature: str | None, is_poll: bool = False,
+                       pages: int = 1) -> scrapy.Request:
+        self.threads_in_flight.add((source.id, ref.key))
         return scrapy.Request(
-            source.url, headers=headers, callback=self.parse_feed_response,
-            errback=self.on_error, dont_filter=True,
-            meta={"source_id": source.id, "source_name": source.name,
-                  "handle_httpstatus_list": [304]},
-        )
+            resume or ref.url, callback=self.parse_thread, errback=self.on_thread_error,
+            dont_filter=True,
+            meta=self._meta(source, ref=ref, signature=signature, is_poll=is_poll,
+                            pages=pages, source=source))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for source in self.due_sources():
-            yield self.request_for(source)
+        for request in self._requests_due():
+            yield request
         if not self.once:
             tick = self.crawler.settings.getfloat("CRISISWATCH_TICK", 0.5)
             self._timer = task.LoopingCall(self._schedule_due)
             self._timer.start(tick, now=False)
 
+    def _requests_due(self) -> Iterator[scrapy.Request]:
+        for source in self.due_sources():
+            try:
+                request = self.request_for(source)
+            except ValueError as exc:  # rules that no longer validate
+                self.in_flight.discard(source.id)
+                log.error("source %s cannot be crawled: %s", source.name, exc)
+                continue
+            if request is not None:
+                yield request
+        if not self.once:
+            for source, thread in self.due_hot_threads():
+                ref = ThreadRef(key=thread.key, url=thread.url, title=thread.title)
+                yield self.thread_request(source, ref, resume=thread.resume_url,
+                                          signature=thread.crawled_signature)
+
     def _schedule_due(self) -> None:
         if self.closing:
             return
         try:
-            for source in self.due_sources():
-                self.crawler.engine.crawl(self.request_for(source))
+            for request in self._requests_due():
+                self.crawler.engine.crawl(request)
         except Exception:  # a locked or unreachable database must not kill the timer
             log.exception("could not schedule due sources; will try again")
 
@@ -132,7 +194,7 @@ class WatchSpider(scrapy.Spider):
         if self._timer is not None and self._timer.running:
             self._timer.stop()
 
-    # -- responses -------------------------------------------------------
+    # -- feeds -----------------------------------------------------------
 
     def parse_feed_response(self, response: Response) -> Iterator[FetchResult]:
         source_id = response.meta["source_id"]
@@ -152,15 +214,123 @@ class WatchSpider(scrapy.Spider):
             result.last_modified = _header(response, b"Last-Modified")
         yield result
 
+    # -- forums ----------------------------------------------------------
+
+    def _known_threads(self, source_id: int, keys: list[str]) -> dict[str, Thread]:
+        with read_session(self.engine) as s:
+            rows = s.exec(select(Thread).where(Thread.source_id == source_id,
+                                               Thread.key.in_(keys))).all()
+        return {t.key: t for t in rows}
+
+    def _resume_url(self, source_id: int, ref: ThreadRef) -> str | None:
+        known = self._known_threads(source_id, [ref.key]).get(ref.key)
+        return known.resume_url if known else None
+
+    def parse_listing(self, response: Response) -> Iterator[FetchResult | scrapy.Request]:
+        source_id = response.meta["source_id"]
+        self.in_flight.discard(source_id)
+        result = FetchResult(source_id=source_id, status=response.status)
+        try:
+            listing = self.engines[source_id].listing(response.body, _text(response),
+                                                      response.url)
+        except ValueError as exc:
+            result.error = f"cannot read the listing: {exc}"[:300]
+            yield result
+            return
+        if not listing.threads:
+            result.error = f"{NOTHING}: no threads on {response.url} (layout changed?)"
+            yield result
+            return
+        result.threads = listing.threads
+        yield result
+        known = self._known_threads(source_id, [t.key for t in listing.threads])
+        source = response.meta["source_name"]
+        src = self._source(source_id)
+        for ref in listing.threads:
+            thread = known.get(ref.key)
+            sig = signature(ref)
+            if (source_id, ref.key) in self.threads_in_flight:
+                continue
+            if thread is None or thread.crawled_signature != sig:
+                log.debug("%s: thread %s changed", source, ref.key)
+                yield self.thread_request(src, ref, resume=thread.resume_url if thread else None,
+                                          signature=sig)
+
+    def _source(self, source_id: int) -> Source:
+        with read_session(self.engine) as s:
+            return s.get(Source, source_id)
+
+    def parse_thread(self, response: Response) -> Iterator[ThreadResult | FetchResult
+                                                           | scrapy.Request]:
+        meta = response.meta
+        source, ref = meta["source"], meta["ref"]
+        result = ThreadResult(source_id=source.id, ref=ref, page_url=response.url,
+                              signature=meta["signature"])
+        try:
+            page = self.engines[source.id].thread(response.body, _text(response), response.url,
+                                                  ref.key)
+        except ValueError as exc:
+            page, result.error = None, f"cannot read {response.url}: {exc}"[:300]
+        if page is not None:
+            result.posts, result.replies, result.views = page.posts, page.replies, page.views
+            if page.title and not ref.title:
+                ref.title = page.title
+            if not page.posts and meta["pages"] == 1:
+                result.error = f"{NOTHING}: no posts on {response.url} (layout changed?)"
+        next_page = page.next_page if page else None
+        here = {response.url, response.request.url if response.request else response.url}
+        more = bool(next_page) and next_page not in here and result.error is None
+        if more and meta["pages"] < MAX_PAGES_PER_VISIT:
+            yield result
+            yield self.thread_request(source, ref, resume=next_page, signature=meta["signature"],
+                                      is_poll=meta["is_poll"], pages=meta["pages"] + 1)
+            return
+        result.done = result.error is None and not more
+        self.threads_in_flight.discard((source.id, ref.key))
+        yield result
+        if meta["is_poll"]:
+            self.in_flight.discard(source.id)
+            yield FetchResult(source_id=source.id, status=response.status, error=result.error)
+
+    def on_thread_error(self, failure: Failure) -> Iterator[ThreadResult | FetchResult]:
+        meta = failure.request.meta
+        source, ref = meta["source"], meta["ref"]
+        self.threads_in_flight.discard((source.id, ref.key))
+        error = _describe(failure)
+        yield ThreadResult(source_id=source.id, ref=ref, page_url=failure.request.url,
+                           error=error)
+        if meta["is_poll"]:
+            self.in_flight.discard(source.id)
+            yield _failed(failure, source.id, error)
+
     def on_error(self, failure: Failure) -> Iterator[FetchResult]:
         source_id = failure.request.meta["source_id"]
         self.in_flight.discard(source_id)
-        status = failure.value.response.status if isinstance(failure.value, HttpError) else None
-        try:
-            error = describe_failure(failure)
-        except Exception:  # the source must be marked whatever went wrong here
-            error = f"fetch failed: {type(failure.value).__name__}"
-        yield FetchResult(source_id=source_id, status=status, error=error)
+        yield _failed(failure, source_id, _describe(failure))
+
+
+def _describe(failure: Failure) -> str:
+    try:
+        return describe_failure(failure)
+    except Exception:  # the source must be marked whatever went wrong here
+        return f"fetch failed: {type(failure.value).__name__}"
+
+
+def _failed(failure: Failure, source_id: int, error: str) -> FetchResult:
+    response = getattr(failure.value, "response", None)
+    status = response.status if response is not None else None
+    wait = retry_after_seconds(_header(response, b"Retry-After")) if response is not None else None
+    return FetchResult(source_id=source_id, status=status, error=error, retry_after=wait)
+
+
+def _text(response: Response) -> str:
+    """Decoded page text: the declared encoding (header, BOM, meta), else sniffed;
+    empty for non-text bodies."""
+    if not isinstance(response, TextResponse):
+        return ""
+    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+    sniffed = sniff_text(response.body, content_type)
+    return sniffed if sniffed is not None else response.text
 
 
 def _header(response: Response, name: bytes) -> str | None:
