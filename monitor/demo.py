@@ -15,21 +15,24 @@ from pathlib import Path
 from db.engine import open_database
 from monitor.config import parse_config
 from monitor.daemon import run_daemon
-from monitor.demo_script import BRAND, DURATION, EXPECTED, FEEDS
+from monitor.demo_script import BRAND, DURATION, EXPECTED, FEEDS, THREADS
 from monitor.localsite import AlertReceiver, FeedSite, Received
 from monitor.stages import Stages
 from monitor.summary import summarize
 from monitor.sync import sync_config
 
-_POST_LINK = re.compile(r"/posts/([\w-]+)")
+_POST_LINK = re.compile(r"(?:/posts/|#p)([\w-]+)")
 DRAIN_S = 4.0
 
 
 def detection_delay(site: FeedSite, alert: Received) -> float | None:
-    """Seconds from the newest change among the alert's posts to its arrival."""
-    entries = {e.id: e for feed in site.feeds.values() for e in feed}
-    shown = [site.when_visible(entries[i], alert.at) for i in _POST_LINK.findall(alert.body)
-             if i in entries]
+    """Seconds from the newest change among the alert's posts (for a forum post:
+    any post in its thread, since replies are what grew) to the alert's arrival."""
+    entries = {e.id: [e] for feed in site.feeds.values() for e in feed}
+    for thread in site.threads:
+        entries.update({e.id: thread.posts for e in thread.posts})
+    shown = [site.when_visible(e, alert.at) for i in _POST_LINK.findall(alert.body)
+             for e in entries.get(i, [])]
     shown = [t for t in shown if t is not None]
     return alert.at - max(shown) if shown else None
 
@@ -59,8 +62,11 @@ def demo_config(site: FeedSite, receiver: AlertReceiver, folder: Path, speed: fl
     data = {
         "database": f"sqlite:///{folder / 'demo.db'}",
         "brands": [BRAND],
-        "sources": [{"name": f"demo-{name}", "kind": "feed", "url": f"{site.base}/{name}.xml",
-                     "interval": interval} for name in FEEDS],
+        "sources": [{"name": "demo-forum", "kind": "forum", "preset": "phpbb",
+                     "url": f"{site.base}/viewforum.php?f=1", "interval": interval,
+                     "hot_interval": interval}]
+        + [{"name": f"demo-{name}", "kind": "feed", "url": f"{site.base}/{name}.xml",
+            "interval": interval} for name in FEEDS],
         "channels": [{"name": "terminal", "url": receiver.url, "min_severity": "notice"}],
     }
     return parse_config(data, base=folder, env={})
@@ -72,6 +78,7 @@ def run_demo(*, speed: float, keep: bool, echo: Callable[[str], None]) -> int:
     folder = Path(tempfile.mkdtemp(prefix="crisiswatch-demo-"))
     site = FeedSite()
     site.feeds = {name: list(entries) for name, entries in FEEDS.items()}
+    site.threads = list(THREADS)
     receiver = AlertReceiver(on_alert=_printer(site, echo))
     site.server.start()
     receiver.server.start()
@@ -79,7 +86,7 @@ def run_demo(*, speed: float, keep: bool, echo: Callable[[str], None]) -> int:
         config = demo_config(site, receiver, folder, speed)
         engine = open_database(config.database)
         sync_config(engine, config)
-        echo(f"demo: a simulated forum and news site on {site.base}, playing "
+        echo(f"demo: a simulated phpBB forum and a news feed on {site.base}, playing "
              f"{DURATION:.0f} script seconds at {speed:g}x; alerts print as they arrive.")
         site.start_clock(speed)
         run_daemon(Stages(engine, config), once=False, stop_after=DURATION / speed + DRAIN_S,

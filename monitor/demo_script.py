@@ -1,24 +1,30 @@
-"""The demo's scripted minute: chatter, praise, then a complaint that draws
-replies, is reposted on a second site and turns into a threat to go to the
-media. Times are script seconds (``--speed`` plays them faster)."""
+"""The demo's scripted minute: chatter, praise, then a complaint thread that
+draws replies, is reposted on a news site and turns into a threat to go to the
+media. Times are script seconds (``--speed`` plays them faster). Forum posts
+are Entries whose ``title`` is the author."""
 
 from __future__ import annotations
 
-from monitor.localsite import Entry
+from monitor.localsite import Entry, ForumThread
 
 DURATION = 60.0
 BRAND = {"name": "Acme", "keywords": ["Acme", "艾克美", "acme phone"], "exclude": ["acme anvil"]}
 
-FORUM = [
-    Entry("f1", "Best hiking trail near the city?", "Looking for a half-day walk.", 0),
-    Entry("f2", "Loving my new Acme phone", "The camera is great and the battery lasts "
-          "two days.", 6),
-    Entry("f3", "Acme phone keeps freezing and support was rude",
-          "My Acme phone freezes every hour. Support said it's company policy and hung up on "
-          "me. I want a refund.", 16, replies=[(16, 1), (27, 14)]),
-    Entry("f4", "Re: Acme phone keeps freezing", "Same here, support ignored my emails for "
-          "a week. Really disappointed with Acme.", 27),
-    Entry("f5", "Acme anvil on sale", "The acme anvil is half price this week.", 44),
+_REPLIES = ["Same here, support ignored my emails for a week. Really disappointed with Acme.",
+            "+1, mine freezes too", "Did you try a factory reset?", "following",
+            "This happened to my brother as well", "Bumping this, still no answer"]
+
+THREADS = [
+    ForumThread(1, "Best hiking trail near the city?",
+                [Entry("101", "walker", "Looking for a half-day walk.", 0)]),
+    ForumThread(2, "Loving my new Acme phone",
+                [Entry("201", "mia", "The camera is great and the battery lasts two days.", 6)]),
+    ForumThread(3, "Acme phone keeps freezing and support was rude",
+                [Entry("301", "anna", "My Acme phone freezes every hour. Support said it's "
+                       "company policy and hung up on me. I want a refund.", 16)]
+                + [Entry(f"30{i + 2}", f"user{i}", text, 27) for i, text in enumerate(_REPLIES)]),
+    ForumThread(4, "Acme anvil on sale",
+                [Entry("401", "deals", "The acme anvil is half price this week.", 44)]),
 ]
 
 NEWS = [
@@ -30,5 +36,5 @@ NEWS = [
     Entry("n5", "Weekend weather: sunny and mild", "No rain expected.", 50),
 ]
 
-FEEDS = {"forum": FORUM, "news": NEWS}
+FEEDS = {"news": NEWS}
 EXPECTED = ("notice", "warning", "crisis")

@@ -1,5 +1,6 @@
-"""Loopback HTTP servers for the demo and the tests: a feed site whose entries
-appear over time (with ETag / 304), and a receiver for apprise's ``json://``.
+"""Loopback HTTP servers for the demo and the tests: a site whose feed entries
+and phpBB-style forum threads appear over time (feeds with ETag / 304), and a
+receiver for apprise's ``json://``.
 
 Both bind 127.0.0.1 on a free port and run in a daemon thread."""
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 
@@ -27,6 +29,46 @@ class Entry:
     def replies_at(self, t: float) -> int | None:
         seen = [count for at, count in self.replies if at <= t]
         return seen[-1] if seen else None
+
+
+@dataclass
+class ForumThread:
+    """A phpBB-style thread: its posts are Entries (id, author in ``title``, body)."""
+
+    id: int
+    title: str
+    posts: list[Entry] = field(default_factory=list)
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def render_phpbb_listing(threads: list[tuple[ForumThread, int, float]]) -> bytes:
+    """viewforum.php as phpBB 3 (prosilver) marks it up; (thread, replies, last post)."""
+    rows = "".join(
+        f'<li class="row"><dl><dt><a class="topictitle" href="./viewtopic.php?f=1&amp;t={t.id}">'
+        f"{escape(t.title)}</a></dt><dd class=\"posts\">{replies}</dd>"
+        f'<dd class="views">{10 * (replies + 1)}</dd><dd class="lastpost"><span>'
+        f'<time datetime="{_iso(last)}">{_iso(last)}</time></span></dd></dl></li>'
+        for t, replies, last in threads)
+    return (f'<html><head><meta charset="utf-8"><title>Forum</title></head><body>'
+            f'<ul class="topiclist topics">{rows}</ul></body></html>').encode()
+
+
+def render_phpbb_thread(thread: ForumThread, posts: list[tuple[Entry, float]]) -> bytes:
+    """viewtopic.php as phpBB 3 marks it up; one page (the demo's threads are short)."""
+    items = "".join(
+        f'<div id="p{escape(e.id)}" class="post"><div class="postbody"><p class="author">'
+        f'<a href="./viewtopic.php?p={escape(e.id)}#p{escape(e.id)}">#</a> by '
+        f'<a class="username" href="#">{escape(e.title)}</a> » '
+        f'<time datetime="{_iso(ts)}">{_iso(ts)}</time></p>'
+        f'<div class="content">{escape(e.body)}</div></div>'
+        f'<dl class="postprofile"><dt><a class="username" href="#">{escape(e.title)}</a>'
+        f"</dt></dl></div>" for e, ts in posts)
+    return (f'<html><head><meta charset="utf-8"></head><body><h2 class="topic-title">'
+            f'<a href="./viewtopic.php?t={thread.id}">{escape(thread.title)}</a></h2>'
+            f"{items}</body></html>").encode()
 
 
 def render_rss(title: str, base: str, entries: list[tuple[Entry, int | None, float]]) -> bytes:
@@ -73,6 +115,7 @@ class FeedSite:
 
     def __init__(self) -> None:
         self.feeds: dict[str, list[Entry]] = {}
+        self.threads: list[ForumThread] = []
         self.override: dict[str, tuple[int, bytes]] = {}
         self.requests: list[tuple[str, str | None, int]] = []
         self.speed = 1.0
@@ -98,6 +141,29 @@ class FeedSite:
         shown = [w for w in wall if w <= before]
         return max(shown) if shown else None
 
+    def _wall(self, script_t: float) -> float:
+        return time.time() - (self.now() - script_t) / self.speed
+
+    def forum_listing(self) -> bytes:
+        t = self.now()
+        shown = []
+        for thread in self.threads:
+            visible = [e for e in thread.posts if e.appear_at <= t]
+            if visible:
+                shown.append((thread, len(visible) - 1, self._wall(visible[-1].appear_at)))
+        shown.sort(key=lambda row: row[2], reverse=True)  # latest activity first
+        return render_phpbb_listing(shown)
+
+    def forum_thread(self, thread_id: int) -> bytes | None:
+        thread = next((x for x in self.threads if x.id == thread_id), None)
+        if thread is None:
+            return None
+        visible = [(e, self._wall(e.appear_at)) for e in thread.posts if e.appear_at <= self.now()]
+        return render_phpbb_thread(thread, visible)
+
+    def thread_of(self, post_id: str) -> ForumThread | None:
+        return next((t for t in self.threads if any(e.id == post_id for e in t.posts)), None)
+
     def body(self, name: str) -> bytes:
         t = self.now()
         shown = [(e, e.replies_at(t), time.time() - (t - e.appear_at) / self.speed)
@@ -112,6 +178,9 @@ class FeedSite:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
+                parts = urlsplit(self.path)
+                if parts.path.endswith(".php"):
+                    return self.forum(parts)
                 name = self.path.strip("/").removesuffix(".xml")
                 inm = self.headers.get("If-None-Match")
                 if name in site.override:
@@ -132,6 +201,21 @@ class FeedSite:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def forum(self, parts) -> None:  # noqa: ANN001
+                query = parse_qs(parts.query)
+                body = None
+                if parts.path.endswith("viewforum.php"):
+                    body = site.forum_listing()
+                elif parts.path.endswith("viewtopic.php") and query.get("t", [""])[0].isdigit():
+                    body = site.forum_thread(int(query["t"][0]))
+                with site.lock:
+                    site.requests.append((self.path, None, 200 if body else 404))
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
 
         return Handler
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import func, select
 
 from db.engine import read_session, session
 from db.models import Brand, Mention, Post
@@ -35,10 +35,12 @@ def load_rules(engine: Engine) -> list[BrandRule]:
     return [BrandRule.build(b.id, b.name, b.keywords, b.exclude) for b in brands]
 
 
-def mentions_for(post: Post, rules: list[BrandRule], scorer: Scorer,
-                 threshold: float) -> list[Mention]:
-    """Pure apart from the scorer: the mentions one post makes."""
-    text = f"{post.title}\n{post.text}"
+def mentions_for(post: Post, rules: list[BrandRule], scorer: Scorer, threshold: float,
+                 *, with_title: bool = True) -> list[Mention]:
+    """Pure apart from the scorer: the mentions one post makes. A forum reply is
+    judged on its own words: the thread title belongs to the opening post, and
+    counting it on every reply would turn "+1" into a brand complaint."""
+    text = f"{post.title}\n{post.text}" if with_title else post.text
     brands = match_brands(rules, normalize(text))
     if not brands:
         return []
@@ -48,6 +50,17 @@ def mentions_for(post: Post, rules: list[BrandRule], scorer: Scorer,
                     flagged=score.risk >= threshold, strong=score.strong,
                     cues=list(score.cues), reasons=list(score.reasons))
             for rule in brands]
+
+
+def _thread_openers(engine: Engine, posts: list[Post]) -> set[int]:
+    """Ids of the first stored post of each thread these posts belong to."""
+    threads = {p.thread_id for p in posts if p.thread_id is not None}
+    if not threads:
+        return set()
+    with read_session(engine) as s:
+        rows = s.exec(select(func.min(Post.id)).where(Post.thread_id.in_(threads))
+                      .group_by(Post.thread_id)).all()
+    return set(rows)
 
 
 def run_monitor(engine: Engine, scorer: Scorer, threshold: float) -> MonitorReport:
@@ -61,7 +74,9 @@ def run_monitor(engine: Engine, scorer: Scorer, threshold: float) -> MonitorRepo
                            .limit(BATCH)).all()
         if not posts:
             return total
-        made = [m for p in posts for m in mentions_for(p, rules, scorer, threshold)]
+        openers = _thread_openers(engine, posts)
+        made = [m for p in posts for m in mentions_for(
+            p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers)]
         with session(engine) as s, s.begin():
             if get_cursor(s, CURSOR) != start:  # another runner took this batch
                 continue

@@ -91,6 +91,10 @@ def test_growing_complaint_thread_escalates_and_turns_hot(forum, receiver, make_
     titles = [a.title for a in receiver.received]
     assert len(titles) == 2 and titles[1].startswith("[WARNING] Acme")
     assert 'replies 0 -> 6 on thread "Acme phone broken"' in receiver.received[1].body
+    # replies are judged on their own words: "same here" is not an Acme mention,
+    # even though the thread title names Acme
+    rows = crisiswatch("history", "--config", str(config), "-f", "json").stdout
+    assert rows.count('"brand": "Acme"') == 1
 
 
 def test_hot_thread_is_reread_between_listing_polls(forum, receiver, make_config):
