@@ -4,6 +4,7 @@ between polls, pages hold three posts, and every request is logged."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,7 @@ class Forum:
     def __init__(self) -> None:
         self.threads: dict[int, FThread] = {}
         self.requests: list[str] = []
+        self.stamps: list[float] = []  # time.monotonic() of each request, for benchmarks
         self.special: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self.listing_broken = False
         self.lock = threading.Lock()
@@ -91,6 +93,7 @@ class Forum:
             def do_GET(self) -> None:  # noqa: N802
                 with forum.lock:
                     forum.requests.append(self.path)
+                    forum.stamps.append(time.monotonic())
                 status, headers, body = self.route()
                 self.send_response(status)
                 for k, v in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
