@@ -88,7 +88,10 @@ def render_rss(title: str, base: str, entries: list[tuple[Entry, int | None, flo
             ).encode()
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackServer(ThreadingHTTPServer):
+    """A threaded HTTP server on 127.0.0.1 and a free port; ``start()`` serves in
+    a daemon thread, ``stop()`` shuts it down."""
+
     daemon_threads = True
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
@@ -99,13 +102,31 @@ class _Server(ThreadingHTTPServer):
     def base(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
-    def start(self) -> _Server:
+    def start(self) -> LoopbackServer:
         self.thread.start()
         return self
 
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers with ``reply``."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def reply(self, status: int, body: bytes = b"", content_type: str | None = None,
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 class FeedSite:
@@ -122,7 +143,7 @@ class FeedSite:
         self.started = time.monotonic()
         self.appeared: dict[str, float] = {}  # entry id -> wall time it first appeared
         self.lock = threading.Lock()
-        self.server = _Server(self._handler())
+        self.server = LoopbackServer(self._handler())
 
     @property
     def base(self) -> str:
@@ -173,10 +194,7 @@ class FeedSite:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802
                 parts = urlsplit(self.path)
                 if parts.path.endswith(".php"):
@@ -194,13 +212,8 @@ class FeedSite:
                     status, body = 304, b""
                 with site.lock:
                     site.requests.append((self.path, inm, status))
-                self.send_response(status)
-                if status in (200, 304):
-                    self.send_header("ETag", etag)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(status, body, "application/rss+xml; charset=utf-8",
+                           {"ETag": etag} if status in (200, 304) else None)
 
             def forum(self, parts) -> None:  # noqa: ANN001
                 query = parse_qs(parts.query)
@@ -211,11 +224,7 @@ class FeedSite:
                     body = site.forum_thread(int(query["t"][0]))
                 with site.lock:
                     site.requests.append((self.path, None, 200 if body else 404))
-                self.send_response(200 if body else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
+                self.reply(200 if body else 404, body or b"", "text/html; charset=utf-8")
 
         return Handler
 
@@ -236,7 +245,7 @@ class AlertReceiver:
         self.down = False
         self.on_alert = on_alert
         self.lock = threading.Lock()
-        self.server = _Server(self._handler())
+        self.server = LoopbackServer(self._handler())
 
     @property
     def url(self) -> str:
@@ -245,25 +254,18 @@ class AlertReceiver:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.down:
-                    self.send_response(503)
-                    self.end_headers()
+                    self.reply(503)
                     return
                 payload = json.loads(data or b"{}")
                 item = Received(time.monotonic(), payload.get("title", ""),
                                 payload.get("message", ""), payload.get("type", ""))
                 with receiver.lock:
                     receiver.received.append(item)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                self.reply(200, b"ok")
                 if receiver.on_alert:
                     receiver.on_alert(item)
 

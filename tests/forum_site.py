@@ -7,8 +7,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from monitor.localsite import LoopbackServer, QuietHandler
 
 PAGE_SIZE = 3
 RULES = {
@@ -47,9 +49,7 @@ class Forum:
         self.special: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self.listing_broken = False
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LoopbackServer(self._handler()).start()
 
     @property
     def base(self) -> str:
@@ -61,8 +61,7 @@ class Forum:
         return thread
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
     def listing(self) -> str:
         if self.listing_broken:
@@ -86,21 +85,15 @@ class Forum:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         forum = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802
                 with forum.lock:
                     forum.requests.append(self.path)
                     forum.stamps.append(time.monotonic())
                 status, headers, body = self.route()
-                self.send_response(status)
-                for k, v in {"Content-Type": "text/html; charset=utf-8", **headers}.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                headers = dict(headers)  # a copy: the special answers are reused
+                self.reply(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"),
+                           headers)
 
             def route(self) -> tuple[int, dict[str, str], bytes]:
                 parts = urlsplit(self.path)

@@ -117,22 +117,16 @@ def test_endpoint_down_gets_the_alert_once_when_back(site, receiver, make_config
 
 def test_slow_and_oversized_sources_fail_clearly_within_the_limits(site, receiver,
                                                                    make_config):
-    import threading
     import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    class Slow(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
+    from monitor.localsite import LoopbackServer, QuietHandler
 
+    class Slow(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             time.sleep(4)
-            self.send_response(200)
-            self.end_headers()
+            self.reply(200)
 
-    slow = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    slow.daemon_threads = True
-    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    slow = LoopbackServer(Slow).start()
     site.feeds["forum"] = [COMPLAINT]
     site.override["huge"] = (200, b"<rss>" + b" " * (2 * 2**20) + b"</rss>")
     config = make_config(
@@ -144,7 +138,7 @@ def test_slow_and_oversized_sources_fail_clearly_within_the_limits(site, receive
         result = crisiswatch("run", "--once", "--config", str(config))
         took = time.monotonic() - started
     finally:
-        slow.shutdown()
+        slow.stop()
     assert result.returncode == 0, result.stderr
     engine = db_engine(config.parent)
     assert _source(engine, "slow").last_error == "timed out"

@@ -4,14 +4,14 @@ topic's posts.json pages, continuing after the last post read."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlmodel import func, select
 
 from db.models import Post, Thread
+from monitor.localsite import LoopbackServer, QuietHandler
 from tests.conftest import crisiswatch, db_engine, session
 
 CHUNK = 20
@@ -25,9 +25,7 @@ class FakeDiscourse:
     def __init__(self) -> None:
         self.topics: dict[int, list[dict]] = {}
         self.requests: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LoopbackServer(self._handler()).start()
 
     @property
     def base(self) -> str:
@@ -61,10 +59,7 @@ class FakeDiscourse:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802
                 site.requests.append(self.path)
                 parts = urlsplit(self.path)
@@ -75,15 +70,9 @@ class FakeDiscourse:
                     data = site.posts(int(parts.path.split("/")[2]),
                                       int(before) if before else None)
                 else:
-                    self.send_response(404)
-                    self.end_headers()
+                    self.reply(404)
                     return
-                body = json.dumps(data).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(200, json.dumps(data).encode(), "application/json")
 
         return Handler
 
@@ -92,7 +81,7 @@ class FakeDiscourse:
 def discourse():
     site = FakeDiscourse()
     yield site
-    site.server.shutdown()
+    site.server.stop()
 
 
 def test_discourse_topics_are_read_to_the_end_and_resumed(discourse, receiver, make_config):

@@ -5,14 +5,13 @@ watch spider reads the listing, then the paged thread, and stores the posts."""
 from __future__ import annotations
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from db.models import Post, Source, Thread
+from monitor.localsite import LoopbackServer, QuietHandler
 from tests.conftest import crisiswatch, db_engine, session
 
 PAGES = Path(__file__).parent / "sample_data" / "forums"
@@ -38,29 +37,20 @@ ROUTES = {
 }
 
 
-def serve(preset: str) -> tuple[ThreadingHTTPServer, list[str]]:
+def serve(preset: str) -> tuple[LoopbackServer, list[str]]:
     routes = ROUTES[preset][1]
     folder = PAGES / preset.split("-")[0]
     seen: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             seen.append(self.path)
             page = next((f for pattern, f in routes if re.search(pattern, self.path)), None)
             body = (folder / page).read_bytes() if page else b"not found"
-            self.send_response(200 if page else 404)
-            self.send_header("Content-Type", "text/html")  # charset only in the page, if any
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            # the charset, if any, is only in the page
+            self.reply(200 if page else 404, body, "text/html")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, seen
+    return LoopbackServer(Handler).start(), seen
 
 
 @pytest.mark.parametrize("preset", sorted(p for p in ROUTES if "-" not in p))
@@ -73,7 +63,7 @@ def test_preset_crawls_listing_and_paged_thread(preset, make_config):
             "url": f"http://127.0.0.1:{server.server_address[1]}{listing}"}])
         result = crisiswatch("run", "--once", "--config", str(config))
     finally:
-        server.shutdown()
+        server.stop()
     assert result.returncode == 0, result.stderr
     engine = db_engine(config.parent)
     with session(engine) as s:
@@ -95,7 +85,7 @@ def test_gbk_thread_page_decodes_through_its_meta_charset(make_config):
             "url": f"http://127.0.0.1:{server.server_address[1]}{listing}"}])
         result = crisiswatch("run", "--once", "--config", str(config))
     finally:
-        server.shutdown()
+        server.stop()
     assert result.returncode == 0, result.stderr
     with session(db_engine(config.parent)) as s:
         posts = s.exec(select(Post)).all()

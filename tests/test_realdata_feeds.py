@@ -5,9 +5,7 @@ extractor never crashes on them, and the real daemon crawls the encoding set
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import feedparser
@@ -15,6 +13,7 @@ import pytest
 import yaml
 
 from crawlers.extractors.feed import MalformedFeed, parse_feed
+from monitor.localsite import LoopbackServer, QuietHandler
 from tests.conftest import SHARED_DATA, crisiswatch
 
 FEEDS = SHARED_DATA / "feeds" / "feedparser_tests" / "tests"
@@ -61,27 +60,18 @@ def test_every_test_feed_parses_or_is_reported_malformed():
     assert lost == []
 
 
-class _Files(BaseHTTPRequestHandler):
+class _Files(QuietHandler):
     files: dict[str, tuple[str | None, bytes]] = {}
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:  # noqa: N802
         ctype, body = self.files.get(self.path, (None, b""))
-        self.send_response(200 if self.path in self.files else 404)
-        if ctype:
-            self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(200 if self.path in self.files else 404, body, ctype)
 
 
 def test_daemon_crawls_the_encoding_feeds(tmp_path):
     paths = sorted((FEEDS / "encoding").glob("*.xml"))
     _Files.files = {f"/{p.name}": (declared_type(b := p.read_bytes()), b) for p in paths}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = LoopbackServer(_Files).start()
     try:
         port = server.server_address[1]
         config = tmp_path / "enc.yaml"
@@ -93,7 +83,7 @@ def test_daemon_crawls_the_encoding_feeds(tmp_path):
         }), encoding="utf-8")
         result = crisiswatch("run", "--once", "--config", str(config), timeout=180)
     finally:
-        server.shutdown()
+        server.stop()
     assert result.returncode == 0, result.stderr
     unhealthy = [ln for ln in result.stdout.splitlines() if "unhealthy" in ln]
     print(f"\nencoding feeds: {len(paths)} crawled, {len(unhealthy)} unhealthy: {unhealthy}")
