@@ -1,4 +1,8 @@
-"""The ``crisiswatch`` command."""
+"""The ``crisiswatch`` command.
+
+Commands import the heavy parts (Scrapy and its reactor, the stages) when they
+run, not at module import: ``--help`` and ``check-config`` stay instant, and the
+reactor is installed by Scrapy only in commands that crawl."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import apprise
 import yaml
-from crawlers.extractors.rules import resolve_rules
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -25,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy.engine import make_url
+
+from crawlers.extractors.rules import resolve_rules
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
 DEFAULT_CONFIG = "crisiswatch.yaml"

@@ -10,7 +10,7 @@ from tests.conftest import crisiswatch
 
 
 def test_demo_catches_the_scripted_crisis_and_keeps_its_database():
-    result = crisiswatch("demo", "--speed", "5", "--keep", timeout=90)
+    result = crisiswatch("demo", "--speed", "4", "--keep", timeout=90)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     titles = re.findall(r"=== \[(\w+)\] Acme", out)
