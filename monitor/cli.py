@@ -88,10 +88,21 @@ def connect(url: str):  # noqa: ANN201 - sqlalchemy Engine
 
 
 def read_config(path: Path) -> Config:
+    from monitor.scorers import check_scoring
+
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         raise fail(f"{path}: invalid configuration\n{exc}") from None
+    if problems := check_scoring(config):
+        raise fail(f"{path}: invalid configuration\n" + "\n".join(problems))
+    return config
+
+
+def config_or_default(path: Path) -> Config:
+    """The config file if there is one, else the defaults (for commands that can
+    work without a file, such as ``score``)."""
+    return read_config(path) if path.exists() else Config(data_dir=str(Path.cwd()))
 
 
 @app.command("check-config")
@@ -248,6 +259,131 @@ def sources_test(
     typer.echo(format_report(report))
     if report.error:
         raise typer.Exit(1)
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+@app.command()
+def score(text: Annotated[str, typer.Argument(help="The text to score (quote it).")],
+          config: ConfigOpt = Path(DEFAULT_CONFIG),
+          as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+    """Score one text as the daemon would: language, sentiment, risk, reasons."""
+    import json as json_mod
+
+    from monitor.scorers import scorer_for
+
+    cfg = config_or_default(config)
+    result = scorer_for(cfg).score(text)
+    flagged = result.risk >= cfg.detection.risk_threshold
+    if as_json:
+        typer.echo(json_mod.dumps({"language": result.language, "sentiment": result.sentiment,
+                                   "risk": result.risk, "flagged": flagged,
+                                   "cues": list(result.cues), "reasons": list(result.reasons)},
+                                  ensure_ascii=False))
+        return
+    backend = getattr(cfg.scoring, result.language)
+    typer.echo(f"language: {result.language} (sentiment by {backend})")
+    typer.echo(f"sentiment: {result.sentiment:.2f} (probability positive)")
+    typer.echo(f"risk: {result.risk:.2f} ({'flagged' if flagged else 'not flagged'} at "
+               f"{cfg.detection.risk_threshold:g})")
+    for reason in result.reasons or ("no crisis cues, tone not negative",):
+        typer.echo(f"  - {reason}")
+
+
+model_app = typer.Typer(help="Train and evaluate sentiment models on labelled CSV files.",
+                        no_args_is_help=True)
+app.add_typer(model_app, name="model")
+DataOpt = Annotated[Path, typer.Option("--data", help="UTF-8 CSV with text and label columns "
+                                       "(label 1/negative/complaint or 0/positive/neutral).")]
+
+
+def _labelled(path: Path) -> tuple[list[str], list[int]]:
+    from monitor.textmodel import read_labelled_csv
+
+    try:
+        texts, labels = read_labelled_csv(path)
+    except (OSError, ValueError) as exc:
+        raise fail(f"{path}: {exc}") from None
+    if len(set(labels)) < 2:
+        raise fail(f"{path}: needs both negative (1) and other (0) rows")
+    return texts, labels
+
+
+@model_app.command("train")
+def model_train(data: DataOpt, language: Annotated[Lang, typer.Option(help="zh or en.")],
+                config: ConfigOpt = Path(DEFAULT_CONFIG),
+                out: Annotated[Path | None, typer.Option(help="Where to save (default: "
+                                                         "<data_dir>/models/LANG.npz).")] = None
+                ) -> None:
+    """Fit a model on 90% of the file, report it on the other 10%, save it."""
+    from dataclasses import asdict, replace
+
+    from monitor.scorers import trained_model_path
+    from monitor.textmodel import evaluate, save, split, train
+
+    cfg = config_or_default(config)
+    texts, labels = _labelled(data)
+    train_idx, test_idx = split(len(texts), test_fraction=0.1)
+    typer.echo(f"training a {language.value} model on {len(train_idx)} rows "
+               f"({sum(labels[i] for i in train_idx)} negative)...")
+    model = train([texts[i] for i in train_idx], [labels[i] for i in train_idx], language.value)
+    held = evaluate(model, [texts[i] for i in test_idx], [labels[i] for i in test_idx])
+    model = replace(model, metrics={"held_out": asdict(held)}, trained_on=data.name)
+    target = out or trained_model_path(Path(cfg.data_dir), language.value)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save(model, target)
+    typer.echo(f"held-out {len(test_idx)} rows: AUC {held.auc:.3f}, precision "
+               f"{held.precision:.3f}, recall {held.recall:.3f}, F1 {held.f1:.3f} at "
+               f"threshold {model.threshold:.2f}")
+    typer.echo(f"saved {target}; use it with `scoring: {{{language.value}: trained}}`"
+               if out is None else f"saved {target}")
+
+
+@model_app.command("eval")
+def model_eval(data: DataOpt, config: ConfigOpt = Path(DEFAULT_CONFIG),
+               language: Annotated[Lang | None, typer.Option(help="Evaluate the configured "
+                                                            "backend for this language.")] = None
+               ) -> None:
+    """AUC, precision, recall and F1 of the configured scorer's sentiment on a file."""
+    from monitor.scorers import resolve_backend
+    from monitor.textmodel import auc_and_f1
+
+    cfg = config_or_default(config)
+    texts, labels = _labelled(data)
+    if language is None:
+        from monitor.normalize import detect_language
+
+        votes = [detect_language(t) for t in texts[:200]]
+        language = Lang(max(set(votes), key=votes.count))
+    backend = getattr(cfg.scoring, language.value)
+    sentiment = resolve_backend(backend, language.value, Path(cfg.data_dir))
+    negative = [1.0 - sentiment(t) for t in texts]
+    m = auc_and_f1(negative, labels, threshold=0.5)
+    typer.echo(f"{len(texts)} rows, language {language.value}, backend {backend}: AUC "
+               f"{m.auc:.3f}, precision {m.precision:.3f}, recall {m.recall:.3f}, "
+               f"F1 {m.f1:.3f} at 0.5")
+
+
+@app.command()
+def rescore(config: ConfigOpt = Path(DEFAULT_CONFIG),
+            since: Annotated[str | None, typer.Option(help="2h, 7d or a date; default: "
+                                                      "every stored post.")] = None) -> None:
+    """Score stored posts again with the configured scorer; alerts are not repeated."""
+    from monitor.rescore import rescore as run_rescore
+    from monitor.scorers import scorer_for
+    from monitor.stages import Stages
+
+    cfg = read_config(config)
+    engine = connect(cfg.database)
+    report = run_rescore(engine, scorer_for(cfg), cfg.detection.risk_threshold,
+                         parse_since(since) if since else None)
+    typer.echo(f"rescored {report.posts} posts: {report.updated} mentions updated, "
+               f"{report.added} new, {report.newly_flagged} newly flagged")
+    setup_logging()
+    Stages(engine, cfg).run(ignore_backoff=True)  # detect and alert on what changed
 
 
 @app.command()

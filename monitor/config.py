@@ -134,6 +134,13 @@ class FetchConfig(_Strict):
     contact: str | None = None  # a URL or e-mail put in the User-Agent for site owners
 
 
+class ScoringConfig(_Strict):
+    """Sentiment backend per language: snownlp | vader | fast | trained | a model path."""
+
+    zh: str = "fast"
+    en: str = "vader"
+
+
 class DetectionConfig(_Strict):
     """First-cut thresholds; later issues refine detection."""
 
@@ -150,7 +157,9 @@ class Config(_Strict):
     brands: list[BrandConfig] = []
     sources: list[SourceConfig] = []
     channels: list[ChannelConfig] = []
+    data_dir: str = "."  # trained models go in <data_dir>/models; relative to the config file
     fetch: FetchConfig = FetchConfig()
+    scoring: ScoringConfig = ScoringConfig()
     detection: DetectionConfig = DetectionConfig()
 
     @field_validator("database")
@@ -214,7 +223,10 @@ def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None)
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_errors(exc)) from None
-    return config.model_copy(update={"database": _resolve_sqlite(config.database, base)})
+    data_dir = Path(config.data_dir).expanduser()
+    data_dir = data_dir if data_dir.is_absolute() else (base / data_dir).resolve()
+    return config.model_copy(update={"database": _resolve_sqlite(config.database, base),
+                                     "data_dir": str(data_dir)})
 
 
 def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Config:

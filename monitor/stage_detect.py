@@ -23,7 +23,6 @@ from db.models import (
 from db.queries import get_cursor, set_cursor
 from monitor.detect import Evidence, Rules, assess, reply_growth, rises
 
-MENTIONS = "detect.mentions"
 SNAPSHOTS = "detect.snapshots"
 BATCH = 500
 MAX_ALERT_POSTS = 5
@@ -125,29 +124,29 @@ def _affected_by_snapshots(s: Session, start: int) -> tuple[set[int], int]:
 
 def run_detect(engine: Engine, rules: Rules, quiet: timedelta,
                hot_for: timedelta = timedelta(hours=6)) -> DetectReport:
-    """Attach new flagged mentions to incidents and re-assess what changed."""
+    """Attach flagged mentions not yet in an incident, and re-assess what changed.
+
+    Mentions are picked by state (flagged, no incident), not by an id cursor, so a
+    mention that ``rescore`` flags later is detected exactly once too."""
     total = DetectReport()
     while True:
         with session(engine) as s, s.begin():
-            start = get_cursor(s, MENTIONS)
             rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
-                          .where(Mention.id > start).order_by(Mention.id).limit(BATCH)).all()
+                          .where(Mention.flagged == True, Mention.incident_id == None)  # noqa: E711, E712
+                          .order_by(Mention.id).limit(BATCH)).all()
             touched, snap_end = _affected_by_snapshots(s, get_cursor(s, SNAPSHOTS))
             alerts = 0
             for m, post in rows:
-                if m.flagged:
-                    inc = _open_incident(s, m, post.fetched_at, quiet)
-                    inc.last_seen_at = max(inc.last_seen_at, post.fetched_at)
-                    m.incident_id = inc.id
-                    s.add(m)
-                    _mark_hot(s, post, hot_for)
-                    s.flush()
-                    alerts += _reassess(s, inc, rules) is not None
-                    m.severity = inc.severity
+                inc = _open_incident(s, m, post.fetched_at, quiet)
+                inc.last_seen_at = max(inc.last_seen_at, post.fetched_at)
+                m.incident_id = inc.id
+                s.add(m)
+                _mark_hot(s, post, hot_for)
+                s.flush()
+                alerts += _reassess(s, inc, rules) is not None
+                m.severity = inc.severity
             for inc_id in touched:
                 alerts += _reassess(s, s.get(Incident, inc_id), rules) is not None
-            if rows:
-                set_cursor(s, MENTIONS, rows[-1][0].id)
             set_cursor(s, SNAPSHOTS, snap_end)
         total = DetectReport(total.mentions + len(rows), total.alerts + alerts)
         if len(rows) < BATCH and not touched:

@@ -52,7 +52,7 @@ def mentions_for(post: Post, rules: list[BrandRule], scorer: Scorer, threshold: 
             for rule in brands]
 
 
-def _thread_openers(engine: Engine, posts: list[Post]) -> set[int]:
+def thread_openers(engine: Engine, posts: list[Post]) -> set[int]:
     """Ids of the first stored post of each thread these posts belong to."""
     threads = {p.thread_id for p in posts if p.thread_id is not None}
     if not threads:
@@ -74,7 +74,7 @@ def run_monitor(engine: Engine, scorer: Scorer, threshold: float) -> MonitorRepo
                            .limit(BATCH)).all()
         if not posts:
             return total
-        openers = _thread_openers(engine, posts)
+        openers = thread_openers(engine, posts)
         made = [m for p in posts for m in mentions_for(
             p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers)]
         with session(engine) as s, s.begin():

@@ -16,7 +16,8 @@ from alerts.outbox import DispatchReport, Sender, dispatch, plan_deliveries
 from alerts.playbooks import Playbook, load_playbooks
 from monitor.config import Config
 from monitor.detect import Rules
-from monitor.scoring import LexiconScorer, Scorer
+from monitor.scorers import scorer_for
+from monitor.scoring import Scorer
 from monitor.stage_detect import DetectReport, run_detect
 from monitor.stage_monitor import MonitorReport, run_monitor
 
@@ -33,9 +34,13 @@ class StagesReport:
 class Stages:
     engine: Engine
     config: Config
-    scorer: Scorer = field(default_factory=LexiconScorer)
+    scorer: Scorer | None = None  # None: the one the config's scoring section names
     playbooks: tuple[Playbook, ...] = field(default_factory=load_playbooks)
     send: Sender = send_apprise
+
+    def __post_init__(self) -> None:
+        if self.scorer is None:
+            self.scorer = scorer_for(self.config)
 
     @property
     def rules(self) -> Rules:

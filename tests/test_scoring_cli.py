@@ -1,0 +1,105 @@
+"""Choosing scorers in config, and the score / model / rescore commands."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+
+import yaml
+from sqlmodel import select
+
+from db.models import Alert, Mention
+from monitor.config import parse_config
+from monitor.scorers import check_scoring, scorer_for
+from tests.conftest import COMPLAINT, crisiswatch, db_engine, session
+
+NEG = ["terrible", "broken", "awful", "refund", "rude", "worst", "useless", "angry"]
+POS = ["great", "love", "perfect", "happy", "excellent", "nice", "fast", "recommend"]
+
+
+def write_labelled(path, n: int = 300, seed: int = 5) -> None:  # noqa: ANN001
+    """Synthetic English reviews: clear words decide the label."""
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", "label"])
+        for i in range(n):
+            negative = i % 2 == 0
+            words = rng.sample(NEG if negative else POS, 2) + rng.sample(
+                ["the", "phone", "order", "delivery", "app", "today", "was"], 3)
+            rng.shuffle(words)
+            writer.writerow([i, " ".join(words), "negative" if negative else "positive"])
+
+
+def test_backends_are_chosen_in_config(tmp_path):
+    config = parse_config({"scoring": {"zh": "snownlp", "en": "vader"}}, base=tmp_path, env={})
+    assert check_scoring(config) == []
+    scorer = scorer_for(config)
+    assert scorer.score("Acme support was rude and useless").sentiment < 0.5
+    assert scorer.score("艾克美的客服太差了，非常失望").language == "zh"
+
+
+def test_missing_or_mismatched_models_are_config_errors(tmp_path):
+    config = parse_config({"scoring": {"en": "trained", "zh": "nope.npz"}}, base=tmp_path, env={})
+    problems = check_scoring(config)
+    assert any(p.startswith("scoring.en:") and "model train" in p for p in problems)
+    assert any(p.startswith("scoring.zh:") for p in problems)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"scoring": {"en": "trained"}}), encoding="utf-8")
+    result = crisiswatch("check-config", str(path))
+    assert result.returncode == 2 and "scoring.en" in result.stderr
+
+
+def test_score_command_explains_itself(tmp_path):
+    result = crisiswatch("score", "I will call my lawyer about this Acme phone, it caught fire",
+                         "--config", str(tmp_path / "none.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "language: en" in result.stdout and "flagged" in result.stdout
+    assert "legal threat" in result.stdout and "safety" in result.stdout
+    data = json.loads(crisiswatch("score", "视频已经在网上疯传", "--json").stdout)
+    assert data["language"] == "zh" and "viral_spread" in data["cues"] and data["flagged"]
+
+
+def test_train_eval_and_use_a_model(tmp_path):
+    data = tmp_path / "labelled.csv"
+    write_labelled(data)
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"data_dir": "state"}), encoding="utf-8")
+    trained = crisiswatch("model", "train", "--data", str(data), "--language", "en",
+                          "--config", str(config))
+    assert trained.returncode == 0, trained.stderr
+    assert "held-out 30 rows: AUC 1.000" in trained.stdout
+    assert (tmp_path / "state" / "models" / "en.npz").exists()
+    config.write_text(yaml.safe_dump({"data_dir": "state", "scoring": {"en": "trained"}}),
+                      encoding="utf-8")
+    evaluated = crisiswatch("model", "eval", "--data", str(data), "--config", str(config))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "backend trained: AUC 1.000" in evaluated.stdout
+    vader = crisiswatch("model", "eval", "--data", str(data), "--language", "en")
+    assert "backend vader" in vader.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nhello,maybe\n", encoding="utf-8")
+    refused = crisiswatch("model", "train", "--data", str(bad), "--language", "en")
+    assert refused.returncode == 2 and "maybe" in refused.stderr
+
+
+def test_rescore_flags_history_once_and_never_repeats_alerts(site, receiver, make_config):
+    site.feeds["forum"] = [COMPLAINT]
+    config = make_config(["forum"], extra={"detection": {"risk_threshold": 0.99}})
+    assert crisiswatch("run", "--once", "--config", str(config)).returncode == 0
+    engine = db_engine(config.parent)
+    with session(engine) as s:
+        assert not s.exec(select(Mention)).one().flagged
+    assert receiver.received == []
+    make_config(["forum"])  # the default threshold again: the complaint now counts
+    result = crisiswatch("rescore", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "rescored 1 posts: 0 mentions updated, 0 new, 1 newly flagged" in result.stdout
+    assert [a.title[:14] for a in receiver.received] == ["[NOTICE] Acme:"]
+    again = crisiswatch("rescore", "--config", str(config))
+    assert "rescored 1 posts: 1 mentions updated, 0 new, 0 newly flagged" in again.stdout
+    with session(engine) as s:
+        assert len(s.exec(select(Mention)).all()) == 1
+        assert len(s.exec(select(Alert)).all()) == 1
+    assert len(receiver.received) == 1
