@@ -31,9 +31,7 @@ class HtmlForum:
         return thread_key(url, self.rules)
 
     def listing(self, body: bytes, text: str, url: str) -> Listing:
-        if self.rules.listing is None:
-            raise ValueError("these rules have no listing section; set page: thread")
-        return extract_listing(text, url, self.rules)
+        return extract_listing(text, url, self.rules)  # ValueError without listing rules
 
     def thread(self, body: bytes, text: str, url: str, key: str) -> ThreadPage:
         return extract_thread(text, url, self.rules, key)

@@ -136,7 +136,7 @@ def _listing_row(row: Selector, url: str, rules: ForumRules, lr: ListingRules
 def extract_listing(text: str, url: str, rules: ForumRules) -> Listing:
     """The threads on one page of a forum's thread list, each once, with its counters."""
     if rules.listing is None:
-        raise ValueError("these forum rules have no listing section")
+        raise ValueError("these forum rules have no listing section; set page: thread")
     page = _page(text)
     if page is None:
         return Listing()

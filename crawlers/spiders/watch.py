@@ -140,7 +140,7 @@ class WatchSpider(scrapy.Spider):
                                        signature=None, is_poll=True)
         return scrapy.Request(engine.listing_url(source.url), callback=self.parse_listing,
                               errback=self.on_error, dont_filter=True,
-                              meta=self._meta(source))
+                              meta=self._meta(source, source=source))
 
     def thread_request(self, source: Source, ref: ThreadRef, *, resume: str | None,
                        signature: str | None, is_poll: bool = False,
@@ -245,7 +245,7 @@ class WatchSpider(scrapy.Spider):
         yield result
         known = self._known_threads(source_id, [t.key for t in listing.threads])
         source = response.meta["source_name"]
-        src = self._source(source_id)
+        src = response.meta["source"]
         for ref in listing.threads:
             thread = known.get(ref.key)
             sig = signature(ref)
@@ -255,10 +255,6 @@ class WatchSpider(scrapy.Spider):
                 log.debug("%s: thread %s changed", source, ref.key)
                 yield self.thread_request(src, ref, resume=thread.resume_url if thread else None,
                                           signature=sig)
-
-    def _source(self, source_id: int) -> Source:
-        with read_session(self.engine) as s:
-            return s.get(Source, source_id)
 
     def parse_thread(self, response: Response) -> Iterator[ThreadResult | FetchResult
                                                            | scrapy.Request]:
