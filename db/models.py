@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SEVERITIES = ("notice", "warning", "crisis")
@@ -130,6 +130,11 @@ class Mention(SQLModel, table=True):
     scored_at: datetime = Field(default_factory=utcnow)
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     severity: str | None = None  # the incident's severity once this mention was counted
+    # how detection grouped it: SimHash of the text, salient terms, and why it joined
+    fingerprint: int | None = Field(default=None, sa_column=Column(BigInteger))
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False,
+                                                                    server_default="[]"))
+    grouped_by: str | None = None
 
 
 class Incident(SQLModel, table=True):
@@ -141,6 +146,34 @@ class Incident(SQLModel, table=True):
     mention_count: int = 0
     source_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     cues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    title: str = ""  # the matter in a few words: the first post's title or text
+    category: str | None = None  # a guess (monitor.category): safety_incident, ...
+    category_confidence: float = 0.0
+    # what new mentions are matched against (monitor.cluster.IncidentKey)
+    thread_keys: list[str] = Field(default_factory=list,
+                                   sa_column=Column(JSON, nullable=False, server_default="[]"))
+    fingerprints: list[int] = Field(default_factory=list,
+                                    sa_column=Column(JSON, nullable=False, server_default="[]"))
+    term_counts: dict[str, int] = Field(default_factory=dict,
+                                        sa_column=Column(JSON, nullable=False,
+                                                         server_default="{}"))
+    # the latest signal readings, for `crisiswatch incidents` and the console
+    signals: dict = Field(default_factory=dict,
+                          sa_column=Column(JSON, nullable=False, server_default="{}"))
+    assessed_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    reminded_at: datetime | None = None
+
+
+class IncidentChange(SQLModel, table=True):
+    """The severity history of an incident: every rise (and reminder), with why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    severity: str
+    kind: str = "rise"  # rise | reminder
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class Alert(SQLModel, table=True):

@@ -169,20 +169,110 @@ def history(config: ConfigOpt = Path(DEFAULT_CONFIG),
             fmt: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
             limit: Annotated[int, typer.Option(min=1)] = 100) -> None:
     """List flagged posts, newest first."""
-    from sqlalchemy.engine import make_url
-
     from monitor.history import FORMATS, flagged_posts
+
+    since_at = parse_since(since) if since else None
+    rows = flagged_posts(existing_database(config, database), brand=brand,
+                         min_severity=severity.value if severity else None,
+                         since=since_at, limit=limit)
+    typer.echo(FORMATS[fmt.value](rows).rstrip("\n"))
+
+
+def existing_database(config: Path, database: str | None):  # noqa: ANN201 - Engine
+    """The database a read-only command looks at; a clear error if it was never made."""
+    from sqlalchemy.engine import make_url
 
     url = database_url(config, database)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
             and not Path(parsed.database).exists():
         raise fail(f"no database at {parsed.database} (has the daemon run yet?)")
-    since_at = parse_since(since) if since else None
-    rows = flagged_posts(connect(url), brand=brand,
-                         min_severity=severity.value if severity else None,
-                         since=since_at, limit=limit)
-    typer.echo(FORMATS[fmt.value](rows).rstrip("\n"))
+    return connect(url)
+
+
+DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (instead of the config's).")]
+
+
+@app.command()
+def incidents(config: ConfigOpt = Path(DEFAULT_CONFIG), database: DatabaseOpt = None,
+              brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+              severity: Annotated[Level | None, typer.Option(help="This level and above.")] = None,
+              since: Annotated[str | None, typer.Option(help="Active since: 2h, 7d or a "
+                                                        "date.")] = None,
+              as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+              limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
+    """List incidents with severity, trend, category and forecast, most recent first."""
+    from monitor import incidents as view
+
+    rows = view.list_incidents(existing_database(config, database), brand=brand,
+                               min_severity=severity.value if severity else None,
+                               since=parse_since(since) if since else None, limit=limit)
+    typer.echo(view.as_json(rows) if as_json else view.incidents_table(rows))
+
+
+@app.command()
+def incident(incident_id: Annotated[int, typer.Argument(help="The incident number.")],
+             config: ConfigOpt = Path(DEFAULT_CONFIG), database: DatabaseOpt = None,
+             as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False
+             ) -> None:
+    """Print one incident's timeline: mentions, replies over time, severity changes."""
+    from monitor import incidents as view
+
+    detail = view.incident_detail(existing_database(config, database), incident_id)
+    if detail is None:
+        raise fail(f"no incident #{incident_id}", code=1)
+    typer.echo(view.as_json(detail) if as_json else view.incident_text(detail))
+
+
+@app.command()
+def backtest(posts: Annotated[Path, typer.Option("--posts", help="Recorded stream: JSONL (or "
+                                                 ".csv) with at, source, id, brand, thread, "
+                                                 "title, text, replies, likes, views.")],
+             config: ConfigOpt = Path(DEFAULT_CONFIG),
+             step: Annotated[str, typer.Option(help="Simulated polling interval.")] = "5m",
+             as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+             keep: Annotated[Path | None, typer.Option(help="Keep the replay database here "
+                                                       "(a new SQLite file).")] = None) -> None:
+    """Replay recorded posts through scoring and detection in simulated time and print
+    each alert with the time it would have fired. Nothing is delivered."""
+    import json
+
+    from monitor.backtest import RecordError, alert_lines, read_records, replay
+    from monitor.scorers import scorer_for
+
+    cfg = config_or_default(config)
+    try:
+        interval = timedelta(seconds=parse_duration(step))
+        records = read_records(posts)
+    except (OSError, ValueError) as exc:
+        raise fail(f"{posts}: {exc}") from None
+    if keep is not None and keep.exists():
+        raise fail(f"{keep} exists; give a new file name")
+    shown = {"at": 0}
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done - shown["at"] >= 2000:
+            shown["at"] = done
+            typer.echo(f"replayed {done}/{total} records", err=True)
+
+    try:
+        report = replay(records, cfg, scorer_for(cfg), step=interval, database=keep,
+                        progress=progress)
+    except RecordError as exc:
+        raise fail(f"{posts}: {exc}") from None
+    if as_json:
+        typer.echo(json.dumps([{"at": a.at.isoformat(), "severity": a.severity,
+                                "brand": a.brand, "incident": a.incident_id,
+                                "title": a.incident_title, "reasons": list(a.reasons),
+                                "posts": list(a.post_ids)} for a in report.alerts],
+                              ensure_ascii=False, indent=2))
+        return
+    for line in alert_lines(report):
+        typer.echo(line)
+    span = f"{report.first:%Y-%m-%d %H:%M} to {report.last:%Y-%m-%d %H:%M}" \
+        if report.first else "nothing"
+    typer.echo(f"{report.records} records ({report.posts} posts) from {span}: "
+               f"{len(report.alerts)} alerts in {report.incidents} incidents")
 
 
 sources_app = typer.Typer(help="Inspect sources: health, and a dry-run fetch.",
@@ -335,9 +425,8 @@ def model_train(data: DataOpt, language: Annotated[Lang, typer.Option(help="zh o
     target = out or trained_model_path(Path(cfg.data_dir), language.value)
     target.parent.mkdir(parents=True, exist_ok=True)
     save(model, target)
-    typer.echo(f"held-out {len(test_idx)} rows: AUC {held.auc:.3f}, precision "
-               f"{held.precision:.3f}, recall {held.recall:.3f}, F1 {held.f1:.3f} at "
-               f"threshold {model.threshold:.2f}")
+    typer.echo(f"held-out {len(test_idx)} rows: {_metrics_line(held)} at threshold "
+               f"{model.threshold:.2f}")
     typer.echo(f"saved {target}; use it with `scoring: {{{language.value}: trained}}`"
                if out is None else f"saved {target}")
 
@@ -347,8 +436,9 @@ def model_eval(data: DataOpt, config: ConfigOpt = Path(DEFAULT_CONFIG),
                language: Annotated[Lang | None, typer.Option(help="Evaluate the configured "
                                                             "backend for this language.")] = None
                ) -> None:
-    """AUC, precision, recall and F1 of the configured scorer's sentiment on a file."""
-    from monitor.scorers import resolve_backend
+    """AUC, precision, recall, F1 and calibration on a labelled file: of the configured
+    sentiment backend at 0.5, and of the whole risk score at detection.risk_threshold."""
+    from monitor.scorers import resolve_backend, scorer_for
     from monitor.textmodel import auc_and_f1
 
     cfg = config_or_default(config)
@@ -362,9 +452,16 @@ def model_eval(data: DataOpt, config: ConfigOpt = Path(DEFAULT_CONFIG),
     sentiment = resolve_backend(backend, language.value, Path(cfg.data_dir))
     negative = [1.0 - sentiment(t) for t in texts]
     m = auc_and_f1(negative, labels, threshold=0.5)
-    typer.echo(f"{len(texts)} rows, language {language.value}, backend {backend}: AUC "
-               f"{m.auc:.3f}, precision {m.precision:.3f}, recall {m.recall:.3f}, "
-               f"F1 {m.f1:.3f} at 0.5")
+    typer.echo(f"{len(texts)} rows, language {language.value}, backend {backend}")
+    typer.echo(f"  sentiment: {_metrics_line(m)} at 0.5")
+    scorer, threshold = scorer_for(cfg), cfg.detection.risk_threshold
+    m = auc_and_f1([scorer.score(t).risk for t in texts], labels, threshold=threshold)
+    typer.echo(f"  risk:      {_metrics_line(m)} at risk_threshold {threshold:g}")
+
+
+def _metrics_line(m) -> str:  # noqa: ANN001
+    return (f"AUC {m.auc:.3f}, precision {m.precision:.3f}, recall {m.recall:.3f}, "
+            f"F1 {m.f1:.3f}, Brier {m.brier:.3f}, ECE {m.ece:.3f}")
 
 
 @app.command()

@@ -61,10 +61,38 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Thresholds(_Strict):
+    """When an incident grows (warning) and when it is a crisis; see monitor/detect.py.
+    Every field can be set per brand (``brands: [{..., detection: {...}}]``)."""
+
+    window: Duration = 3600.0
+    growth_mentions: int = Field(default=3, ge=2)
+    growth_replies: int = Field(default=3, ge=1)
+    crisis_sources: int = Field(default=2, ge=2)
+    crisis_forecast: int = Field(default=200, ge=1)
+    volume_p: float = Field(default=0.001, gt=0, lt=1)
+    iceberg_multiplier: float = Field(default=20.0, ge=1)
+    remind_every: Duration | None = None  # e.g. 2h: remind of a growing unacknowledged crisis
+
+
+class BrandThresholds(_Strict):
+    """Per-brand overrides of ``detection``; unset fields keep the global value."""
+
+    window: Duration | None = None
+    growth_mentions: int | None = Field(default=None, ge=2)
+    growth_replies: int | None = Field(default=None, ge=1)
+    crisis_sources: int | None = Field(default=None, ge=2)
+    crisis_forecast: int | None = Field(default=None, ge=1)
+    volume_p: float | None = Field(default=None, gt=0, lt=1)
+    iceberg_multiplier: float | None = Field(default=None, ge=1)
+    remind_every: Duration | None = None
+
+
 class BrandConfig(_Strict):
     name: str = Field(min_length=1)
     keywords: list[str] = Field(min_length=1)
     exclude: list[str] = []
+    detection: BrandThresholds = BrandThresholds()
 
     @field_validator("keywords", "exclude")
     @classmethod
@@ -141,13 +169,8 @@ class ScoringConfig(_Strict):
     en: str = "vader"
 
 
-class DetectionConfig(_Strict):
-    """First-cut thresholds; later issues refine detection."""
-
+class DetectionConfig(Thresholds):
     risk_threshold: float = Field(default=0.5, ge=0, le=1)
-    window: Duration = 3600.0
-    growth_mentions: int = Field(default=3, ge=2)
-    growth_replies: int = Field(default=3, ge=1)
     incident_quiet: Duration = 6 * 3600.0
     hot_for: Duration = 6 * 3600.0  # how long a thread with a flagged mention stays hot
 

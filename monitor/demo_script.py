@@ -31,8 +31,8 @@ NEWS = [
     Entry("n1", "Globex opens a flagship store downtown", "Shoppers queued from 8 am.", 0),
     Entry("n2", "Acme unveils the Acme Phone 7", "A bigger battery and a new camera.", 4),
     Entry("n3", "艾克美新款手機今日開賣", "門店排起長隊，不少顧客一早就來了。", 10),
-    Entry("n4", "转发：艾克美手机频繁死机，客服态度恶劣",
-          "网友称艾克美客服推诿不理人，已经在网上疯传，表示要找记者曝光。", 37),
+    Entry("n4", "Acme phone keeps freezing, and customers say support was rude",
+          "转发：艾克美手机频繁死机，客服推诿不理人，已经在网上疯传，网友表示要找记者曝光。", 37),
     Entry("n5", "Weekend weather: sunny and mild", "No rain expected.", 50),
 ]
 

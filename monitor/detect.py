@@ -1,11 +1,21 @@
-"""First-cut detection: how severe an incident is, from plain facts. Pure functions.
+"""Severity of an incident from its signals, with the numbers that explain it. Pure.
 
-- ``notice``: a risky negative mention (always surfaced: seed 004, the first
-  post nobody answered is where big events brew);
-- ``warning``: it grows: several risky mentions within the window, or a
-  post's replies growing between polls;
-- ``crisis``: it spreads to a second source, or a strong cue (media, legal,
-  safety, group action, viral) joins growth.
+- ``notice``: a risky negative mention. Always surfaced: seed 004 says big events
+  brew from a first complaint nobody answered.
+- ``warning``: it grows: several risky mentions within the window, replies piling
+  up on a post or thread, or (for an incident with at least two recent mentions)
+  the brand's negative volume far above its usual level for this hour of the week;
+  a busy day for the brand does not turn every lone complaint into a warning.
+- ``crisis``: it grows and is about to get big: even the low end of a thread's
+  final-size forecast (10th percentile) passes the threshold, it has spread to
+  further sources, or it carries a strong cue (media, legal, safety, group
+  action, viral). Two lone complaints about one product on two sites are not a
+  crisis; the same two while replies pile up are.
+
+Hysteresis: severity only rises while an incident is open (the runner keeps
+the highest level), so an incident does not flap between warning and crisis
+as replies arrive in bursts; alerts go out on a rise, and a crisis that keeps
+growing unacknowledged earns a reminder every ``remind_every``.
 """
 
 from __future__ import annotations
@@ -14,7 +24,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.forecast import Forecast, ForecastParams, events_from_counts, forecast_final_size
+from monitor.signals import Spread, Velocity, VolumeSignal, iceberg, spread, velocity
+
 RANK = {None: 0, "notice": 1, "warning": 2, "crisis": 3}
+# Replies carry no follower counts, and most threads die down like ordinary ones: a
+# firmer prior toward a sub-critical branching factor (10 pseudo-events at 0.3) keeps
+# a merely busy thread from being forecast as a viral cascade, while a thread whose
+# replies keep doubling still overwhelms it. Set by hand, not fitted: there is no
+# public data of forum reply timelines to fit it on (bench/cascades.py fits retweets).
+REPLY_FORECAST = ForecastParams(prior_events=10.0, prior_branching=0.3)
 
 
 @dataclass(frozen=True)
@@ -30,63 +49,152 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class Growth:
-    """Replies between the first and the latest snapshot of a post (or, with a
-    negative id, a thread)."""
+class Series:
+    """Cumulative replies of one post or thread over time (oldest first)."""
 
-    post_id: int
-    before: int
-    after: int
-    label: str = ""
+    label: str
+    started: datetime  # when the post appeared (or was first seen)
+    points: tuple[tuple[datetime, int | None], ...]
 
 
 @dataclass(frozen=True)
 class Rules:
     window: timedelta = timedelta(hours=1)
     growth_mentions: int = 3
-    growth_replies: int = 3
+    growth_replies: int = 3  # replies gained within the window
+    crisis_sources: int = 2
+    crisis_forecast: int = 200  # the LOW end of a thread's final-size forecast passes this
+    volume_p: float = 0.001  # brand volume this unlikely under its baseline is growth
+    iceberg_multiplier: float = 20.0
+    remind_every: timedelta | None = None  # off unless configured: less noise
+
+
+@dataclass(frozen=True)
+class Growing:
+    label: str
+    velocity: Velocity
+    forecast: Forecast | None
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Everything the severity is judged on, measured at ``now``."""
+
+    now: datetime
+    recent_mentions: int
+    growing: tuple[Growing, ...]
+    volume: VolumeSignal | None
+    spread: Spread
+    iceberg: int
+    forecast: Growing | None  # the series whose forecast range starts highest
 
 
 @dataclass(frozen=True)
 class Assessment:
     severity: str | None
     reasons: tuple[str, ...]
+    growing: bool = False
 
 
-def reply_growth(post_id: int, replies: Sequence[int | None], label: str = "") -> Growth | None:
-    """Growth of one post from its snapshot series (oldest first), if any."""
-    counts = [r for r in replies if r is not None]
-    if len(counts) < 2 or counts[-1] <= counts[0]:
+def _minutes(delta: timedelta) -> int:
+    return max(1, round(delta.total_seconds() / 60))
+
+
+def _start(series: Series, window: timedelta) -> datetime:
+    """When the replies began. A post first seen already carrying replies, with no
+    earlier publication time, is taken to be a window old: reading all its replies as
+    arriving the instant it was posted would forecast an explosion that never was."""
+    known = [(at, n) for at, n in series.points if n is not None]
+    if known and known[0][1] > 0 and known[0][0] - series.started < timedelta(minutes=1):
+        return known[0][0] - window
+    return series.started
+
+
+def series_signal(series: Series, now: datetime, window: timedelta) -> Growing | None:
+    """Velocity over the window and a final-size forecast of one post or thread."""
+    moved = velocity(list(series.points), now, window)
+    if moved is None:
         return None
-    return Growth(post_id, counts[0], counts[-1], label)
+    start = _start(series, window)
+    counts = [((at - start).total_seconds(), n) for at, n in series.points
+              if n is not None and at <= now]
+    times = events_from_counts(counts)
+    watched = (now - start).total_seconds()
+    forecast = forecast_final_size(times, watched, params=REPLY_FORECAST) if times else None
+    return Growing(series.label, moved, forecast)
 
 
-def assess(evidence: Sequence[Evidence], growth: Sequence[Growth], rules: Rules) -> Assessment:
-    """Severity of an incident and why, judged at its latest evidence."""
+def gather(evidence: Sequence[Evidence], series: Sequence[Series], volume: VolumeSignal | None,
+           now: datetime, rules: Rules) -> Signals:
+    """The signals of one incident at ``now`` (pure: the runner fetches the rows)."""
+    recent = [e for e in evidence if timedelta(0) <= now - e.at <= rules.window]
+    growing = tuple(g for s in series if (g := series_signal(s, now, rules.window)))
+    first_seen: dict[str, datetime] = {}
+    for e in sorted(evidence, key=lambda e: e.at):
+        first_seen.setdefault(e.source, e.at)
+    with_forecast = [g for g in growing if g.forecast is not None]
+    top = max(with_forecast, key=lambda g: g.forecast.low, default=None)
+    return Signals(now=now, recent_mentions=len(recent), growing=growing, volume=volume,
+                   spread=spread(first_seen),
+                   iceberg=iceberg(len(evidence), rules.iceberg_multiplier), forecast=top)
+
+
+def _growth_reasons(signals: Signals, rules: Rules) -> list[str]:
+    reasons = []
+    window_min = _minutes(rules.window)
+    if signals.recent_mentions >= rules.growth_mentions:
+        reasons.append(f"{signals.recent_mentions} risky mentions in {window_min} min")
+    for g in signals.growing:
+        v = g.velocity
+        if v.gained >= rules.growth_replies:
+            reasons.append(f"replies {v.before} -> {v.after} in {_minutes(v.until - v.since)} "
+                           f"min on {g.label}")
+    vol = signals.volume
+    if vol is not None and vol.p_value <= rules.volume_p and signals.recent_mentions >= 2:
+        reasons.append(f"{vol.observed} negative mentions of the brand in the last hour vs "
+                       f"{vol.expected:.1f} usual for this hour (p={vol.p_value:.0e})")
+    return reasons
+
+
+def _crisis_reasons(signals: Signals, strong: bool, growing: bool, rules: Rules) -> list[str]:
+    reasons = []
+    top = signals.forecast
+    if top is not None and top.forecast.low >= rules.crisis_forecast and growing:
+        f = top.forecast
+        reasons.append(f"forecast {f.low:,.0f}-{f.high:,.0f} replies in all on {top.label} "
+                       f"(now {f.observed:,})")
+    if len(signals.spread.order) >= rules.crisis_sources and growing:
+        reasons.append(f"now on {len(signals.spread.order)} sources: "
+                       f"{', '.join(signals.spread.order)}")
+    if strong and growing:
+        reasons.append("a strong cue (media, legal, safety, group action or viral) with growth")
+    return reasons
+
+
+def assess(evidence: Sequence[Evidence], signals: Signals, rules: Rules) -> Assessment:
+    """Severity of an incident and why, in words with numbers."""
     if not evidence:
         return Assessment(None, ())
     latest = max(evidence, key=lambda e: e.at)
-    first_why = "; ".join(latest.reasons) or "high risk score"
-    reasons = [f"risky mention (risk {latest.risk:.2f}): {first_why}"]
-    recent = [e for e in evidence if latest.at - e.at <= rules.window]
-    growing = [g for g in growth if g.after - g.before >= rules.growth_replies]
-    window_min = int(rules.window.total_seconds() // 60)
-    if len(recent) >= rules.growth_mentions:
-        reasons.append(f"{len(recent)} risky mentions in {window_min} min")
-    for g in growing:
-        reasons.append(f"replies {g.before} -> {g.after} on {g.label or f'post #{g.post_id}'}")
-    severity = "warning" if len(reasons) > 1 else "notice"
-    sources = sorted({e.source for e in evidence})
-    strong = any(e.strong for e in evidence)
-    if len(sources) >= 2:
-        reasons.append(f"on {len(sources)} sources: {', '.join(sources)}")
-        severity = "crisis"
-    if strong and severity == "warning":
-        reasons.append("a strong cue (media, legal, safety, group action or viral) with growth")
-        severity = "crisis"
-    return Assessment(severity, tuple(reasons))
+    why = "; ".join(latest.reasons) or "high risk score"
+    reasons = [f"risky mention (risk {latest.risk:.2f}): {why}"]
+    growth = _growth_reasons(signals, rules)
+    crisis = _crisis_reasons(signals, any(e.strong for e in evidence), bool(growth), rules)
+    severity = "crisis" if crisis else "warning" if growth else "notice"
+    if severity != "notice" and len(evidence) > 1:
+        reasons.append(f"{len(evidence)} complaints seen: about {signals.iceberg:,} unhappy "
+                       f"customers by the iceberg rule (x{rules.iceberg_multiplier:g})")
+    return Assessment(severity, tuple(reasons + growth + crisis), bool(growth))
 
 
 def rises(old: str | None, new: str | None) -> bool:
     """Alert only when severity goes up: no repeats for the same thing."""
     return RANK[new] > RANK[old]
+
+
+def reminder_due(severity: str | None, growing: bool, acknowledged: bool,
+                 last_alert_at: datetime | None, now: datetime, rules: Rules) -> bool:
+    """A crisis still growing and not acknowledged is worth saying again, now and then."""
+    if severity != "crisis" or not growing or acknowledged or rules.remind_every is None:
+        return False
+    return last_alert_at is None or now - last_alert_at >= rules.remind_every

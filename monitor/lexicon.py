@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from monitor.matching import LATIN_WORD
 from monitor.normalize import normalize
 
 DEFAULT_LEXICON = Path(__file__).parent / "lexicon" / "cues.yaml"
@@ -37,9 +38,9 @@ def _en_pattern(term: str) -> re.Pattern[str]:
     norm = normalize(term).strip()
     stem = norm.endswith("*")
     words = [re.escape(w) for w in norm.rstrip("*").split()]
-    tail = r"\w*" if stem else ""
+    tail = f"{LATIN_WORD}*" if stem else ""
     body = r"\s+".join(words)
-    return re.compile(rf"(?<!\w){body}{tail}(?!\w)")
+    return re.compile(rf"(?<!{LATIN_WORD}){body}{tail}(?!{LATIN_WORD})")
 
 
 def _zh_pattern(term: str) -> re.Pattern[str]:

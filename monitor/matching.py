@@ -8,16 +8,20 @@ from dataclasses import dataclass
 from monitor.normalize import normalize
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A letter or digit that is not Chinese: what a Latin word must not touch. Chinese
+# has no spaces, so "用了Acme的" must match "acme" although 了 and 的 are \w too.
+LATIN_WORD = r"[^\W\u3400-\u9fff\uf900-\ufaff]"
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
     """Match a normalised phrase: on word boundaries for Latin words (``acme`` must
-    not match ``acmeville``), as a plain substring for Chinese (no spaces there)."""
+    not match ``acmeville``, but does match in ``用了acme的``), as a plain substring
+    for Chinese (no spaces there)."""
     norm = normalize(phrase).strip()
     body = r"\s+".join(re.escape(part) for part in norm.split())
     if _CJK.search(norm):
         return re.compile(body)
-    return re.compile(rf"(?<![\w]){body}(?![\w])")
+    return re.compile(rf"(?<!{LATIN_WORD}){body}(?!{LATIN_WORD})")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def _vader():  # noqa: ANN202
 
 
 def english_positive(text: str) -> float:
-    compound = _vader().polarity_scores(text[:MAX_CHARS])["compound"]
+    compound = vader_scores(text)["compound"]
     return (compound + 1.0) / 2.0
 
 
@@ -31,3 +31,8 @@ def chinese_positive(text: str) -> float:
 
 def positive_probability(text: str, language: str) -> float:
     return chinese_positive(text) if language == "zh" else english_positive(text)
+
+
+def vader_scores(text: str) -> dict[str, float]:
+    """VADER's raw polarity scores (neg, neu, pos, compound) of the start of ``text``."""
+    return _vader().polarity_scores(text[:MAX_CHARS])

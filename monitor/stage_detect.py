@@ -1,13 +1,20 @@
 """Detect stage runner: flagged Mentions and engagement snapshots -> Incidents,
-and one Alert row each time an incident's severity rises."""
+and one Alert row each time an incident's severity rises (or a growing crisis
+is due a reminder).
+
+Grouping (``monitor.cluster``) and judging (``monitor.detect``) are pure; this
+module fetches their inputs and writes their outputs. ``now`` is a parameter so
+``crisiswatch backtest`` can replay history through exactly this code.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from db.engine import session
 from db.models import (
@@ -15,17 +22,41 @@ from db.models import (
     Brand,
     EngagementSnapshot,
     Incident,
+    IncidentChange,
     Mention,
     Post,
     Source,
     Thread,
+    utcnow,
 )
 from db.queries import get_cursor, set_cursor
-from monitor.detect import Evidence, Rules, assess, reply_growth, rises
+from monitor.category import guess_category
+from monitor.cluster import (
+    IncidentKey,
+    MentionKey,
+    fingerprint,
+    match_incident,
+    merge_key,
+    salient_terms,
+)
+from monitor.detect import (
+    Assessment,
+    Evidence,
+    Rules,
+    Series,
+    assess,
+    gather,
+    reminder_due,
+    rises,
+)
+from monitor.signals import SeasonalBaseline, VolumeSignal
 
 SNAPSHOTS = "detect.snapshots"
 BATCH = 500
 MAX_ALERT_POSTS = 5
+BASELINE_DAYS = 28
+CATEGORY_TEXTS = 30
+RulesFor = Callable[[str], Rules]
 
 
 @dataclass(frozen=True)
@@ -34,15 +65,53 @@ class DetectReport:
     alerts: int = 0
 
 
-def _open_incident(s: Session, m: Mention, at, quiet: timedelta) -> Incident:  # noqa: ANN001
-    inc = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
-                                        Incident.last_seen_at >= at - quiet)
-                 .order_by(Incident.id.desc())).first()
-    if inc is None:
-        inc = Incident(brand_id=m.brand_id, opened_at=at, last_seen_at=at)
+# ------------------------------------------------------------------ grouping
+
+
+def _mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> MentionKey:
+    text = f"{post.title}\n{post.text}"
+    thread = f"{post.source_id}:{post.thread_id}" if post.thread_id is not None else None
+    exclude = [brand.name, *brand.keywords]
+    return MentionKey(m.brand_id, thread, source.name, post.fetched_at,
+                      fingerprint(text, m.language),
+                      salient_terms(text, m.language, exclude=exclude))
+
+
+def _incident_key(inc: Incident) -> IncidentKey:
+    return IncidentKey(inc.id, inc.brand_id, frozenset(inc.thread_keys), tuple(inc.fingerprints),
+                       inc.term_counts, inc.last_seen_at)
+
+
+def _store_key(inc: Incident, key: IncidentKey) -> None:
+    inc.thread_keys = sorted(key.thread_keys)
+    inc.fingerprints = list(key.fingerprints)
+    inc.term_counts = dict(key.term_counts)
+    inc.last_seen_at = key.last_seen_at
+
+
+def _attach(s: Session, m: Mention, post: Post, quiet: timedelta) -> Incident:
+    """Put a flagged mention in the open incident about the same matter, or a new one."""
+    brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
+    key = _mention_key(m, post, source, brand)
+    candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
+                                               Incident.last_seen_at >= key.at - quiet)).all()
+    match = match_incident(key, [_incident_key(i) for i in candidates], window=quiet)
+    if match is None:
+        inc = Incident(brand_id=m.brand_id, opened_at=key.at, last_seen_at=key.at,
+                       title=(post.title or post.text).strip()[:120])
         s.add(inc)
         s.flush()
+        merged, m.grouped_by = IncidentKey.from_mention(inc.id, key), "new incident"
+    else:
+        inc = s.get(Incident, match.incident_id)
+        merged, m.grouped_by = merge_key(_incident_key(inc), key), match.reason
+    _store_key(inc, merged)
+    m.incident_id, m.fingerprint, m.terms = inc.id, key.fingerprint, list(key.terms)
+    s.add_all([inc, m])
     return inc
+
+
+# ------------------------------------------------------------------ signals
 
 
 def _evidence(s: Session, inc: Incident) -> list[Evidence]:
@@ -53,13 +122,14 @@ def _evidence(s: Session, inc: Incident) -> list[Evidence]:
             for m, p, src in rows]
 
 
-def _series(s: Session, column, key: int) -> list[int | None]:  # noqa: ANN001
-    return list(s.exec(select(EngagementSnapshot.replies).where(column == key)
-                       .order_by(EngagementSnapshot.id)).all())
+def _points(s: Session, column, key: int) -> tuple:  # noqa: ANN001
+    rows = s.exec(select(EngagementSnapshot.seen_at, EngagementSnapshot.replies)
+                  .where(column == key).order_by(EngagementSnapshot.id)).all()
+    return tuple((at, n) for at, n in rows)
 
 
-def _growth(s: Session, post_ids: list[int]) -> list:
-    """Reply growth of the incident's posts, or of their threads for forum posts."""
+def _series(s: Session, post_ids: list[int]) -> list[Series]:
+    """Reply series of the incident's posts, or of their threads for forum posts."""
     out, threads = [], set()
     for pid in post_ids:
         post = s.get(Post, pid)
@@ -67,14 +137,106 @@ def _growth(s: Session, post_ids: list[int]) -> list:
             threads.add(post.thread_id)
             continue
         label = f'"{(post.title or post.text)[:60]}"'
-        if (g := reply_growth(pid, _series(s, EngagementSnapshot.post_id, pid), label)):
-            out.append(g)
+        start = min(post.published_at or post.fetched_at, post.fetched_at)
+        out.append(Series(label, start, _points(s, EngagementSnapshot.post_id, pid)))
     for tid in sorted(threads):
         thread = s.get(Thread, tid)
         label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
-        if (g := reply_growth(-tid, _series(s, EngagementSnapshot.thread_id, tid), label)):
-            out.append(g)
+        start = thread.first_seen_at
+        out.append(Series(label, start, _points(s, EngagementSnapshot.thread_id, tid)))
     return out
+
+
+def _volume(s: Session, brand_id: int, now: datetime, window: timedelta) -> VolumeSignal:
+    """Flagged mentions of the brand in the last window against its seasonal baseline
+    (the last ``BASELINE_DAYS`` before the window)."""
+    start = now - timedelta(days=BASELINE_DAYS)
+    times = s.exec(select(Post.fetched_at).join(Mention, Mention.post_id == Post.id)
+                   .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                          Post.fetched_at >= start, Post.fetched_at <= now)).all()
+    recent = sum(1 for t in times if t > now - window)
+    history = [t for t in times if t <= now - window]
+    first = min(history, default=now - window)
+    baseline = SeasonalBaseline.from_events(history, first, now - window)
+    hours = max(1, round(window.total_seconds() / 3600))
+    return baseline.surprise(now - window, recent, hours=hours)
+
+
+def _summary(assessment: Assessment, signals) -> dict:  # noqa: ANN001
+    """The latest readings, kept on the incident for listings."""
+    top = signals.forecast
+    return {"growing": assessment.growing, "recent_mentions": signals.recent_mentions,
+            "sources": list(signals.spread.order), "iceberg": signals.iceberg,
+            "forecast": None if top is None else {
+                "label": top.label, "observed": top.forecast.observed,
+                "expected": round(top.forecast.expected, 1), "low": round(top.forecast.low, 1),
+                "high": round(top.forecast.high, 1)},
+            "volume": None if signals.volume is None else {
+                "observed": signals.volume.observed,
+                "expected": round(signals.volume.expected, 2),
+                "p": signals.volume.p_value},
+            "reasons": list(assessment.reasons)}
+
+
+# ------------------------------------------------------------------ judging
+
+
+def _categorise(s: Session, inc: Incident) -> None:
+    rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
+                  .where(Mention.incident_id == inc.id).order_by(Mention.id)
+                  .limit(CATEGORY_TEXTS)).all()
+    guess = guess_category([f"{p.title}\n{p.text}" for _, p in rows],
+                           {c for m, _ in rows for c in m.cues})
+    inc.category, inc.category_confidence = guess.key, round(guess.confidence, 3)
+    inc.cues = sorted({c for m, _ in rows for c in m.cues})
+
+
+def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidence],
+           now: datetime, kind: str) -> Alert:
+    brand = s.get(Brand, inc.brand_id)
+    newest = sorted(evidence, key=lambda e: e.at, reverse=True)
+    post_ids = list(dict.fromkeys(e.post_id for e in newest))[:MAX_ALERT_POSTS]
+    key = f"{brand.name.casefold()}:{inc.id}:{result.severity}"
+    if kind == "reminder":
+        done = s.exec(select(func.count()).select_from(IncidentChange).where(
+            IncidentChange.incident_id == inc.id, IncidentChange.kind == "reminder")).one()
+        key += f":reminder{done + 1}"
+    s.add(IncidentChange(incident_id=inc.id, at=now, severity=result.severity, kind=kind,
+                         reasons=list(result.reasons)))
+    alert = Alert(incident_id=inc.id, brand_id=inc.brand_id, severity=result.severity,
+                  dedup_key=key, reasons=list(result.reasons), post_ids=post_ids,
+                  created_at=now)
+    s.add(alert)
+    return alert
+
+
+def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
+    evidence = _evidence(s, inc)
+    series = _series(s, [e.post_id for e in evidence])
+    signals = gather(evidence, series, _volume(s, inc.brand_id, now, rules.window), now, rules)
+    result = assess(evidence, signals, rules)
+    inc.mention_count = len(evidence)
+    inc.source_ids = sorted({s.get(Post, e.post_id).source_id for e in evidence})
+    inc.signals, inc.assessed_at = _summary(result, signals), now
+    if result.growing:
+        inc.last_seen_at = max(inc.last_seen_at, now)  # growth keeps an incident open
+    _categorise(s, inc)
+    s.add(inc)
+    if rises(inc.severity, result.severity):
+        inc.severity = result.severity
+        return _alert(s, inc, result, evidence, now, "rise")
+    last = inc.reminded_at or _last_change(s, inc)
+    if reminder_due(inc.severity, result.growing, inc.acknowledged_at is not None, last, now,
+                    rules):
+        inc.reminded_at = now
+        return _alert(s, inc, Assessment(inc.severity, result.reasons, True), evidence, now,
+                      "reminder")
+    return None
+
+
+def _last_change(s: Session, inc: Incident) -> datetime | None:
+    return s.exec(select(func.max(IncidentChange.at))
+                  .where(IncidentChange.incident_id == inc.id)).one()
 
 
 def _mark_hot(s: Session, post: Post, hot_for: timedelta) -> None:
@@ -84,28 +246,6 @@ def _mark_hot(s: Session, post: Post, hot_for: timedelta) -> None:
     thread = s.get(Thread, post.thread_id)
     thread.hot_until = max(thread.hot_until or post.fetched_at, post.fetched_at + hot_for)
     s.add(thread)
-
-
-def _reassess(s: Session, inc: Incident, rules: Rules) -> Alert | None:
-    evidence = _evidence(s, inc)
-    growth = _growth(s, [e.post_id for e in evidence])
-    result = assess(evidence, growth, rules)
-    inc.mention_count = len(evidence)
-    inc.source_ids = sorted({sid for sid in s.exec(select(Post.source_id).where(
-        Post.id.in_([e.post_id for e in evidence]))).all()})
-    s.add(inc)
-    if not rises(inc.severity, result.severity):
-        return None
-    inc.severity = result.severity
-    brand = s.get(Brand, inc.brand_id)
-    newest = sorted(evidence, key=lambda e: e.at, reverse=True)
-    grown = [g.post_id for g in growth if g.post_id > 0]
-    post_ids = list(dict.fromkeys([*grown, *(e.post_id for e in newest)]))[:MAX_ALERT_POSTS]
-    alert = Alert(incident_id=inc.id, brand_id=inc.brand_id, severity=result.severity,
-                  dedup_key=f"{brand.name.casefold()}:{inc.id}:{result.severity}",
-                  reasons=list(result.reasons), post_ids=post_ids)
-    s.add(alert)
-    return alert
 
 
 def _affected_by_snapshots(s: Session, start: int) -> tuple[set[int], int]:
@@ -122,14 +262,22 @@ def _affected_by_snapshots(s: Session, start: int) -> tuple[set[int], int]:
     return set(ids), snaps[-1].id
 
 
-def run_detect(engine: Engine, rules: Rules, quiet: timedelta,
-               hot_for: timedelta = timedelta(hours=6)) -> DetectReport:
+def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:
+    return rules_for(s.get(Brand, brand_id).name)
+
+
+def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
+               hot_for: timedelta = timedelta(hours=6), now: datetime | None = None
+               ) -> DetectReport:
     """Attach flagged mentions not yet in an incident, and re-assess what changed.
 
     Mentions are picked by state (flagged, no incident), not by an id cursor, so a
-    mention that ``rescore`` flags later is detected exactly once too."""
+    mention that ``rescore`` flags later is detected exactly once too. ``rules``
+    may be a function of the brand name (per-brand thresholds)."""
+    rules_for = rules if callable(rules) else (lambda _name: rules)
     total = DetectReport()
     while True:
+        at = now or utcnow()
         with session(engine) as s, s.begin():
             rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
                           .where(Mention.flagged == True, Mention.incident_id == None)  # noqa: E711, E712
@@ -137,16 +285,17 @@ def run_detect(engine: Engine, rules: Rules, quiet: timedelta,
             touched, snap_end = _affected_by_snapshots(s, get_cursor(s, SNAPSHOTS))
             alerts = 0
             for m, post in rows:
-                inc = _open_incident(s, m, post.fetched_at, quiet)
-                inc.last_seen_at = max(inc.last_seen_at, post.fetched_at)
-                m.incident_id = inc.id
-                s.add(m)
+                inc = _attach(s, m, post, quiet)
                 _mark_hot(s, post, hot_for)
                 s.flush()
-                alerts += _reassess(s, inc, rules) is not None
+                brand_rules = _brand_rules(s, rules_for, inc.brand_id)
+                alerts += _reassess(s, inc, brand_rules, max(at, post.fetched_at)) is not None
                 m.severity = inc.severity
-            for inc_id in touched:
-                alerts += _reassess(s, s.get(Incident, inc_id), rules) is not None
+                touched.discard(inc.id)
+            for inc_id in sorted(touched):
+                inc = s.get(Incident, inc_id)
+                brand_rules = _brand_rules(s, rules_for, inc.brand_id)
+                alerts += _reassess(s, inc, brand_rules, at) is not None
             set_cursor(s, SNAPSHOTS, snap_end)
         total = DetectReport(total.mentions + len(rows), total.alerts + alerts)
         if len(rows) < BATCH and not touched:

@@ -1,4 +1,4 @@
-"""monitor/detect.py: severity of an incident from plain facts."""
+"""monitor/detect.py: severity of an incident from its signals, with numbers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.detect import Assessment, Evidence, Growth, Rules, assess, reply_growth, rises
+from monitor.detect import (
+    Evidence,
+    Rules,
+    Series,
+    assess,
+    gather,
+    reminder_due,
+    rises,
+    series_signal,
+)
+from monitor.signals import volume_surprise
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-RULES = Rules()  # 1 h window, 3 mentions, 3 replies
+RULES = Rules()  # 1 h window, 3 mentions, 3 replies, 2 sources, forecast 200
 
 
 def ev(post_id: int = 1, minutes: float = 0, source: str = "forum", risk: float = 0.7,
@@ -18,171 +28,135 @@ def ev(post_id: int = 1, minutes: float = 0, source: str = "forum", risk: float 
     return Evidence(T0 + timedelta(minutes=minutes), post_id, source, risk, strong, reasons)
 
 
-# --- assess ----------------------------------------------------------------------------
+def replies(*points: tuple[float, int | None], label: str = 'thread "late again"',
+            start: float = 0) -> Series:
+    """A reply series: (minutes after T0, cumulative replies)."""
+    return Series(label, T0 + timedelta(minutes=start),
+                  tuple((T0 + timedelta(minutes=m), n) for m, n in points))
+
+
+def judge(evidence, series=(), volume=None, at: float | None = None, rules=RULES):  # noqa: ANN001, ANN201
+    latest = max((e.at for e in evidence), default=T0)
+    now = latest if at is None else T0 + timedelta(minutes=at)
+    return assess(evidence, gather(evidence, series, volume, now, rules), rules)
 
 
 def test_no_evidence_no_severity() -> None:
-    assert assess([], [Growth(1, 0, 50)], RULES) == Assessment(None, ())
+    assert judge([]).severity is None
 
 
-def test_single_risky_mention_is_notice() -> None:
-    result = assess([ev(risk=0.72, reasons=("legal threat: lawyer",))], [], RULES)
-    assert result.severity == "notice"
-    assert result.reasons == ("risky mention (risk 0.72): legal threat: lawyer",)
+def test_one_risky_mention_is_a_notice_that_says_why() -> None:
+    result = judge([ev(reasons=("legal threat: lawyer",))])
+    assert result.severity == "notice" and not result.growing
+    assert result.reasons == ("risky mention (risk 0.70): legal threat: lawyer",)
+    assert judge([ev(reasons=())]).reasons[0].endswith("high risk score")
 
 
-def test_mention_without_reasons_says_high_risk_score() -> None:
-    result = assess([ev(reasons=())], [], RULES)
-    assert result.reasons == ("risky mention (risk 0.70): high risk score",)
-
-
-def test_first_reason_describes_the_latest_mention() -> None:
-    evidence = [ev(1, 30, risk=0.9, reasons=("late",)), ev(2, 0, risk=0.6, reasons=("early",))]
-    result = assess(evidence, [], RULES)
-    assert result.reasons[0] == "risky mention (risk 0.90): late"
-
-
-def test_three_mentions_within_window_is_warning() -> None:
-    result = assess([ev(1, 0), ev(2, 20), ev(3, 40)], [], RULES)
-    assert result.severity == "warning"
+def test_three_mentions_within_the_window_is_a_warning() -> None:
+    result = judge([ev(1, 0), ev(2, 30), ev(3, 60)])
+    assert result.severity == "warning" and result.growing
     assert "3 risky mentions in 60 min" in result.reasons
+    assert judge([ev(1, 0), ev(2, 30), ev(3, 61)]).severity == "notice"  # first fell out
+    assert judge([ev(1, 0), ev(2, 30)]).severity == "notice"
+    wide = Rules(window=timedelta(hours=3), growth_mentions=2)
+    assert judge([ev(1, 0), ev(2, 170)], rules=wide).severity == "warning"
 
 
-def test_window_edge_is_inclusive() -> None:
-    result = assess([ev(1, 0), ev(2, 30), ev(3, 60)], [], RULES)
+def test_reply_growth_within_the_window_is_a_warning_with_numbers() -> None:
+    series = [replies((0, 3), (10, 5), (20, 7), start=-180)]
+    result = judge([ev()], series, at=20)
     assert result.severity == "warning"
+    assert 'replies 3 -> 7 in 20 min on thread "late again"' in result.reasons
+    slow = [replies((0, 3), (20, 4))]
+    assert judge([ev()], slow, at=20).severity == "notice"
 
 
-def test_three_mentions_spread_over_more_than_window_is_notice() -> None:
-    result = assess([ev(1, 0), ev(2, 40), ev(3, 90)], [], RULES)
-    assert result.severity == "notice"
-    assert len(result.reasons) == 1
-    assert not any("risky mentions" in r for r in result.reasons)
+def test_growth_long_ago_does_not_count_now() -> None:
+    series = [replies((0, 3), (10, 9), (300, 9), start=-120)]
+    assert judge([ev()], series, at=10).severity == "warning"
+    assert judge([ev()], series, at=300).severity == "notice"
 
 
-def test_two_mentions_within_window_is_notice() -> None:
-    assert assess([ev(1, 0), ev(2, 5)], [], RULES).severity == "notice"
+def test_deleted_replies_do_not_hide_growth() -> None:
+    series = [replies((0, 10), (5, 4), (15, 9), start=-600)]  # six removed, five came back
+    assert judge([ev()], series, at=15).severity == "warning"
 
 
-def test_custom_rules_window_and_count() -> None:
-    rules = Rules(window=timedelta(minutes=30), growth_mentions=2)
-    result = assess([ev(1, 0), ev(2, 25)], [], rules)
+def test_spread_to_a_second_source_while_growing_is_a_crisis() -> None:
+    growing = [replies((0, 1), (30, 9), start=-60)]
+    result = judge([ev(1, 0, "forum"), ev(2, 30, "weibo")], growing, at=30)
+    assert result.severity == "crisis"
+    assert "now on 2 sources: forum, weibo" in result.reasons
+    assert judge([ev(1, 0, "forum"), ev(2, 90, "weibo")]).severity == "notice"  # no growth
+    assert judge([ev(1, 0, "forum"), ev(2, 10, "forum")], growing, at=30).severity == "warning"
+    assert judge([ev(1, 0, "a"), ev(2, 30, "b")], growing, at=30,
+                 rules=Rules(crisis_sources=3)).severity == "warning"
+
+
+def test_strong_cue_needs_growth_to_be_a_crisis() -> None:
+    assert judge([ev(strong=True)]).severity == "notice"
+    grown = judge([ev(strong=True)], [replies((0, 1), (15, 9), start=-60)], at=15)
+    assert grown.severity == "crisis"
+    assert any("strong cue" in r for r in grown.reasons)
+    three = judge([ev(1, 0, strong=True), ev(2, 5), ev(3, 10)])
+    assert three.severity == "crisis"
+
+
+def test_replies_found_on_a_post_of_unknown_age_are_not_an_explosion() -> None:
+    found = replies((0, 40), (10, 44))  # first seen with 40 replies, posting time unknown
+    signal = series_signal(found, T0 + timedelta(minutes=10), RULES.window)
+    assert signal.forecast.low < RULES.crisis_forecast
+    assert judge([ev()], [found], at=10).severity == "warning"
+
+
+def test_forecast_of_a_fast_thread_makes_a_crisis_and_gives_a_range() -> None:
+    # replies doubling every few minutes, an hour after the post
+    fast = replies((10, 5), (20, 20), (30, 60), (40, 130), (50, 220), (60, 330))
+    signal = series_signal(fast, T0 + timedelta(minutes=60), RULES.window)
+    assert signal.forecast.observed == 330
+    assert signal.forecast.low <= signal.forecast.expected <= signal.forecast.high
+    result = judge([ev()], [fast], at=60)
+    assert result.severity == "crisis"
+    line = next(r for r in result.reasons if r.startswith("forecast "))
+    low, high = (float(x.replace(",", "")) for x in line.split()[1].split("-"))
+    assert 330 <= low <= high and f"(now {330:,})" in line
+    small = replies((10, 1), (30, 3), (60, 5))
+    assert judge([ev()], [small], at=60).severity == "warning"  # grows, forecast small
+
+
+def test_brand_volume_far_above_its_hour_is_a_warning() -> None:
+    loud = volume_surprise(9, 0.4)
+    usual = volume_surprise(2, 1.5)
+    assert judge([ev()], volume=loud).severity == "notice"  # one lone complaint
+    result = judge([ev(1, 0), ev(2, 10)], volume=loud)
     assert result.severity == "warning"
-    assert "2 risky mentions in 30 min" in result.reasons
-    assert assess([ev(1, 0), ev(2, 31)], [], rules).severity == "notice"
+    assert any("9 negative mentions of the brand in the last hour vs 0.5" in r
+               for r in result.reasons)
+    assert judge([ev(1, 0), ev(2, 10)], volume=usual).severity == "notice"
 
 
-def test_reply_growth_of_three_is_warning() -> None:
-    result = assess([ev(7)], [Growth(7, 1, 14, "Acme phone exploded")], RULES)
-    assert result.severity == "warning"
-    assert "replies 1 -> 14 on Acme phone exploded" in result.reasons
+def test_iceberg_estimate_is_explained_once_it_grows() -> None:
+    result = judge([ev(1, 0), ev(2, 10), ev(3, 20)], rules=Rules(iceberg_multiplier=25))
+    assert "3 complaints seen: about 75 unhappy customers by the iceberg rule (x25)" in \
+        result.reasons
+    assert not any("iceberg" in r for r in judge([ev()]).reasons)
 
 
-def test_reply_growth_exactly_threshold_is_warning() -> None:
-    result = assess([ev(7)], [Growth(7, 2, 5)], RULES)
-    assert result.severity == "warning"
-    assert "replies 2 -> 5 on post #7" in result.reasons
-
-
-def test_reply_growth_of_one_is_notice() -> None:
-    result = assess([ev(7)], [Growth(7, 4, 5, "x")], RULES)
-    assert result.severity == "notice"
-    assert not any(r.startswith("replies") for r in result.reasons)
-
-
-def test_two_sources_is_crisis() -> None:
-    result = assess([ev(1, 0, "weibo"), ev(2, 10, "forum")], [], RULES)
-    assert result.severity == "crisis"
-    assert "on 2 sources: forum, weibo" in result.reasons
-
-
-def test_two_sources_counted_over_whole_incident() -> None:
-    result = assess([ev(1, 0, "weibo"), ev(2, 600, "forum")], [], RULES)
-    assert result.severity == "crisis"
-
-
-def test_same_source_repeated_is_not_crisis() -> None:
-    result = assess([ev(1, 0, "forum"), ev(2, 10, "forum")], [], RULES)
-    assert result.severity == "notice"
-
-
-def test_strong_cue_alone_is_notice() -> None:
-    result = assess([ev(strong=True)], [], RULES)
-    assert result.severity == "notice"
-
-
-def test_strong_cue_with_reply_growth_is_crisis() -> None:
-    result = assess([ev(3, strong=True)], [Growth(3, 0, 9)], RULES)
-    assert result.severity == "crisis"
-    assert "replies 0 -> 9 on post #3" in result.reasons
-    assert any("strong cue" in r for r in result.reasons)
-
-
-def test_strong_cue_with_mention_growth_is_crisis() -> None:
-    result = assess([ev(1, 0), ev(2, 10), ev(3, 20, strong=True)], [], RULES)
-    assert result.severity == "crisis"
-    assert "3 risky mentions in 60 min" in result.reasons
-
-
-def test_strong_cue_with_small_growth_is_notice() -> None:
-    result = assess([ev(3, strong=True)], [Growth(3, 0, 2)], RULES)
-    assert result.severity == "notice"
-
-
-def test_all_reasons_together() -> None:
-    evidence = [ev(1, 0, "forum", strong=True), ev(2, 10, "weibo"), ev(3, 20, "forum")]
-    result = assess(evidence, [Growth(1, 1, 14, "thread")], RULES)
-    assert result.severity == "crisis"
-    assert result.reasons[1:3] == ("3 risky mentions in 60 min", "replies 1 -> 14 on thread")
-    assert "on 2 sources: forum, weibo" in result.reasons
-
-
-# --- rises -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "expected"),
-    [
-        (None, "notice", True),
-        (None, "crisis", True),
-        ("notice", "warning", True),
-        ("warning", "crisis", True),
-        ("notice", "crisis", True),
-        ("notice", "notice", False),
-        ("warning", "warning", False),
-        ("crisis", "crisis", False),
-        ("crisis", "warning", False),
-        ("warning", "notice", False),
-        ("notice", None, False),
-        (None, None, False),
-    ],
-)
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    (None, "notice", True), ("notice", "warning", True), ("warning", "crisis", True),
+    ("crisis", "crisis", False), ("crisis", "warning", False), ("warning", None, False),
+])
 def test_rises_only_for_strictly_higher(old: str | None, new: str | None, expected: bool) -> None:
     assert rises(old, new) is expected
 
 
-# --- reply_growth ------------------------------------------------------------------------
-
-
-def test_reply_growth_first_to_last() -> None:
-    assert reply_growth(5, [1, 3, 14], "t") == Growth(5, 1, 14, "t")
-
-
-def test_reply_growth_skips_none() -> None:
-    assert reply_growth(5, [None, 2, None, 9, None]) == Growth(5, 2, 9, "")
-
-
-@pytest.mark.parametrize(
-    "replies",
-    [[], [None], [None, None], [4], [None, 4, None], [9, 3], [10, 2, 5], [6, 6], [3, None, 3]],
-)
-def test_reply_growth_none_when_not_growing(replies: list[int | None]) -> None:
-    assert reply_growth(1, replies) is None
-
-
-def test_reply_growth_dip_then_rise_compares_first_and_last() -> None:
-    assert reply_growth(1, [5, 2, 8]) == Growth(1, 5, 8, "")
-
-
-def test_reply_growth_zero_start() -> None:
-    assert reply_growth(2, [0, 0, 3]) == Growth(2, 0, 3, "")
+def test_reminders_for_a_growing_unacknowledged_crisis_only() -> None:
+    now = T0 + timedelta(hours=3)
+    last = T0
+    every = Rules(remind_every=timedelta(hours=2))
+    assert reminder_due("crisis", True, False, last, now, every)
+    assert not reminder_due("crisis", True, False, now - timedelta(minutes=30), now, every)
+    assert not reminder_due("crisis", False, False, last, now, every)  # not growing
+    assert not reminder_due("crisis", True, True, last, now, every)  # acknowledged
+    assert not reminder_due("warning", True, False, last, now, every)
+    assert not reminder_due("crisis", True, False, last, now, Rules())  # off by default

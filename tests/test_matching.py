@@ -171,3 +171,12 @@ def test_clean_keeps_newline_and_tab() -> None:
 def test_normalize_maps_curly_quotes_and_casefolds() -> None:
     assert normalize("STRASSE \u201cAcme\u201d \u2018x\u2019") == 'strasse "acme" \'x\''
     assert normalize("Straße") == "strasse"
+
+
+def test_latin_brand_inside_chinese_text() -> None:
+    """Chinese has no spaces: 了 and 的 are word characters, yet "Acme" is a word here."""
+    rule = BrandRule.build(1, "Acme", ["Acme"], [])
+    for text in ("用了Acme的跑鞋，质量太差", "Acme客服不理人", "买了ACME"):
+        assert rule.matches(normalize(text)), text
+    assert not rule.matches(normalize("acmeville的店"))
+    assert not rule.matches(normalize("Acme2"))

@@ -10,7 +10,7 @@ import yaml
 
 from monitor.lexicon import DEFAULT_LEXICON, find_cues, load_lexicon
 from monitor.normalize import normalize
-from monitor.scoring import LexiconScorer, Score, combine_risk
+from monitor.scoring import LexiconScorer, Score, combine_risk, intensity
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +253,27 @@ def test_one_megabyte_text_scores(scorer: LexiconScorer) -> None:
     score = scorer.score(text)
     assert 0.0 <= score.risk <= 1.0
     assert {"legal_threat", "refund_demand", "product_defect"} <= set(score.cues)
+
+
+def test_intensity_reads_shouting_and_piled_up_marks() -> None:
+    calm = intensity("The delivery was late again and nobody answered.")
+    loud = intensity("The delivery was LATE AGAIN and NOBODY answered!!!")
+    assert calm.level == 0.0 and calm.reasons == ()
+    assert loud.level > 0.5
+    assert any("exclamation" in r for r in loud.reasons)
+    assert any("LATE AGAIN NOBODY".split()[0] in r for r in loud.reasons)
+    assert intensity("退款呢？？？！！").level > 0
+    assert intensity("BREAKING NEWS: ACME RECALL").level == 0.0  # a headline, not shouting
+
+
+def test_intensity_amplifies_negative_posts_only() -> None:
+    assert combine_risk(0.9, [], 1.0) > combine_risk(0.9, [], 0.0)
+    assert combine_risk(0.0, [], 1.0) == combine_risk(0.0, [], 0.0) == 0.0
+    scorer = LexiconScorer(sentiment=lambda text, language: 0.05 if "late" in text else 0.95)
+    quiet, shouted = scorer.score("late again"), scorer.score("LATE AGAIN, still nothing!!!")
+    assert shouted.risk > quiet.risk
+    assert any(r.startswith("intensity:") for r in shouted.reasons)
+    happy = scorer.score("LOVE the new one, GREAT job!!!")
+    assert happy.risk - scorer.score("love the new one, great job").risk < 0.01 < \
+        shouted.risk - quiet.risk
+    assert not any(r.startswith("intensity:") for r in happy.reasons)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 
 import yaml
 from sqlmodel import select
@@ -75,7 +76,10 @@ def test_train_eval_and_use_a_model(tmp_path):
                       encoding="utf-8")
     evaluated = crisiswatch("model", "eval", "--data", str(data), "--config", str(config))
     assert evaluated.returncode == 0, evaluated.stderr
-    assert "backend trained: AUC 1.000" in evaluated.stdout
+    assert "backend trained" in evaluated.stdout
+    assert "sentiment: AUC 1.000" in evaluated.stdout
+    assert re.search(r"risk: +AUC [01]\.\d{3}, .*ECE 0\.\d{3} at risk_threshold 0\.5",
+                     evaluated.stdout), evaluated.stdout
     vader = crisiswatch("model", "eval", "--data", str(data), "--language", "en")
     assert "backend vader" in vader.stdout
     bad = tmp_path / "bad.csv"

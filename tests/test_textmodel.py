@@ -102,10 +102,11 @@ def test_learns_synthetic_data_and_generalises(language):
 
 
 def test_binary_features_and_bias(en_model):
-    once, twice = en_model.probability("awful"), en_model.probability("awful awful")
+    plain = replace(en_model, extras=())  # VADER itself weighs repeats, n-grams do not
+    once, twice = plain.probability("awful"), plain.probability("awful awful")
     assert once == pytest.approx(twice)  # each distinct feature counts once
     bias_only = 1 / (1 + math.exp(-en_model.bias))
-    assert en_model.probability("") == pytest.approx(bias_only)
+    assert plain.probability("") == pytest.approx(bias_only)
     probs = en_model.probabilities(["awful rude", "", "great"])
     assert probs.shape == (3,) and probs[0] > probs[1] > probs[2]
 
@@ -120,6 +121,31 @@ def test_odd_text_never_crashes(en_model, text):
         assert len(features(text, model.language, 16)) <= 20_000  # cut at 2,000 chars
     if not text.strip() or text.startswith("😡"):
         assert features(text, "zh", 16).size == features(text, "en", 16).size == 0
+
+
+def test_vader_extra_judges_words_training_never_saw(en_model, tmp_path):
+    """The synthetic set never says "sad" or "glad"; VADER's lexicon does, so an
+    English model with the vader extra still tells them apart."""
+    assert en_model.extras == ("vader",)
+    plain = train(*synthetic("en"), "en", bits=16, extras=())
+    assert plain.probability("sad") == pytest.approx(plain.probability("glad"))
+    assert en_model.probability("sad") > 0.5 > en_model.probability("glad")
+    assert en_model.probability("disgusting") > 0.5 > en_model.probability("superb")
+    save(en_model, tmp_path / "en.npz")
+    again = load(tmp_path / "en.npz")
+    assert again.extras == ("vader",)
+    assert again.probability("sad") == pytest.approx(en_model.probability("sad"))
+    with pytest.raises(ValueError, match="extras"):
+        train(*synthetic("en"), "en", bits=16, extras=("bert",))
+
+
+def test_naive_bayes_scaling_is_folded_into_the_weights():
+    texts, labels = synthetic("en")
+    scaled = train(texts, labels, "en", bits=16, nb=True, extras=())
+    plain = train(texts, labels, "en", bits=16, nb=False, extras=())
+    assert scaled.metrics["nb"] and not plain.metrics["nb"]
+    assert not np.allclose(scaled.weights, plain.weights)
+    assert evaluate(scaled, texts, labels).auc == evaluate(plain, texts, labels).auc == 1.0
 
 
 def test_train_refuses_bad_input():

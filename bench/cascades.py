@@ -1,0 +1,496 @@
+"""Cascade-size forecasts (``monitor.forecast``) against simple baselines on real
+retweet cascades: TiDeH's 100 big cascades (final size from the first hour) and
+auspol's 3,333 mostly small ones (will it reach 20 events?).
+
+Reads ``../shared/data/cascades`` in place (never copied; nothing fitted is saved).
+Every fitted number (constants, SEISMIC's alpha/gamma, logistic regressions) is fitted
+on training folds only and scored out-of-fold (10-fold, fixed seed), and only events
+up to each cascade's observation cutoff are passed to any model. Run:
+``python -m bench.cascades``; writes ``bench/results/cascades.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import itertools
+import os
+import platform
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from scipy import optimize, stats
+
+from monitor.forecast import Forecast, ForecastParams, forecast_final_size, reach_probability
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cascades"
+OUT = Path(__file__).resolve().parent / "results" / "cascades.md"
+SEED = 13
+FOLDS = 10
+HOUR = 3600.0
+WEEK = 7 * 86400.0  # TiDeH cascades were collected for 7 days; auspol is clipped there
+TARGET_EVENTS = 20  # auspol: "reaches 20 events" counts the root post + 19 reshares
+COUNT_THRESHOLD = 10  # baselines' stated threshold: >= 10 reshares in the window
+TARGETS = {"tideh": 0.20, "auspol": 0.97}
+# SEISMIC's published constants; the horizon is the data's collection window, not tuned
+PUBLISHED = ForecastParams(horizon=WEEK)
+GRID_POWER = (0.0, 0.5, 1.0)
+GRID_ALPHA = tuple(float(x) for x in np.geomspace(0.05, 5.0, 20))
+GRID_GAMMA = tuple(float(x) for x in np.geomspace(0.02, 2.0, 20))
+GRID_SPREAD = tuple(float(x) for x in np.linspace(0.05, 1.5, 30))
+
+
+@dataclass(frozen=True)
+class Cascade:
+    times: np.ndarray  # reshares only, seconds since the post, sorted
+    weights: np.ndarray  # followers of each reshare's author
+    root_weight: float  # followers of the post's author
+    total: int  # final number of reshares (the post not included)
+    start_day: float = 0.0
+
+    def until(self, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
+        """What a live monitor would have seen at ``cutoff``: the only input models get."""
+        seen = self.times <= cutoff
+        return self.times[seen], self.weights[seen]
+
+
+@dataclass(frozen=True)
+class Row:
+    dataset: str
+    method: str
+    n: int
+    values: dict[str, float]
+
+
+# ---- data ----------------------------------------------------------------------------
+
+def tideh() -> list[Cascade]:
+    """``training/RT<k>.txt``: header ``<retweets> <start day>``; the first event line
+    is the original post (time 0, its author's followers), then one line per retweet,
+    so the header total equals the number of retweet lines (checked on all 100)."""
+    cascades = []
+    for path in sorted((DATA / "tideh" / "data" / "training").glob("RT*.txt"),
+                       key=lambda p: int(p.stem[2:])):
+        lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+        rows = np.array([[float(x) for x in line[:2]] for line in lines[1:]])
+        total = int(lines[0][0])
+        if total != len(rows) - 1 or rows[0, 0] != 0:
+            raise ValueError(f"{path.name}: unexpected layout")
+        cascades.append(Cascade(rows[1:, 0], rows[1:, 1], float(rows[0, 1]), total,
+                                float(lines[0][1])))
+    return cascades
+
+
+def auspol() -> tuple[list[Cascade], int]:
+    """``cascade_id,event_index,time,magnitude,user``; event_index 0 is the root.
+    Events later than a week (49 of 10,504; times up to 7 years) are dropped as
+    outliers; this changes no cascade's 20-event label."""
+    events: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
+    with (DATA / "auspol" / "auspol_cascades_long.csv").open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            events[int(r["cascade_id"])].append(
+                (int(r["event_index"]), float(r["time"]), float(r["magnitude"])))
+    cascades, dropped = [], 0
+    for key in sorted(events):
+        rows = sorted(events[key])
+        if rows[0][0] != 0 or rows[0][1] != 0:
+            raise ValueError(f"auspol cascade {key}: no root at time 0")
+        kept = [r for r in rows[1:] if r[1] <= WEEK]
+        dropped += len(rows) - 1 - len(kept)
+        cascades.append(Cascade(np.array([r[1] for r in kept]), np.array([r[2] for r in kept]),
+                                rows[0][2], len(kept)))
+    return cascades, dropped
+
+
+# ---- metrics and small fitting helpers ------------------------------------------------
+
+def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """Mann-Whitney AUC with ties counted half."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
+    ranks = stats.rankdata(s)
+    pos = int(y.sum())
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * (len(y) - pos)))
+
+
+def precision_recall(flags: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    hit = int((flags & (labels == 1)).sum())
+    return hit / max(int(flags.sum()), 1), hit / max(int(labels.sum()), 1)
+
+
+def rel_errors(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    return np.abs(pred - truth) / truth
+
+
+def folds(n: int, labels: np.ndarray | None = None) -> np.ndarray:
+    """Fold number per item, fixed seed; stratified when labels are given."""
+    rng = np.random.default_rng(SEED)
+    fold = np.zeros(n, dtype=int)
+    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == v)
+                                                   for v in np.unique(labels)]
+    for idx in groups:
+        idx = rng.permutation(idx)
+        fold[idx] = np.arange(len(idx)) % FOLDS
+    return fold
+
+
+def out_of_fold(n: int, fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                labels: np.ndarray | None = None) -> np.ndarray:
+    """``fit_predict(train_idx, test_idx)`` per fold, stitched back together."""
+    fold, out = folds(n, labels), np.zeros(n)
+    for f in range(FOLDS):
+        train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        out[test] = fit_predict(train, test)
+    return out
+
+
+def best_scale(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Multiplier minimising the median relative error (exact: it is a 1-D search
+    over the ratios, where the optimum lies)."""
+    candidates = truth / np.maximum(pred, 1e-12)
+    errors = [np.median(rel_errors(c * pred, truth)) for c in candidates]
+    return float(candidates[int(np.argmin(errors))])
+
+
+def spearman(pred: np.ndarray, truth: np.ndarray) -> float:
+    return float(stats.spearmanr(pred, truth)[0]) if np.ptp(pred) > 0 else float("nan")
+
+
+# ---- TiDeH: final size from the first hour --------------------------------------------
+
+def forecast_at(c: Cascade, cutoff: float, params: ForecastParams) -> Forecast:
+    times, weights = c.until(cutoff)
+    return forecast_final_size(times, cutoff, weights, root_weight=c.root_weight, params=params)
+
+
+def size_row(method: str, pred: np.ndarray, truth: np.ndarray,
+             low: np.ndarray | None = None, high: np.ndarray | None = None) -> Row:
+    values = {"median rel. error": float(np.median(rel_errors(pred, truth))),
+              "Spearman": spearman(pred, truth)}
+    if low is not None and high is not None:
+        values["in range"] = float(np.mean((low <= truth) & (truth <= high)))
+    return Row("tideh (1 h)", method, len(truth), values)
+
+
+def grid_forecasts(cascades: list[Cascade]) -> dict[tuple[float, float, float], np.ndarray]:
+    """Expected final size of every cascade for every (weight power, alpha, gamma)."""
+    out = {}
+    for power, alpha, gamma in itertools.product(GRID_POWER, GRID_ALPHA, GRID_GAMMA):
+        params = replace(PUBLISHED, weight_power=power, future_scale=alpha,
+                         branching_scale=gamma)
+        out[power, alpha, gamma] = np.array([forecast_at(c, HOUR, params).expected
+                                             for c in cascades])
+    return out
+
+
+def pick_params(grid: dict[tuple[float, float, float], np.ndarray], cascades: list[Cascade],
+                truth: np.ndarray, train: np.ndarray) -> ForecastParams:
+    """Grid point with the lowest training median relative error, then the spread
+    whose range covers 80 % of the training cascades (as ``coverage`` promises)."""
+    key = min(grid, key=lambda k: np.median(rel_errors(grid[k][train], truth[train])))
+    params = replace(PUBLISHED, weight_power=key[0], future_scale=key[1], branching_scale=key[2])
+
+    def miss(spread: float) -> float:
+        fc = [forecast_at(cascades[i], HOUR, replace(params, spread=spread)) for i in train]
+        inside = np.mean([f.low <= truth[i] <= f.high for f, i in zip(fc, train, strict=True)])
+        return abs(inside - params.coverage)
+
+    return replace(params, spread=min(GRID_SPREAD, key=miss))
+
+
+def fitted_seismic(cascades: list[Cascade], truth: np.ndarray,
+                   grid: dict[tuple[float, float, float], np.ndarray]) -> tuple[Row, list[str]]:
+    pred, low, high = np.zeros(len(truth)), np.zeros(len(truth)), np.zeros(len(truth))
+    chosen = []
+
+    def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        params = pick_params(grid, cascades, truth, train)
+        chosen.append(params)
+        for i in test:
+            f = forecast_at(cascades[i], HOUR, params)
+            pred[i], low[i], high[i] = f.expected, f.low, f.high
+        return pred[test]
+
+    out_of_fold(len(truth), fit_predict)
+    picks = sorted({(p.weight_power, round(p.future_scale, 2), round(p.branching_scale, 3),
+                     round(p.spread, 2)) for p in chosen})
+    note = ("TiDeH fitted SEISMIC: per-fold picks (weight power, alpha, gamma, spread): "
+            + "; ".join(str(p) for p in picks))
+    row = size_row("ours: SEISMIC, weight power/alpha/gamma/spread fitted (10-fold CV)",
+                   pred, truth, low, high)
+    return row, [note]
+
+
+def log_calibrated(expected: np.ndarray, first: np.ndarray, truth: np.ndarray) -> Row:
+    """log(final) ~ log(forecast) + log(first-hour count), fitted per training fold,
+    plus the shift (and 10/90 % residual range) that training cascades call for."""
+    x = np.column_stack([np.ones(len(truth)), np.log(expected), np.log(np.maximum(first, 1))])
+    y = np.log(truth)
+    low, high = np.zeros(len(truth)), np.zeros(len(truth))
+
+    def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        coef = np.linalg.lstsq(x[train], y[train], rcond=None)[0]
+        fit = np.exp(x[train] @ coef)
+        scale = best_scale(fit, truth[train])
+        resid = y[train] - np.log(scale * fit)
+        pred = scale * np.exp(x[test] @ coef)
+        low[test], high[test] = pred * np.exp(np.quantile(resid, [0.1, 0.9]))[:, None]
+        return pred
+
+    pred = out_of_fold(len(truth), fit_predict)
+    return size_row("ours + learned log-linear calibration on forecast and count (10-fold CV)",
+                    pred, truth, low, high)
+
+
+def tideh_baselines(first: np.ndarray, truth: np.ndarray) -> list[Row]:
+    scaled = out_of_fold(len(truth), lambda tr, te: best_scale(first[tr], truth[tr]) * first[te])
+    median_ratio = out_of_fold(len(truth),
+                               lambda tr, te: np.median(truth[tr] / first[tr]) * first[te])
+    const = out_of_fold(len(truth),
+                        lambda tr, te: np.full(len(te), best_scale(np.ones(len(tr)), truth[tr])))
+    return [size_row("baseline: c x first-hour count, c fitted on train folds (min. median "
+                     "error)", scaled, truth),
+            size_row("baseline: c x first-hour count, c = median ratio of train folds",
+                     median_ratio, truth),
+            size_row("sanity: one constant size for all, fitted on train folds (uses no "
+                     "data)", const, truth)]
+
+
+def selection_note(rows: list[Row], truth: np.ndarray) -> str:
+    fitted = next(r.values["Spearman"] for r in rows if "fitted (10-fold" in r.method)
+    count = next(r.values["Spearman"] for r in rows if "min. median" in r.method)
+    return ("Why the constant row wins: TiDeH kept only tweets with > 2,000 retweets (its "
+            f"README), so true sizes sit in a narrow band (median {np.median(truth):,.0f}; "
+            f"{np.mean(truth < 3000):.0%} below 3,000) and one number near "
+            f"{best_scale(np.ones(len(truth)), truth):,.0f} for every cascade scores well on "
+            "median relative error while ranking nothing (Spearman ~0). The learned "
+            "calibration gains mostly from the same shrinkage toward the band. Forecasting "
+            f"skill shows in Spearman: fitted SEISMIC {fitted:.3f} vs first-hour count "
+            f"{count:.3f}. With 100 cascades, gaps of a few hundredths are noise (changing "
+            "the fold seed alone moves these medians by 0.01-0.02).")
+
+
+def tideh_rows(cascades: list[Cascade]) -> tuple[list[Row], list[str], ForecastParams]:
+    truth = np.array([c.total for c in cascades], dtype=float)
+    first = np.array([len(c.until(HOUR)[0]) for c in cascades], dtype=float)
+    published = [forecast_at(c, HOUR, PUBLISHED) for c in cascades]
+    expected = np.array([f.expected for f in published])
+    rows = [size_row("ours: SEISMIC, published constants (nothing fitted)", expected, truth,
+                     np.array([f.low for f in published]), np.array([f.high for f in published]))]
+    start = time.perf_counter()
+    grid = grid_forecasts(cascades)
+    print(f"  tideh grid: {len(grid)} parameter sets in {time.perf_counter() - start:.0f} s",
+          flush=True)
+    row, notes = fitted_seismic(cascades, truth, grid)
+    rows += [row, log_calibrated(expected, first, truth)] + tideh_baselines(first, truth)
+    notes.append(selection_note(rows, truth))
+    transfer = pick_params(grid, cascades, truth, np.arange(len(truth)))
+    notes.append("params fitted on all 100 TiDeH cascades (used for auspol): weight power "
+                 f"{transfer.weight_power:g}, alpha {transfer.future_scale:.3g}, gamma "
+                 f"{transfer.branching_scale:.3g}, spread {transfer.spread:.3g}")
+    return rows, notes, transfer
+
+
+# ---- auspol: will it reach 20 events? ------------------------------------------------
+
+def cutoff(c: Cascade) -> float:
+    """One hour after the first reshare; one hour after the post if none came."""
+    return float(c.times[0]) + HOUR if len(c.times) else HOUR
+
+
+def reach_scores(cascades: list[Cascade], params: ForecastParams) -> tuple[np.ndarray, ...]:
+    """P(reach 20 events) and expected final size, each from events <= the cutoff."""
+    fc = [forecast_at(c, cutoff(c), params) for c in cascades]
+    return (np.array([reach_probability(f, TARGET_EVENTS - 1) for f in fc]),
+            np.array([f.expected for f in fc]))
+
+
+def features(cascades: list[Cascade], expected: np.ndarray) -> np.ndarray:
+    """Logistic-regression inputs, all known at the cutoff: log counts, time to the
+    first reshare (the cutoff if none), follower sums, and our forecast."""
+    rows = []
+    for c, e in zip(cascades, expected, strict=True):
+        cut = cutoff(c)
+        times, weights = c.until(cut)
+        rows.append([len(times), (times[0] if len(times) else cut), weights.sum(),
+                     c.root_weight, e])
+    return np.log1p(np.array(rows, dtype=float))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> Callable[[np.ndarray],
+                                                                             np.ndarray]:
+    """L2 logistic regression on standardised features (numpy + L-BFGS)."""
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.column_stack([np.ones(len(x)), (x - mu) / sd])
+
+    def loss(b: np.ndarray) -> tuple[float, np.ndarray]:
+        margin = z @ b
+        grad = z.T @ (1.0 / (1.0 + np.exp(-margin)) - y) + l2 * np.r_[0.0, b[1:]]
+        return float(np.sum(np.logaddexp(0, margin) - y * margin)
+                     + 0.5 * l2 * b[1:] @ b[1:]), grad
+
+    coef = optimize.minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+    return lambda new: 1.0 / (1.0 + np.exp(-np.column_stack(
+        [np.ones(len(new)), (new - mu) / sd]) @ coef))
+
+
+def reach_row(method: str, scores: np.ndarray, flags: np.ndarray, labels: np.ndarray,
+              reshared: np.ndarray) -> Row:
+    precision, recall = precision_recall(flags, labels)
+    return Row("auspol (1 h after 1st reshare)", method, len(labels),
+               {"AUC": auc(scores, labels), "AUC, >= 1 reshare": auc(scores[reshared],
+                                                                    labels[reshared]),
+                "precision": precision, "recall": recall})
+
+
+def auspol_note(cascades: list[Cascade], labels: np.ndarray, window: np.ndarray,
+                published: tuple[np.ndarray, np.ndarray], fitted: tuple[np.ndarray, np.ndarray],
+                transfer: ForecastParams) -> str:
+    """What the table alone does not say: the issue's baseline number, followers, and
+    how well P(reach 20) ranks and is calibrated. ``published``/``fitted``: (P, expected)."""
+    two = np.array([c.total >= 2 for c in cascades])
+    return (f"auspol baseline (a) measures AUC {auc(window, labels):.3f} here, not the 0.96 "
+            f"quoted in the issue; restricted to the {int(two.sum()):,} cascades with >= 2 "
+            f"reshares it is {auc(window[two], labels[two]):.3f} (a guess at the issue's "
+            "subset). Baseline (b) reproduces the issue's 0.64. Weighting by followers hurts "
+            f"the ranking: published constants (weight power 1) {auc(published[1], labels):.3f}"
+            f" (expected size) vs {auc(fitted[1], labels):.3f} with TiDeH's fitted power "
+            f"{transfer.weight_power:g}. With the published constants P(reach 20) ranks worse "
+            "than the expected size, so rank by expected size; nor is it calibrated: mean "
+            f"P(reach 20) {published[0].mean():.3f} (published) / {fitted[0].mean():.3f} "
+            f"(TiDeH-fitted) vs a real rate of {labels.mean():.3f}.")
+
+
+def auspol_rows(cascades: list[Cascade], transfer: ForecastParams) -> tuple[list[Row],
+                                                                          list[str]]:
+    labels = np.array([1 + c.total >= TARGET_EVENTS for c in cascades], dtype=int)
+    reshared = np.array([c.total > 0 for c in cascades])
+    window = np.array([len(c.until(cutoff(c))[0]) for c in cascades], dtype=float)
+    first_hour = np.array([len(c.until(HOUR)[0]) for c in cascades], dtype=float)
+    p_pub, e_pub = reach_scores(cascades, PUBLISHED)
+    p_fit, e_fit = reach_scores(cascades, transfer)
+    x = features(cascades, e_fit)
+    lr = out_of_fold(len(labels), lambda tr, te: fit_logistic(x[tr], labels[tr])(x[te]),
+                     labels)
+    need = TARGET_EVENTS - 1
+    k = COUNT_THRESHOLD
+    note = auspol_note(cascades, labels, window, (p_pub, e_pub), (p_fit, e_fit), transfer)
+    published, fitted = "SEISMIC published constants", "params fitted on TiDeH (no auspol fitting)"
+    return [
+        reach_row(f"ours: expected size, {published}; flag at >= {need} reshares", e_pub,
+                  e_pub >= need, labels, reshared),
+        reach_row(f"ours: P(reach 20), {published}; flag at 0.5", p_pub, p_pub >= 0.5, labels,
+                  reshared),
+        reach_row(f"ours: expected size, {fitted}; flag at >= {need} reshares", e_fit,
+                  e_fit >= need, labels, reshared),
+        reach_row(f"ours: P(reach 20), {fitted}; flag at 0.5", p_fit, p_fit >= 0.5, labels,
+                  reshared),
+        reach_row("ours: logistic regression on log counts, time to 1st reshare, followers, "
+                  "forecast (10-fold CV, out-of-fold); flag at 0.5", lr, lr >= 0.5, labels,
+                  reshared),
+        reach_row(f"baseline (a): reshares in the observed hour; flag at >= {k}", window,
+                  window >= k, labels, reshared),
+        reach_row(f"baseline (b): reshares in the post's first hour; flag at >= {k}",
+                  first_hour, first_hour >= k, labels, reshared),
+    ], [note]
+
+
+# ---- report ---------------------------------------------------------------------------
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def table(rows: list[Row]) -> list[str]:
+    columns = list(dict.fromkeys(k for r in rows for k in r.values))
+    lines = ["| dataset | method | n | " + " | ".join(columns) + " |",
+             "|---|---|---:|" + "---:|" * len(columns)]
+    for r in rows:
+        cells = [f"{r.values[c]:.3f}" if c in r.values else "" for c in columns]
+        lines.append(f"| {r.dataset} | {r.method} | {r.n:,} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def verdicts(size_rows: list[Row], reach_rows: list[Row]) -> list[str]:
+    ours = [r for r in size_rows if r.method.startswith("ours")]
+    best = min(ours, key=lambda r: r.values["median rel. error"])
+    err = best.values["median rel. error"]
+    lines = [f"TiDeH median relative error <= {TARGETS['tideh']}: best of ours {err:.3f} "
+             f"({best.method}) -> {'met' if err <= TARGETS['tideh'] else 'MISSED'}"]
+    base = next(r.values["AUC"] for r in reach_rows if r.method.startswith("baseline (a)"))
+    for r in (r for r in reach_rows if r.method.startswith("ours")):
+        a = r.values["AUC"]
+        lines.append(f"auspol AUC >= {TARGETS['auspol']}: {a:.3f} ({r.method.split(';')[0]}) "
+                     f"-> {'met' if a >= TARGETS['auspol'] else 'MISSED'}; "
+                     f"{a - base:+.3f} vs baseline (a)")
+    return lines
+
+
+DEFINITIONS = [
+    "TiDeH: 100 cascades of 2,032-17,183 retweets over 7 days; each model sees the "
+    "retweets with time <= 3,600 s (and the post's follower count) and predicts the "
+    "final number of retweets (the post not counted). Relative error = |pred - true| / "
+    "true. 'in range' = share of true sizes inside the model's [low, high] (10th-90th "
+    "percentile, i.e. 80 % intended).",
+    "auspol: 3,333 cascades; observed until 1 h after the first reshare (1 h after the "
+    "post if none came before the 7-day clip); label = reaches 20 events counting the "
+    "root post (>= 19 reshares). Only events <= the cutoff reach any model or feature. "
+    "'AUC, >= 1 reshare' drops the 1,686 never-reshared cascades (all negatives, easy).",
+    f"Folds: {FOLDS}-fold with seed {SEED} (stratified by label on auspol); every fitted "
+    "number comes from the training folds only. SEISMIC grid: weight power "
+    f"{GRID_POWER}, alpha and gamma {len(GRID_ALPHA)} log-spaced values each in "
+    "[0.05, 5] / [0.02, 2], picked by training median relative error; spread picked "
+    "for 80 % training coverage. Published constants: theta 0.242, s0 300 s, "
+    "alpha = gamma = 1, weight power 1, horizon 7 days (the data's window).",
+]
+
+
+def markdown(rows: list[Row], notes: list[str], command: str, seconds: float) -> str:
+    lines = ["# Cascade size forecasts on real retweet cascades", "",
+             f"- date: {datetime.date.today().isoformat()}",
+             f"- machine: {cpu_name()}, nproc {os.cpu_count()}; ran in {seconds:.0f} s",
+             f"- command: `{command}`", ""]
+    lines += [f"- {d}" for d in DEFINITIONS] + [""] + table(rows) + [""]
+    lines += [f"Targets: TiDeH median relative error <= {TARGETS['tideh']}; auspol AUC >= "
+              f"{TARGETS['auspol']}.", ""]
+    lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def run() -> tuple[list[Row], list[str]]:
+    big = tideh()
+    print(f"tideh: {len(big)} cascades", flush=True)
+    size_rows, notes, transfer = tideh_rows(big)
+    small, dropped = auspol()
+    print(f"auspol: {len(small)} cascades, {dropped} events after 7 days dropped", flush=True)
+    reach_rows, auspol_notes = auspol_rows(small, transfer)
+    notes = verdicts(size_rows, reach_rows) + notes + auspol_notes
+    notes.append(f"auspol: {dropped} events later than 7 days dropped as time outliers.")
+    return size_rows + reach_rows, notes
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
+    if not DATA.is_dir():
+        raise SystemExit(f"{DATA} not found: this benchmark needs ../shared/data/cascades")
+    start = time.perf_counter()
+    rows, notes = run()
+    text = markdown(rows, notes, "python -m bench.cascades", time.perf_counter() - start)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

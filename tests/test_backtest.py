@@ -1,0 +1,150 @@
+"""Backtest: recorded streams replayed through the real stages in simulated time;
+incidents grouped by matter; `crisiswatch incidents` / `incident ID`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.backtest import RecordError, read_records, replay
+from monitor.config import parse_config
+from monitor.scorers import scorer_for
+from tests.conftest import crisiswatch
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
+FIRE = "My Acme X2 charger caught fire last night and Acme refused a refund."
+REPOST = "Saw this on forum-a: My Acme X2 charger caught fire last night and Acme refused a refund!"
+PILE_ON = "Same here, my Acme X2 charger caught fire too. Going to the media with this."
+OTHER = "Acme delivery is late again, terrible service, nobody answers the phone."
+
+
+def rec(minutes: float, source: str, pid: str, text: str | None = None,
+        replies: int | None = None, **extra) -> dict:  # noqa: ANN003
+    r = {"at": (T0 + timedelta(minutes=minutes)).isoformat(), "source": source, "id": pid,
+         "brand": "Acme", **extra}
+    if text is not None:
+        r["text"] = text
+    if replies is not None:
+        r["replies"] = replies
+    return r
+
+
+def write(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    return path
+
+
+def run(records: list[dict], tmp_path: Path, config: dict | None = None):  # noqa: ANN201
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    cfg = parse_config(config or {}, base=tmp_path)
+    return replay(read_records(write(tmp_path / "s.jsonl", records)), cfg, scorer_for(cfg))
+
+
+def test_a_growing_thread_is_alerted_at_simulated_times(tmp_path):
+    stream = [rec(0, "forum-a", "p1", OTHER, 0), rec(30, "forum-a", "p1", replies=2),
+              rec(60, "forum-a", "p1", replies=9), rec(75, "forum-a", "p1", replies=30)]
+    report = run(stream, tmp_path)
+    assert [a.severity for a in report.alerts][:2] == ["notice", "warning"]
+    notice, warning = report.alerts[:2]
+    assert notice.at == T0  # seen, scored and judged at the poll that saw it
+    assert warning.at == T0 + timedelta(minutes=60)
+    assert any(r.startswith("replies 0 -> 9 in 60 min") for r in warning.reasons)
+    assert notice.post_ids == ("p1",) and report.incidents == 1
+
+
+def test_reposts_join_one_incident_and_spreading_while_growing_makes_a_crisis(tmp_path):
+    stream = [rec(0, "forum-a", "p1", FIRE), rec(40, "forum-a", "p2", OTHER),
+              rec(50, "news-c", "p3", REPOST), rec(55, "forum-b", "p4", PILE_ON)]
+    report = run(stream, tmp_path)
+    fire = [a for a in report.alerts if "charger" in a.incident_title]
+    other = [a for a in report.alerts if "delivery" in a.incident_title]
+    assert {a.incident_id for a in fire} != {a.incident_id for a in other}
+    assert len({a.incident_id for a in fire}) == 1
+    assert [a.severity for a in other] == ["notice"]
+    crisis = next(a for a in fire if a.severity == "crisis")
+    assert "now on 3 sources: forum-a, news-c, forum-b" in crisis.reasons
+    assert "3 risky mentions in 60 min" in crisis.reasons
+
+
+def test_per_brand_thresholds_apply(tmp_path):
+    again = "Acme delivery late again here too, terrible service and nobody answers."
+    stream = [rec(0, "forum-a", "p1", OTHER), rec(20, "forum-a", "p2", again)]
+    assert [a.severity for a in run(stream, tmp_path).alerts] == ["notice"]
+    eager = {"brands": [{"name": "Acme", "keywords": ["Acme"],
+                         "detection": {"growth_mentions": 2}}]}
+    alerts = run(stream, tmp_path / "eager", eager).alerts
+    assert [a.severity for a in alerts] == ["notice", "warning"]
+    assert "2 risky mentions in 60 min" in alerts[1].reasons
+
+
+def test_a_growing_crisis_is_reminded_until_acknowledged(tmp_path):
+    stream = [rec(0, "forum-a", "p1", FIRE, 0), rec(2, "news-c", "p2", REPOST)]
+    stream += [rec(10 + 20 * i, "forum-a", "p1", replies=5 * (i + 1)) for i in range(16)]
+    report = run(stream, tmp_path, {"detection": {"remind_every": "2h"}})
+    kinds = [a.severity for a in report.alerts]
+    assert kinds.count("crisis") >= 2  # the rise, then reminders while it grows
+    rise, reminder = [a for a in report.alerts if a.severity == "crisis"][:2]
+    assert reminder.at - rise.at >= timedelta(hours=2)
+    quiet = run(stream, tmp_path / "q")  # reminders are off by default
+    assert [a.severity for a in quiet.alerts].count("crisis") == 1
+
+
+def test_bad_records_name_their_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"at": "2026-03-02T09:00:00Z", "source": "a", "id": "1"}\n'
+                   '{"at": "yesterday", "source": "a", "id": "2"}\n', encoding="utf-8")
+    with pytest.raises(RecordError, match="line 2: 'at' is not an ISO 8601 time"):
+        read_records(bad)
+    bad.write_text('{"source": "a", "id": "1"}\n', encoding="utf-8")
+    with pytest.raises(RecordError, match="line 1: missing at"):
+        read_records(bad)
+    bad.write_text('{"at": "2026-03-02T09:00:00", "source": "a", "id": "1", "replies": "x"}',
+                   encoding="utf-8")
+    with pytest.raises(RecordError, match="'replies' is not a number"):
+        read_records(bad)
+
+
+def test_cli_backtest_csv_then_incidents_and_timeline(tmp_path):
+    stream = tmp_path / "s.csv"
+    stream.write_text("at,source,id,brand,title,text,replies\n"
+                      f"{T0.isoformat()},forum-a,p1,Acme,Charger fire,\"{FIRE}\",0\n"
+                      f"{(T0 + timedelta(minutes=30)).isoformat()},forum-a,p1,Acme,,,12\n"
+                      f"{(T0 + timedelta(minutes=31)).isoformat()},news-c,p2,Acme,,"
+                      f"\"{REPOST}\",\n", encoding="utf-8")
+    kept = tmp_path / "replay.db"
+    result = crisiswatch("backtest", "--posts", str(stream), "--keep", str(kept),
+                         "--config", str(tmp_path / "none.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "2026-03-02T09:00+00:00  NOTICE   Acme  incident #1: Charger fire" in result.stdout
+    assert "CRISIS" in result.stdout and "3 records (2 posts)" in result.stdout
+    listing = crisiswatch("incidents", "--database", f"sqlite:///{kept}")
+    assert listing.returncode == 0, listing.stderr
+    assert "crisis" in listing.stdout and "safety_incident" in listing.stdout
+    one = crisiswatch("incident", "1", "--database", f"sqlite:///{kept}")
+    assert one.returncode == 0, one.stderr
+    lines = one.stdout.splitlines()
+    assert lines[0].startswith("Incident #1 | Acme | CRISIS")
+    assert any("replies   12 on" in line for line in lines)
+    assert any("-> CRISIS" in line for line in lines)
+    data = json.loads(crisiswatch("incident", "1", "--json", "--database",
+                                  f"sqlite:///{kept}").stdout)
+    assert [e["kind"] for e in data["timeline"]].count("mention") == 2
+    missing = crisiswatch("incident", "99", "--database", f"sqlite:///{kept}")
+    assert missing.returncode == 1 and "no incident #99" in missing.stderr
+
+
+def test_cli_backtest_refuses_a_broken_file(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n", encoding="utf-8")
+    result = crisiswatch("backtest", "--posts", str(bad), "--config", str(tmp_path / "n.yaml"))
+    assert result.returncode == 2 and "line 1: not JSON" in result.stderr
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"brands": []}), encoding="utf-8")
+    nobrand = write(tmp_path / "nb.jsonl", [{"at": T0.isoformat(), "source": "a", "id": "1"}])
+    result = crisiswatch("backtest", "--posts", str(nobrand), "--config", str(config))
+    assert result.returncode == 2 and "no brand to watch" in result.stderr
