@@ -60,6 +60,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class StreamResult:
+    language: str
     outcomes: list[Outcome]
     false_warnings: dict[str, int]  # detector -> count
     weeks: float
@@ -130,7 +131,7 @@ def run_stream(language: str, seed: int) -> StreamResult:
     base, base_false = baseline(stream.records, stream.crises, spec.brands[0], name)
     print(f"  {name}: {len(records):,} records replayed in {elapsed:.0f} s, "
           f"{len(report.alerts)} alerts", flush=True)
-    return StreamResult(mine + base, {"ours": mine_false, "mean+3sigma": base_false},
+    return StreamResult(language, mine + base, {"ours": mine_false, "mean+3sigma": base_false},
                         spec.days / 7 * len(spec.brands), elapsed)
 
 
@@ -151,11 +152,14 @@ def summarise(results: list[StreamResult]) -> list[str]:
             lines.append(f"| {detector} | {shape} | {len(rows)} | "
                          f"{sum(o.warned_at is not None for o in rows)} | "
                          f"{sum(o.before_25 for o in rows)} | {_fmt_lead(leads)} |")
-    lines += ["", "| detector | false warnings | per brand per simulated week |",
-              "|---|---:|---:|"]
+    lines += ["", "| detector | streams | false warnings | per brand per simulated week |",
+              "|---|---|---:|---:|"]
     for detector in ("ours", "mean+3sigma"):
-        n = sum(r.false_warnings[detector] for r in results)
-        lines.append(f"| {detector} | {n} | {n / weeks:.2f} |")
+        for language in ("en", "zh", "all"):
+            mine = [r for r in results if language in ("all", r.language)]
+            n = sum(r.false_warnings[detector] for r in mine)
+            lines.append(f"| {detector} | {language} | {n} | "
+                         f"{n / sum(r.weeks for r in mine):.2f} |")
     ours_rows = [o for o in outcomes if o.detector == "ours"]
     early = sum(o.before_25 for o in ours_rows)
     false_rate = sum(r.false_warnings["ours"] for r in results) / weeks

@@ -67,7 +67,7 @@ class Thresholds(_Strict):
 
     window: Duration = 3600.0
     growth_mentions: int = Field(default=3, ge=2)
-    growth_replies: int = Field(default=3, ge=1)
+    growth_replies: int = Field(default=5, ge=1)
     crisis_sources: int = Field(default=2, ge=2)
     crisis_forecast: int = Field(default=200, ge=1)
     volume_p: float = Field(default=0.001, gt=0, lt=1)

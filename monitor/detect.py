@@ -61,7 +61,7 @@ class Series:
 class Rules:
     window: timedelta = timedelta(hours=1)
     growth_mentions: int = 3
-    growth_replies: int = 3  # replies gained within the window
+    growth_replies: int = 5  # replies gained within the window (half with a strong cue)
     crisis_sources: int = 2
     crisis_forecast: int = 200  # the LOW end of a thread's final-size forecast passes this
     volume_p: float = 0.001  # brand volume this unlikely under its baseline is growth
@@ -139,14 +139,23 @@ def gather(evidence: Sequence[Evidence], series: Sequence[Series], volume: Volum
                    iceberg=iceberg(len(evidence), rules.iceberg_multiplier), forecast=top)
 
 
-def _growth_reasons(signals: Signals, rules: Rules) -> list[str]:
+def reply_threshold(rules: Rules, strong: bool) -> int:
+    """Replies that make a thread "growing". A post that already threatens the media
+    or the courts, or reports an injury, needs less proof that people are piling on
+    (seed 004: that first post is where big events brew), so half as many, rounded
+    down."""
+    return max(1, rules.growth_replies // 2) if strong else rules.growth_replies
+
+
+def _growth_reasons(signals: Signals, strong: bool, rules: Rules) -> list[str]:
     reasons = []
+    needed = reply_threshold(rules, strong)
     window_min = _minutes(rules.window)
     if signals.recent_mentions >= rules.growth_mentions:
         reasons.append(f"{signals.recent_mentions} risky mentions in {window_min} min")
     for g in signals.growing:
         v = g.velocity
-        if v.gained >= rules.growth_replies:
+        if v.gained >= needed:
             reasons.append(f"replies {v.before} -> {v.after} in {_minutes(v.until - v.since)} "
                            f"min on {g.label}")
     vol = signals.volume
@@ -178,8 +187,9 @@ def assess(evidence: Sequence[Evidence], signals: Signals, rules: Rules) -> Asse
     latest = max(evidence, key=lambda e: e.at)
     why = "; ".join(latest.reasons) or "high risk score"
     reasons = [f"risky mention (risk {latest.risk:.2f}): {why}"]
-    growth = _growth_reasons(signals, rules)
-    crisis = _crisis_reasons(signals, any(e.strong for e in evidence), bool(growth), rules)
+    strong = any(e.strong for e in evidence)
+    growth = _growth_reasons(signals, strong, rules)
+    crisis = _crisis_reasons(signals, strong, bool(growth), rules)
     severity = "crisis" if crisis else "warning" if growth else "notice"
     if severity != "notice" and len(evidence) > 1:
         reasons.append(f"{len(evidence)} complaints seen: about {signals.iceberg:,} unhappy "

@@ -11,17 +11,23 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A letter or digit that is not Chinese: what a Latin word must not touch. Chinese
 # has no spaces, so "用了Acme的" must match "acme" although 了 and 的 are \w too.
 LATIN_WORD = r"[^\W\u3400-\u9fff\uf900-\ufaff]"
+_LATIN_LETTER = r"[^\W\d_\u3400-\u9fff\uf900-\ufaff]"
+# What may follow a Latin brand name: not a digit or a letter that continues the
+# word, unless that run of letters ends in a digit: a model name glued on
+# ("AcmeX2手机", "AcmePro15") still names the brand; "acmeville" and "acme2000"
+# do not.
+_BRAND_END = rf"(?!{_LATIN_LETTER}+(?!{_LATIN_LETTER}|\d))(?![\d_])"
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:
     """Match a normalised phrase: on word boundaries for Latin words (``acme`` must
-    not match ``acmeville``, but does match in ``用了acme的``), as a plain substring
-    for Chinese (no spaces there)."""
+    not match ``acmeville`` or ``acme2000``, but does in ``用了acme的`` and ``acmex2``), as a
+    plain substring for Chinese (no spaces there)."""
     norm = normalize(phrase).strip()
     body = r"\s+".join(re.escape(part) for part in norm.split())
     if _CJK.search(norm):
         return re.compile(body)
-    return re.compile(rf"(?<!{LATIN_WORD}){body}(?!{LATIN_WORD})")
+    return re.compile(rf"(?<!{LATIN_WORD}){body}{_BRAND_END}")
 
 
 @dataclass(frozen=True)

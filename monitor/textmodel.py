@@ -21,6 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -89,18 +90,24 @@ def _en_tokens(text: str) -> list[str]:
 
 def _en_grams(text: str, mask: int) -> list[int]:
     tokens = _en_tokens(text)
-    w1, w2, ch = _SEED["w1"], _SEED["w2"], _SEED["ch"]
+    w1, w2 = _SEED["w1"], _SEED["w2"]
     out = [zlib.crc32(t.encode(), w1) & mask for t in tokens]
     out += [zlib.crc32(f"{a} {b}".encode(), w2) & mask
             for a, b in zip(tokens, tokens[1:], strict=False)]
-    low, high = EN_CHAR_GRAMS
     for word in dict.fromkeys(_EN_TOKEN.findall(text)):  # ordered: same output everywhere
-        if word[0] in "!?":
-            continue
-        padded = f"<{word}>".encode()
-        for n in range(low, high + 1):
-            out += [zlib.crc32(padded[i:i + n], ch) & mask for i in range(len(padded) - n + 1)]
+        if word[0] not in "!?":
+            out += [h & mask for h in _char_grams(word)]
     return out
+
+
+@lru_cache(maxsize=100_000)
+def _char_grams(word: str) -> tuple[int, ...]:
+    """Unmasked hashes of a word's padded character n-grams. Words repeat across
+    posts, so caching them roughly halves English feature time."""
+    low, high = EN_CHAR_GRAMS
+    padded, ch = f"<{word}>".encode(), _SEED["ch"]
+    return tuple(zlib.crc32(padded[i:i + n], ch) for n in range(low, high + 1)
+                 for i in range(len(padded) - n + 1))
 
 
 def features(text: str, language: str, bits: int) -> np.ndarray:

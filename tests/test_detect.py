@@ -19,7 +19,7 @@ from monitor.detect import (
 from monitor.signals import volume_surprise
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-RULES = Rules()  # 1 h window, 3 mentions, 3 replies, 2 sources, forecast 200
+RULES = Rules()  # 1 h window, 3 mentions, 5 replies (3 with a strong cue), 2 sources
 
 
 def ev(post_id: int = 1, minutes: float = 0, source: str = "forum", risk: float = 0.7,
@@ -63,11 +63,11 @@ def test_three_mentions_within_the_window_is_a_warning() -> None:
 
 
 def test_reply_growth_within_the_window_is_a_warning_with_numbers() -> None:
-    series = [replies((0, 3), (10, 5), (20, 7), start=-180)]
+    series = [replies((0, 3), (10, 5), (20, 8), start=-180)]
     result = judge([ev()], series, at=20)
     assert result.severity == "warning"
-    assert 'replies 3 -> 7 in 20 min on thread "late again"' in result.reasons
-    slow = [replies((0, 3), (20, 4))]
+    assert 'replies 3 -> 8 in 20 min on thread "late again"' in result.reasons
+    slow = [replies((0, 3), (20, 7), start=-180)]
     assert judge([ev()], slow, at=20).severity == "notice"
 
 
@@ -79,6 +79,10 @@ def test_growth_long_ago_does_not_count_now() -> None:
 
 def test_deleted_replies_do_not_hide_growth() -> None:
     series = [replies((0, 10), (5, 4), (15, 9), start=-600)]  # six removed, five came back
+    assert judge([ev()], series, at=15).severity == "warning"
+    series = [replies((0, 10), (5, 4), (15, 8), start=-600)]
+    assert judge([ev()], series, at=15).severity == "notice"  # four new: not yet five
+    series = [replies((0, 10), (5, 4), (15, 14), start=-600)]
     assert judge([ev()], series, at=15).severity == "warning"
 
 
@@ -95,7 +99,10 @@ def test_spread_to_a_second_source_while_growing_is_a_crisis() -> None:
 
 def test_strong_cue_needs_growth_to_be_a_crisis() -> None:
     assert judge([ev(strong=True)]).severity == "notice"
-    grown = judge([ev(strong=True)], [replies((0, 1), (15, 9), start=-60)], at=15)
+    assert judge([ev(strong=True)], [replies((0, 1), (15, 2), start=-60)], at=15).severity == \
+        "notice"  # one reply: not yet
+    assert judge([ev()], [replies((0, 1), (15, 3), start=-60)], at=15).severity == "notice"
+    grown = judge([ev(strong=True)], [replies((0, 1), (15, 3), start=-60)], at=15)
     assert grown.severity == "crisis"
     assert any("strong cue" in r for r in grown.reasons)
     three = judge([ev(1, 0, strong=True), ev(2, 5), ev(3, 10)])
@@ -103,7 +110,7 @@ def test_strong_cue_needs_growth_to_be_a_crisis() -> None:
 
 
 def test_replies_found_on_a_post_of_unknown_age_are_not_an_explosion() -> None:
-    found = replies((0, 40), (10, 44))  # first seen with 40 replies, posting time unknown
+    found = replies((0, 40), (10, 46))  # first seen with 40 replies, posting time unknown
     signal = series_signal(found, T0 + timedelta(minutes=10), RULES.window)
     assert signal.forecast.low < RULES.crisis_forecast
     assert judge([ev()], [found], at=10).severity == "warning"
@@ -120,7 +127,7 @@ def test_forecast_of_a_fast_thread_makes_a_crisis_and_gives_a_range() -> None:
     line = next(r for r in result.reasons if r.startswith("forecast "))
     low, high = (float(x.replace(",", "")) for x in line.split()[1].split("-"))
     assert 330 <= low <= high and f"(now {330:,})" in line
-    small = replies((10, 1), (30, 3), (60, 5))
+    small = replies((10, 1), (30, 4), (60, 7))
     assert judge([ev()], [small], at=60).severity == "warning"  # grows, forecast small
 
 

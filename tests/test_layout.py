@@ -45,7 +45,9 @@ def test_packages_import_only_what_the_design_allows(package):
 def test_monitor_core_logic_does_no_io():
     """Scoring, matching, detection and rendering are pure: no db, no network."""
     for name in ("monitor/scoring.py", "monitor/matching.py", "monitor/detect.py",
-                 "alerts/render.py", "alerts/playbooks.py"):
+                 "monitor/signals.py", "monitor/forecast.py", "monitor/cluster.py",
+                 "monitor/category.py", "monitor/simulate.py", "alerts/render.py",
+                 "alerts/playbooks.py"):
         assert not imported_packages(ROOT / name) & {"db", "crawlers"}, name
 
 

@@ -179,4 +179,6 @@ def test_latin_brand_inside_chinese_text() -> None:
     for text in ("用了Acme的跑鞋，质量太差", "Acme客服不理人", "买了ACME"):
         assert rule.matches(normalize(text)), text
     assert not rule.matches(normalize("acmeville的店"))
-    assert not rule.matches(normalize("Acme2"))
+    assert not rule.matches(normalize("acme_bot"))
+    for text in ("AcmeX2手机电池鼓包", "my AcmePro15 died"):  # a model name glued on
+        assert rule.matches(normalize(text)), text
