@@ -47,10 +47,15 @@ class Outcome:
     warned_at: datetime | None
     t25: datetime
     t50: datetime
+    first_alert: datetime | None = None  # any severity (ours: the notice)
 
     @property
     def before_25(self) -> bool:
         return self.warned_at is not None and self.warned_at <= self.t25
+
+    @property
+    def alerted_before_25(self) -> bool:
+        return self.first_alert is not None and self.first_alert <= self.t25
 
     @property
     def lead_min(self) -> float | None:
@@ -88,9 +93,11 @@ def ours(report: ReplayReport, members: dict[int, set[str]], crises: list[Crisis
     crisis_posts = [set(c.post_ids) for c in crises]
     outcomes = []
     for c, posts in zip(crises, crisis_posts, strict=True):
-        hits = [a.at for a in warnings if members.get(a.incident_id, set()) & posts
+        mine = [a for a in report.alerts if members.get(a.incident_id, set()) & posts
                 and a.at >= c.start]
-        outcomes.append(Outcome("ours", name, c.shape, min(hits, default=None), c.t25, c.t50))
+        hits = [a.at for a in mine if a.severity in WARNING_UP]
+        outcomes.append(Outcome("ours", name, c.shape, min(hits, default=None), c.t25, c.t50,
+                                min((a.at for a in mine), default=None)))
     every = set().union(*crisis_posts) if crisis_posts else set()
     false = sum(1 for a in warnings if not members.get(a.incident_id, set()) & every)
     return outcomes, false
@@ -110,8 +117,8 @@ def baseline(records: list[dict], crises: list[CrisisTruth], brand: str, name: s
         end = c.peak + AFTER_PEAK
         mine = [t for t in flagged if c.start < t <= end]
         inside.update(mine)
-        outcomes.append(Outcome("mean+3sigma", name, c.shape, min(mine, default=None),
-                                c.t25, c.t50))
+        first = min(mine, default=None)
+        outcomes.append(Outcome("mean+3sigma", name, c.shape, first, c.t25, c.t50, first))
     return outcomes, sum(1 for t in flagged if t not in inside)
 
 
@@ -142,8 +149,8 @@ def _fmt_lead(values: list[float]) -> str:
 def summarise(results: list[StreamResult]) -> list[str]:
     outcomes = [o for r in results for o in r.outcomes]
     weeks = sum(r.weeks for r in results)
-    lines = ["| detector | shape | crises | warned | before 25% of peak | median lead before "
-             "50% (min) |", "|---|---|---:|---:|---:|---:|"]
+    lines = ["| detector | shape | crises | warned | warned before 25% of peak | median lead "
+             "before 50% (min) | any alert before 25% |", "|---|---|---:|---:|---:|---:|---:|"]
     for detector in ("ours", "mean+3sigma"):
         for shape in ("sudden", "slow_burn", "multi_source", "all"):
             rows = [o for o in outcomes if o.detector == detector
@@ -151,7 +158,8 @@ def summarise(results: list[StreamResult]) -> list[str]:
             leads = [o.lead_min for o in rows if o.lead_min is not None]
             lines.append(f"| {detector} | {shape} | {len(rows)} | "
                          f"{sum(o.warned_at is not None for o in rows)} | "
-                         f"{sum(o.before_25 for o in rows)} | {_fmt_lead(leads)} |")
+                         f"{sum(o.before_25 for o in rows)} | {_fmt_lead(leads)} | "
+                         f"{sum(o.alerted_before_25 for o in rows)} |")
     lines += ["", "| detector | streams | false warnings | per brand per simulated week |",
               "|---|---|---:|---:|"]
     for detector in ("ours", "mean+3sigma"):
