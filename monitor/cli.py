@@ -371,6 +371,7 @@ def score(text: Annotated[str, typer.Argument(help="The text to score (quote it)
     if as_json:
         typer.echo(json_mod.dumps({"language": result.language, "sentiment": result.sentiment,
                                    "risk": result.risk, "flagged": flagged,
+                                   "probability": result.probability,
                                    "cues": list(result.cues), "reasons": list(result.reasons)},
                                   ensure_ascii=False))
         return
@@ -379,6 +380,9 @@ def score(text: Annotated[str, typer.Argument(help="The text to score (quote it)
     typer.echo(f"sentiment: {result.sentiment:.2f} (probability positive)")
     typer.echo(f"risk: {result.risk:.2f} ({'flagged' if flagged else 'not flagged'} at "
                f"{cfg.detection.risk_threshold:g})")
+    if result.probability is not None:
+        typer.echo(f"probability of a complaint: {result.probability:.2f} (calibrated on the "
+                   "model's labelled data)")
     for reason in result.reasons or ("no crisis cues, tone not negative",):
         typer.echo(f"  - {reason}")
 
@@ -420,8 +424,10 @@ def model_train(data: DataOpt, language: Annotated[Lang, typer.Option(help="zh o
     typer.echo(f"training a {language.value} model on {len(train_idx)} rows "
                f"({sum(labels[i] for i in train_idx)} negative)...")
     model = train([texts[i] for i in train_idx], [labels[i] for i in train_idx], language.value)
-    held = evaluate(model, [texts[i] for i in test_idx], [labels[i] for i in test_idx])
-    model = replace(model, metrics={"held_out": asdict(held)}, trained_on=data.name)
+    held_texts, held_labels = [texts[i] for i in test_idx], [labels[i] for i in test_idx]
+    held = evaluate(model, held_texts, held_labels)
+    model = replace(model, metrics={"held_out": asdict(held)}, trained_on=data.name,
+                    risk_calibration=_risk_calibration(model, held_texts, held_labels))
     target = out or trained_model_path(Path(cfg.data_dir), language.value)
     target.parent.mkdir(parents=True, exist_ok=True)
     save(model, target)
@@ -429,6 +435,25 @@ def model_train(data: DataOpt, language: Annotated[Lang, typer.Option(help="zh o
                f"{model.threshold:.2f}")
     typer.echo(f"saved {target}; use it with `scoring: {{{language.value}: trained}}`"
                if out is None else f"saved {target}")
+
+
+def _risk_calibration(model, texts: list[str], labels: list[int]):  # noqa: ANN001, ANN202
+    """Platt-fit the whole risk (tone, cues, intensity) on the held-out rows, so
+    `score` can say how likely a complaint is; printed with its ECE before/after."""
+    from monitor.scoring import LexiconScorer
+    from monitor.textmodel import auc_and_f1, calibrated, fit_platt
+
+    if len(set(labels)) < 2:
+        typer.echo("risk calibration skipped: the held-out rows have one label only")
+        return None
+    scorer = LexiconScorer(sentiment=lambda text, _language: 1.0 - model.probability(text))
+    risks = [scorer.score(t).risk for t in texts]
+    fit = fit_platt(risks, labels)
+    before = auc_and_f1(risks, labels, 0.5).ece
+    after = auc_and_f1([calibrated(r, fit) for r in risks], labels, 0.5).ece
+    typer.echo(f"risk calibrated on the held-out rows: ECE {before:.3f} -> {after:.3f} "
+               "(fitted and measured on the same rows)")
+    return fit
 
 
 @model_app.command("eval")

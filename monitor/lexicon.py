@@ -23,6 +23,7 @@ class CueCategory:
     weight: float
     strong: bool
     patterns: tuple[tuple[str, re.Pattern[str]], ...]  # (term as written, compiled)
+    any_term: re.Pattern[str] | None = None  # all patterns in one: a cheap first test
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,15 @@ def _zh_pattern(term: str) -> re.Pattern[str]:
     return re.compile(re.escape(normalize(str(term)).strip()))
 
 
+def _prefilter(terms: list[str]) -> re.Pattern[str] | None:
+    """Every term as a bare literal in one alternation, longest first, with no
+    boundaries: a fast test that can say yes too often but never no wrongly; the
+    exact per-term patterns then confirm."""
+    bodies = sorted({r"\s+".join(map(re.escape, t.split())) for t in terms if t}, key=len,
+                    reverse=True)
+    return re.compile("|".join(bodies)) if bodies else None
+
+
 @lru_cache(maxsize=8)
 def load_lexicon(path: Path = DEFAULT_LEXICON) -> tuple[CueCategory, ...]:
     """Compile the lexicon file once per path."""
@@ -55,8 +65,11 @@ def load_lexicon(path: Path = DEFAULT_LEXICON) -> tuple[CueCategory, ...]:
     for key, spec in data["categories"].items():
         patterns = [(str(t), _zh_pattern(t)) for t in spec.get("zh", [])]
         patterns += [(str(t).rstrip("*"), _en_pattern(str(t))) for t in spec.get("en", [])]
+        combined = _prefilter([normalize(str(t)).strip().rstrip("*") for t in
+                               [*spec.get("zh", []), *spec.get("en", [])]])
         categories.append(CueCategory(key, spec.get("label", key), float(spec["weight"]),
-                                      bool(spec.get("strong", False)), tuple(patterns)))
+                                      bool(spec.get("strong", False)), tuple(patterns),
+                                      combined))
     return tuple(categories)
 
 
@@ -64,6 +77,8 @@ def find_cues(categories: tuple[CueCategory, ...], normalized_text: str) -> list
     """Every category with at least one term in the text, with the terms found."""
     hits = []
     for cat in categories:
+        if cat.any_term is not None and not cat.any_term.search(normalized_text):
+            continue  # one search instead of one per term: most posts match no cue
         terms = tuple(term for term, pat in cat.patterns if pat.search(normalized_text))
         if terms:
             hits.append(CueHit(cat.key, cat.label, cat.weight, cat.strong, terms))

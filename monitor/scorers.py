@@ -20,7 +20,7 @@ from pathlib import Path
 from monitor.config import Config
 from monitor.scoring import LexiconScorer
 from monitor.sentiment import chinese_positive, english_positive
-from monitor.textmodel import TextModel, load
+from monitor.textmodel import TextModel, calibrated, load
 
 Sentiment = Callable[[str], float]  # P(positive) of already-normalised text
 DEFAULT_MODELS = Path(__file__).parent / "models"
@@ -41,6 +41,14 @@ def resolve_backend(name: str, language: str, data_dir: Path) -> Sentiment:
     """The sentiment function a config value names; ValueError if it cannot be used."""
     if name in BUILTIN:
         return BUILTIN[name]
+    model = resolve_model(name, language, data_dir)
+    return lambda text: 1.0 - model.probability(text)
+
+
+def resolve_model(name: str, language: str, data_dir: Path) -> TextModel | None:
+    """The model file a config value names (None for snownlp / vader)."""
+    if name in BUILTIN:
+        return None
     if name == "fast":
         path = DEFAULT_MODELS / f"{language}-default.npz"
         if not path.exists():
@@ -57,7 +65,7 @@ def resolve_backend(name: str, language: str, data_dir: Path) -> Sentiment:
     model = _load(path.resolve())
     if model.language != language:
         raise ValueError(f"{path} is a {model.language!r} model, not {language!r}")
-    return lambda text: 1.0 - model.probability(text)
+    return model
 
 
 def scorer_for(config: Config) -> LexiconScorer:
@@ -79,4 +87,12 @@ def build_scorer(zh: str, en: str, data_dir: Path) -> LexiconScorer:
     """The configured scorer: a backend per language plus the crisis lexicon."""
     backends = {"zh": resolve_backend(zh, "zh", data_dir),
                 "en": resolve_backend(en, "en", data_dir)}
-    return LexiconScorer(sentiment=lambda text, language: backends[language](text))
+    models = {"zh": resolve_model(zh, "zh", data_dir), "en": resolve_model(en, "en", data_dir)}
+    fits = {lang: m.risk_calibration for lang, m in models.items()
+            if m is not None and m.risk_calibration is not None}
+
+    def calibration(risk: float, language: str) -> float | None:
+        return calibrated(risk, fits[language]) if language in fits else None
+
+    return LexiconScorer(sentiment=lambda text, language: backends[language](text),
+                         calibration=calibration)

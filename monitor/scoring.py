@@ -44,6 +44,7 @@ class Score:
     cues: tuple[str, ...]
     strong: bool
     reasons: tuple[str, ...]
+    probability: float | None = None  # calibrated P(complaint), if the model has one
 
 
 class Scorer(Protocol):
@@ -89,6 +90,8 @@ class LexiconScorer:
 
     lexicon: tuple[CueCategory, ...] = ()
     sentiment: Callable[[str, str], float] = positive_probability
+    # (risk, language) -> calibrated probability, or None where no calibration exists
+    calibration: Callable[[float, str], float | None] = lambda _risk, _language: None
 
     def __post_init__(self) -> None:
         if not self.lexicon:
@@ -105,10 +108,13 @@ class LexiconScorer:
             reasons.append(f"negative tone (sentiment {positive:.2f})")
             reasons += [f"intensity: {r}" for r in loud.reasons]
         reasons += [f"{h.label}: {', '.join(h.terms[:4])}" for h in hits]
+        risk = combine_risk(1.0 - positive, [h.weight for h in hits], loud.level)
+        probability = self.calibration(risk, language)
         return Score(
             language=language,
             sentiment=round(positive, 4),
-            risk=combine_risk(1.0 - positive, [h.weight for h in hits], loud.level),
+            risk=risk,
+            probability=None if probability is None else round(probability, 4),
             cues=tuple(h.key for h in hits),
             strong=any(h.strong for h in hits),
             reasons=tuple(reasons),

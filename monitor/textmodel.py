@@ -166,6 +166,7 @@ class TextModel:
     metrics: dict = field(default_factory=dict)
     trained_on: str = ""
     extras: tuple[str, ...] = ()  # extra feature families ("vader")
+    risk_calibration: tuple[float, float] | None = None  # Platt (a, b) on logit(risk)
 
     def probability(self, text: str) -> float:
         """P(negative) of one text; text without features gets the bias alone."""
@@ -348,7 +349,9 @@ def save(model: TextModel, path: Path) -> None:
     (no pickles, so loading a model file cannot run code)."""
     meta = {"format": FORMAT_VERSION, "language": model.language, "bits": model.bits,
             "bias": model.bias, "threshold": model.threshold, "metrics": model.metrics,
-            "trained_on": model.trained_on, "extras": list(model.extras)}
+            "trained_on": model.trained_on, "extras": list(model.extras),
+            "risk_calibration": None if model.risk_calibration is None
+            else list(model.risk_calibration)}
     with Path(path).open("wb") as fh:
         np.savez_compressed(fh, weights=np.asarray(model.weights, dtype=np.float32),
                             meta=np.array(json.dumps(meta, ensure_ascii=False)))
@@ -375,7 +378,8 @@ def load(path: Path) -> TextModel:
                           bias=float(meta["bias"]), threshold=float(meta["threshold"]),
                           metrics=dict(meta.get("metrics") or {}),
                           trained_on=str(meta.get("trained_on", "")),
-                          extras=tuple(meta.get("extras") or ()))
+                          extras=tuple(meta.get("extras") or ()),
+                          risk_calibration=_pair(meta.get("risk_calibration")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path} has incomplete model metadata ({exc})") from None
     if language not in LANGUAGES:
@@ -385,6 +389,44 @@ def load(path: Path) -> TextModel:
     if weights.ndim != 1 or len(weights) != 1 << bits:
         raise ValueError(f"{path} is corrupt: {weights.shape} weights for bits={bits}")
     return model
+
+
+def _pair(value: object) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    a, b = value  # type: ignore[misc]
+    return float(a), float(b)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def fit_platt(scores: Sequence[float], labels: Sequence[int]) -> tuple[float, float]:
+    """Platt scaling: (a, b) so that sigmoid(a * logit(score) + b) matches the labels
+    (two parameters, so a few hundred labelled rows are enough). Used to turn the
+    risk, a fixed noisy-OR of tone and cues, into a calibrated probability on the
+    user's own labelled posts."""
+    x = _logit(np.asarray(scores, dtype=np.float64))
+    y = np.asarray(labels, dtype=np.float64)
+    if len(set(y.tolist())) < 2:
+        raise ValueError("calibration needs both negative (1) and other (0) rows")
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = theta[0] * x + theta[1]
+        r = 0.5 * (1.0 + np.tanh(0.5 * z)) - y
+        return float(np.mean(np.logaddexp(0.0, z) - y * z)), np.array([np.mean(r * x),
+                                                                          np.mean(r)])
+
+    a, b = optimize.minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
+    return float(a), float(b)
+
+
+def calibrated(score: float, calibration: tuple[float, float]) -> float:
+    """The probability a calibration from ``fit_platt`` gives a score."""
+    a, b = calibration
+    return _sigmoid(a * float(_logit(np.array([score]))[0]) + b)
 
 
 def read_labelled_csv(path: Path) -> tuple[list[str], list[int]]:

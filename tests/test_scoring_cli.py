@@ -72,6 +72,8 @@ def test_train_eval_and_use_a_model(tmp_path):
     assert trained.returncode == 0, trained.stderr
     assert "held-out 30 rows: AUC 1.000" in trained.stdout
     assert (tmp_path / "state" / "models" / "en.npz").exists()
+    assert re.search(r"risk calibrated on the held-out rows: ECE 0\.\d{3} -> 0\.\d{3}",
+                     trained.stdout), trained.stdout
     config.write_text(yaml.safe_dump({"data_dir": "state", "scoring": {"en": "trained"}}),
                       encoding="utf-8")
     evaluated = crisiswatch("model", "eval", "--data", str(data), "--config", str(config))
@@ -80,6 +82,14 @@ def test_train_eval_and_use_a_model(tmp_path):
     assert "sentiment: AUC 1.000" in evaluated.stdout
     assert re.search(r"risk: +AUC [01]\.\d{3}, .*ECE 0\.\d{3} at risk_threshold 0\.5",
                      evaluated.stdout), evaluated.stdout
+    scored = json.loads(crisiswatch("score", "terrible awful refund, I will sue", "--json",
+                                    "--config", str(config)).stdout)
+    assert 0.5 < scored["probability"] <= 1.0
+    happy = json.loads(crisiswatch("score", "great staff, happy, love it", "--json",
+                                   "--config", str(config)).stdout)
+    assert happy["probability"] < 0.5
+    plain = json.loads(crisiswatch("score", "terrible", "--json").stdout)
+    assert plain["probability"] is None  # VADER carries no calibration
     vader = crisiswatch("model", "eval", "--data", str(data), "--language", "en")
     assert "backend vader" in vader.stdout
     bad = tmp_path / "bad.csv"

@@ -20,8 +20,10 @@ from monitor.textmodel import (
     TextModel,
     auc,
     auc_and_f1,
+    calibrated,
     evaluate,
     features,
+    fit_platt,
     load,
     read_labelled_csv,
     save,
@@ -146,6 +148,23 @@ def test_naive_bayes_scaling_is_folded_into_the_weights():
     assert scaled.metrics["nb"] and not plain.metrics["nb"]
     assert not np.allclose(scaled.weights, plain.weights)
     assert evaluate(scaled, texts, labels).auc == evaluate(plain, texts, labels).auc == 1.0
+
+
+def test_platt_calibration_fixes_an_overconfident_score(tmp_path):
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(0.05, 0.95, 4000)  # the real chance of "complaint"
+    labels = (rng.uniform(size=4000) < truth).astype(int).tolist()
+    overconfident = 1 / (1 + np.exp(-3 * np.log(truth / (1 - truth))))  # pushed to the ends
+    fit = fit_platt(overconfident, labels)
+    fixed = [calibrated(s, fit) for s in overconfident]
+    before, after = (auc_and_f1(x, labels, 0.5).ece for x in (overconfident, fixed))
+    assert after < 0.03 < before
+    assert fit[0] == pytest.approx(1 / 3, abs=0.05)
+    model = replace(train(*synthetic("en"), "en", bits=16), risk_calibration=fit)
+    save(model, tmp_path / "m.npz")
+    assert load(tmp_path / "m.npz").risk_calibration == pytest.approx(fit)
+    with pytest.raises(ValueError, match="both"):
+        fit_platt([0.2, 0.4], [1, 1])
 
 
 def test_train_refuses_bad_input():
