@@ -16,7 +16,6 @@ import csv
 import datetime
 import itertools
 import os
-import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, stats
 
+from bench.machine import cpu_name
 from monitor.forecast import Forecast, ForecastParams, forecast_final_size, reach_probability
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cascades"
@@ -400,16 +400,6 @@ def auspol_rows(cascades: list[Cascade], transfer: ForecastParams) -> tuple[list
 
 
 # ---- report ---------------------------------------------------------------------------
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
 
 def table(rows: list[Row]) -> list[str]:
     columns = list(dict.fromkeys(k for r in rows for k in r.values))

@@ -17,7 +17,6 @@ import csv
 import datetime
 import io
 import os
-import platform
 import random
 import time
 import zipfile
@@ -25,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bench.machine import cpu_name
 from monitor.build_default_model import DEFAULT_PATH
 from monitor.scoring import LexiconScorer
 from monitor.sentiment import chinese_positive, english_positive
@@ -237,16 +237,6 @@ def cross_validate(folds: int = 4) -> list[str]:
             lines.append(f"| {data.name} | {setting} | {sum(aucs) / folds:.4f} |")
             print(lines[-1], flush=True)
     return lines
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def markdown(rows: list[Row], notes: list[str], command: str) -> str:

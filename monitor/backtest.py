@@ -159,7 +159,8 @@ class _Store:
 
     def __init__(self, s: Session) -> None:
         self.sources = {x.name: x.id for x in s.exec(select(Source)).all()}
-        self.posts: dict[str, int] = {}
+        self.posts: dict[str, int] = {}  # stream id -> Post.id
+        self.stream_ids: dict[int, str] = {}  # Post.id -> stream id
         self.threads: dict[tuple[str, str], int] = {}
         self.openers: dict[int, int] = {}  # post id -> the thread it opened
 
@@ -175,7 +176,7 @@ class _Store:
         opens = post.thread_id is not None and post.thread_id not in self.openers.values()
         s.add(post)
         s.flush()
-        self.posts[r.id] = post.id
+        self.posts[r.id], self.stream_ids[post.id] = post.id, r.id
         if opens:
             self.openers[post.id] = post.thread_id
         if r.replies is not None:
@@ -254,8 +255,7 @@ def _replay(engine: Engine, records: list[Record], config: Config, scorer: Score
         run_detect(engine, lambda name: rules_for(config, name),
                    timedelta(seconds=d.incident_quiet), timedelta(seconds=d.hot_for), now=now)
         with session(engine) as s:
-            ids = {v: k for k, v in store.posts.items()}
-            new = _alerts(s, last_alert, ids)
+            new = _alerts(s, last_alert, store.stream_ids)
             if new:
                 last_alert = s.exec(select(Alert.id).order_by(Alert.id.desc())).first()
         found += new

@@ -39,7 +39,8 @@ def flagged_posts(engine: Engine, *, brand: str | None = None, min_severity: str
             for m, p, src, b in rows]
 
 
-def _cell(value: object, width: int) -> str:
+def cell(value: object, width: int) -> str:
+    """One table cell: whitespace folded, cut to ``width`` with an ellipsis."""
     text = " ".join(str(value).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -50,7 +51,7 @@ def as_table(rows: list[dict]) -> str:
     widths = {"time": 19, "brand": 12, "severity": 8, "sentiment": 9, "risk": 5,
               "source": 14, "title": 48, "link": 60}
     head = "  ".join(c.upper().ljust(widths[c]) for c in COLUMNS)
-    body = ["  ".join(_cell(r[c], widths[c]).ljust(widths[c]) for c in COLUMNS) for r in rows]
+    body = ["  ".join(cell(r[c], widths[c]).ljust(widths[c]) for c in COLUMNS) for r in rows]
     return "\n".join([head, *body])
 
 

@@ -22,6 +22,7 @@ from db.models import (
     Source,
     Thread,
 )
+from monitor.history import cell
 
 
 def _iso(at: datetime | None) -> str:
@@ -105,11 +106,6 @@ def _engagement(s, posts: list[Post]) -> list[dict]:  # noqa: ANN001
 # ------------------------------------------------------------------ formatting
 
 
-def _cell(value: object, width: int) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _forecast(f: dict | None) -> str:
     return f"{f['low']:,.0f}-{f['high']:,.0f}" if f else "-"
 
@@ -121,7 +117,7 @@ def incidents_table(rows: list[dict]) -> str:
             ("mentions", 8), ("sources", 7), ("forecast", 11), ("last_seen", 19),
             ("title", 40))
     head = "  ".join(name.upper().ljust(w) for name, w in cols)
-    body = ["  ".join(_cell(_forecast(r[n]) if n == "forecast" else r[n], w).ljust(w)
+    body = ["  ".join(cell(_forecast(r[n]) if n == "forecast" else r[n], w).ljust(w)
                       for n, w in cols) for r in rows]
     return "\n".join([head, *body])
 
@@ -129,10 +125,10 @@ def incidents_table(rows: list[dict]) -> str:
 def _event_line(e: dict) -> str:
     when = e["at"].replace("T", " ")[:19]
     if e["kind"] == "mention":
-        return (f"{when}  mention   {e['source']}: {_cell(e['text'], 70)} "
+        return (f"{when}  mention   {e['source']}: {cell(e['text'], 70)} "
                 f"(risk {e['risk']:.2f}; {e['grouped_by']})")
     if e["kind"] == "replies":
-        return f"{when}  replies   {e['replies']} on {_cell(e['on'], 50)}"
+        return f"{when}  replies   {e['replies']} on {cell(e['on'], 50)}"
     lines = [f"{when}  {e['kind']:<8}  -> {e['severity'].upper()}"]
     return "\n".join(lines + [f"{'':21}  - {r}" for r in e["reasons"]])
 

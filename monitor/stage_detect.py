@@ -114,12 +114,12 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta) -> Incident:
 # ------------------------------------------------------------------ signals
 
 
-def _evidence(s: Session, inc: Incident) -> list[Evidence]:
-    rows = s.exec(select(Mention, Post, Source).join(Post, Mention.post_id == Post.id)
-                  .join(Source, Post.source_id == Source.id)
-                  .where(Mention.incident_id == inc.id)).all()
-    return [Evidence(p.fetched_at, p.id, src.name, m.risk, m.strong, tuple(m.reasons))
-            for m, p, src in rows]
+def _members(s: Session, inc: Incident) -> list[tuple[Mention, Post, Source]]:
+    """The incident's mentions with their posts and sources, in mention order: one
+    query that evidence, sources and the category guess all read."""
+    return list(s.exec(select(Mention, Post, Source).join(Post, Mention.post_id == Post.id)
+                       .join(Source, Post.source_id == Source.id)
+                       .where(Mention.incident_id == inc.id).order_by(Mention.id)).all())
 
 
 def _points(s: Session, column, key: int) -> tuple:  # noqa: ANN001
@@ -181,14 +181,12 @@ def _summary(assessment: Assessment, signals) -> dict:  # noqa: ANN001
 # ------------------------------------------------------------------ judging
 
 
-def _categorise(s: Session, inc: Incident) -> None:
-    rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
-                  .where(Mention.incident_id == inc.id).order_by(Mention.id)
-                  .limit(CATEGORY_TEXTS)).all()
-    guess = guess_category([f"{p.title}\n{p.text}" for _, p in rows],
-                           {c for m, _ in rows for c in m.cues})
+def _categorise(inc: Incident, members: list[tuple[Mention, Post, Source]]) -> None:
+    first = members[:CATEGORY_TEXTS]
+    guess = guess_category([f"{p.title}\n{p.text}" for _, p, _ in first],
+                           {c for m, _, _ in first for c in m.cues})
     inc.category, inc.category_confidence = guess.key, round(guess.confidence, 3)
-    inc.cues = sorted({c for m, _ in rows for c in m.cues})
+    inc.cues = sorted({c for m, _, _ in first for c in m.cues})
 
 
 def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidence],
@@ -211,16 +209,18 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
 
 
 def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
-    evidence = _evidence(s, inc)
+    members = _members(s, inc)
+    evidence = [Evidence(p.fetched_at, p.id, src.name, m.risk, m.strong, tuple(m.reasons))
+                for m, p, src in members]
     series = _series(s, [e.post_id for e in evidence])
     signals = gather(evidence, series, _volume(s, inc.brand_id, now, rules.window), now, rules)
     result = assess(evidence, signals, rules)
     inc.mention_count = len(evidence)
-    inc.source_ids = sorted({s.get(Post, e.post_id).source_id for e in evidence})
+    inc.source_ids = sorted({src.id for _, _, src in members})
     inc.signals, inc.assessed_at = _summary(result, signals), now
     if result.growing:
         inc.last_seen_at = max(inc.last_seen_at, now)  # growth keeps an incident open
-    _categorise(s, inc)
+    _categorise(inc, members)
     s.add(inc)
     if rises(inc.severity, result.severity):
         inc.severity = result.severity
