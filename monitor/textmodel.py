@@ -119,10 +119,13 @@ def features(text: str, language: str, bits: int) -> np.ndarray:
     words (padded with ``<``/``>``; bytes of UTF-8, which is fine for hashing)."""
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; expected one of {LANGUAGES}")
+    return np.array(_grams(text, language, bits), dtype=np.int32)
+
+
+def _grams(text: str, language: str, bits: int) -> list[int]:
     text = normalize(text[:MAX_CHARS])[:MAX_CHARS]
     mask = (1 << bits) - 1
-    grams = _zh_grams(text, mask) if language == "zh" else _en_grams(text, mask)
-    return np.array(grams, dtype=np.int32)
+    return _zh_grams(text, mask) if language == "zh" else _en_grams(text, mask)
 
 
 def _vader_grams(text: str, mask: int) -> list[int]:
@@ -169,8 +172,12 @@ class TextModel:
     risk_calibration: tuple[float, float] | None = None  # Platt (a, b) on logit(risk)
 
     def probability(self, text: str) -> float:
-        """P(negative) of one text; text without features gets the bias alone."""
-        idx = _unique(text, self.language, self.bits, self.extras)
+        """P(negative) of one text; text without features gets the bias alone.
+        (A set and one fancy index: cheaper per post than ``np.unique``.)"""
+        grams = set(_grams(text, self.language, self.bits))
+        if "vader" in self.extras:
+            grams.update(_vader_grams(text, (1 << self.bits) - 1))
+        idx = np.fromiter(grams, dtype=np.int64, count=len(grams))
         return _sigmoid(self.bias + float(self.weights[idx].sum(dtype=np.float64)))
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:

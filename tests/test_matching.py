@@ -182,3 +182,19 @@ def test_latin_brand_inside_chinese_text() -> None:
     assert not rule.matches(normalize("acme_bot"))
     for text in ("AcmeX2手机电池鼓包", "my AcmePro15 died"):  # a model name glued on
         assert rule.matches(normalize(text)), text
+
+
+def test_skipping_the_converter_never_changes_the_result() -> None:
+    """``to_simplified`` skips OpenCC when no character would change; for every
+    dictionary entry, alone and inside other text, it must agree with OpenCC."""
+    from monitor.normalize import _t2s, to_simplified
+
+    converter = _t2s()
+    converter.convert("")
+    keys = [k for _a, _b, mapping in converter.dict_cache.values() for k in mapping]
+    assert len(keys) > 4000
+    for key in keys:
+        for text in (key, f"我说{key}了", f"{key}覆"):
+            assert to_simplified(text) == converter.convert(text), text
+    plain = "这家店的外卖送得太慢了，客服也不理人"
+    assert to_simplified(plain) is plain  # nothing to convert: the converter is skipped
