@@ -1,11 +1,17 @@
-"""The outbox: Alerts are rendered once, then one Delivery row per matching
-channel is sent at most once and retried with backoff until it is.
+"""The outbox: Alerts are planned once into Delivery rows, one per channel that
+wants them, and each row is sent at most once, retried with backoff until it is,
+and dead-lettered after ``max_attempts`` (``crisiswatch alerts failed|retry``).
 
 A dispatcher claims rows (status ``sending`` with a lease) in a short
 transaction, sends outside any transaction, then records the outcome. A
 dispatcher that dies mid-send leaves a lease that expires, so the row is
 retried, never lost. On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so
-several dispatchers never take the same row.
+several dispatchers never take the same row. Messages are rendered when sent,
+in the channel's format, from the stored alert: a restart changes nothing.
+
+Alerts a channel digests (or that pass its rate limit) are ``held``; the
+digest planner gathers them into one ``digest`` row when the channel's digest
+is due. Escalations are rows of kind ``escalation`` (alerts/escalation.py).
 """
 
 from __future__ import annotations
@@ -13,23 +19,46 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, select
 
 from alerts.notify import SendResult, send_apprise
 from alerts.playbooks import Playbook, choose_playbook
-from alerts.render import AlertView, PostLine, render_body, render_title
+from alerts.render import AlertView, PostLine, Rendered, render_alert, render_digest
+from alerts.render import render_body as render_plain_body
+from alerts.render import render_title as render_plain_title
+from alerts.routing import digest_due, rank, rate_window, route, wants
 from db.engine import read_session, session
-from db.models import SEVERITIES, Alert, Brand, Channel, Delivery, Mention, Post, Source, utcnow
+from db.models import Alert, Brand, Channel, Delivery, Incident, Mention, Post, Source, utcnow
 
 log = logging.getLogger("crisiswatch.alerts")
 LEASE = timedelta(minutes=2)
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 600.0
+MAX_ATTEMPTS = 8
 
-Sender = Callable[[str, str, str, str], SendResult]
+
+@dataclass(frozen=True)
+class Message:
+    """One message for one channel, ready to send."""
+
+    url: str
+    title: str
+    body: str
+    severity: str
+    fmt: str = "plain"
+    tags: tuple[str, ...] = ()
+
+
+Sender = Callable[[Message], SendResult]
+
+
+def send_message(message: Message) -> SendResult:
+    """The production sender: apprise."""
+    return send_apprise(message.url, message.title, message.body, message.severity,
+                        fmt=message.fmt, tags=message.tags)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -37,13 +66,14 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
 
 
-def wants(channel: Channel, severity: str) -> bool:
-    return SEVERITIES.index(severity) >= SEVERITIES.index(channel.min_severity)
+# ---------------------------------------------------------------- views
 
 
-def _view(s: Session, alert: Alert) -> tuple[AlertView, set[str]]:
+def alert_view(s: Session, alert: Alert, console_url: str | None = None) -> AlertView:
+    """What a message says about an alert, read from the database."""
     brand = s.get(Brand, alert.brand_id)
-    lines, cues = [], set()
+    incident = s.get(Incident, alert.incident_id)
+    lines = []
     for pid in alert.post_ids:
         post, source = s.exec(select(Post, Source).join(Source, Post.source_id == Source.id)
                               .where(Post.id == pid)).one()
@@ -51,38 +81,131 @@ def _view(s: Session, alert: Alert) -> tuple[AlertView, set[str]]:
                                                Mention.brand_id == alert.brand_id)).first()
         lang = mention.language if mention else "en"
         lines.append(PostLine(post.title or post.text[:140], source.name, post.url, lang))
+    ack = f"{console_url.rstrip('/')}/alerts/{alert.id}" if console_url else None
+    return AlertView(alert.severity, brand.name, alert.incident_id, alert.dedup_key,
+                     tuple(alert.reasons), tuple(lines), alert_id=alert.id,
+                     category=incident.category if incident else None,
+                     category_label=_label(incident.category) if incident else None,
+                     opened_at=incident.opened_at if incident else None, ack_url=ack)
+
+
+def _label(category: str | None) -> str | None:
+    if not category:
+        return None
+    from monitor.category import load_categories
+
+    return next((c.label for c in load_categories() if c.key == category), category)
+
+
+def _incident_cues(s: Session, alert: Alert) -> set[str]:
+    cues: set[str] = set()
     for m in s.exec(select(Mention).where(Mention.incident_id == alert.incident_id)).all():
         cues.update(m.cues)
-    view = AlertView(alert.severity, brand.name, alert.incident_id, alert.dedup_key,
-                     tuple(alert.reasons), tuple(lines))
-    return view, cues
+    return cues
 
 
-def plan_deliveries(engine: Engine, playbooks: Sequence[Playbook]) -> int:
-    """Render new alerts and queue one delivery per channel that wants them."""
+def playbook_for(playbooks: Sequence[Playbook], name: str | None) -> Playbook:
+    """The playbook an alert was planned with (or the default, if it was removed since)."""
+    return next((b for b in playbooks if b.name == name), None) or choose_playbook(playbooks, ())
+
+
+# ---------------------------------------------------------------- planning
+
+
+def _sent_in_period(s: Session, channel: Channel, now: datetime) -> int:
+    if not channel.rate_limit:
+        return 0
+    _limit, period = rate_window(channel.rate_limit)
+    return s.exec(select(func.count()).select_from(Delivery).where(
+        Delivery.channel_id == channel.id, Delivery.kind != "escalation",
+        Delivery.status.in_(("pending", "sending", "sent", "dead")),
+        Delivery.created_at > now - period)).one()
+
+
+def _route_alert(s: Session, alert: Alert, brand: str, channels: Sequence[Channel],
+                 now: datetime) -> int:
+    """One Delivery per tier-0 channel that wants the alert: pending or held."""
+    planned = 0
+    for ch in channels:
+        if ch.tier != 0 or not wants(ch.min_severity, ch.brands, alert.severity, brand):
+            continue
+        r = route(severity=alert.severity, now=now, digest=ch.digest,
+                  quiet_hours=ch.quiet_hours, timezone=ch.timezone,
+                  quiet_override=ch.quiet_override, rate_limit=ch.rate_limit,
+                  sent_in_period=_sent_in_period(s, ch, now))
+        status = "held" if r.action == "hold" else "pending"
+        s.add(Delivery(alert_id=alert.id, channel_id=ch.id, status=status,
+                       next_attempt_at=r.not_before, created_at=now))
+        s.flush()  # the next alert's rate count sees this one
+        if r.why:
+            log.info("alert %s on %s: %s", alert.dedup_key, ch.name, r.why)
+        planned += 1
+    return planned
+
+
+def plan_deliveries(engine: Engine, playbooks: Sequence[Playbook], *,
+                    now: datetime | None = None) -> int:
+    """Choose each new alert's playbook, render its stored plain text, and queue
+    it for every channel that wants it."""
+    now = now or utcnow()
     planned = 0
     with session(engine) as s, s.begin():
         fresh = s.exec(select(Alert).where(Alert.rendered_at == None)  # noqa: E711
                        .order_by(Alert.id)).all()
-        channels = s.exec(select(Channel).where(Channel.enabled == True)).all()  # noqa: E712
+        channels = s.exec(select(Channel).where(Channel.enabled == True)  # noqa: E712
+                          .order_by(Channel.id)).all()
         for alert in fresh:
-            view, cues = _view(s, alert)
-            book = choose_playbook(playbooks, cues)
+            incident = s.get(Incident, alert.incident_id)
+            book = choose_playbook(playbooks, _incident_cues(s, alert),
+                                   category=incident.category if incident else None)
+            view = alert_view(s, alert)
             alert.playbook = book.name
-            alert.title = render_title(view)
-            alert.body = render_body(view, book)
-            alert.rendered_at = utcnow()
+            alert.title = render_plain_title(view)
+            alert.body = render_plain_body(view, book)
+            alert.rendered_at = now
+            alert.respond_by = alert.created_at + timedelta(seconds=book.response_seconds)
+            if incident is not None and incident.reply_promised_s is None:
+                incident.reply_promised_s = book.response_seconds
+                s.add(incident)
             s.add(alert)
-            for ch in channels:
-                if wants(ch, alert.severity):
-                    s.add(Delivery(alert_id=alert.id, channel_id=ch.id))
-                    planned += 1
+            planned += _route_alert(s, alert, view.brand, channels, now)
             log.info("alert %s: %s", alert.dedup_key, alert.title)
     return planned
 
 
-def _claim(engine: Engine, limit: int, ignore_backoff: bool, skip: set[int]) -> list[int]:
-    now = utcnow()
+def plan_digests(engine: Engine, *, now: datetime | None = None) -> int:
+    """Gather each channel's held alerts into one digest row when its digest is due."""
+    now = now or utcnow()
+    made = 0
+    with session(engine) as s, s.begin():
+        for ch in s.exec(select(Channel).where(Channel.enabled == True)).all():  # noqa: E712
+            held = s.exec(select(Delivery).where(Delivery.channel_id == ch.id,
+                                                 Delivery.status == "held")
+                          .order_by(Delivery.alert_id)).all()
+            if not held or not digest_due(
+                    now, held_since=min(d.created_at for d in held),
+                    last_digest_at=ch.last_digest_at,
+                    every=timedelta(seconds=ch.digest_every_s),
+                    quiet_hours=ch.quiet_hours, timezone=ch.timezone):
+                continue
+            members = [d.alert_id for d in held]
+            s.add(Delivery(alert_id=members[-1], channel_id=ch.id, kind="digest",
+                           members=members, next_attempt_at=now, created_at=now))
+            for d in held:
+                d.status = "digested"
+                s.add(d)
+            ch.last_digest_at = now
+            s.add(ch)
+            made += 1
+            log.info("digest of %d alerts queued for %s", len(members), ch.name)
+    return made
+
+
+# ---------------------------------------------------------------- sending
+
+
+def _claim(engine: Engine, limit: int, ignore_backoff: bool, skip: set[int],
+           now: datetime) -> list[int]:
     with session(engine) as s, s.begin():
         due = or_(Delivery.status == "pending",
                   (Delivery.status == "sending") & (Delivery.claimed_until < now))
@@ -101,24 +224,66 @@ def _claim(engine: Engine, limit: int, ignore_backoff: bool, skip: set[int]) -> 
         return [d.id for d in rows]
 
 
-def _send_one(engine: Engine, delivery_id: int, send: Sender) -> bool:
+@dataclass(frozen=True)
+class Outbox:
+    """What sending needs besides the database: playbooks, templates, links, limits."""
+
+    playbooks: Sequence[Playbook]
+    templates_dir: str | None = None
+    console_url: str | None = None
+    max_attempts: int = MAX_ATTEMPTS
+
+
+def compose(s: Session, d: Delivery, channel: Channel, box: Outbox) -> Message:
+    """The message of one delivery in its channel's format."""
+    alert = s.get(Alert, d.alert_id)
+    folder = box.templates_dir
+    if d.kind == "digest":
+        alerts = [s.get(Alert, i) for i in d.members]
+        views = [alert_view(s, a, box.console_url) for a in alerts if a is not None]
+        out: Rendered = render_digest(views, channel.format, folder)
+        severity = max((a.severity for a in alerts if a), key=rank, default="notice")
+        return Message(channel.url, out.title, out.body, severity, channel.format,
+                       tuple(channel.tags))
+    view = alert_view(s, alert, box.console_url)
+    out = render_alert(view, playbook_for(box.playbooks, alert.playbook), channel.format, folder)
+    title, body = out.title, out.body
+    if d.kind == "escalation":
+        title = f"[ESCALATED tier {channel.tier}] {title}"
+        body = (f"Not acknowledged by {alert.respond_by:%Y-%m-%d %H:%M} UTC, the playbook's "
+                f"response time; escalated to tier {channel.tier}.\n\n{body}")
+    return Message(channel.url, title, body, alert.severity, channel.format, tuple(channel.tags))
+
+
+def _send_one(engine: Engine, delivery_id: int, send: Sender, box: Outbox,
+              now: datetime) -> bool:
     with read_session(engine) as s:
         d = s.get(Delivery, delivery_id)
-        alert, channel = s.get(Alert, d.alert_id), s.get(Channel, d.channel_id)
-    result = send(channel.url, alert.title, alert.body, alert.severity)
+        channel = s.get(Channel, d.channel_id)
+        message = compose(s, d, channel, box)
+        key = s.get(Alert, d.alert_id).dedup_key
+    result = send(message)
     with session(engine) as s, s.begin():
         d = s.get(Delivery, delivery_id)
         if result.ok:
-            d.status, d.sent_at, d.last_error = "sent", utcnow(), None
-            log.info("delivered %s to %s", alert.dedup_key, channel.name)
+            d.status, d.sent_at, d.last_error = "sent", now, None
+            log.info("delivered %s (%s) to %s", key, d.kind, channel.name)
         else:
-            d.status, d.last_error = "pending", result.error
-            d.next_attempt_at = utcnow() + backoff(d.attempts)
-            log.warning("delivery of %s to %s failed (attempt %d, retry after %s): %s",
-                        alert.dedup_key, channel.name, d.attempts, d.next_attempt_at, result.error)
+            _failed(d, result.error, box.max_attempts, now)
+            log.warning("delivery of %s to %s failed (attempt %d, %s): %s", key, channel.name,
+                        d.attempts, "dead-lettered" if d.status == "dead"
+                        else f"retry after {d.next_attempt_at:%H:%M:%S}", result.error)
         d.claimed_until = None
         s.add(d)
     return result.ok
+
+
+def _failed(d: Delivery, error: str | None, max_attempts: int, now: datetime) -> None:
+    d.last_error = error
+    if d.attempts >= max_attempts:
+        d.status = "dead"
+    else:
+        d.status, d.next_attempt_at = "pending", now + backoff(d.attempts)
 
 
 @dataclass(frozen=True)
@@ -127,15 +292,17 @@ class DispatchReport:
     failed: int = 0
 
 
-def dispatch(engine: Engine, *, send: Sender = send_apprise, ignore_backoff: bool = False,
-             batch: int = 20) -> DispatchReport:
+def dispatch(engine: Engine, box: Outbox, *, send: Sender = send_message,
+             ignore_backoff: bool = False, batch: int = 20,
+             now: datetime | None = None) -> DispatchReport:
     """Send every due delivery once; failures stay pending for a later attempt."""
+    now = now or utcnow()
     sent = failed = 0
     attempted: set[int] = set()
-    while ids := _claim(engine, batch, ignore_backoff, attempted):
+    while ids := _claim(engine, batch, ignore_backoff, attempted, now):
         for delivery_id in ids:
             attempted.add(delivery_id)
-            if _send_one(engine, delivery_id, send):
+            if _send_one(engine, delivery_id, send, box, now):
                 sent += 1
             else:
                 failed += 1

@@ -1,18 +1,56 @@
-"""Alert messages as plain text. Pure: values in, (title, body) out.
+"""Alert messages per channel format (plain, Markdown, HTML). Pure: values in,
+strings out.
 
-Post titles come from the web: control characters are dropped, length is
-capped, and only http(s) links are printed, so a post cannot forge lines or
-inject markup into the channels that render text."""
+Post titles come from the web and are data, never template code: they are
+passed to our own Jinja2 templates as variables, in a sandbox, and escaped for
+the format (``inert`` for plain, the ``md`` filter for Markdown, autoescape for
+HTML). Control characters are dropped and lengths capped, so a post cannot
+forge lines, and only http(s) links are printed, so a ``javascript:`` URL never
+becomes a link. Playbook text is treated the same way: an admin's YAML is not a
+template either.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from alerts.playbooks import Playbook
+from crawlers.extractors.text import safe_link
 
+BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
+FORMATS = ("plain", "markdown", "html")
+_EXT = {"plain": "txt", "markdown": "md", "html": "html"}
 _WS = re.compile(r"\s+")
+_PLACEHOLDER = re.compile(r"\{(brand|product|time|place)\}")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# Printable ASCII a URL may keep as is; everything else (spaces, quotes, angle
+# brackets, backslash, non-ASCII, controls) is percent-encoded. "%" stays so
+# existing escapes are not encoded twice.
+_URL_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
+_URL_DROPPED = str.maketrans("", "", "\t\r\n")
+_MAX_URL = 2048
+# Field caps: one screen line for titles, more for reasons and playbook text.
+TITLE_CAP, SOURCE_CAP, BRAND_CAP, REASON_CAP, BOOK_CAP = 140, 40, 60, 300, 2000
+
+# Neutral words for a missing placeholder value, after the playbook's own
+# ``placeholder_defaults``. Same grammar as alerts/playbooks.py: {product} follows
+# the brand ("your {brand} {product}"), {place} follows "at", {time} a verb.
+PLACEHOLDER_DEFAULTS: dict[str, dict[str, str]] = {
+    "brand": {"en": "our brand", "zh": "我们的品牌"},
+    "product": {"en": "product", "zh": "产品"},
+    "time": {"en": "recently", "zh": "近日"},
+    "place": {"en": "one of our locations", "zh": "我们的门店"},
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +69,23 @@ class AlertView:
     dedup_key: str
     reasons: tuple[str, ...]
     posts: tuple[PostLine, ...]
+    alert_id: int | None = None
+    category: str | None = None
+    category_label: str | None = None
+    product: str | None = None
+    place: str | None = None
+    opened_at: datetime | None = None
+    ack_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    body: str
+    fmt: str
+
+
+# --- escaping ----------------------------------------------------------------------------
 
 
 def inert(text: str, limit: int = 140) -> str:
@@ -41,32 +96,226 @@ def inert(text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def md_escape(text: object) -> str:
+    """Markdown-inert text: every metacharacter backslash-escaped, on one line,
+    so ``[x](javascript:...)``, ``![x](...)``, ``# heading`` or ``- item`` in a
+    post shows as the characters it is, never as a link, image or block."""
+    return _MD_SPECIAL.sub(r"\\\1", inert(str(text), 100_000))
+
+
+def clean_url(url: str | None) -> str | None:
+    """An http(s) URL that prints on one line, or None. Spaces, quotes,
+    angle brackets and other controls are percent-encoded, so the URL cannot end a
+    line, an attribute or an autolink early; overlong URLs are dropped rather
+    than cut into a different link."""
+    link = safe_link(url)
+    if link is None:
+        return None
+    # Browsers drop tabs and newlines inside URLs (WHATWG), and so does urlsplit.
+    link = quote(link.translate(_URL_DROPPED), safe=_URL_SAFE)
+    return link if len(link) <= _MAX_URL and safe_link(link) else None
+
+
+def md_url(url: str | None) -> str | None:
+    """A clean URL fit for a Markdown link destination: parentheses and
+    brackets encoded too, so it cannot close ``(...)`` and start a new link."""
+    link = clean_url(url)
+    if link is None:
+        return None
+    return link.replace("(", "%28").replace(")", "%29").replace("[", "%5B").replace("]", "%5D")
+
+
+def md_link(url: str | None, text: object) -> str:
+    """``[escaped text](encoded url)``, or the escaped text alone without an
+    http(s) URL: a template filter, so admin templates get the same guarantee."""
+    label = md_escape(text)
+    link = md_url(url)
+    return f"[{label}]({link})" if link else label
+
+
+# --- placeholders ------------------------------------------------------------------------
+
+
+def fill_statement(text: str, values: Mapping[str, str | None], lang: str = "en",
+                   defaults: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """Fill {brand} {product} {time} {place} by plain substitution, never
+    str.format or Jinja: the statement and the values may hold braces of their
+    own, and unknown ``{...}`` are left as they are. One pass, so a value that
+    itself says "{product}" is not filled again. Missing values become neutral
+    words (the playbook's ``defaults`` first), so no placeholder reaches the
+    public."""
+    filled = {key: _placeholder(key, values.get(key), lang, defaults)
+              for key in PLACEHOLDER_DEFAULTS}
+    return _PLACEHOLDER.sub(lambda m: filled[m.group(1)], text)
+
+
+def _placeholder(key: str, value: str | None, lang: str,
+                 defaults: Mapping[str, Mapping[str, str]] | None) -> str:
+    if value:
+        return value
+    for source in ((defaults or {}).get(key) or {}, PLACEHOLDER_DEFAULTS[key]):
+        if word := source.get(lang) or source.get("en"):
+            return word
+    return ""
+
+
+def _statement_time(opened_at: datetime | None, lang: str) -> str | None:
+    """The day the incident opened, written for a public statement."""
+    if opened_at is None:
+        return None
+    if lang == "zh":
+        return f"{opened_at.year}年{opened_at.month}月{opened_at.day}日"
+    return f"{opened_at.day} {opened_at:%B %Y}"
+
+
+# --- language ----------------------------------------------------------------------------
+
+
 def message_language(posts: tuple[PostLine, ...]) -> str:
     """Answer in the language most of the posts are written in."""
     zh = sum(p.language == "zh" for p in posts)
     return "zh" if zh * 2 > len(posts) else "en"
 
 
+# --- template environment ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def template_env(folder: Path | None = None) -> ImmutableSandboxedEnvironment:
+    """The sandboxed environment over our templates, ``folder`` searched first.
+
+    Only files are templates. The sandbox stops a template (ours or an admin's)
+    from reaching Python internals, StrictUndefined turns a typo'd variable
+    into an error instead of a silently empty field, and autoescape is on for
+    ``*.html.j2`` only (Markdown and plain escape with filters)."""
+    searched = [str(folder)] if folder is not None else []
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader([*searched, str(BUILTIN_TEMPLATES)]),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html.j2", "html"),
+                                     default_for_string=False, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(md=md_escape, md_link=md_link, md_url=md_url, inert=inert)
+    return env
+
+
+def template_name(kind: str, fmt: str) -> str:
+    """``alert.md.j2`` and the like; unknown formats are an error, not plain."""
+    if fmt not in _EXT:
+        raise ValueError(f"unknown message format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return f"{kind}.{_EXT[fmt]}.j2"
+
+
+def _render(kind: str, fmt: str, folder: Path | None, context: Mapping[str, object]) -> str:
+    template = template_env(Path(folder) if folder is not None else None).get_template(
+        template_name(kind, fmt))
+    return template.render(**context).strip("\n")
+
+
+# --- context: every value already one inert line -----------------------------------------
+
+
+def _post(p: PostLine) -> dict[str, object]:
+    return {"title": inert(p.title, TITLE_CAP), "source": inert(p.source, SOURCE_CAP),
+            "url": clean_url(p.url), "language": p.language}
+
+
+def _book_field(book: Playbook, field: str, lang: str) -> object:
+    """A bilingual playbook field, or None when this playbook has no such field
+    (the schema is growing: never_do, placeholder_defaults ...)."""
+    value = getattr(book, field, None)
+    if not isinstance(value, Mapping):
+        return None
+    return value.get(lang) or value.get("en")
+
+
+def _book_lines(book: Playbook, field: str, lang: str) -> list[str]:
+    value = _book_field(book, field, lang)
+    items = value if isinstance(value, list | tuple) else [value] if value else []
+    return [inert(str(item), BOOK_CAP) for item in items if str(item).strip()]
+
+
+def _book_context(book: Playbook, view: AlertView, lang: str) -> dict[str, object]:
+    values = {"brand": view.brand, "product": view.product, "place": view.place,
+              "time": _statement_time(view.opened_at, lang)}
+    statement = fill_statement(str(_book_field(book, "holding_statement", lang) or ""),
+                               {k: inert(v, BRAND_CAP) if v else None for k, v in values.items()},
+                               lang, getattr(book, "placeholder_defaults", None))
+    return {
+        "name": inert(book.name, 80),
+        "title": inert(str(_book_field(book, "title", lang) or book.name), BOOK_CAP),
+        "owner": inert(str(_book_field(book, "owner", lang) or ""), BOOK_CAP),
+        "response_time": inert(str(book.response_time), 40),
+        "triage": inert(str(_book_field(book, "triage", lang) or ""), BOOK_CAP),
+        "check_first": _book_lines(book, "check_first", lang),
+        "first_steps": _book_lines(book, "first_steps", lang),
+        "statement": inert(statement, BOOK_CAP),
+        "escalation": inert(str(_book_field(book, "escalation", lang) or ""), BOOK_CAP),
+        "never_say": _book_lines(book, "never_say", lang),
+        "never_do": _book_lines(book, "never_do", lang),
+    }
+
+
+def _alert_context(view: AlertView) -> dict[str, object]:
+    category = view.category_label or view.category
+    return {
+        "severity": inert(view.severity, 20).upper(),
+        "brand": inert(view.brand, BRAND_CAP),
+        "incident_id": int(view.incident_id),
+        "alert_id": view.alert_id,
+        "dedup_key": inert(view.dedup_key, 200),
+        "category": inert(category, 80) if category else None,
+        "opened_at": f"{view.opened_at:%Y-%m-%d %H:%M %Z}".strip() if view.opened_at else None,
+        "ack_url": clean_url(view.ack_url),
+        "reasons": [inert(r, REASON_CAP) for r in view.reasons],
+        "posts": [_post(p) for p in view.posts],
+    }
+
+
+# --- public rendering --------------------------------------------------------------------
+
+
 def render_title(view: AlertView) -> str:
+    """Always plain and one line: titles land in subjects and push banners."""
     head = inert(view.reasons[-1] if view.reasons else "risky mention", 90)
-    return f"[{view.severity.upper()}] {inert(view.brand, 60)}: {head}"
+    return f"[{view.severity.upper()}] {inert(view.brand, BRAND_CAP)}: {head}"
+
+
+def render_alert(view: AlertView, book: Playbook, fmt: str = "plain",
+                 folder: Path | None = None) -> Rendered:
+    """One alert with its playbook: holding statement filled, first steps numbered."""
+    lang = message_language(view.posts)
+    context = {**_alert_context(view), "lang": lang, "book": _book_context(book, view, lang)}
+    return Rendered(render_title(view), _render("alert", fmt, folder, context), fmt)
 
 
 def render_body(view: AlertView, book: Playbook) -> str:
-    lang = message_language(view.posts)
-    lines = [f"Severity: {view.severity.upper()} | Brand: {inert(view.brand, 60)} "
-             f"| Incident #{view.incident_id}", "", "Why:"]
-    lines += [f"- {inert(r, 300)}" for r in view.reasons]
-    lines += ["", "Posts:"]
-    for p in view.posts:
-        link = p.url or "(no link)"
-        lines.append(f"- [{inert(p.source, 40)}] {inert(p.title) or '(untitled)'}  {link}")
-    lines += ["", f"Playbook: {book.text('title', lang)} ({book.name})",
-              f"Owner: {book.text('owner', lang)} | respond within {book.response_time}",
-              "First steps:"]
-    lines += [f"{i}. {step}" for i, step in enumerate(book.text("first_steps", lang), 1)]
-    statement = book.text("holding_statement", lang).replace("{brand}", inert(view.brand, 60))
-    lines += ["", f"Holding statement: {statement}",
-              f"Never say: {' / '.join(book.text('never_say', lang))}",
-              "", f"Alert key: {view.dedup_key}"]
-    return "\n".join(lines)
+    """The plain-text body, as stored on the alert row."""
+    return render_alert(view, book).body
+
+
+def _digest_item(view: AlertView) -> dict[str, object]:
+    links = [u for u in (clean_url(p.url) for p in view.posts) if u]
+    item = _alert_context(view)
+    item["reason"] = item["reasons"][0] if item["reasons"] else "risky mention"
+    item["url"] = links[0] if links else None
+    item["post_count"] = len(view.posts)
+    item["post"] = item["posts"][0]["title"] if item["posts"] else None  # what it is about
+    return item
+
+
+def render_digest(views: Sequence[AlertView], fmt: str = "plain",
+                  folder: Path | None = None) -> Rendered:
+    """Several lower-severity alerts in one message, one line each."""
+    if not views:
+        raise ValueError("a digest needs at least one alert")
+    items = [_digest_item(v) for v in views]
+    brands = list(dict.fromkeys(str(i["brand"]) for i in items))
+    count = f"{len(items)} alert{'s' if len(items) != 1 else ''}"
+    title = inert(f"[DIGEST] {count}: {', '.join(brands)}", 120)
+    lang = message_language(tuple(p for v in views for p in v.posts))
+    body = _render("digest", fmt, folder, {"count": len(items), "alerts": items, "lang": lang})
+    return Rendered(title, body, fmt)

@@ -163,6 +163,10 @@ class Incident(SQLModel, table=True):
     assessed_at: datetime | None = None
     acknowledged_at: datetime | None = None
     reminded_at: datetime | None = None
+    # the first public reply and the playbook's promise: seed 001's trust score
+    first_reply_at: datetime | None = None
+    reply_promised_s: float | None = None
+    resolved_at: datetime | None = None
 
 
 class IncidentChange(SQLModel, table=True):
@@ -191,6 +195,14 @@ class Alert(SQLModel, table=True):
     title: str | None = None
     body: str | None = Field(default=None, sa_column=Column(Text))
     rendered_at: datetime | None = Field(default=None, index=True)
+    # the PR team's work on it: open -> (escalated) -> acknowledged -> resolved
+    status: str = Field(default="open", index=True)
+    respond_by: datetime | None = None  # created_at + the playbook's response time
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    escalation_tier: int = 0  # highest channel tier it was escalated to
+    escalated_at: datetime | None = None
 
 
 class Channel(SQLModel, table=True):
@@ -200,16 +212,33 @@ class Channel(SQLModel, table=True):
     min_severity: str = "notice"
     enabled: bool = True
     managed_by: str = "config"
+    # routing: which alerts, in what format, when (see alerts/routing.py)
+    brands: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tier: int = 0  # 0: alerts as they happen; 1, 2 ...: escalations
+    format: str = "plain"  # plain | markdown | html
+    quiet_hours: str | None = None  # "22:00-07:00"
+    timezone: str = "UTC"
+    quiet_override: str = "crisis"
+    rate_limit: str | None = None  # "10/1h"
+    digest: str | None = None  # this severity and below go to a digest
+    digest_every_s: int = 3600
+    last_digest_at: datetime | None = None
 
 
 class Delivery(SQLModel, table=True):
-    """The outbox: one row per (alert, channel); sent at most once, retried until then."""
+    """The outbox: one row per (alert, channel, kind); sent at most once, retried until
+    then, dead-lettered after ``alerts.max_attempts``. A digest row points at the newest
+    alert it carries and lists all of them in ``members``."""
 
-    __table_args__ = (UniqueConstraint("alert_id", "channel_id", name="uq_delivery"),)
+    __table_args__ = (UniqueConstraint("alert_id", "channel_id", "kind", name="uq_delivery"),)
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     channel_id: int = Field(foreign_key="channel.id")
-    status: str = Field(default="pending", index=True)  # pending | sending | sent
+    # pending | sending | sent | held (waits for a digest) | digested | dead
+    status: str = Field(default="pending", index=True)
+    kind: str = "alert"  # alert | digest | escalation
+    members: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     claimed_until: datetime | None = None

@@ -522,5 +522,15 @@ def demo(speed: Annotated[float, typer.Option(min=0.5, max=20, help="Play the sc
     raise typer.Exit(run_demo(speed=speed, keep=keep, echo=typer.echo))
 
 
+def _mount() -> None:
+    """Command groups that live in their own modules."""
+    from monitor.cli_alerts import alerts_app, report
+
+    app.add_typer(alerts_app, name="alerts")
+    app.command("report")(report)
+
+
+_mount()
+
 if __name__ == "__main__":
     app()

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import apprise
 import yaml
@@ -20,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -136,16 +138,81 @@ class SourceConfig(_Strict):
         return url
 
 
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_quiet_hours(value: str) -> tuple[int, int]:
+    """``"22:00-07:00"`` -> minutes after midnight (1320, 420); the span may wrap midnight."""
+    start, sep, end = str(value).partition("-")
+    minutes = []
+    for part in (start.strip(), end.strip()):
+        match = _CLOCK.match(part) if sep else None
+        if not match:
+            raise ValueError(f"{value!r} is not a span like 22:00-07:00")
+        minutes.append(int(match.group(1)) * 60 + int(match.group(2)))
+    if minutes[0] == minutes[1]:
+        raise ValueError(f"{value!r} starts and ends at the same minute")
+    return minutes[0], minutes[1]
+
+
+def parse_rate(value: object) -> tuple[int, float]:
+    """``"10/1h"`` -> (10 messages, 3600 s)."""
+    count, sep, period = str(value).partition("/")
+    if not sep or not count.strip().isdigit() or int(count) < 1:
+        raise ValueError(f"{value!r} is not a rate like 10/1h (messages per period)")
+    return int(count), parse_duration(period)
+
+
 class ChannelConfig(_Strict):
+    """Where alerts go and which ones. Lower tiers get alerts as they happen; tier
+    1, 2 ... get an alert nobody acknowledged within its playbook's response time."""
+
     name: str = Field(min_length=1)
+    tags: list[str] = []  # apprise tags: url is an apprise config; notify its entries with these
     url: str
     min_severity: Severity = "notice"
+    brands: list[str] = []  # only these brands; empty: all
+    tier: int = Field(default=0, ge=0, le=9)
+    format: Literal["plain", "markdown", "html"] = "plain"
+    quiet_hours: str | None = None  # "22:00-07:00": held until the end, unless severe enough
+    timezone: str = "UTC"  # of quiet_hours
+    quiet_override: Severity = "crisis"  # this severity and above is sent even in quiet hours
+    rate_limit: str | None = None  # "10/1h": more than that in the period go to the digest
+    digest: Severity | None = None  # alerts of this severity and below are sent as a digest
+    digest_every: Duration = 3600.0
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_quiet_hours(value)
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name like Asia/Shanghai") from None
+        return value
 
     @field_validator("url")
     @classmethod
-    def _apprise_url(cls, url: str) -> str:
-        if not apprise.Apprise().add(url):
-            scheme = url.split("://", 1)[0] if "://" in url else url[:12]
+    def _apprise_url(cls, url: str, info: ValidationInfo) -> str:
+        scheme = url.split("://", 1)[0] if "://" in url else url[:12]
+        if info.data.get("tags"):  # the URL names an apprise configuration with tagged entries
+            if not apprise.AppriseConfig().add(url):
+                raise ValueError(f"with tags, this must be an apprise configuration "
+                                 f"(file://... or http(s)://...), not scheme {scheme!r}")
+        elif not apprise.Apprise().add(url):
             raise ValueError(f"not a URL apprise can notify (scheme {scheme!r})")
         return url
 
@@ -175,6 +242,12 @@ class DetectionConfig(Thresholds):
     hot_for: Duration = 6 * 3600.0  # how long a thread with a flagged mention stays hot
 
 
+class AlertsConfig(_Strict):
+    """Delivery: attempts before a message is dead-lettered (``alerts failed``/``retry``)."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+
+
 class Config(_Strict):
     database: str = "sqlite:///crisiswatch.db"
     brands: list[BrandConfig] = []
@@ -184,6 +257,10 @@ class Config(_Strict):
     fetch: FetchConfig = FetchConfig()
     scoring: ScoringConfig = ScoringConfig()
     detection: DetectionConfig = DetectionConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    playbooks_dir: str | None = None  # your own playbooks: add to or replace the built-in ones
+    templates_dir: str | None = None  # your own message templates, searched first
+    console_url: str | None = None  # base URL of the web console: messages get an ack link
 
     @field_validator("database")
     @classmethod
@@ -203,6 +280,11 @@ class Config(_Strict):
                 if key in seen:
                     raise ValueError(f"{section}[{i}].name: duplicate name {item.name!r}")
                 seen.add(key)
+        brands = {b.name.casefold() for b in self.brands}
+        for i, ch in enumerate(self.channels):
+            for name in ch.brands:
+                if name.casefold() not in brands:
+                    raise ValueError(f"channels[{i}].brands: {name!r} is not one of brands[].name")
         return self
 
 
@@ -246,10 +328,18 @@ def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None)
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_errors(exc)) from None
-    data_dir = Path(config.data_dir).expanduser()
-    data_dir = data_dir if data_dir.is_absolute() else (base / data_dir).resolve()
     return config.model_copy(update={"database": _resolve_sqlite(config.database, base),
-                                     "data_dir": str(data_dir)})
+                                     "data_dir": _resolve_dir(config.data_dir, base),
+                                     "playbooks_dir": _resolve_dir(config.playbooks_dir, base),
+                                     "templates_dir": _resolve_dir(config.templates_dir, base)})
+
+
+def _resolve_dir(folder: str | None, base: Path) -> str | None:
+    """Folders in the file are relative to the file."""
+    if folder is None:
+        return None
+    path = Path(folder).expanduser()
+    return str(path if path.is_absolute() else (base / path).resolve())
 
 
 def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Config:

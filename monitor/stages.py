@@ -6,14 +6,25 @@ duplicates anything."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
-from alerts.notify import send_apprise
-from alerts.outbox import DispatchReport, Sender, dispatch, plan_deliveries
+from alerts.escalation import escalate
+from alerts.outbox import (
+    DispatchReport,
+    Outbox,
+    Sender,
+    dispatch,
+    plan_deliveries,
+    plan_digests,
+    send_message,
+)
 from alerts.playbooks import Playbook, load_playbooks
+from db.models import utcnow
 from monitor.config import Config
 from monitor.detect import Rules
 from monitor.scorers import scorer_for
@@ -44,6 +55,8 @@ class StagesReport:
     detect: DetectReport
     planned: int
     dispatch: DispatchReport
+    escalated: int = 0
+    digests: int = 0
 
 
 @dataclass
@@ -51,12 +64,18 @@ class Stages:
     engine: Engine
     config: Config
     scorer: Scorer | None = None  # None: the one the config's scoring section names
-    playbooks: tuple[Playbook, ...] = field(default_factory=load_playbooks)
-    send: Sender = send_apprise
+    playbooks: tuple[Playbook, ...] | None = None  # None: built-ins + playbooks_dir
+    send: Sender = send_message
+    clock: Callable[[], datetime] = field(default=utcnow)  # tests move time themselves
 
     def __post_init__(self) -> None:
         if self.scorer is None:
             self.scorer = scorer_for(self.config)
+        if self.playbooks is None:
+            extra = self.config.playbooks_dir
+            self.playbooks = load_playbooks(Path(extra) if extra else None)
+        self.outbox = Outbox(self.playbooks, self.config.templates_dir,
+                             self.config.console_url, self.config.alerts.max_attempts)
 
     def rules_for(self, brand: str) -> Rules:
         """The detection thresholds of one brand: its overrides over the global ones."""
@@ -67,6 +86,10 @@ class Stages:
         monitor = run_monitor(self.engine, self.scorer, d.risk_threshold)
         detect = run_detect(self.engine, self.rules_for, timedelta(seconds=d.incident_quiet),
                             timedelta(seconds=d.hot_for))
-        planned = plan_deliveries(self.engine, self.playbooks)
-        sent = dispatch(self.engine, send=self.send, ignore_backoff=ignore_backoff)
-        return StagesReport(monitor, detect, planned, sent)
+        now = self.clock()
+        planned = plan_deliveries(self.engine, self.playbooks, now=now)
+        escalated = escalate(self.engine, now=now)
+        digests = plan_digests(self.engine, now=now)
+        sent = dispatch(self.engine, self.outbox, send=self.send,
+                        ignore_backoff=ignore_backoff, now=now)
+        return StagesReport(monitor, detect, planned, sent, escalated, digests)

@@ -35,7 +35,11 @@ def sync_config(engine: Engine, config: Config) -> None:
         for b in config.brands:
             _upsert(s, Brand, b.name, keywords=list(b.keywords), exclude=list(b.exclude))
         for c in config.channels:
-            _upsert(s, Channel, c.name, url=c.url, min_severity=c.min_severity)
+            _upsert(s, Channel, c.name, url=c.url, min_severity=c.min_severity,
+                    brands=list(c.brands), tags=list(c.tags), tier=c.tier, format=c.format,
+                    quiet_hours=c.quiet_hours, timezone=c.timezone,
+                    quiet_override=c.quiet_override, rate_limit=c.rate_limit,
+                    digest=c.digest, digest_every_s=int(c.digest_every))
         for src in config.sources:
             row = s.exec(select(Source).where(Source.name == src.name)).first()
             if row is not None and row.url != src.url:  # validators belong to the old URL
