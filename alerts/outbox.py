@@ -17,8 +17,8 @@ is due. Escalations are rows of kind ``escalation`` (alerts/escalation.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, or_
@@ -69,7 +69,8 @@ def backoff(attempts: int) -> timedelta:
 # ---------------------------------------------------------------- views
 
 
-def alert_view(s: Session, alert: Alert, console_url: str | None = None) -> AlertView:
+def alert_view(s: Session, alert: Alert, console_url: str | None = None,
+               labels: Mapping[str, str] | None = None) -> AlertView:
     """What a message says about an alert, read from the database."""
     brand = s.get(Brand, alert.brand_id)
     incident = s.get(Incident, alert.incident_id)
@@ -85,16 +86,9 @@ def alert_view(s: Session, alert: Alert, console_url: str | None = None) -> Aler
     return AlertView(alert.severity, brand.name, alert.incident_id, alert.dedup_key,
                      tuple(alert.reasons), tuple(lines), alert_id=alert.id,
                      category=incident.category if incident else None,
-                     category_label=_label(incident.category) if incident else None,
+                     category_label=(labels or {}).get(incident.category)
+                     if incident and incident.category else None,
                      opened_at=incident.opened_at if incident else None, ack_url=ack)
-
-
-def _label(category: str | None) -> str | None:
-    if not category:
-        return None
-    from monitor.category import load_categories
-
-    return next((c.label for c in load_categories() if c.key == category), category)
 
 
 def _incident_cues(s: Session, alert: Alert) -> set[str]:
@@ -232,6 +226,7 @@ class Outbox:
     templates_dir: str | None = None
     console_url: str | None = None
     max_attempts: int = MAX_ATTEMPTS
+    category_labels: Mapping[str, str] = field(default_factory=dict)  # key -> "safety incident"
 
 
 def compose(s: Session, d: Delivery, channel: Channel, box: Outbox) -> Message:
@@ -240,12 +235,13 @@ def compose(s: Session, d: Delivery, channel: Channel, box: Outbox) -> Message:
     folder = box.templates_dir
     if d.kind == "digest":
         alerts = [s.get(Alert, i) for i in d.members]
-        views = [alert_view(s, a, box.console_url) for a in alerts if a is not None]
+        views = [alert_view(s, a, box.console_url, box.category_labels)
+                 for a in alerts if a is not None]
         out: Rendered = render_digest(views, channel.format, folder)
         severity = max((a.severity for a in alerts if a), key=rank, default="notice")
         return Message(channel.url, out.title, out.body, severity, channel.format,
                        tuple(channel.tags))
-    view = alert_view(s, alert, box.console_url)
+    view = alert_view(s, alert, box.console_url, box.category_labels)
     out = render_alert(view, playbook_for(box.playbooks, alert.playbook), channel.format, folder)
     title, body = out.title, out.body
     if d.kind == "escalation":

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from alerts.playbooks import Playbook
-from crawlers.extractors.text import safe_link
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("plain", "markdown", "html")
@@ -94,6 +93,14 @@ def inert(text: str, limit: int = 140) -> str:
                    for ch in text)
     text = _WS.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_link(url: str | None) -> str | None:
+    """Only http(s) links survive; ``javascript:`` and friends become None."""
+    if not url:
+        return None
+    url = url.strip()
+    return url if urlsplit(url).scheme in ("http", "https") else None
 
 
 def md_escape(text: object) -> str:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from alerts.durations import parse_quiet_hours, parse_rate
 from db.models import SEVERITIES
-from monitor.config import parse_quiet_hours, parse_rate
 
 
 @dataclass(frozen=True)

@@ -525,9 +525,13 @@ def demo(speed: Annotated[float, typer.Option(min=0.5, max=20, help="Play the sc
 def _mount() -> None:
     """Command groups that live in their own modules."""
     from monitor.cli_alerts import alerts_app, report
+    from monitor.cli_playbooks import playbooks_app
+    from monitor.cli_reply import reply_check
 
     app.add_typer(alerts_app, name="alerts")
+    app.add_typer(playbooks_app, name="playbooks")
     app.command("report")(report)
+    app.command("reply-check")(reply_check)
 
 
 _mount()

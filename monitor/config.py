@@ -27,33 +27,16 @@ from pydantic import (
 )
 from sqlalchemy.engine import make_url
 
+from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from crawlers.extractors.rules import resolve_rules
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
 DEFAULT_CONFIG = "crisiswatch.yaml"
 Severity = Literal["notice", "warning", "crisis"]
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
 class ConfigError(Exception):
     """The config file is missing, unreadable or invalid; the message says where."""
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from ``60``, ``"90s"``, ``"5m"``, ``"1h"`` or ``"2d"``."""
-    if isinstance(value, bool):
-        raise ValueError("expected seconds or a duration like 5m, 1h")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration (use seconds or 30s, 5m, 1h, 1d)")
-        seconds = float(match.group(1)) * _UNIT[match.group(2)]
-    if seconds <= 0:
-        raise ValueError("must be more than 0 seconds")
-    return seconds
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -136,31 +119,6 @@ class SourceConfig(_Strict):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{url!r} is not an http(s) URL with a host")
         return url
-
-
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_quiet_hours(value: str) -> tuple[int, int]:
-    """``"22:00-07:00"`` -> minutes after midnight (1320, 420); the span may wrap midnight."""
-    start, sep, end = str(value).partition("-")
-    minutes = []
-    for part in (start.strip(), end.strip()):
-        match = _CLOCK.match(part) if sep else None
-        if not match:
-            raise ValueError(f"{value!r} is not a span like 22:00-07:00")
-        minutes.append(int(match.group(1)) * 60 + int(match.group(2)))
-    if minutes[0] == minutes[1]:
-        raise ValueError(f"{value!r} starts and ends at the same minute")
-    return minutes[0], minutes[1]
-
-
-def parse_rate(value: object) -> tuple[int, float]:
-    """``"10/1h"`` -> (10 messages, 3600 s)."""
-    count, sep, period = str(value).partition("/")
-    if not sep or not count.strip().isdigit() or int(count) < 1:
-        raise ValueError(f"{value!r} is not a rate like 10/1h (messages per period)")
-    return int(count), parse_duration(period)
 
 
 class ChannelConfig(_Strict):

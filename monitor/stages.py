@@ -49,6 +49,22 @@ def rules_for(config: Config, brand: str) -> Rules:
                  remind_every=None if remind is None else timedelta(seconds=remind))
 
 
+def playbooks_for(config: Config) -> tuple[Playbook, ...]:
+    """Built-in playbooks plus the config's ``playbooks_dir``, checked against the
+    category and cue keys detection knows."""
+    from monitor.cli_playbooks import known_keys
+
+    categories, cues = known_keys()
+    extra = Path(config.playbooks_dir) if config.playbooks_dir else None
+    return load_playbooks(extra, categories=categories, cues=cues)
+
+
+def category_labels() -> dict[str, str]:
+    from monitor.category import load_categories
+
+    return {c.key: c.label for c in load_categories()}
+
+
 @dataclass(frozen=True)
 class StagesReport:
     monitor: MonitorReport
@@ -72,10 +88,10 @@ class Stages:
         if self.scorer is None:
             self.scorer = scorer_for(self.config)
         if self.playbooks is None:
-            extra = self.config.playbooks_dir
-            self.playbooks = load_playbooks(Path(extra) if extra else None)
+            self.playbooks = playbooks_for(self.config)
         self.outbox = Outbox(self.playbooks, self.config.templates_dir,
-                             self.config.console_url, self.config.alerts.max_attempts)
+                             self.config.console_url, self.config.alerts.max_attempts,
+                             category_labels())
 
     def rules_for(self, brand: str) -> Rules:
         """The detection thresholds of one brand: its overrides over the global ones."""

@@ -16,7 +16,15 @@ from alerts.playbooks import (
     load_playbooks,
     parse_playbook,
 )
-from alerts.render import AlertView, PostLine, inert, message_language, render_body, render_title
+from alerts.render import (
+    AlertView,
+    PostLine,
+    fill_statement,
+    inert,
+    message_language,
+    render_body,
+    render_title,
+)
 from crawlers.extractors.text import safe_link
 from monitor.lexicon import DEFAULT_LEXICON
 
@@ -60,24 +68,24 @@ def test_exactly_one_default(books: tuple[Playbook, ...]) -> None:
 def test_every_cue_category_selects_a_playbook(books: tuple[Playbook, ...], cue: str) -> None:
     book = choose_playbook(books, [cue])
     assert isinstance(book, Playbook)
-    assert cue in book.categories or book.default
+    assert cue in book.cues or book.default
 
 
-def test_playbook_categories_are_real_cue_keys(books: tuple[Playbook, ...]) -> None:
+def test_playbook_cues_are_real_cue_keys(books: tuple[Playbook, ...]) -> None:
     keys = set(_cue_keys())
     for book in books:
-        assert book.categories <= keys, (book.name, book.categories - keys)
+        assert book.cues <= keys, (book.name, book.cues - keys)
 
 
 def test_highest_priority_wins(books: tuple[Playbook, ...]) -> None:
     chosen = choose_playbook(books, {"refund_demand", "legal_threat"})
-    assert chosen.name == "media_legal_threat"
+    assert chosen.name == "legal_threat"
     assert chosen.priority > _by_name(books, "refund_dispute").priority
 
 
 def test_single_category_choices(books: tuple[Playbook, ...]) -> None:
     assert choose_playbook(books, ["refund_demand"]).name == "refund_dispute"
-    assert choose_playbook(books, ["safety"]).name == "product_safety"
+    assert choose_playbook(books, ["safety"]).name == "safety_incident"
     assert choose_playbook(books, ["group_action"]).name == "group_complaint"
 
 
@@ -88,7 +96,7 @@ def test_no_cues_gives_default(books: tuple[Playbook, ...]) -> None:
 
 
 def test_choose_among_given_playbooks_only(books: tuple[Playbook, ...]) -> None:
-    subset = [b for b in books if b.name != "media_legal_threat"]
+    subset = [b for b in books if b.name != "legal_threat"]
     assert choose_playbook(subset, ["legal_threat", "refund_demand"]).name == "refund_dispute"
 
 
@@ -157,13 +165,11 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 
 
 def test_folder_needs_exactly_one_default(tmp_path: Path) -> None:
+    # an admin folder loads on top of the built-ins, which already have the default
     _write(tmp_path, "one.yaml", _good_playbook("one"))
-    _write(tmp_path, "two.yaml", _good_playbook("two"))
-    with pytest.raises(PlaybookError, match="default"):
-        load_playbooks(tmp_path)
+    books = load_playbooks(tmp_path)
+    assert "one" in [b.name for b in books] and sum(b.default for b in books) == 1
     _write(tmp_path, "two.yaml", {**_good_playbook("two"), "default": True})
-    assert [b.name for b in load_playbooks(tmp_path)] == ["one", "two"]
-    _write(tmp_path, "one.yaml", {**_good_playbook("one"), "default": True})
     with pytest.raises(PlaybookError, match="default"):
         load_playbooks(tmp_path)
 
@@ -177,6 +183,17 @@ def test_text_falls_back_to_english() -> None:
 
 
 # --- render ------------------------------------------------------------------------------
+
+
+def _book(books: tuple[Playbook, ...], name: str) -> Playbook:
+    """The named playbook, else the default: render tests must not break when
+    the shipped playbooks are renamed."""
+    return next((b for b in books if b.name == name), None) or next(b for b in books if b.default)
+
+
+def _statement(book: Playbook, lang: str) -> str:
+    return fill_statement(book.holding_statement[lang], {"brand": "Acme"}, lang,
+                          getattr(book, "placeholder_defaults", None))
 
 
 def _view(severity: str = "notice", posts: tuple[PostLine, ...] | None = None,
@@ -208,7 +225,7 @@ def test_render_title_without_reasons() -> None:
 
 
 def test_render_body(books: tuple[Playbook, ...]) -> None:
-    book = _by_name(books, "media_legal_threat")
+    book = _book(books, "legal_threat")
     view = _view("warning", reasons=("risky mention (risk 0.72): legal threat: lawyer",
                                      "replies 1 -> 14 on Acme phone caught fire"))
     body = render_body(view, book)
@@ -218,9 +235,9 @@ def test_render_body(books: tuple[Playbook, ...]) -> None:
     assert "https://forum.example.com/t/1" in body and "https://blog.example.com/p/2" in body
     assert "[forum] Acme phone caught fire" in body
     for i, step in enumerate(book.first_steps["en"], 1):
-        assert f"\n{i}. {step}\n" in body
-    assert f"Playbook: {book.title['en']} (media_legal_threat)" in body
-    assert book.holding_statement["en"].replace("{brand}", "Acme") in body
+        assert f"\n{i}. {inert(step, 2000)}\n" in body
+    assert f"Playbook: {book.title['en']} ({book.name})" in body
+    assert f"\nHolding statement: {_statement(book, 'en')}\n" in body
     assert "{brand}" not in body
     assert body.rstrip().endswith("Alert key: acme:42:warning")
 
@@ -244,7 +261,7 @@ def test_hostile_titles_cannot_forge_lines(books: tuple[Playbook, ...]) -> None:
     posts = tuple(PostLine(t, f"src\n{i}", "https://forum.example.com/t/1", "en")
                   for i, t in enumerate(HOSTILE))
     view = AlertView("notice", "Acme\nFake: line", 1, "k", ("why\nforged: reason",), posts)
-    body = render_body(view, _by_name(books, "service_complaint"))
+    body = render_body(view, _book(books, "service_attitude"))
     lines = _post_lines(body)
     assert len(lines) == len(posts)
     assert all(line.startswith("- [src") for line in lines)
@@ -315,13 +332,13 @@ def test_message_language() -> None:
 
 
 def test_zh_steps_when_most_posts_are_zh(books: tuple[Playbook, ...]) -> None:
-    book = _by_name(books, "product_safety")
+    book = _book(books, "safety_incident")
     posts = (PostLine("艾克美手机起火了", "weibo", "https://weibo.example/1", "zh"),
              PostLine("我的也是", "tieba", "https://tieba.example/2", "zh"),
              PostLine("Mine too", "forum", "https://forum.example.com/3", "en"))
     body = render_body(_view("crisis", posts=posts), book)
     for i, step in enumerate(book.first_steps["zh"], 1):
-        assert f"{i}. {step}" in body
+        assert f"{i}. {inert(step, 2000)}" in body
     assert book.first_steps["en"][0] not in body
-    assert book.holding_statement["zh"].replace("{brand}", "Acme") in body
-    assert f"Playbook: {book.title['zh']} (product_safety)" in body
+    assert _statement(book, "zh") in body
+    assert f"Playbook: {book.title['zh']} ({book.name})" in body

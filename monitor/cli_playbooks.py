@@ -1,0 +1,134 @@
+"""``crisiswatch playbooks``: list, read and check the first-response playbooks.
+
+Admins write their own playbooks in the folder the config names
+(``playbooks_dir``); ``validate`` lets them check a folder before the daemon
+loads it, and ``list``/``show`` show exactly what the daemon would use. Mounted
+by monitor/cli.py; kept in its own module so it imports nothing heavy."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from alerts.playbooks import Playbook, PlaybookError, load_playbooks, validate_folder
+from monitor.config import DEFAULT_CONFIG, ConfigError, load_config
+
+playbooks_app = typer.Typer(
+    help="First-response playbooks: list them, read one, check a folder of your own.",
+    no_args_is_help=True)
+
+
+class Lang(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+ConfigOpt = Annotated[Path, typer.Option(
+    "--config", "-c",
+    help="Config file; its playbooks_dir adds or replaces playbooks. If the file does not "
+         "exist, only the built-in playbooks are used.")]
+LangOpt = Annotated[Lang, typer.Option("--lang", "-l", help="Language of the text: en or zh.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def known_keys() -> tuple[frozenset[str], frozenset[str]]:
+    """The incident category keys and cue keys detection can produce: a playbook
+    naming any other would silently never be chosen, so it is refused."""
+    from monitor.category import load_categories
+    from monitor.lexicon import load_lexicon
+
+    return (frozenset(c.key for c in load_categories()),
+            frozenset(c.key for c in load_lexicon()))
+
+
+def playbooks_dir(config_path: Path) -> Path | None:
+    """The admin's playbook folder from the config, relative to the config file;
+    None when there is no config file or it names no folder."""
+    if not config_path.exists():
+        return None
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise _fail(f"{config_path}: invalid configuration\n{exc}") from None
+    folder = getattr(config, "playbooks_dir", None)
+    return config_path.parent / folder if folder else None
+
+
+def _load(config_path: Path) -> tuple[Playbook, ...]:
+    categories, cues = known_keys()
+    try:
+        return load_playbooks(playbooks_dir(config_path), categories=categories, cues=cues)
+    except PlaybookError as exc:
+        raise _fail(f"invalid playbooks\n{exc}") from None
+
+
+@playbooks_app.command("list")
+def list_playbooks(config: ConfigOpt = Path(DEFAULT_CONFIG), lang: LangOpt = Lang.en) -> None:
+    """List the playbooks the daemon would use: built-in and your own (custom)."""
+    books = _load(config)
+    width = max(len(b.name) for b in books) + 1
+    typer.echo(f"{'NAME':<{width}} SOURCE   RESPOND  TITLE / CATEGORIES")
+    for book in books:
+        mark = "*" if book.default else ""
+        typer.echo(f"{book.name + mark:<{width}} {book.source:<8} {book.response_time:<8} "
+                   f"{book.text('title', lang)} / {', '.join(sorted(book.categories)) or '-'}")
+    typer.echo("* the default, used when no other playbook fits")
+
+
+def _bullets(items: list[str], numbered: bool = False) -> list[str]:
+    return [f"  {i}. {item}" if numbered else f"  - {item}" for i, item in enumerate(items, 1)]
+
+
+def render_playbook(book: Playbook, lang: str) -> str:
+    """Every field of a playbook as readable text in one language."""
+    flags = ", ".join([book.source] + (["default"] if book.default else []))
+    lines = [f"{book.name}: {book.text('title', lang)} ({flags})",
+             f"Categories: {', '.join(sorted(book.categories)) or '-'}",
+             f"Cues: {', '.join(sorted(book.cues)) or '-'}",
+             f"Priority: {book.priority}",
+             f"Respond within: {book.response_time}",
+             f"Owner: {book.text('owner', lang)}"]
+    if book.text("triage", lang):
+        lines.append(f"Triage: {book.text('triage', lang)}")
+    lines += ["Check first:", *_bullets(book.text("check_first", lang) or ["-"])]
+    lines += ["First steps:", *_bullets(book.text("first_steps", lang), numbered=True)]
+    lines += ["Holding statement:", f"  {book.text('holding_statement', lang)}"]
+    defaults = [f"{key} = {value.get(lang) or value.get('en')}"
+                for key, value in sorted(book.placeholder_defaults.items())]
+    if defaults:
+        lines.append(f"Placeholder defaults: {'; '.join(defaults)}")
+    lines += [f"Escalation: {book.text('escalation', lang)}"]
+    lines += ["Never say:", *_bullets(book.text("never_say", lang))]
+    lines += ["Never do:", *_bullets(book.text("never_do", lang) or ["-"])]
+    return "\n".join(lines)
+
+
+@playbooks_app.command()
+def show(name: Annotated[str, typer.Argument(help="Playbook name, as in `playbooks list`.")],
+         config: ConfigOpt = Path(DEFAULT_CONFIG), lang: LangOpt = Lang.en) -> None:
+    """Show one playbook in full: owner, response time, checks, steps, statement, taboos."""
+    books = {b.name: b for b in _load(config)}
+    if name not in books:
+        raise _fail(f"no playbook named {name!r} (known: {', '.join(sorted(books))})")
+    typer.echo(render_playbook(books[name], lang.value))
+
+
+@playbooks_app.command()
+def validate(folder: Annotated[Path, typer.Argument(
+        help="Folder of playbook files (*.yaml) to check, as the daemon would load them on "
+             "top of the built-ins.", exists=True, file_okay=False)]) -> None:
+    """Check a folder of playbooks; print every problem, exit 1 if there are any."""
+    categories, cues = known_keys()
+    problems = validate_folder(folder, categories=categories, cues=cues)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{len(list(folder.glob('*.yaml')))} playbooks OK")
