@@ -200,6 +200,29 @@ class DetectionConfig(Thresholds):
     hot_for: Duration = 6 * 3600.0  # how long a thread with a flagged mention stays hot
 
 
+class ConsoleConfig(_Strict):
+    """The web console. URLs typed into it (sources, channels) may not reach private,
+    loopback or link-local addresses unless listed here (CIDRs or host names)."""
+
+    allow_private: list[str] = []
+
+    @field_validator("allow_private")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for v in values:
+            if "/" in v or v.replace(".", "").isdigit() or ":" in v:
+                try:
+                    ipaddress.ip_network(v, strict=False)
+                except ValueError:
+                    raise ValueError(f"{v!r} is not a network (10.0.0.0/8) or host name"
+                                     ) from None
+            elif not v.strip():
+                raise ValueError("must not contain empty strings")
+        return values
+
+
 class AlertsConfig(_Strict):
     """Delivery: attempts before a message is dead-lettered (``alerts failed``/``retry``)."""
 
@@ -216,6 +239,7 @@ class Config(_Strict):
     scoring: ScoringConfig = ScoringConfig()
     detection: DetectionConfig = DetectionConfig()
     alerts: AlertsConfig = AlertsConfig()
+    console: ConsoleConfig = ConsoleConfig()
     playbooks_dir: str | None = None  # your own playbooks: add to or replace the built-in ones
     templates_dir: str | None = None  # your own message templates, searched first
     console_url: str | None = None  # base URL of the web console: messages get an ack link

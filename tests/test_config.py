@@ -345,3 +345,54 @@ def test_forum_sources_accept_presets_rules_and_threads() -> None:
     config = parse_config(data, base=Path("/tmp"), env={})
     b = config.sources[1]
     assert (b.page, b.robots, b.hot_interval) == ("thread", False, 30.0)
+
+
+# --- alert routing, console and folders ------------------------------------------------
+
+
+def _channel(**fields: object) -> dict:
+    return _data(channels=[{"name": "ops", "url": "json://localhost/hook", **fields}])
+
+
+def test_channel_routing_fields_are_validated_and_kept(tmp_path: Path) -> None:
+    config = parse_config(_channel(brands=["acme"], tier=1, format="markdown",
+                                   quiet_hours="22:00-07:00", timezone="Asia/Shanghai",
+                                   rate_limit="10/1h", digest="notice", digest_every="30m"),
+                          base=tmp_path, env={})
+    ch = config.channels[0]
+    assert (ch.tier, ch.format, ch.quiet_hours, ch.timezone) == \
+        (1, "markdown", "22:00-07:00", "Asia/Shanghai")
+    assert (ch.rate_limit, ch.digest, ch.digest_every) == ("10/1h", "notice", 1800.0)
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"quiet_hours": "22-07"}, "channels[0].quiet_hours: '22-07' is not a span like 22:00-07:00"),
+    ({"quiet_hours": "08:00-08:00"}, "starts and ends at the same minute"),
+    ({"rate_limit": "ten per hour"}, "channels[0].rate_limit: 'ten per hour' is not a rate"),
+    ({"rate_limit": "0/1h"}, "is not a rate like 10/1h"),
+    ({"timezone": "Mars/Olympus"}, "channels[0].timezone: 'Mars/Olympus' is not a time zone"),
+    ({"brands": ["Globex"]}, "channels[0].brands: 'Globex' is not one of brands[].name"),
+    ({"format": "rtf"}, "channels[0].format"),
+    ({"tier": -1}, "channels[0].tier"),
+    ({"tags": ["oncall"]}, "channels[0].url: with tags, this must be an apprise configuration"),
+])
+def test_bad_channel_routing_named(fields: dict, expected: str) -> None:
+    assert expected in _error(_channel(**fields))
+
+
+def test_tagged_channel_points_at_an_apprise_configuration(tmp_path: Path) -> None:
+    config = parse_config(_channel(url="file:///etc/crisiswatch/apprise.yml", tags=["oncall"]),
+                          base=tmp_path, env={})
+    assert config.channels[0].tags == ["oncall"]
+
+
+def test_console_allow_list_and_folders(tmp_path: Path) -> None:
+    config = parse_config(_data(console={"allow_private": ["127.0.0.0/8", "intranet.local"]},
+                                playbooks_dir="books", templates_dir="/srv/templates"),
+                          base=tmp_path, env={})
+    assert config.console.allow_private == ["127.0.0.0/8", "intranet.local"]
+    assert config.playbooks_dir == str(tmp_path / "books")  # relative to the config file
+    assert config.templates_dir == "/srv/templates"
+    assert "console.allow_private: '10.0.0.0/33' is not a network" in \
+        _error(_data(console={"allow_private": ["10.0.0.0/33"]}))
+    assert "alerts.max_attempts" in _error(_data(alerts={"max_attempts": 0}))
