@@ -43,13 +43,19 @@ def _first_steps(body: str, n: int = 3) -> list[str]:
     return lines[start:start + n]
 
 
+def _why_and_posts(body: str) -> list[str]:
+    """The "- " lines of the message's Why and Posts sections (not the playbook's)."""
+    lines = body.splitlines()
+    end = next((i for i, ln in enumerate(lines) if ln.startswith("Playbook:")), len(lines))
+    return [ln for ln in lines[:end] if ln.startswith("- ")]
+
+
 def _printer(site: FeedSite, echo: Callable[[str], None]) -> Callable[[Received], None]:
     def show(alert: Received) -> None:
         delay = detection_delay(site, alert)
         echo(f"\n=== {alert.title}   (t={site.now():.0f}s, "
              f"{f'{delay:.1f} s after the post' if delay is not None else 'delay unknown'})")
-        why = [ln for ln in alert.body.splitlines() if ln.startswith("- ")]
-        for line in why:
+        for line in _why_and_posts(alert.body):
             echo(f"  {line}")
         echo("  first steps:")
         for line in _first_steps(alert.body):
