@@ -5,8 +5,8 @@ trained on each set's train split, and the shipped default Chinese model.
 Reads ``../shared/data`` in place (never copied; nothing trained here is saved).
 Every set gets a fixed-seed 80/20 split; AUC and F1 are for the negative class,
 and posts/s is one process pinned to one core scoring the test texts one at a time
-after a warm-up. snownlp is scored on a 2,000-row sample of each test split
-(~4 ms a post). Run: ``python -m bench.scoring [--sweep]``; writes
+after a warm-up, per CPU-second of that process. snownlp is scored on a 2,000-row
+sample of each test split (~4 ms a post). Run: ``python -m bench.scoring [--sweep]``; writes
 ``bench/results/scoring.md``.
 """
 
@@ -100,12 +100,16 @@ def parts(data: Dataset) -> tuple[list[str], list[int], list[str], list[int]]:
 
 def measure(dataset: str, scorer: str, negative: Callable[[str], float], texts: Sequence[str],
             labels: Sequence[int], threshold: float = 0.5) -> Row:
-    """Score one text at a time (as the daemon does) after warming up on a few."""
+    """Score one text at a time (as the daemon does) after warming up on a few.
+
+    Speed is posts per CPU-second of this process (``time.process_time``), so other
+    work on the machine (a test run, another benchmark) does not count against it;
+    on a quiet machine it equals the wall-clock rate."""
     for text in texts[:50]:
         negative(text)
-    start = time.perf_counter()
+    start = time.process_time()
     scores = [negative(t) for t in texts]
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     m = auc_and_f1(scores, labels, threshold)
     return Row(dataset, scorer, len(texts), m.auc, m.f1, len(texts) / elapsed, m.brier, m.ece)
 
@@ -242,7 +246,8 @@ def cross_validate(folds: int = 4) -> list[str]:
 def markdown(rows: list[Row], notes: list[str], command: str) -> str:
     lines = ["# Sentiment scoring on real labelled posts", "",
              f"- date: {datetime.date.today().isoformat()}",
-             f"- machine: {cpu_name()}, nproc {os.cpu_count()}; one process pinned to one core",
+             f"- machine: {cpu_name()}, nproc {os.cpu_count()}; one process pinned to one "
+             "core; posts/s per CPU-second of that process",
              f"- command: `{command}`",
              f"- splits: fixed-seed ({SEED}) 80/20 per set; AUC / F1 for the negative class; "
              "F1 at 0.5 (all scorers, incl. ours: threshold 0.5)",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SEVERITIES = ("notice", "warning", "crisis")
@@ -253,3 +253,52 @@ class StageCursor(SQLModel, table=True):
     name: str = Field(primary_key=True)
     position: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------- console accounts
+
+ROLES = ("admin", "analyst", "pr")
+
+
+class User(SQLModel, table=True):
+    """A console account. Only an argon2 hash of the password is kept; ``disabled``
+    locks the account and makes its sessions and API tokens stop working."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    role: str = "analyst"  # admin | analyst | pr
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled: bool = False
+
+
+class WebSession(SQLModel, table=True):
+    """A console login, server-side so logout and disabling revoke it at once. The
+    cookie holds a random token; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the JSON API; shown once at creation, only its SHA-256 kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str
+    token_hash: str = Field(unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+# Indexes the console's history queries need (monitor/search.py): flagged posts newest
+# first, or by risk or sentiment, must stay fast with millions of posts. Declared here,
+# outside the classes above, so those tables' definitions stay as they were.
+Index("ix_post_fetched_at", Post.__table__.c.fetched_at)
+Index("ix_mention_flagged_risk", Mention.__table__.c.flagged, Mention.__table__.c.risk)
+Index("ix_mention_flagged_sentiment", Mention.__table__.c.flagged,
+      Mention.__table__.c.sentiment)

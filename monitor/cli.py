@@ -527,11 +527,15 @@ def _mount() -> None:
     from monitor.cli_alerts import alerts_app, report
     from monitor.cli_playbooks import playbooks_app
     from monitor.cli_reply import reply_check
+    from monitor.cli_users import users_app
+    from monitor.cli_web import web
 
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(playbooks_app, name="playbooks")
+    app.add_typer(users_app, name="users")
     app.command("report")(report)
     app.command("reply-check")(reply_check)
+    app.command("web")(web)
 
 
 _mount()

@@ -14,6 +14,7 @@ polls every enabled source one time, ignoring backoff, and closes when done.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 
@@ -80,6 +81,7 @@ class WatchSpider(scrapy.Spider):
         self.in_flight: set[int] = set()
         self.threads_in_flight: set[tuple[int, str]] = set()
         self.engines: dict[int, Engine] = {}
+        self.engine_specs: dict[int, str] = {}
         self.closing = False
         self._timer: task.LoopingCall | None = None
 
@@ -113,6 +115,17 @@ class WatchSpider(scrapy.Spider):
         return [(src, t) for src, t in rows if (src.id, t.key) not in self.threads_in_flight
                 and is_due(t.next_visit_at, now)]
 
+    def _engine(self, source: Source) -> Engine:
+        """The source's extraction engine, rebuilt when its URL, preset or rules change
+        (an admin may edit a source in the console while the daemon runs)."""
+        spec = json.dumps([source.kind, source.url, source.preset, source.rules],
+                          sort_keys=True, default=str)
+        if self.engine_specs.get(source.id) != spec or source.id not in self.engines:
+            self.engines[source.id] = engine_for(source.kind, source.url, source.preset,
+                                                 source.rules)
+            self.engine_specs[source.id] = spec
+        return self.engines[source.id]
+
     def _meta(self, src: Source, **extra: object) -> dict:
         meta = {"source_id": src.id, "source_name": src.name, **extra}
         if not src.obey_robots:
@@ -131,9 +144,7 @@ class WatchSpider(scrapy.Spider):
                 source.url, headers=headers, callback=self.parse_feed_response,
                 errback=self.on_error, dont_filter=True,
                 meta=self._meta(source, handle_httpstatus_list=[304]))
-        engine = self.engines.get(source.id) or engine_for(
-            source.kind, source.url, source.preset, source.rules)
-        self.engines[source.id] = engine
+        engine = self._engine(source)
         if source.page == "thread":
             ref = ThreadRef(key=engine.key(source.url), url=source.url)
             return self.thread_request(source, ref, resume=self._resume_url(source.id, ref),

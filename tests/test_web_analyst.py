@@ -1,0 +1,219 @@
+"""Analyst pages: history filters, sort, keyset pages, search, exports; incidents with
+their SVG timeline; the dashboard; and hostile post content shown escaped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from db.engine import session
+from db.models import Source, utcnow
+from monitor.search import HistoryFilter, history_query, parse_filter, search
+from tests.test_web_support import (
+    T0,
+    XSS_LINK,
+    XSS_TEXT,
+    XSS_TITLE,
+    add_alert,
+    add_incident,
+    add_post,
+    console_fixture,  # noqa: F401 - the console fixture
+    logged_in,
+)
+
+
+def _titles(html: str) -> list[str]:
+    """Post titles in the history table, in order."""
+    body = html.split('<table id="history">', 1)[-1].split("</table>", 1)[0]
+    return re.findall(r'target="_blank">([^<]+)</a>', body)
+
+
+@pytest.fixture
+def posts(console):
+    e = console.engine
+    add_post(e, title="Acme refund refused", at=T0, risk=0.9, sentiment=0.1, severity="crisis")
+    add_post(e, title="Acme support rude", at=T0 + timedelta(minutes=1), risk=0.6,
+             sentiment=0.3, severity="warning", source="news")
+    add_post(e, title="艾克美 退款", at=T0 + timedelta(minutes=2), risk=0.7, sentiment=0.2,
+             language="zh", severity="notice")
+    add_post(e, title="Beta battery 50%_off", brand="Beta", at=T0 + timedelta(minutes=3),
+             risk=0.55, sentiment=0.45, severity=None)
+    add_post(e, title="Acme not flagged", at=T0 + timedelta(minutes=4), flagged=False)
+    add_post(e, title="Acme last week", at=T0 - timedelta(days=8), risk=0.8)
+    return console
+
+
+def test_history_lists_flagged_posts_newest_first(posts):
+    client = logged_in(posts, "ana")
+    titles = _titles(client.get("/history").text)
+    assert titles == ["Beta battery 50%_off", "艾克美 退款", "Acme support rude",
+                      "Acme refund refused", "Acme last week"]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("brand=Beta", ["Beta battery 50%_off"]),
+    ("source=news", ["Acme support rude"]),
+    ("severity=warning", ["Acme support rude", "Acme refund refused"]),
+    ("sentiment_min=0.25&sentiment_max=0.5", ["Beta battery 50%_off", "Acme support rude"]),
+    ("language=zh", ["艾克美 退款"]),
+    ("q=REFUND", ["Acme refund refused"]),
+    ("q=50%25_", ["Beta battery 50%_off"]),  # % and _ are literal, not wildcards
+    ("q=Acme%25rude", []),  # a wildcard would match "Acme support rude"
+])
+def test_history_filters(posts, query, expected):
+    client = logged_in(posts, "ana")
+    assert _titles(client.get(f"/history?{query}").text) == expected
+
+
+def test_history_date_range_includes_the_whole_end_day(posts):
+    client = logged_in(posts, "ana")
+    day = (T0 - timedelta(days=8)).date().isoformat()
+    assert _titles(client.get(f"/history?since={day}&until={day}").text) == ["Acme last week"]
+    since = (T0 - timedelta(days=1)).date().isoformat()
+    assert "Acme last week" not in _titles(client.get(f"/history?since={since}").text)
+
+
+def test_history_sorts_by_risk_and_sentiment(posts):
+    client = logged_in(posts, "ana")
+    by_risk = _titles(client.get("/history?sort=risk&order=desc").text)
+    assert by_risk[:2] == ["Acme refund refused", "Acme last week"]
+    by_sentiment = _titles(client.get("/history?sort=sentiment&order=asc").text)
+    assert by_sentiment[0] == "Acme refund refused" and by_sentiment[-1] == "Beta battery 50%_off"
+    page = client.get("/history?sort=risk&order=desc").text
+    assert "sort=risk&amp;order=asc" in page  # the header link flips the order
+
+
+def test_history_pages_with_a_cursor_and_keeps_the_filter(posts):
+    client = logged_in(posts, "ana")
+    seen, url = [], "/history?brand=Acme&limit=2"
+    while url:
+        html = client.get(url).text
+        seen += _titles(html)
+        found = re.search(r'id="next-page" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+        if url:
+            assert "brand=Acme" in url and "after=" in url
+    assert seen == ["艾克美 退款", "Acme support rude", "Acme refund refused", "Acme last week"]
+
+
+def test_bad_filter_values_are_explained(posts):
+    client = logged_in(posts, "ana")
+    for query, words in (("sentiment_min=abc", "sentiment_min"), ("since=yesterday", "since"),
+                         ("sort=title", "sort"), ("after=garbage", "cursor")):
+        response = client.get(f"/history?{query}")
+        assert response.status_code == 400 and words in response.text, query
+
+
+def test_csv_export_follows_the_filter_and_defuses_formulas(posts):
+    add_post(posts.engine, title="=HYPERLINK(\"http://evil\")", at=T0 + timedelta(minutes=9))
+    client = logged_in(posts, "ana")
+    response = client.get("/history.csv?brand=Acme&sort=risk")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {r["brand"] for r in rows} == {"Acme"} and len(rows) == 5
+    assert [float(r["risk"]) for r in rows] == sorted((float(r["risk"]) for r in rows),
+                                                      reverse=True)
+    assert any(r["title"] == "'=HYPERLINK(\"http://evil\")" for r in rows)
+
+
+def test_json_export_streams_every_matching_row(posts, monkeypatch):
+    import monitor.search as search_module
+
+    client = logged_in(posts, "ana")
+    monkeypatch.setattr(search_module, "EXPORT_BATCH", 2)  # several keyset pages
+    response = client.get("/history.json?q=acme")
+    assert response.headers["content-type"] == "application/json"
+    rows = json.loads(response.text)
+    assert [r["title"] for r in rows] == ["Acme support rude", "Acme refund refused",
+                                          "Acme last week"]
+    assert {"time", "brand", "risk", "sentiment", "link", "reasons"} <= set(rows[0])
+
+
+def test_search_layer_is_pure_and_pages_without_gaps(posts):
+    query = history_query(parse_filter({"q": "acme", "brand": "Acme"}), sort="risk")
+    sql = str(query.compile()).lower()
+    assert "like" in sql and "order by mention.risk desc, mention.id desc" in sql
+    first = search(posts.engine, HistoryFilter(), limit=3)
+    second = search(posts.engine, HistoryFilter(), after=first.next_cursor, limit=3)
+    ids = [r["id"] for r in first.rows + second.rows]
+    assert len(ids) == len(set(ids)) == 5 and second.next_cursor is None
+
+
+def _incident_with_mentions(console) -> int:
+    incident = add_incident(console.engine, severity="warning")
+    for i in range(6):
+        add_post(console.engine, title=f"Acme refund {i}", at=T0 + timedelta(minutes=10 * i),
+                 sentiment=0.1 if i % 2 else 0.8, incident_id=incident)
+    return incident
+
+
+def test_incident_page_has_an_svg_timeline_and_its_posts(console):
+    incident = _incident_with_mentions(console)
+    client = logged_in(console, "ana")
+    listing = client.get("/incidents").text
+    assert f'href="/incidents/{incident}"' in listing and "Acme refund row" in listing
+    page = client.get(f"/incidents/{incident}").text
+    svg = page.split('<svg class="chart" id="timeline"', 1)[1].split("</svg>", 1)[0]
+    bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"', svg)
+    assert len(bars) == 6 and all(float(h) > 0 for h in bars)
+    assert '<polyline class="neg" points="' in svg  # negative share line
+    assert 'class="change change-warning"' in svg  # the severity change is marked
+    assert page.count("Acme refund ") >= 6 and "replies 0 -&gt; 6" in page
+
+
+def test_dashboard_counts(console):
+    incident = _incident_with_mentions(console)
+    add_incident(console.engine, severity="crisis", title="Acme fire")
+    add_post(console.engine, title="Beta old", brand="Beta", at=utcnow() - timedelta(days=3),
+             sentiment=0.9)
+    add_post(console.engine, title="Beta new", brand="Beta", at=utcnow() - timedelta(hours=1),
+             sentiment=0.1)
+    with session(console.engine) as s, s.begin():
+        s.add(Source(name="broken-feed", url="https://b.example/", consecutive_errors=3,
+                     last_error="HTTP 503"))
+        s.add(Source(name="quiet-feed", url="https://q.example/", interval_s=60,
+                     last_success_at=utcnow() - timedelta(minutes=10)))
+        s.add(Source(name="fine-feed", url="https://f.example/", interval_s=60,
+                     last_success_at=utcnow()))
+    page = logged_in(console, "ana").get("/").text
+    assert 'id="open-crisis">1<' in page and 'id="open-warning">1<' in page
+    assert f'href="/incidents/{incident}"' in page
+    volumes = page.split('id="volumes"', 1)[1].split("</table>", 1)[0]
+    beta = volumes.split("<td>Beta</td>", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r'class="num">([^<]*)<', beta) == ["1", "100%", "2", "50%"]
+    troubled = page.split('id="troubled"', 1)[1].split("</table>", 1)[0]
+    assert "broken-feed" in troubled and "3 failed fetches" in troubled
+    assert "quiet-feed" in troubled and "fine-feed" not in troubled
+
+
+def test_hostile_post_content_is_escaped_everywhere(console):
+    incident = add_incident(console.engine, title=XSS_TITLE)
+    add_post(console.engine, title=XSS_TITLE, text=XSS_TEXT, url=XSS_LINK,
+             incident_id=incident)
+    alert = add_alert(console.engine, incident, title=XSS_TITLE)
+    with session(console.engine) as s, s.begin():
+        src = s.exec(select(Source)).first()
+        src.consecutive_errors, src.last_error = 1, "<script>alert(1)</script>"
+        s.add(src)
+    client = logged_in(console, "ada")
+    for path in ("/", "/history", "/incidents", f"/incidents/{incident}", "/alerts",
+                 f"/alerts/{alert}"):
+        page = client.get(path).text
+        assert "<script>alert(1)</script>" not in page, path
+        assert "<img src=x" not in page, path
+        assert "javascript:" not in page, path
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, path
+    history = client.get("/history").text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in history
+    add_post(console.engine, title="Acme safe link", url="https://forum.example/ok")
+    history = client.get("/history").text
+    assert ('<a href="https://forum.example/ok" rel="noopener noreferrer" target="_blank">'
+            in history)

@@ -1,0 +1,128 @@
+"""PR pages: the inbox tabs, an alert with its playbook and holding statement, the
+Acknowledge and Resolve forms, the reply checker, and the messages' ack link."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from db.engine import read_session
+from db.models import Alert, Incident
+from tests.test_web_support import (
+    T0,
+    add_alert,
+    add_incident,
+    add_post,
+    console_fixture,  # noqa: F401 - the console fixture
+    csrf_of,
+    logged_in,
+)
+
+
+def _alert(console, **kwargs) -> int:
+    incident = add_incident(console.engine)
+    add_post(console.engine, title="Acme refused my refund", incident_id=incident)
+    return add_alert(console.engine, incident, **kwargs)
+
+
+def _status(console, alert_id: int) -> Alert:
+    with read_session(console.engine) as s:
+        return s.get(Alert, alert_id)
+
+
+def test_inbox_tabs(console):
+    first = _alert(console)
+    second = _alert(console, title="Acme: second matter")
+    client = logged_in(console, "pat")
+    client.post(f"/alerts/{second}/ack", data={"csrf_token": csrf_of(client)})
+    open_tab = client.get("/alerts").text
+    assert "open (1)" in open_tab and "acknowledged (1)" in open_tab
+    assert f'href="/alerts/{first}"' in open_tab and f'href="/alerts/{second}"' not in open_tab
+    acked = client.get("/alerts?status=acknowledged").text
+    assert f'href="/alerts/{second}"' in acked and "pat" in acked
+    assert client.get("/alerts?status=bogus").status_code == 404
+
+
+def test_alert_page_shows_incident_first_steps_and_filled_statement(console):
+    alert = _alert(console)
+    page = logged_in(console, "pat").get(f"/alerts/{alert}").text
+    assert "Acme refused my refund" in page and "/incidents/" in page
+    steps = page.split("<h3>First steps</h3>", 1)[1].split("</ol>", 1)[0]
+    assert 1 <= steps.count("<li>") <= 4
+    statement = re.search(r'<p class="text" id="statement">(.*?)</p>', page, re.S).group(1)
+    assert "Acme" in statement and "{brand}" not in statement and "{time}" not in statement
+    assert 'id="ack"' in page and 'id="resolve"' in page
+
+
+def test_acknowledge_through_the_form(console):
+    alert = _alert(console)
+    client = logged_in(console, "pat")
+    response = client.post(f"/alerts/{alert}/ack", data={"csrf_token": csrf_of(client)},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/alerts/{alert}?done=ack"
+    stored = _status(console, alert)
+    assert stored.status == "acknowledged" and stored.acknowledged_by == "pat"
+    page = client.get(response.headers["location"]).text
+    assert "Acknowledged: escalation" in page and 'id="ack"' not in page
+
+
+def test_resolve_records_the_reply_time_and_shows_errors(console):
+    alert = _alert(console)
+    client = logged_in(console, "pat")
+    token = csrf_of(client)
+    too_early = (T0 - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    refused = client.post(f"/alerts/{alert}/resolve",
+                          data={"csrf_token": token, "reply_at": too_early})
+    assert refused.status_code == 400 and "before the incident opened" in refused.text
+    assert _status(console, alert).status == "open"
+    reply_at = (T0 + timedelta(minutes=45)).replace(second=0)
+    done = client.post(f"/alerts/{alert}/resolve",
+                       data={"csrf_token": token, "reply_at": reply_at.strftime("%Y-%m-%dT%H:%M")})
+    assert done.status_code == 200 and "Resolved: the incident" in done.text
+    assert _status(console, alert).status == "resolved"
+    with read_session(console.engine) as s:
+        incident = s.get(Incident, _status(console, alert).incident_id)
+    assert incident.first_reply_at == reply_at and incident.resolved_at is not None
+    again = client.post(f"/alerts/{alert}/ack", data={"csrf_token": token})
+    assert again.status_code == 409 and "already resolved" in again.text
+
+
+def test_reply_check_shows_what_to_fix(console):
+    alert = _alert(console)
+    client = logged_in(console, "pat")
+    bad = client.post(f"/alerts/{alert}/reply", data={
+        "csrf_token": csrf_of(client),
+        "text": "This is company policy. You must have misused the product."})
+    assert bad.status_code == 200
+    result = bad.text.split('id="reply-check"', 1)[1]
+    assert "Fix these before posting" in result and "Must fix" in result
+    assert "company policy" in result  # the phrase as written is quoted back
+    assert "You must have misused the product." in bad.text  # the draft stays in the box
+    good = client.post(f"/alerts/{alert}/reply", data={
+        "csrf_token": csrf_of(client),
+        "text": "We are sorry about your refund. Our team will call you today and "
+                "sort it out within 24 hours."})
+    assert "Nothing must be fixed" in good.text
+    empty = client.post(f"/alerts/{alert}/reply", data={"csrf_token": csrf_of(client),
+                                                        "text": "  "})
+    assert empty.status_code == 400 and "Nothing to check" in empty.text
+
+
+def test_the_ack_link_in_messages_opens_the_alert(console):
+    from alerts.outbox import alert_view
+    from db.engine import session
+
+    alert = _alert(console)
+    with session(console.engine) as s:
+        view = alert_view(s, s.get(Alert, alert), console.config.console_url)
+    assert view.ack_url == f"https://console.example/alerts/{alert}"
+    path = view.ack_url.removeprefix(console.config.console_url)
+    client = console.client()
+    to_login = client.get(path, follow_redirects=False)  # a PR person not logged in yet
+    assert to_login.headers["location"] == f"/login?next=%2Falerts%2F{alert}"
+    page = client.get(path)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    landed = client.post("/login", data={"name": "pat", "password": "correct horse battery",
+                                         "csrf_token": token, "next": f"/alerts/{alert}"})
+    assert landed.status_code == 200 and f"Alert #{alert}" in landed.text

@@ -1,0 +1,171 @@
+"""Analyst pages: the flagged-post history (filters, sort, keyset pages, CSV and JSON
+export of any filtered view) and incidents with their timeline.
+
+Exports stream a keyset batch at a time (monitor.search.iter_rows), so a year of
+history downloads in constant memory. CSV cells that a spreadsheet would run as a
+formula (starting with = + - @) are prefixed with an apostrophe: post text is
+written by strangers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from db.engine import read_session
+from db.models import SEVERITIES, Brand, Source, utcnow
+from monitor.incidents import incident_detail, list_incidents
+from monitor.search import (
+    COLUMNS,
+    FILTER_KEYS,
+    MAX_PAGE,
+    SORTS,
+    SearchError,
+    iter_rows,
+    parse_filter,
+    parse_sort,
+    search,
+)
+from web.auth import Reader, engine_of
+from web.charts import timeline
+from web.pages import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+LANGUAGES = ("en", "zh")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def page_size(raw: str | None, default: int = PAGE_SIZE) -> int:
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SearchError(f"limit: {raw!r} is not a whole number") from None
+    if not 1 <= value <= MAX_PAGE:
+        raise SearchError(f"limit: must be between 1 and {MAX_PAGE}")
+    return value
+
+
+def kept_params(params: Mapping[str, str]) -> dict[str, str]:
+    """The filter and sort as given (for links and export URLs that keep the view)."""
+    keys = (*FILTER_KEYS, "sort", "order")
+    return {k: params[k].strip() for k in keys if (params.get(k) or "").strip()}
+
+
+def names(engine: Engine, model: type[Brand] | type[Source]) -> list[str]:
+    with read_session(engine) as s:
+        return list(s.exec(select(model.name).order_by(model.name)).all())
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history(request: Request, user: Reader) -> HTMLResponse:
+    params, engine = request.query_params, engine_of(request)
+    found = parse_filter(params)
+    sort, descending = parse_sort(params.get("sort"), params.get("order"))
+    after = params.get("after") or None
+    page = search(engine, found, sort=sort, descending=descending, after=after,
+                  limit=page_size(params.get("limit")))
+    return render(request, "history.html", rows=page.rows, next_cursor=page.next_cursor,
+                  paged=after is not None, keep=kept_params(params),
+                  form={k: params.get(k, "") for k in FILTER_KEYS}, sort=sort,
+                  descending=descending, sorts=tuple(SORTS), brands=names(engine, Brand),
+                  sources=names(engine, Source), severities=SEVERITIES, languages=LANGUAGES)
+
+
+def csv_cell(value: object) -> object:
+    """A value as a CSV cell; text that a spreadsheet would evaluate is defused."""
+    if isinstance(value, list):
+        value = "; ".join(map(str, value))
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def csv_lines(rows: Iterator[dict]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([csv_cell(row[c]) for c in COLUMNS])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def json_chunks(rows: Iterator[dict]) -> Iterator[str]:
+    """A JSON array, streamed row by row."""
+    yield "["
+    for i, row in enumerate(rows):
+        yield ("," if i else "") + "\n" + json.dumps(row, ensure_ascii=False)
+    yield "\n]\n"
+
+
+def _export(request: Request, kind: str) -> StreamingResponse:
+    params = request.query_params
+    found = parse_filter(params)
+    sort, descending = parse_sort(params.get("sort"), params.get("order"))
+    rows = iter_rows(engine_of(request), found, sort=sort, descending=descending)
+    stamp = f"{utcnow():%Y%m%d-%H%M}"
+    body, media = ((csv_lines(rows), "text/csv; charset=utf-8") if kind == "csv"
+                   else (json_chunks(rows), "application/json"))
+    return StreamingResponse(body, media_type=media, headers={
+        "content-disposition": f'attachment; filename="crisiswatch-history-{stamp}.{kind}"'})
+
+
+@router.get("/history.csv")
+def history_csv(request: Request, user: Reader
+                ) -> StreamingResponse:
+    return _export(request, "csv")
+
+
+@router.get("/history.json")
+def history_json(request: Request, user: Reader
+                 ) -> StreamingResponse:
+    return _export(request, "json")
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+def incidents(request: Request, user: Reader, brand: str = "",
+              severity: str = "") -> HTMLResponse:
+    if severity and severity not in SEVERITIES:
+        raise SearchError(f"severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
+    engine = engine_of(request)
+    rows = list_incidents(engine, brand=brand or None, min_severity=severity or None,
+                          limit=200)
+    return render(request, "incidents.html", rows=rows, brands=names(engine, Brand),
+                  severities=SEVERITIES, form={"brand": brand, "severity": severity})
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def incident_chart(detail: dict):  # noqa: ANN201 - web.charts.Chart | None
+    """The timeline chart of an ``incident_detail``: mentions and severity changes."""
+    events = detail["timeline"]
+    mentions = [(_at(e["at"]), e["sentiment"]) for e in events if e["kind"] == "mention"]
+    changes = [(_at(e["at"]), e["severity"], e["kind"]) for e in events
+               if e["kind"] in ("rise", "reminder")]
+    return timeline(mentions, changes)
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident(request: Request, user: Reader, incident_id: int) -> HTMLResponse:
+    detail = incident_detail(engine_of(request), incident_id)
+    if detail is None:
+        raise HTTPException(404, f"There is no incident #{incident_id}.")
+    posts = [e for e in detail["timeline"] if e["kind"] == "mention"]
+    changes = [e for e in detail["timeline"] if e["kind"] in ("rise", "reminder")]
+    return render(request, "incident.html", incident=detail, chart=incident_chart(detail),
+                  posts=posts, changes=changes)

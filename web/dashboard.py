@@ -1,0 +1,99 @@
+"""The dashboard: what needs attention now. Open incidents by severity, mentions and
+their negative share per brand (24 h and 7 days), and sources in trouble.
+
+A mention counts as negative when its sentiment (the probability the post is
+positive) is below 0.5. A source is in trouble when its last fetch failed, or when
+it has not succeeded for three of its polling intervals (a source can fail
+silently: an empty page, a changed layout)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine, case, func
+from sqlmodel import select
+
+from db.engine import read_session
+from db.models import SEVERITIES, Brand, Incident, Mention, Post, Source, utcnow
+from web.auth import Reader, engine_of
+from web.pages import render
+
+router = APIRouter(include_in_schema=False)
+NEGATIVE_BELOW = 0.5
+STALE_INTERVALS = 3
+
+
+@dataclass(frozen=True)
+class BrandVolume:
+    brand: str
+    mentions: int
+    negative: int
+
+    @property
+    def negative_share(self) -> float:
+        return self.negative / self.mentions if self.mentions else 0.0
+
+
+def open_incidents(engine: Engine, limit: int = 10) -> tuple[dict[str, int], list[dict]]:
+    """Counts of unresolved incidents per severity, and the most severe, newest first."""
+    with read_session(engine) as s:
+        counts = dict(s.exec(select(Incident.severity, func.count())
+                             .where(Incident.resolved_at.is_(None))
+                             .group_by(Incident.severity)).all())
+        rank = case({sev: i for i, sev in enumerate(SEVERITIES)}, value=Incident.severity,
+                    else_=-1)
+        rows = s.exec(select(Incident, Brand).join(Brand, Incident.brand_id == Brand.id)
+                      .where(Incident.resolved_at.is_(None))
+                      .order_by(rank.desc(), Incident.last_seen_at.desc()).limit(limit)).all()
+    by_severity = {sev: counts.get(sev, 0) for sev in reversed(SEVERITIES)}
+    top = [{"id": i.id, "brand": b.name, "severity": i.severity or "-", "title": i.title,
+            "mentions": i.mention_count, "last_seen": i.last_seen_at} for i, b in rows]
+    return by_severity, top
+
+
+def brand_volumes(engine: Engine, since: datetime) -> list[BrandVolume]:
+    """Mentions per brand of posts fetched since ``since``, and how many were negative."""
+    negative = func.sum(case((Mention.sentiment < NEGATIVE_BELOW, 1), else_=0))
+    with read_session(engine) as s:
+        rows = s.exec(select(Brand.name, func.count(Mention.id), negative)
+                      .join(Mention, Mention.brand_id == Brand.id)
+                      .join(Post, Mention.post_id == Post.id)
+                      .where(Post.fetched_at >= since)
+                      .group_by(Brand.name).order_by(Brand.name)).all()
+    return [BrandVolume(name, count, int(neg or 0)) for name, count, neg in rows]
+
+
+def in_trouble(source: Source, now: datetime) -> str | None:
+    """Why a source needs a look, or None when it is fine."""
+    if not source.enabled:
+        return None
+    if source.consecutive_errors > 0:
+        return f"{source.consecutive_errors} failed fetches in a row"
+    stale = now - timedelta(seconds=STALE_INTERVALS * source.interval_s)
+    if source.last_success_at is None:
+        if source.last_fetch_at is not None and source.last_fetch_at < stale:
+            return "never fetched successfully"
+        return None
+    if source.last_success_at < stale:
+        return f"no success in {STALE_INTERVALS} intervals"
+    return None
+
+
+def troubled_sources(engine: Engine, now: datetime) -> list[tuple[Source, str]]:
+    with read_session(engine) as s:
+        sources = s.exec(select(Source).order_by(Source.name)).all()
+    return [(src, why) for src in sources if (why := in_trouble(src, now))]
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, user: Reader) -> HTMLResponse:
+    engine, now = engine_of(request), utcnow()
+    by_severity, top = open_incidents(engine)
+    day = {v.brand: v for v in brand_volumes(engine, now - timedelta(hours=24))}
+    week = brand_volumes(engine, now - timedelta(days=7))
+    volumes = [(v.brand, day.get(v.brand), v) for v in week]
+    return render(request, "dashboard.html", by_severity=by_severity, top=top,
+                  volumes=volumes, troubled=troubled_sources(engine, now))

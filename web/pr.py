@@ -1,0 +1,180 @@
+"""PR pages: the alert inbox and one alert, with its incident, the first steps of
+its playbook, the filled holding statement, Acknowledge and Resolve, and a reply
+checker. ``{console_url}/alerts/{id}``, the link in every alert message, lands here.
+
+Acknowledge and Resolve go through alerts.workflow, as the CLI does, so the
+console and ``crisiswatch alerts ack`` can never disagree."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine, and_, func
+from sqlmodel import select
+
+from alerts.playbooks import Playbook, PlaybookError, choose_playbook, load_playbooks
+from alerts.render import fill_statement
+from alerts.workflow import STATUSES, WorkflowError, acknowledge, list_alerts, resolve
+from db.engine import read_session
+from db.models import Alert, Brand, Incident, Mention, Post, Source, utcnow
+from monitor.replycheck import check_reply
+from monitor.search import SearchError, parse_when
+from monitor.stages import playbooks_for
+from web.auth import RESPONDERS, Reader, Responder, allowed, current_user, engine_of
+from web.pages import render
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger("crisiswatch.web")
+FIRST_STEPS = 4
+MAX_REPLY = 5000
+DONE = {"ack": "Acknowledged: escalation and reminders for this incident have stopped.",
+        "resolved": "Resolved: the incident and all its alerts are closed."}
+
+
+def playbooks(request: Request) -> tuple[Playbook, ...]:
+    """The config's playbooks, read once; the built-ins if the admin's folder is broken
+    (an alert page must still open during a crisis)."""
+    state = request.app.state
+    if getattr(state, "playbooks", None) is None:
+        try:
+            state.playbooks = playbooks_for(state.config)
+        except PlaybookError as exc:
+            log.error("playbooks_dir has problems, using the built-ins: %s", exc)
+            state.playbooks = load_playbooks()
+    return state.playbooks
+
+
+def status_counts(engine: Engine) -> dict[str, int]:
+    with read_session(engine) as s:
+        found = dict(s.exec(select(Alert.status, func.count()).group_by(Alert.status)).all())
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def inbox(request: Request, user: Reader, status: str = "open") -> HTMLResponse:
+    if status not in STATUSES:
+        raise HTTPException(404, f"There is no {status!r} tab (use {', '.join(STATUSES)}).")
+    engine = engine_of(request)
+    return render(request, "alerts.html", tab=status, counts=status_counts(engine),
+                  rows=list_alerts(engine, status=status, limit=200), now=utcnow())
+
+
+def statement_time(opened_at: datetime | None, lang: str) -> str | None:
+    """The day the incident opened, as a public statement writes it."""
+    if opened_at is None:
+        return None
+    if lang == "zh":
+        return f"{opened_at.year}年{opened_at.month}月{opened_at.day}日"
+    return f"{opened_at.day} {opened_at:%B %Y}"
+
+
+def _posts(s, alert: Alert) -> list[dict]:  # noqa: ANN001 - Session
+    rows = s.exec(select(Post, Source, Mention).join(Source, Post.source_id == Source.id)
+                  .outerjoin(Mention, and_(Mention.post_id == Post.id,
+                                           Mention.brand_id == alert.brand_id))
+                  .where(Post.id.in_(alert.post_ids or [-1])).order_by(Post.fetched_at)).all()
+    return [{"id": p.id, "at": p.fetched_at, "source": src.name, "title": p.title,
+             "text": p.text[:1000], "link": p.url, "language": m.language if m else "en",
+             "risk": m.risk if m else None} for p, src, m in rows]
+
+
+def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int) -> dict | None:
+    """Everything the alert page shows, or None when there is no such alert."""
+    with read_session(engine) as s:
+        alert = s.get(Alert, alert_id)
+        if alert is None:
+            return None
+        incident, brand = s.get(Incident, alert.incident_id), s.get(Brand, alert.brand_id)
+        posts = _posts(s, alert)
+    languages = [p["language"] for p in posts]
+    lang = "zh" if languages and languages.count("zh") * 2 > len(languages) else "en"
+    book = next((b for b in books if b.name == alert.playbook), None) or \
+        choose_playbook(books, incident.cues, incident.category)
+    statement = fill_statement(book.text("holding_statement", lang),
+                               {"brand": brand.name,
+                                "time": statement_time(incident.opened_at, lang)},
+                               lang, book.placeholder_defaults)
+    return {"alert": alert, "incident": incident, "brand": brand.name, "posts": posts,
+            "book": book, "lang": lang, "statement": statement,
+            "first_steps": list(book.text("first_steps", lang))[:FIRST_STEPS],
+            "never_say": list(book.text("never_say", lang)),
+            "owner": book.text("owner", lang), "book_title": book.text("title", lang)}
+
+
+def _alert_page(request: Request, alert_id: int, *, status_code: int = 200,
+                **extra: object) -> HTMLResponse:
+    context = alert_context(engine_of(request), playbooks(request), alert_id)
+    if context is None:
+        raise HTTPException(404, f"There is no alert #{alert_id}.")
+    user = current_user(request)
+    can_work = user is not None and allowed(user, RESPONDERS)
+    reply_default = f"{utcnow():%Y-%m-%dT%H:%M}"
+    return render(request, "alert.html", status_code=status_code, can_work=can_work,
+                  reply_default=reply_default, **context, **extra)
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(request: Request, user: Reader, alert_id: int, done: str = "",
+               trust: float | None = None) -> HTMLResponse:
+    flash = DONE.get(done)
+    if flash and done == "resolved" and trust is not None:
+        flash += (f" Trust score {trust:.2f} (1: replied at once, 0: on the promised time, "
+                  "below 0: late).")
+    return _alert_page(request, alert_id, flash=flash)
+
+
+@router.post("/alerts/{alert_id}/ack")
+def ack(request: Request, user: Responder, alert_id: int) -> Response:
+    try:
+        done = acknowledge(engine_of(request), alert_id, by=user.name)
+    except WorkflowError as exc:
+        return _alert_page(request, alert_id, status_code=409, error=str(exc))
+    log.info("%s acknowledged alerts %s", user.name, done)
+    return RedirectResponse(f"/alerts/{alert_id}?done=ack", status_code=303)
+
+
+def parse_reply_time(raw: str, now: datetime) -> datetime:
+    """The reply time from the form (UTC); not in the future."""
+    if not raw.strip():
+        return now
+    at = parse_when(raw, "reply time")
+    if at > now + timedelta(minutes=5):
+        raise SearchError("reply time: that is in the future; give the time the first "
+                          "public reply went out (UTC)")
+    return at
+
+
+@router.post("/alerts/{alert_id}/resolve")
+def resolve_alert(request: Request, user: Responder, alert_id: int,
+                  reply_at: str = Form("")) -> Response:
+    now = utcnow()
+    try:
+        trust = resolve(engine_of(request), alert_id, parse_reply_time(reply_at, now), now=now)
+    except (WorkflowError, SearchError) as exc:
+        return _alert_page(request, alert_id, status_code=400, error=str(exc))
+    log.info("%s resolved alert %s", user.name, alert_id)
+    target = f"/alerts/{alert_id}?done=resolved"
+    if trust is not None:
+        target += f"&trust={trust:.2f}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/alerts/{alert_id}/reply", response_class=HTMLResponse)
+def reply_check(request: Request, user: Responder, alert_id: int,
+                text: str = Form("")) -> HTMLResponse:
+    """Check a draft reply against the alert's playbook and show what to fix."""
+    context = alert_context(engine_of(request), playbooks(request), alert_id)
+    if context is None:
+        raise HTTPException(404, f"There is no alert #{alert_id}.")
+    if len(text) > MAX_REPLY:
+        return _alert_page(request, alert_id, status_code=400, draft=text[:MAX_REPLY],
+                           reply_error=f"The draft is longer than {MAX_REPLY} characters.")
+    try:
+        check = check_reply(text, context["book"]).to_dict()
+    except ValueError as exc:
+        return _alert_page(request, alert_id, status_code=400, draft=text,
+                           reply_error=f"Nothing to check: {exc}.")
+    return _alert_page(request, alert_id, draft=text, check=check)

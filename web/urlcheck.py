@@ -1,0 +1,139 @@
+"""Refuse URLs typed into the console or API that would make the server reach
+into its own network (SSRF): cloud metadata at 169.254.169.254, an admin port on
+127.0.0.1, the office LAN. A source is fetched and a channel is posted to by the
+server, so whoever may type a URL could otherwise probe what the server sees.
+
+A host is checked by every address it resolves to (one private address among
+public ones is enough to refuse: the fetcher may pick any of them), including
+IPv4 hidden in IPv6 (``::ffff:127.0.0.1``, 6to4, Teredo). Names and networks the
+operator lists in ``console.allow_private`` are let through: a forum on the
+intranet, or the tests' loopback server.
+
+The operator's own YAML is not checked; it is trusted like the rest of the
+server's configuration. The check runs when the URL is saved or tested: a name
+whose DNS answer changes later (rebinding) is not caught here."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str], list[str]]
+
+SOURCE_SCHEMES = ("http", "https")
+# apprise schemes that post to a host the URL names (webhooks and self-hosted
+# services); the others talk to a fixed public service (tgram://, discord:// ...)
+# and what stands where a host would be is an id or a token.
+HOST_SCHEMES = frozenset({"http", "https", "json", "jsons", "xml", "xmls", "form", "forms",
+                          "apprise", "apprises", "gotify", "gotifys", "mmost", "mmosts",
+                          "ntfys", "rocket", "rockets", "matrix", "matrixs"})
+# apprise reads configuration from these; a local file is not the console's business
+LOCAL_SCHEMES = frozenset({"file", "windows"})
+
+
+def resolve(host: str) -> list[str]:
+    """Every address ``host`` resolves to (what a fetcher might connect to)."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return sorted({info[4][0].split("%", 1)[0] for info in infos})
+
+
+def _embedded(ip: IPAddress) -> list[IPAddress]:
+    """The address and any IPv4 address an IPv6 one carries (mapped, 6to4, Teredo):
+    the packets end up at that IPv4 address."""
+    found: list[IPAddress] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        found += [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+        if ip.teredo is not None:
+            found += list(ip.teredo)
+    return found
+
+
+def is_public(ip: IPAddress) -> bool:
+    """Neither private, loopback, link-local, multicast, reserved nor unspecified,
+    nor any other address IANA does not route globally (100.64.0.0/10 ...)."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d (the v6 form itself counts as reserved)
+        return is_public(mapped)
+    return all(a.is_global and not (a.is_private or a.is_loopback or a.is_link_local
+                                    or a.is_multicast or a.is_reserved or a.is_unspecified)
+               for a in _embedded(ip))
+
+
+def _networks(allow: Sequence[str]) -> tuple[list[ipaddress.IPv4Network |
+                                                   ipaddress.IPv6Network], set[str]]:
+    """Split the allow-list into networks and host names (lower case, no final dot)."""
+    nets, names = [], set()
+    for entry in allow:
+        try:
+            nets.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            names.add(entry.strip().lower().rstrip("."))
+    return nets, names
+
+
+def _allowed(ip: IPAddress, nets: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+             ) -> bool:
+    return any(a in net for a in _embedded(ip) for net in nets if a.version == net.version)
+
+
+def check_host(host: str, allow: Sequence[str], resolver: Resolver = resolve) -> str | None:
+    """Why the server must not connect to ``host``, or None when it may."""
+    nets, names = _networks(allow)
+    name = host.lower().rstrip(".").strip("[]")
+    if name in names:
+        return None
+    literal = True
+    try:
+        addresses = [ipaddress.ip_address(name)]
+    except ValueError:
+        literal = False
+        try:
+            addresses = [ipaddress.ip_address(a) for a in resolver(name)]
+        except (OSError, UnicodeError, ValueError):
+            return f"host {host!r} does not resolve"
+        if not addresses:
+            return f"host {host!r} does not resolve"
+    for ip in addresses:
+        if not is_public(ip) and not _allowed(ip, nets):
+            via = "" if literal else f" (it resolves to {ip})"
+            return (f"host {host!r} is a private, loopback, link-local or reserved address"
+                    f"{via}; add it to console.allow_private in the config to permit it")
+    return None
+
+
+def check_url(url: str, allow: Sequence[str], *, schemes: Sequence[str] = SOURCE_SCHEMES,
+              resolver: Resolver = resolve) -> str | None:
+    """An error message for a URL the server would fetch (a source), or None.
+    Only ``schemes`` are accepted, and the host must pass ``check_host``."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme.lower() not in schemes:
+        return f"scheme {parts.scheme or '(none)'!r} is not allowed; use {' or '.join(schemes)}"
+    if not host:
+        return "the URL has no host"
+    return check_host(host, allow, resolver)
+
+
+def check_channel_url(url: str, allow: Sequence[str], resolver: Resolver = resolve
+                      ) -> str | None:
+    """An error message for an apprise URL entered in the console, or None. Webhook
+    and self-hosted schemes have their host checked like a source's; local files
+    (apprise configuration from file://) are refused."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in LOCAL_SCHEMES:
+        return f"{scheme}:// cannot be entered in the console; put this channel in the config file"
+    if scheme not in HOST_SCHEMES:
+        return None
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return "not a valid URL"
+    if not host:
+        return "the URL has no host"
+    return check_host(host, allow, resolver)
