@@ -166,7 +166,7 @@ def _placeholder(key: str, value: str | None, lang: str,
     return ""
 
 
-def _statement_time(opened_at: datetime | None, lang: str) -> str | None:
+def statement_time(opened_at: datetime | None, lang: str) -> str | None:
     """The day the incident opened, written for a public statement."""
     if opened_at is None:
         return None
@@ -247,7 +247,7 @@ def _book_lines(book: Playbook, field: str, lang: str) -> list[str]:
 
 def _book_context(book: Playbook, view: AlertView, lang: str) -> dict[str, object]:
     values = {"brand": view.brand, "product": view.product, "place": view.place,
-              "time": _statement_time(view.opened_at, lang)}
+              "time": statement_time(view.opened_at, lang)}
     statement = fill_statement(str(_book_field(book, "holding_statement", lang) or ""),
                                {k: inert(v, BRAND_CAP) if v else None for k, v in values.items()},
                                lang, getattr(book, "placeholder_defaults", None))

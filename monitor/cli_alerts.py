@@ -12,12 +12,11 @@ from typing import Annotated
 
 import typer
 
+from monitor.cli_common import ConfigOpt, DatabaseOpt, fail
 from monitor.config import DEFAULT_CONFIG
 
 alerts_app = typer.Typer(help="Work the alerts: list, acknowledge, resolve; dead letters.",
                          no_args_is_help=True)
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).")]
-DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (instead of the config's).")]
 
 
 class Status(StrEnum):
@@ -31,11 +30,6 @@ def _engine(config: Path, database: str | None):  # noqa: ANN202 - Engine
     from monitor.cli import existing_database
 
     return existing_database(config, database)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _when(value: datetime | None) -> str:
@@ -77,7 +71,7 @@ def alerts_ack(alert_id: Annotated[int, typer.Argument(help="The alert number.")
     try:
         done = acknowledge(_engine(config, database), alert_id, by)
     except WorkflowError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not done:
         typer.echo(f"alert #{alert_id} was already acknowledged")
         return
@@ -108,7 +102,7 @@ def alerts_resolve(alert_id: Annotated[int, typer.Argument(help="The alert numbe
     try:
         trust = resolve(_engine(config, database), alert_id, _reply_time(reply_at))
     except WorkflowError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     shown = "unknown (no promised reply time)" if trust is None else f"{trust:.1f}"
     typer.echo(f"resolved alert #{alert_id} and its incident; trust score {shown}")
 
@@ -141,11 +135,11 @@ def alerts_retry(delivery_ids: Annotated[list[int] | None, typer.Argument(
     from alerts.workflow import WorkflowError, retry
 
     if not delivery_ids and not all_failed:
-        raise _fail("name delivery numbers or pass --all", code=2)
+        raise fail("name delivery numbers or pass --all", code=2)
     try:
         count = retry(_engine(config, database), None if all_failed else list(delivery_ids))
     except WorkflowError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"{count} deliveries queued again")
 
 

@@ -13,12 +13,11 @@ from typing import Annotated
 
 import typer
 
+from monitor.cli_common import ConfigOpt, DatabaseOpt, fail
 from monitor.config import DEFAULT_CONFIG
 
 users_app = typer.Typer(help="Console accounts: add, list, API tokens, disable.",
                         no_args_is_help=True)
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).")]
-DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (instead of the config's).")]
 
 
 class Role(StrEnum):
@@ -33,11 +32,6 @@ def _engine(config: Path, database: str | None):  # noqa: ANN202 - Engine
     return connect(database_url(config, database))
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 def _read_password(from_stdin: bool) -> str:
     from monitor.users import MIN_PASSWORD
 
@@ -47,7 +41,7 @@ def _read_password(from_stdin: bool) -> str:
         password = typer.prompt(f"Password (at least {MIN_PASSWORD} characters)",
                                 hide_input=True, confirmation_prompt=True)
     if len(password) < MIN_PASSWORD:
-        raise _fail(f"the password must have at least {MIN_PASSWORD} characters", code=2)
+        raise fail(f"the password must have at least {MIN_PASSWORD} characters", code=2)
     return password
 
 
@@ -65,7 +59,7 @@ def users_add(name: Annotated[str, typer.Argument(help="Login name.")],
     try:
         add_user(_engine(config, database), name, role.value, password)
     except UserError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"added {name} ({role.value})")
 
 
@@ -95,7 +89,7 @@ def users_token(name: Annotated[str, typer.Argument(help="The user the token act
     try:
         token = create_token(_engine(config, database), name, label)
     except UserError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(token)
     typer.echo(f"API token {label!r} for {name}: shown once, store it now.", err=True)
 
@@ -110,5 +104,5 @@ def users_disable(name: Annotated[str, typer.Argument(help="The account to lock.
     try:
         set_disabled(_engine(config, database), name, True)
     except UserError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"disabled {name}")

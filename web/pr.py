@@ -16,7 +16,7 @@ from sqlalchemy import Engine, and_, func
 from sqlmodel import select
 
 from alerts.playbooks import Playbook, PlaybookError, choose_playbook, load_playbooks
-from alerts.render import fill_statement
+from alerts.render import fill_statement, statement_time
 from alerts.workflow import STATUSES, WorkflowError, acknowledge, list_alerts, resolve
 from db.engine import read_session
 from db.models import Alert, Brand, Incident, Mention, Post, Source, utcnow
@@ -60,15 +60,6 @@ def inbox(request: Request, user: Reader, status: str = "open") -> HTMLResponse:
     engine = engine_of(request)
     return render(request, "alerts.html", tab=status, counts=status_counts(engine),
                   rows=list_alerts(engine, status=status, limit=200), now=utcnow())
-
-
-def statement_time(opened_at: datetime | None, lang: str) -> str | None:
-    """The day the incident opened, as a public statement writes it."""
-    if opened_at is None:
-        return None
-    if lang == "zh":
-        return f"{opened_at.year}年{opened_at.month}月{opened_at.day}日"
-    return f"{opened_at.day} {opened_at:%B %Y}"
 
 
 def _posts(s, alert: Alert) -> list[dict]:  # noqa: ANN001 - Session
