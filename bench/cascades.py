@@ -156,6 +156,24 @@ def best_scale(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(candidates[int(np.argmin(errors))])
 
 
+def floored_scale(pred: np.ndarray, truth: np.ndarray,
+                  floors: int = 31) -> tuple[float, float]:
+    """Floor ``f`` and multiplier ``c`` of ``max(f, c * pred)`` minimising the median
+    relative error on these (training) cascades: floors from the 0-60th percentiles
+    of the true sizes, multipliers over every ratio truth / pred (where the optimum
+    for a fixed floor lies, as in ``best_scale``). ``f`` = the lowest true size
+    means no floor at all."""
+    scales = truth / np.maximum(pred, 1e-12)
+    best = (np.inf, 0.0, 1.0)
+    for floor in np.quantile(truth, np.linspace(0.0, 0.6, floors)):
+        fits = np.maximum(floor, scales[:, None] * pred[None, :])
+        errors = np.median(np.abs(fits - truth) / truth, axis=1)
+        i = int(np.argmin(errors))
+        if errors[i] < best[0]:
+            best = (float(errors[i]), float(floor), float(scales[i]))
+    return best[1], best[2]
+
+
 def spearman(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(stats.spearmanr(pred, truth)[0]) if np.ptp(pred) > 0 else float("nan")
 
@@ -170,6 +188,7 @@ def forecast_at(c: Cascade, cutoff: float, params: ForecastParams) -> Forecast:
 def size_row(method: str, pred: np.ndarray, truth: np.ndarray,
              low: np.ndarray | None = None, high: np.ndarray | None = None) -> Row:
     values = {"median rel. error": float(np.median(rel_errors(pred, truth))),
+              "mean rel. error": float(np.mean(rel_errors(pred, truth))),
               "Spearman": spearman(pred, truth)}
     if low is not None and high is not None:
         values["in range"] = float(np.mean((low <= truth) & (truth <= high)))
@@ -246,6 +265,62 @@ def log_calibrated(expected: np.ndarray, first: np.ndarray, truth: np.ndarray) -
                     pred, truth, low, high)
 
 
+SUB_INTERVALS = (900.0, 1800.0, 2700.0, HOUR)  # early counts for the regression below
+
+
+def early_counts(cascades: list[Cascade]) -> np.ndarray:
+    """Cumulative reshares at 15, 30, 45 and 60 min: how fast the first hour went,
+    not only how much (SEISMIC reads the same timing through its kernel)."""
+    return np.array([[np.sum(c.times <= t) for t in SUB_INTERVALS] for c in cascades],
+                    dtype=float)
+
+
+def sub_interval_regression(counts: np.ndarray, truth: np.ndarray, l2: float = 1.0) -> Row:
+    """log(final) ~ log(1 + count at 15/30/45/60 min), ridge on standardised features,
+    then the training folds' best multiplier; fitted per training fold."""
+    x, y = np.log1p(counts), np.log(truth)
+
+    def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        mu, sd = x[train].mean(axis=0), x[train].std(axis=0) + 1e-9
+        z = (x - mu) / sd
+        centre = y[train].mean()
+        a = z[train]
+        coef = np.linalg.solve(a.T @ a + l2 * np.eye(a.shape[1]), a.T @ (y[train] - centre))
+        scale = best_scale(np.exp(centre + a @ coef), truth[train])
+        return scale * np.exp(centre + z[test] @ coef)
+
+    return size_row("ours: log-linear (ridge) regression on counts at 15/30/45/60 min "
+                    "(10-fold CV)", out_of_fold(len(truth), fit_predict), truth)
+
+
+def floored(method: str, pred_for: Callable[[np.ndarray], np.ndarray],
+            truth: np.ndarray) -> Row:
+    """``max(f, c * pred)``, with f and c fitted on the training folds. ``pred_for(train)``
+    gives every cascade's base prediction, using only the training folds for any
+    fitting of its own."""
+    def fit_predict(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        base = pred_for(train)
+        floor, scale = floored_scale(base[train], truth[train])
+        return np.maximum(floor, scale * base[test])
+
+    return size_row(method, out_of_fold(len(truth), fit_predict), truth)
+
+
+def floored_rows(cascades: list[Cascade], truth: np.ndarray, first: np.ndarray,
+                 grid: dict[tuple[float, float, float], np.ndarray]) -> list[Row]:
+    """The same learned floor on our fitted forecast and on the first-hour count, so the
+    gain from the floor (knowing the population's sizes) is not taken for a gain in
+    forecasting."""
+    def seismic(train: np.ndarray) -> np.ndarray:
+        key = min(grid, key=lambda k: np.median(rel_errors(grid[k][train], truth[train])))
+        return grid[key]
+
+    return [floored("ours: fitted SEISMIC (as above) with a learned floor, max(f, c x "
+                    "forecast), f and c fitted on train folds", seismic, truth),
+            floored("baseline with the same learned floor: max(f, c x first-hour count)",
+                    lambda _train: first, truth)]
+
+
 def tideh_baselines(first: np.ndarray, truth: np.ndarray) -> list[Row]:
     scaled = out_of_fold(len(truth), lambda tr, te: best_scale(first[tr], truth[tr]) * first[te])
     median_ratio = out_of_fold(len(truth),
@@ -261,17 +336,31 @@ def tideh_baselines(first: np.ndarray, truth: np.ndarray) -> list[Row]:
 
 
 def selection_note(rows: list[Row], truth: np.ndarray) -> str:
-    fitted = next(r.values["Spearman"] for r in rows if "fitted (10-fold" in r.method)
-    count = next(r.values["Spearman"] for r in rows if "min. median" in r.method)
-    return ("Why the constant row wins: TiDeH kept only tweets with > 2,000 retweets (its "
-            f"README), so true sizes sit in a narrow band (median {np.median(truth):,.0f}; "
-            f"{np.mean(truth < 3000):.0%} below 3,000) and one number near "
-            f"{best_scale(np.ones(len(truth)), truth):,.0f} for every cascade scores well on "
-            "median relative error while ranking nothing (Spearman ~0). The learned "
-            "calibration gains mostly from the same shrinkage toward the band. Forecasting "
-            f"skill shows in Spearman: fitted SEISMIC {fitted:.3f} vs first-hour count "
-            f"{count:.3f}. With 100 cascades, gaps of a few hundredths are noise (changing "
-            "the fold seed alone moves these medians by 0.01-0.02).")
+    def value(part: str, key: str) -> float:
+        return next(r.values[key] for r in rows if part in r.method)
+
+    fitted = value("fitted (10-fold", "Spearman")
+    count = value("min. median", "Spearman")
+    constant = value("one constant", "median rel. error")
+    return ("What meets the target is the floor, not the forecaster: TiDeH kept only tweets "
+            f"with > 2,000 retweets (its README), so true sizes sit in a narrow band (median "
+            f"{np.median(truth):,.0f}; {np.mean(truth < 3000):.0%} below 3,000). One number "
+            f"near {best_scale(np.ones(len(truth)), truth):,.0f} for every cascade (the "
+            "'constant' row: the size minimising the training folds' median relative error, "
+            f"using no data of the cascade) already scores {constant:.3f} "
+            "while ranking nothing (Spearman ~0); the learned calibration and the regression "
+            f"on counts at 15-60 min ({value('15/30/45/60', 'median rel. error'):.3f}) gain "
+            "mostly from the same shrinkage toward the band, and timing within the first hour "
+            "adds little. max(f, c x prediction) keeps the band for "
+            "cascades whose first hour is small and scales the rest: it cuts the median "
+            f"error to {value('ours: fitted SEISMIC (as above) with', 'median rel. error'):.3f}"
+            " on our forecast, but the same floor on the plain first-hour count gives "
+            f"{value('same learned floor', 'median rel. error'):.3f}, so at 1 h our forecaster "
+            "adds nothing over the count on this metric; the floor encodes 'this cascade is "
+            "one of the big ones', which a live monitor does not know. Forecasting skill shows "
+            f"in Spearman: fitted SEISMIC {fitted:.3f} vs first-hour count {count:.3f}. With "
+            "100 cascades, gaps of a few hundredths are noise (changing the fold seed alone "
+            "moves these medians by 0.01-0.02).")
 
 
 def tideh_rows(cascades: list[Cascade]) -> tuple[list[Row], list[str], ForecastParams]:
@@ -286,7 +375,9 @@ def tideh_rows(cascades: list[Cascade]) -> tuple[list[Row], list[str], ForecastP
     print(f"  tideh grid: {len(grid)} parameter sets in {time.perf_counter() - start:.0f} s",
           flush=True)
     row, notes = fitted_seismic(cascades, truth, grid)
-    rows += [row, log_calibrated(expected, first, truth)] + tideh_baselines(first, truth)
+    rows += [row, log_calibrated(expected, first, truth),
+             sub_interval_regression(early_counts(cascades), truth)]
+    rows += floored_rows(cascades, truth, first, grid) + tideh_baselines(first, truth)
     notes.append(selection_note(rows, truth))
     transfer = pick_params(grid, cascades, truth, np.arange(len(truth)))
     notes.append("params fitted on all 100 TiDeH cascades (used for auspol): weight power "
@@ -415,8 +506,15 @@ def verdicts(size_rows: list[Row], reach_rows: list[Row]) -> list[str]:
     ours = [r for r in size_rows if r.method.startswith("ours")]
     best = min(ours, key=lambda r: r.values["median rel. error"])
     err = best.values["median rel. error"]
+    verdict = "met" if err <= TARGETS["tideh"] else "MISSED"
+    same = [r.values["median rel. error"] for r in size_rows if "same learned floor" in r.method]
+    if "floor" in best.method and same:
+        verdict += (" only through the learned floor (population knowledge, see below); the "
+                    f"first-hour count with the same floor scores {same[0]:.3f}")
     lines = [f"TiDeH median relative error <= {TARGETS['tideh']}: best of ours {err:.3f} "
-             f"({best.method}) -> {'met' if err <= TARGETS['tideh'] else 'MISSED'}"]
+             f"({best.method}) -> {verdict}"]
+    lines += [f"TiDeH, same run: {r.method}: {r.values['median rel. error']:.3f}"
+              for r in size_rows if not r.method.startswith("ours")]
     base = next(r.values["AUC"] for r in reach_rows if r.method.startswith("baseline (a)"))
     for r in (r for r in reach_rows if r.method.startswith("ours")):
         a = r.values["AUC"]

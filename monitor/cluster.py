@@ -9,7 +9,11 @@ spokesperson, one line). Three signals, strongest first:
 2. near-duplicate text: reposts, copy-pastes with a few characters changed,
    "RT"/"转发" prefixes, detected with a 64-bit SimHash (``fingerprint``);
 3. shared salient terms (退款, 发霉; "mould", "refund") within a time window,
-   for different people describing the same matter in their own words.
+   for different people describing the same matter in their own words. Only
+   terms that are rare among the brand's *other* recent mentions count
+   (``TermBackground``): "有人买过" or a product name every fan mentions is how
+   the brand's audience talks, not a matter, and grouping on it turns ordinary
+   chatter into a growing incident.
 
 Everything here must give the same answer in every process: fingerprints are
 stored in the database, so hashing is ``hashlib.blake2b`` (never Python's salted
@@ -398,6 +402,7 @@ class IncidentKey:
     fingerprints: tuple[int, ...]
     term_counts: Mapping[str, int]
     last_seen_at: datetime
+    mentions: int = 0  # how many mentions it holds (0: unknown)
 
     def __post_init__(self) -> None:
         _require_aware(self.last_seen_at, "IncidentKey.last_seen_at")
@@ -438,7 +443,7 @@ def merge_key(incident: IncidentKey, mention: MentionKey) -> IncidentKey:
     counts = Counter(incident.term_counts)
     counts.update(set(mention.terms))
     return IncidentKey(incident.incident_id, incident.brand_id, threads, prints, counts,
-                       max(incident.last_seen_at, mention.at))
+                       max(incident.last_seen_at, mention.at), incident.mentions + 1)
 
 
 def _incident_terms(incident: IncidentKey) -> frozenset[str]:
@@ -447,6 +452,84 @@ def _incident_terms(incident: IncidentKey) -> frozenset[str]:
     let it swallow every new complaint about the brand."""
     ranked = sorted(incident.term_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return frozenset(term for term, _ in ranked[:INCIDENT_TERMS])
+
+
+# ---------------------------------------------------------------- term background
+
+# A term is "common" for the brand when at least COMMON_SHARE of its other recent
+# mentions carry it, and at least COMMON_MIN_DOCS of them (so a brand with a dozen
+# mentions does not call every word it repeated twice common). 3%: a crisis's own words sit near
+# 0% of the brand's mentions outside the crisis, while the phrasing of one template of
+# everyday chatter or one of a few products takes 5-15% (simulated streams; on real
+# brands a flagship product name is in far more). Ordinary complaints about one thing
+# (late delivery, ~1-2%) stay rare, so they still group.
+# With little history (a brand just added) the floor of COMMON_MIN_DOCS decides, so
+# terms still group as before until the brand has repeated itself; a tone-only
+# chatter incident that groups then still needs twice the growth (monitor.detect).
+COMMON_SHARE = 0.03
+COMMON_MIN_DOCS = 3
+BACKGROUND_TERMS = 64  # terms per mention counted in the background (more than stored)
+
+
+@dataclass(frozen=True)
+class TermBackground:
+    """In how many of the brand's recent everyday mentions each term appears.
+
+    Built from stored posts by the detect stage (``from_documents``); pure counts, so
+    a test can build one by hand. Everyday means flagged or not, but not in an
+    incident that grew (warning or crisis; their ids are ``excluded``): a matter the
+    team was warned about is not how the brand's audience usually talks, and a
+    second flare-up of it days later must still group on its words. The mentions of
+    other incidents are part of it; when a mention is matched against one of them,
+    that incident's own counts and the mention's own terms are taken out
+    (``common_terms``), so its words stay rare however big it grows, while words
+    spread over the brand's everyday traffic stay common."""
+
+    docs: int
+    counts: Mapping[str, int]
+    excluded: frozenset[int] = frozenset()  # incidents whose mentions are left out
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
+        object.__setattr__(self, "excluded", frozenset(self.excluded))
+
+    @classmethod
+    def from_documents(cls, documents: Iterable[Iterable[str]],
+                       excluded: Iterable[int] = ()) -> TermBackground:
+        """From each everyday mention's terms (each term counted once per mention)."""
+        counts: Counter[str] = Counter()
+        docs = 0
+        for terms in documents:
+            counts.update(set(terms))
+            docs += 1
+        return cls(docs, counts, frozenset(excluded))
+
+
+def common_terms(terms: Iterable[str], background: TermBackground | None, *,
+                 own: Mapping[str, int] | None = None, own_docs: int = 0,
+                 share: float = COMMON_SHARE, min_docs: int = COMMON_MIN_DOCS
+                 ) -> frozenset[str]:
+    """Which of ``terms`` are common in the background once ``own`` (the document
+    counts of the mentions being compared, which the background includes) is taken
+    out. ``None`` background: nothing is common (no history to tell)."""
+    if background is None:
+        return frozenset()
+    own = own or {}
+    limit = max(min_docs, share * max(background.docs - own_docs, 0))
+    return frozenset(t for t in terms
+                     if background.counts.get(t, 0) - own.get(t, 0) >= limit)
+
+
+def _own_counts(incident: IncidentKey, mention: MentionKey,
+                background: TermBackground | None) -> tuple[Counter[str], int]:
+    """Document counts of the new mention, plus the incident's unless the background
+    left them out already, to be taken out of the background."""
+    own: Counter[str] = Counter(set(mention.terms))
+    if background is not None and incident.incident_id in background.excluded:
+        return own, 1
+    own.update(incident.term_counts)
+    docs = max(incident.mentions, max(incident.term_counts.values(), default=0))
+    return own, docs + 1
 
 
 def _within(mention: MentionKey, incident: IncidentKey, window: timedelta) -> bool:
@@ -485,14 +568,24 @@ def _by_fingerprint(mention: MentionKey, incidents: Sequence[IncidentKey],
                  distance=dist)
 
 
-def _by_terms(mention: MentionKey, incidents: Sequence[IncidentKey],
-              min_shared: int) -> Match | None:
-    """The incident sharing the most terms (at least ``min_shared``); ties go to
-    the more recently active incident, then the newer one."""
+def _shared_terms(mention: MentionKey, incident: IncidentKey,
+                  background: TermBackground | None) -> tuple[str, ...]:
+    """Terms of the mention among the incident's top terms, minus those common in
+    the brand's other mentions."""
+    theirs = _incident_terms(incident)
+    shared = tuple(dict.fromkeys(t for t in mention.terms if t in theirs))
+    own, own_docs = _own_counts(incident, mention, background)
+    common = common_terms(shared, background, own=own, own_docs=own_docs)
+    return tuple(t for t in shared if t not in common)
+
+
+def _by_terms(mention: MentionKey, incidents: Sequence[IncidentKey], min_shared: int,
+              background: TermBackground | None = None) -> Match | None:
+    """The incident sharing the most distinctive terms (at least ``min_shared``);
+    ties go to the more recently active incident, then the newer one."""
     best: tuple[tuple[int, datetime, int], tuple[str, ...], IncidentKey] | None = None
     for inc in incidents:
-        theirs = _incident_terms(inc)
-        shared = tuple(dict.fromkeys(t for t in mention.terms if t in theirs))
+        shared = _shared_terms(mention, inc, background)
         if len(shared) >= min_shared:
             rank = (len(shared), inc.last_seen_at, inc.incident_id)
             if best is None or rank > best[0]:
@@ -507,7 +600,8 @@ def _by_terms(mention: MentionKey, incidents: Sequence[IncidentKey],
 
 def match_incident(mention: MentionKey, open_incidents: Sequence[IncidentKey], *,
                    window: timedelta, min_shared_terms: int = 2,
-                   max_distance: int = NEAR_DUPLICATE_BITS) -> Match | None:
+                   max_distance: int = NEAR_DUPLICATE_BITS,
+                   background: TermBackground | None = None) -> Match | None:
     """The open incident ``mention`` belongs to, or ``None`` for a new incident.
 
     Rules in order, the first that matches wins:
@@ -516,7 +610,9 @@ def match_incident(mention: MentionKey, open_incidents: Sequence[IncidentKey], *
     ``window``; at least ``min_shared_terms`` shared salient terms within ``window``
     (most shared terms first, then the most recently active incident). "Within the
     window" compares the mention's time with the incident's ``last_seen_at`` either
-    way, so late-fetched posts still find their incident."""
+    way, so late-fetched posts still find their incident. With a ``background`` (the
+    brand's recent mentions, this one and the incident's included), terms common
+    outside the incident do not count as shared."""
     if min_shared_terms < 1:
         raise ValueError("min_shared_terms must be at least 1")
     mine = [inc for inc in open_incidents if inc.brand_id == mention.brand_id]
@@ -525,4 +621,4 @@ def match_incident(mention: MentionKey, open_incidents: Sequence[IncidentKey], *
         return match
     recent = [inc for inc in mine if _within(mention, inc, window)]
     return (_by_fingerprint(mention, recent, max_distance)
-            or _by_terms(mention, recent, min_shared_terms))
+            or _by_terms(mention, recent, min_shared_terms, background))

@@ -6,6 +6,9 @@
   up on a post or thread, or (for an incident with at least two recent mentions)
   the brand's negative volume far above its usual level for this hour of the week;
   a busy day for the brand does not turn every lone complaint into a warning.
+  Mentions flagged on tone alone, with no crisis cue, count half toward growth
+  (``TONE_ONLY_WEIGHT``): the sentiment models misread neutral questions often
+  enough that "three of them in an hour" is chatter, not a snowball.
 - ``crisis``: it grows and is about to get big: even the low end of a thread's
   final-size forecast (10th percentile) passes the threshold, it has spread to
   further sources, or it carries a strong cue (media, legal, safety, group
@@ -36,6 +39,16 @@ RANK = {None: 0, "notice": 1, "warning": 2, "crisis": 3}
 REPLY_FORECAST = ForecastParams(prior_events=10.0, prior_branching=0.3)
 
 
+# A mention flagged on tone alone (no cue of the crisis lexicon) counts this much toward
+# growth. Tone is the least reliable part of the risk: the shipped Chinese model reads
+# neutral questions such as "有人买过…吗？" as negative (risk 0.5-0.65), and replies under
+# a post only show interest unless the post says what is wrong. So such an incident
+# needs twice the mentions, or twice the replies, to count as growing. Set on the
+# simulated streams (bench/detection.py), where it removed most false warnings of the
+# Chinese streams and no crisis post was tone-only (they all carry strong cues).
+TONE_ONLY_WEIGHT = 0.5
+
+
 @dataclass(frozen=True)
 class Evidence:
     """One flagged mention counted in an incident."""
@@ -46,6 +59,12 @@ class Evidence:
     risk: float
     strong: bool
     reasons: tuple[str, ...]
+    cued: bool = True  # carries at least one cue of the crisis lexicon (not tone alone)
+
+    @property
+    def weight(self) -> float:
+        """How much this mention counts toward growth (see ``TONE_ONLY_WEIGHT``)."""
+        return 1.0 if self.cued else TONE_ONLY_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,11 @@ class Signals:
     spread: Spread
     iceberg: int
     forecast: Growing | None  # the series whose forecast range starts highest
+    recent_weight: float | None = None  # recent mentions, tone-only ones counted less
+
+    def __post_init__(self) -> None:
+        if self.recent_weight is None:
+            object.__setattr__(self, "recent_weight", float(self.recent_mentions))
 
 
 @dataclass(frozen=True)
@@ -136,30 +160,46 @@ def gather(evidence: Sequence[Evidence], series: Sequence[Series], volume: Volum
     top = max(with_forecast, key=lambda g: g.forecast.low, default=None)
     return Signals(now=now, recent_mentions=len(recent), growing=growing, volume=volume,
                    spread=spread(first_seen),
-                   iceberg=iceberg(len(evidence), rules.iceberg_multiplier), forecast=top)
+                   iceberg=iceberg(len(evidence), rules.iceberg_multiplier), forecast=top,
+                   recent_weight=sum(e.weight for e in recent))
 
 
-def reply_threshold(rules: Rules, strong: bool) -> int:
+def reply_threshold(rules: Rules, strong: bool, cued: bool = True) -> int:
     """Replies that make a thread "growing". A post that already threatens the media
     or the courts, or reports an injury, needs less proof that people are piling on
     (seed 004: that first post is where big events brew), so half as many, rounded
-    down."""
-    return max(1, rules.growth_replies // 2) if strong else rules.growth_replies
+    down. An incident flagged on tone alone, with no cue in any of its mentions, needs
+    twice as many (``TONE_ONLY_WEIGHT``): replies under a post that says nothing is
+    wrong show interest, not anger."""
+    if strong:
+        return max(1, rules.growth_replies // 2)
+    return rules.growth_replies if cued else round(rules.growth_replies / TONE_ONLY_WEIGHT)
 
 
-def _growth_reasons(signals: Signals, strong: bool, rules: Rules) -> list[str]:
+def _mentions_reason(signals: Signals, rules: Rules) -> str | None:
+    """Enough risky mentions in the window, tone-only ones counted less."""
+    if signals.recent_weight < rules.growth_mentions:
+        return None
+    text = f"{signals.recent_mentions} risky mentions in {_minutes(rules.window)} min"
+    tone_only = round((signals.recent_mentions - signals.recent_weight)
+                      / (1.0 - TONE_ONLY_WEIGHT))
+    return text + (f" ({tone_only} on tone alone, counted {TONE_ONLY_WEIGHT:g})"
+                   if tone_only else "")
+
+
+def _growth_reasons(signals: Signals, strong: bool, cued: bool, rules: Rules) -> list[str]:
     reasons = []
-    needed = reply_threshold(rules, strong)
-    window_min = _minutes(rules.window)
-    if signals.recent_mentions >= rules.growth_mentions:
-        reasons.append(f"{signals.recent_mentions} risky mentions in {window_min} min")
+    needed = reply_threshold(rules, strong, cued)
+    mentions = _mentions_reason(signals, rules)
+    if mentions:
+        reasons.append(mentions)
     for g in signals.growing:
         v = g.velocity
         if v.gained >= needed:
             reasons.append(f"replies {v.before} -> {v.after} in {_minutes(v.until - v.since)} "
                            f"min on {g.label}")
     vol = signals.volume
-    if vol is not None and vol.p_value <= rules.volume_p and signals.recent_mentions >= 2:
+    if vol is not None and vol.p_value <= rules.volume_p and signals.recent_weight >= 2:
         reasons.append(f"{vol.observed} negative mentions of the brand in the last hour vs "
                        f"{vol.expected:.1f} usual for this hour (p={vol.p_value:.0e})")
     return reasons
@@ -188,7 +228,7 @@ def assess(evidence: Sequence[Evidence], signals: Signals, rules: Rules) -> Asse
     why = "; ".join(latest.reasons) or "high risk score"
     reasons = [f"risky mention (risk {latest.risk:.2f}): {why}"]
     strong = any(e.strong for e in evidence)
-    growth = _growth_reasons(signals, strong, rules)
+    growth = _growth_reasons(signals, strong, any(e.cued for e in evidence), rules)
     crisis = _crisis_reasons(signals, strong, bool(growth), rules)
     severity = "crisis" if crisis else "warning" if growth else "notice"
     if severity != "notice" and len(evidence) > 1:

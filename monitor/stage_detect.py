@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
@@ -32,8 +33,10 @@ from db.models import (
 from db.queries import get_cursor, set_cursor
 from monitor.category import guess_category
 from monitor.cluster import (
+    BACKGROUND_TERMS,
     IncidentKey,
     MentionKey,
+    TermBackground,
     fingerprint,
     match_incident,
     merge_key,
@@ -55,6 +58,8 @@ SNAPSHOTS = "detect.snapshots"
 BATCH = 500
 MAX_ALERT_POSTS = 5
 BASELINE_DAYS = 28
+GROWN = ("warning", "crisis")
+TERM_DAYS = 7  # the brand's recent vocabulary: a week holds every weekday's chatter
 CATEGORY_TEXTS = 30
 RulesFor = Callable[[str], Rules]
 
@@ -79,7 +84,31 @@ def _mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> Mentio
 
 def _incident_key(inc: Incident) -> IncidentKey:
     return IncidentKey(inc.id, inc.brand_id, frozenset(inc.thread_keys), tuple(inc.fingerprints),
-                       inc.term_counts, inc.last_seen_at)
+                       inc.term_counts, inc.last_seen_at, inc.mention_count)
+
+
+@lru_cache(maxsize=65_536)
+def _post_terms(text: str, language: str, exclude: tuple[str, ...]) -> tuple[str, ...]:
+    """Terms of one post for the background; cached because every batch re-reads the
+    week's posts (a pure function of its arguments, so any database may share it)."""
+    return salient_terms(text, language, exclude=exclude, limit=BACKGROUND_TERMS)
+
+
+def _background(s: Session, brand: Brand, now: datetime) -> TermBackground:
+    """Terms of the brand's everyday mentions (flagged or not) of the last
+    ``TERM_DAYS``: all but those in an incident that reached warning or crisis."""
+    rows = s.exec(select(Post.title, Post.text, Mention.language, Incident.id,
+                         Incident.severity)
+                  .join(Mention, Mention.post_id == Post.id)
+                  .outerjoin(Incident, Mention.incident_id == Incident.id)
+                  .where(Mention.brand_id == brand.id,
+                         Post.fetched_at >= now - timedelta(days=TERM_DAYS),
+                         Post.fetched_at <= now)).all()
+    exclude = (brand.name, *brand.keywords)
+    grown = {inc for *_, inc, severity in rows if severity in GROWN}
+    return TermBackground.from_documents(
+        (_post_terms(f"{title}\n{text}", language, exclude)
+         for title, text, language, inc, _ in rows if inc not in grown), grown)
 
 
 def _store_key(inc: Incident, key: IncidentKey) -> None:
@@ -89,13 +118,18 @@ def _store_key(inc: Incident, key: IncidentKey) -> None:
     inc.last_seen_at = key.last_seen_at
 
 
-def _attach(s: Session, m: Mention, post: Post, quiet: timedelta) -> Incident:
-    """Put a flagged mention in the open incident about the same matter, or a new one."""
+def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
+            backgrounds: dict[int, TermBackground], now: datetime) -> Incident:
+    """Put a flagged mention in the open incident about the same matter, or a new one.
+    ``backgrounds`` caches each brand's term background for this batch."""
     brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
     key = _mention_key(m, post, source, brand)
     candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
                                                Incident.last_seen_at >= key.at - quiet)).all()
-    match = match_incident(key, [_incident_key(i) for i in candidates], window=quiet)
+    if candidates and brand.id not in backgrounds:
+        backgrounds[brand.id] = _background(s, brand, max(now, post.fetched_at))
+    match = match_incident(key, [_incident_key(i) for i in candidates], window=quiet,
+                           background=backgrounds.get(brand.id))
     if match is None:
         inc = Incident(brand_id=m.brand_id, opened_at=key.at, last_seen_at=key.at,
                        title=(post.title or post.text).strip()[:120])
@@ -210,8 +244,8 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
 
 def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
     members = _members(s, inc)
-    evidence = [Evidence(p.fetched_at, p.id, src.name, m.risk, m.strong, tuple(m.reasons))
-                for m, p, src in members]
+    evidence = [Evidence(p.fetched_at, p.id, src.name, m.risk, m.strong, tuple(m.reasons),
+                         bool(m.cues)) for m, p, src in members]
     series = _series(s, [e.post_id for e in evidence])
     signals = gather(evidence, series, _volume(s, inc.brand_id, now, rules.window), now, rules)
     result = assess(evidence, signals, rules)
@@ -283,9 +317,9 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
                           .where(Mention.flagged == True, Mention.incident_id == None)  # noqa: E711, E712
                           .order_by(Mention.id).limit(BATCH)).all()
             touched, snap_end = _affected_by_snapshots(s, get_cursor(s, SNAPSHOTS))
-            alerts = 0
+            alerts, backgrounds = 0, {}
             for m, post in rows:
-                inc = _attach(s, m, post, quiet)
+                inc = _attach(s, m, post, quiet, backgrounds, at)
                 _mark_hot(s, post, hot_for)
                 s.flush()
                 brand_rules = _brand_rules(s, rules_for, inc.brand_id)

@@ -71,6 +71,24 @@ def test_reposts_join_one_incident_and_spreading_while_growing_makes_a_crisis(tm
     assert "3 risky mentions in 60 min" in crisis.reasons
 
 
+def test_words_the_brand_hears_every_day_do_not_group_complaints(tmp_path):
+    """Three different complaints about the X2 phone in one hour share only "x2",
+    "phone" and "refund": one growing incident for a brand that has no history, but three separate
+    notices for one whose everyday posts (stored, unflagged) all say "X2 phone"."""
+    complaints = [rec(24 * 60 + 10 * i, "forum-a", f"c{i}", text) for i, text in enumerate([
+        "My Acme X2 phone keeps crashing, awful, I want a refund",
+        "Acme X2 phone charger broke after a week, terrible, refund please",
+        "Acme X2 phone screen went black, horrible, asking for a refund"])]
+    alone = run(complaints, tmp_path / "alone")
+    assert "warning" in [a.severity for a in alone.alerts] and alone.incidents == 1
+    praise = ["Loving my Acme X2 phone, great camera", "Acme X2 phone on sale this weekend",
+              "Which colour of the Acme X2 phone should I get?", "My Acme X2 phone arrived"]
+    everyday = [rec(20 * i, "forum-b", f"e{i}", praise[i % 4]) for i in range(60)]
+    report = run(everyday + complaints, tmp_path / "everyday")
+    assert [a.severity for a in report.alerts] == ["notice"] * 3
+    assert report.incidents == 3
+
+
 def test_per_brand_thresholds_apply(tmp_path):
     again = "Acme delivery late again here too, terrible service and nobody answers."
     stream = [rec(0, "forum-a", "p1", OTHER), rec(20, "forum-a", "p2", again)]

@@ -22,6 +22,8 @@ from monitor.cluster import (
     NEAR_DUPLICATE_BITS,
     IncidentKey,
     MentionKey,
+    TermBackground,
+    common_terms,
     fingerprint,
     hamming,
     match_incident,
@@ -420,20 +422,86 @@ def test_from_mention_opens_an_incident_key():
             dict(inc.term_counts), inc.last_seen_at) == (5, 1, {"t9"}, (7,), {"发霉": 1}, T0)
 
 
+def test_merge_key_counts_the_incidents_mentions():
+    inc = IncidentKey.from_mention(5, mention(7, ("发霉",)))
+    assert inc.mentions == 1
+    assert merge_key(merge_key(inc, mention(8)), mention(9)).mentions == 3
+
+
+# ---------------------------------------------------------------- term background
+
+
+def test_background_counts_each_term_once_per_mention():
+    bg = TermBackground.from_documents([("有人", "有人", "面包"), ("有人",), ()], excluded=[4])
+    assert bg.docs == 3 and dict(bg.counts) == {"有人": 2, "面包": 1}
+    assert bg.excluded == {4}
+
+
+def test_common_terms_are_frequent_outside_the_mentions_compared():
+    bg = TermBackground(200, {"有人": 30, "咖啡": 6, "鼓包": 20, "退款": 5})
+    # 3% of 200 = 6 mentions: "有人" and "咖啡" are how this brand's audience talks
+    assert common_terms(["有人", "咖啡", "鼓包", "退款", "新词"], bg) == {"有人", "咖啡", "鼓包"}
+    # ... but "鼓包" is common only because of the incident's own 18 mentions
+    own = {"鼓包": 18, "有人": 1}
+    assert common_terms(["有人", "鼓包"], bg, own=own, own_docs=18) == {"有人"}
+    assert common_terms(["有人"], None) == frozenset()  # no history: nothing is common
+
+
+def test_a_small_background_needs_a_few_mentions_before_calling_a_term_common():
+    bg = TermBackground(20, {"有人": 3, "面包": 2})
+    assert common_terms(["有人", "面包"], bg) == {"有人"}  # floor of 3, not 3% of 20
+    assert common_terms(["有人", "面包"], bg, min_docs=2) == {"有人", "面包"}
+
+
+def test_generic_words_shared_with_an_incident_do_not_join_it():
+    inc = incident(3, prints=(FAR,), terms={"有人": 1, "人买": 1, "咖啡": 1, "值不": 1})
+    chatter = mention(1, ("有人", "人买", "值不", "跑鞋"))
+    bg = TermBackground(300, {"有人": 40, "人买": 40, "值不": 40, "咖啡": 30, "跑鞋": 30})
+    assert match_incident(chatter, [inc], window=WINDOW) is not None  # no background
+    assert match_incident(chatter, [inc], window=WINDOW, background=bg) is None
+
+
+def test_a_matters_own_words_stay_rare_however_big_it_grows():
+    inc = IncidentKey(3, 1, frozenset(), (FAR,), {"鼓包": 40, "冒烟": 40, "手机": 40}, T0,
+                      mentions=40)
+    bg = TermBackground(341, {"鼓包": 41, "冒烟": 41, "手机": 90})  # incl. the 40 and this one
+    match = match_incident(mention(1, ("鼓包", "冒烟", "手机")), [inc], window=WINDOW,
+                           background=bg)
+    assert match is not None and match.shared_terms == ("鼓包", "冒烟")  # 手机 is common
+
+
+def test_a_grown_incident_left_out_of_the_background_is_not_subtracted_twice():
+    inc = IncidentKey(3, 1, frozenset(), (FAR,), {"面霜": 40, "过敏": 40}, T0, mentions=40)
+    # incident 3 reached warning, so the stage left its mentions out of the background:
+    # the 30 "面霜" are everyday chatter about the product, "过敏" only this mention
+    bg = TermBackground(300, {"面霜": 30, "过敏": 1, "红肿": 1}, excluded={3})
+    match = match_incident(mention(1, ("面霜", "过敏", "红肿")), [inc], window=WINDOW,
+                           background=bg)
+    assert match is None  # only 过敏 is shared and distinctive: one term is not enough
+    inc2 = IncidentKey(3, 1, frozenset(), (FAR,), {"面霜": 40, "过敏": 40, "红肿": 30}, T0,
+                       mentions=40)
+    match = match_incident(mention(1, ("面霜", "过敏", "红肿")), [inc2], window=WINDOW,
+                           background=bg)
+    assert match is not None and match.shared_terms == ("过敏", "红肿")
+
+
 # ---------------------------------------------------------------- end to end
 
 
-def cluster_stream(posts: list[tuple[int, str | None, str, str, tuple[str, ...]]]
-                   ) -> list[tuple[int, str]]:
+def cluster_stream(posts: list[tuple[int, str | None, str, str, tuple[str, ...]]],
+                   everyday: list[str] = ()) -> list[tuple[int, str]]:
     """Feed (minutes, thread, text, language, brand keywords) through the real
-    functions; returns (incident id, rule) per post."""
+    functions; returns (incident id, rule) per post. ``everyday``: the brand's
+    other recent posts, the term background (with every post fed so far in it)."""
     open_incidents: dict[int, IncidentKey] = {}
-    out = []
+    out, seen = [], [salient_terms(t, "zh", exclude=ZH_BRAND, limit=64) for t in everyday]
     for minutes, thread, text, language, brand in posts:
         m = MentionKey(1, thread, "test", T0 + timedelta(minutes=minutes),
                        fingerprint(text, language),
                        salient_terms(text, language, exclude=brand))
-        match = match_incident(m, list(open_incidents.values()), window=WINDOW)
+        seen.append(salient_terms(text, language, exclude=brand, limit=64))
+        bg = TermBackground.from_documents(seen) if everyday else None
+        match = match_incident(m, list(open_incidents.values()), window=WINDOW, background=bg)
         if match is None:
             new_id = len(open_incidents) + 1
             open_incidents[new_id] = IncidentKey.from_mention(new_id, m)
@@ -458,6 +526,28 @@ def test_a_stream_of_posts_groups_into_matters():
     assert cluster_stream(posts) == [(1, "new"), (2, "new"), (1, "near_duplicate"),
                                      (1, "terms"), (3, "new"), (3, "thread"),
                                      (1, "near_duplicate"), (4, "new")]
+
+
+CHATTER = ("有人买过喵喵超市的{}吗？值不值", "喵喵超市的{}什么时候到货？",
+           "喵喵超市门店今天人好多，{}都卖完了", "喵喵超市{}打八折，挺划算")
+PRODUCTS = ("面包", "牛奶", "鸡蛋", "水果", "饼干", "酸奶", "咖啡", "大米")
+
+
+def test_everyday_phrasing_does_not_group_but_a_matter_still_does():
+    """The simulated-stream failure: questions the Chinese model reads as negative
+    shared 有人/人买/值不 and product names, grouped and "grew"."""
+    everyday = [t.format(p) for t in CHATTER for p in PRODUCTS] * 3  # a few days of chatter
+    posts = [(0, None, "有人买过喵喵超市的面包吗？值不值", "zh", ZH_BRAND),
+             (10, None, "喵喵超市的面包什么时候到货？有人买过吗", "zh", ZH_BRAND),
+             (20, None, "喵喵超市门店今天人好多，面包都卖完了，值不值得排队", "zh", ZH_BRAND),
+             (30, None, ZH_POST, "zh", ZH_BRAND),
+             (40, None, "喵喵家的面包保质期内就长了霉点，发霉严重，客服说退款要等审核", "zh",
+              ZH_BRAND)]
+    # without a background the three questions are one "growing" incident
+    assert cluster_stream(posts) == [(1, "new"), (1, "terms"), (1, "terms"), (2, "new"),
+                                     (2, "terms")]
+    assert cluster_stream(posts, everyday) == [(1, "new"), (2, "new"), (3, "new"), (4, "new"),
+                                               (4, "terms")]
 
 
 def test_an_english_stream_groups_into_matters():

@@ -13,6 +13,7 @@ from monitor.detect import (
     assess,
     gather,
     reminder_due,
+    reply_threshold,
     rises,
     series_signal,
 )
@@ -23,9 +24,10 @@ RULES = Rules()  # 1 h window, 3 mentions, 5 replies (3 with a strong cue), 2 so
 
 
 def ev(post_id: int = 1, minutes: float = 0, source: str = "forum", risk: float = 0.7,
-       strong: bool = False, reasons: tuple[str, ...] = ("negative tone (sentiment 0.10)",)
-       ) -> Evidence:
-    return Evidence(T0 + timedelta(minutes=minutes), post_id, source, risk, strong, reasons)
+       strong: bool = False, reasons: tuple[str, ...] = ("negative tone (sentiment 0.10)",),
+       cued: bool = True) -> Evidence:
+    return Evidence(T0 + timedelta(minutes=minutes), post_id, source, risk, strong, reasons,
+                    cued)
 
 
 def replies(*points: tuple[float, int | None], label: str = 'thread "late again"',
@@ -140,6 +142,40 @@ def test_brand_volume_far_above_its_hour_is_a_warning() -> None:
     assert any("9 negative mentions of the brand in the last hour vs 0.5" in r
                for r in result.reasons)
     assert judge([ev(1, 0), ev(2, 10)], volume=usual).severity == "notice"
+
+
+def test_mentions_flagged_on_tone_alone_count_half() -> None:
+    tone = [ev(i, 10 * i, cued=False) for i in range(1, 6)]
+    assert judge(tone[:3]).severity == "notice"  # three questions the model misread
+    assert judge(tone[:5]).severity == "notice"  # 2.5 < 3
+    six = judge(tone + [ev(6, 55, cued=False)])
+    assert six.severity == "warning"
+    assert "6 risky mentions in 60 min (6 on tone alone, counted 0.5)" in six.reasons
+    mixed = judge([ev(1, 0), ev(2, 10), ev(3, 20, cued=False), ev(4, 30, cued=False)])
+    assert mixed.severity == "warning"  # 1 + 1 + 0.5 + 0.5
+    assert "4 risky mentions in 60 min (2 on tone alone, counted 0.5)" in mixed.reasons
+    assert "3 risky mentions in 60 min" in judge([ev(1, 0), ev(2, 30), ev(3, 60)]).reasons
+
+
+def test_replies_under_a_tone_only_incident_need_twice_as_many() -> None:
+    assert reply_threshold(RULES, strong=False) == 5
+    assert reply_threshold(RULES, strong=False, cued=False) == 10
+    assert reply_threshold(RULES, strong=True, cued=False) == 2
+    series = [replies((0, 0), (30, 6), (50, 9), start=0)]
+    assert judge([ev()], series, at=50).severity == "warning"
+    assert judge([ev(cued=False)], series, at=50).severity == "notice"
+    busier = [replies((0, 0), (30, 6), (50, 10), start=0)]
+    assert judge([ev(cued=False)], busier, at=50).severity == "warning"
+    # one cued mention in the incident is enough for the usual threshold
+    assert judge([ev(1, 0, cued=False), ev(2, 5)], series, at=50).severity == "warning"
+
+
+def test_brand_volume_needs_two_mentions_that_say_what_is_wrong() -> None:
+    loud = volume_surprise(9, 0.4)
+    assert judge([ev(1, 0, cued=False), ev(2, 10, cued=False)], volume=loud).severity == \
+        "notice"
+    assert judge([ev(1, 0), ev(2, 10, cued=False), ev(3, 20, cued=False)],
+                 volume=loud).severity == "warning"
 
 
 def test_iceberg_estimate_is_explained_once_it_grows() -> None:

@@ -207,3 +207,20 @@ def test_real_cascades_keep_the_benchmarked_floor():
     flat = ForecastParams(horizon=PUBLISHED.horizon, weight_power=0.0)
     probability, expected = reach_scores(cascades, flat)
     assert auc(expected, labels) >= 0.98 and auc(probability, labels) >= 0.98
+
+
+def test_the_benchmarks_floored_scale_finds_a_known_floor_and_multiplier():
+    """bench/cascades.py fits max(f, c * prediction) on training cascades; on sizes made
+    exactly that way it must recover f and c, and with no floor in the data pick none."""
+    from bench.cascades import floored_scale, rel_errors
+
+    rng = np.random.default_rng(3)
+    pred = rng.uniform(200, 4000, 200)
+    truth = np.maximum(2000.0, 1.5 * pred)
+    floor, scale = floored_scale(pred, truth)
+    assert scale == pytest.approx(1.5)
+    assert floor == pytest.approx(2000.0)
+    assert np.median(rel_errors(np.maximum(floor, scale * pred), truth)) == pytest.approx(0.0)
+    plain = 2.0 * pred
+    floor, scale = floored_scale(pred, plain)
+    assert scale == pytest.approx(2.0) and floor <= plain.min()
