@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_
 from sqlmodel import select
 
+from alerts.trust import trust_score
 from db.engine import read_session
 from db.models import (
     SEVERITIES,
@@ -82,24 +83,36 @@ def incident_detail(engine: Engine, incident_id: int) -> dict | None:
             "category_confidence": inc.category_confidence, "title": inc.title,
             "opened": _iso(inc.opened_at), "last_seen": _iso(inc.last_seen_at),
             "acknowledged": _iso(inc.acknowledged_at), "cues": inc.cues,
+            "first_reply": _iso(inc.first_reply_at), "trust": _trust(inc),
             "signals": inc.signals, "timeline": events}
+
+
+def _trust(inc: Incident) -> float | None:
+    """Seed 001's trust score once the first public reply is recorded."""
+    if inc.first_reply_at is None or not inc.reply_promised_s:
+        return None
+    return trust_score((inc.first_reply_at - inc.opened_at).total_seconds(),
+                       inc.reply_promised_s)
 
 
 def _engagement(s, posts: list[Post]) -> list[dict]:  # noqa: ANN001
     """Reply counts over time of the incident's posts and threads (changes only)."""
-    out = []
     threads = {p.thread_id for p in posts if p.thread_id is not None}
-    keys = [("post", p.id, (p.title or p.text)[:60]) for p in posts if p.thread_id is None]
-    keys += [("thread", t, s.get(Thread, t).title[:60]) for t in sorted(threads)]
-    for kind, key, label in keys:
-        column = EngagementSnapshot.post_id if kind == "post" else EngagementSnapshot.thread_id
-        last = None
-        for snap in s.exec(select(EngagementSnapshot).where(column == key)
-                           .order_by(EngagementSnapshot.id)).all():
-            if snap.replies is not None and snap.replies != last:
-                out.append({"at": _iso(snap.seen_at), "kind": "replies", "on": label,
-                            "replies": snap.replies})
-                last = snap.replies
+    loose = {p.id: (p.title or p.text)[:60] for p in posts if p.thread_id is None}
+    labels = {("thread", t.id): t.title[:60] for t in s.exec(
+        select(Thread).where(Thread.id.in_(threads))).all()} if threads else {}
+    labels.update({("post", pid): label for pid, label in loose.items()})
+    snaps = s.exec(select(EngagementSnapshot).where(or_(
+        EngagementSnapshot.post_id.in_(list(loose)),
+        EngagementSnapshot.thread_id.in_(list(threads)))).order_by(EngagementSnapshot.id)
+    ).all() if labels else []  # one query, not one per post (bench/console.py)
+    out, last = [], {}
+    for snap in snaps:
+        key = ("post", snap.post_id) if snap.post_id in loose else ("thread", snap.thread_id)
+        if key in labels and snap.replies is not None and snap.replies != last.get(key):
+            out.append({"at": _iso(snap.seen_at), "kind": "replies", "on": labels[key],
+                        "replies": snap.replies})
+            last[key] = snap.replies
     return out
 
 
@@ -138,7 +151,10 @@ def incident_text(d: dict) -> str:
             f"{d['category']} (confidence {d['category_confidence']:.2f})",
             f"  {d['title']}",
             f"  opened {d['opened']}, last activity {d['last_seen']}"
-            + (f", acknowledged {d['acknowledged']}" if d["acknowledged"] else ""), ""]
+            + (f", acknowledged {d['acknowledged']}" if d["acknowledged"] else ""),
+            *([f"  first public reply {d['first_reply']}"
+               + (f", trust {d['trust']:.1f}" if d["trust"] is not None else "")]
+              if d.get("first_reply") else []), ""]
     return "\n".join(head + ["Timeline:"] + [_event_line(e) for e in d["timeline"]])
 
 

@@ -376,3 +376,19 @@ def test_tags_pick_entries_of_an_apprise_configuration(
     with session(engine) as s:
         errors = [d.last_error for d in s.exec(select(Delivery)).all() if d.last_error]
     assert errors and "no entry of the apprise configuration has tag 'nobody'" in errors[0]
+
+
+def test_incident_view_shows_the_reply_and_trust(tmp_path: Path,
+                                                 receivers: list[AlertReceiver]) -> None:
+    from monitor.incidents import incident_detail, incident_text
+
+    engine = _engine(tmp_path, [{"name": "team", "url": receivers[0].url}])
+    alert_id = _alert(engine, "warning")
+    _run(engine, T0)
+    with session(engine) as s:
+        incident_id = s.get(Alert, alert_id).incident_id
+    assert incident_detail(engine, incident_id)["trust"] is None
+    trust = resolve(engine, alert_id, T0 + timedelta(minutes=30))
+    detail = incident_detail(engine, incident_id)
+    assert detail["trust"] == trust and trust is not None
+    assert f"trust {trust:.1f}" in incident_text(detail)
