@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from alerts.notify import SendResult
-from alerts.outbox import dispatch
+from alerts.outbox import Message, Outbox, dispatch
+from alerts.playbooks import load_playbooks
 from db.engine import open_database, session
 from db.models import Alert, Brand, Channel, Delivery, Incident
 from tests.conftest import COMPLAINT, ROOT, cli_env
@@ -47,7 +48,7 @@ def _queue_deliveries(engine, n: int) -> None:  # noqa: ANN001
         s.flush()
         for i in range(n):
             alert = Alert(incident_id=inc.id, brand_id=brand.id, severity="notice",
-                          dedup_key=f"acme:{inc.id}:{i}", title=f"[NOTICE] Acme {i}", body="b")
+                          dedup_key=f"acme:{inc.id}:{i}", reasons=[f"complaint {i}"])
             s.add(alert)
             s.flush()
             s.add(Delivery(alert_id=alert.id, channel_id=channel.id))
@@ -57,14 +58,15 @@ def _race(engine) -> list[str]:  # noqa: ANN001
     sent: list[str] = []
     lock = threading.Lock()
 
-    def slow_send(url: str, title: str, body: str, severity: str) -> SendResult:
+    def slow_send(message: Message) -> SendResult:
         time.sleep(0.05)
         with lock:
-            sent.append(title)
+            sent.append(message.title)
         return SendResult(True)
 
-    workers = [threading.Thread(target=dispatch, args=(engine,), kwargs={"send": slow_send,
-                                                                          "batch": 3})
+    box = Outbox(load_playbooks())
+    workers = [threading.Thread(target=dispatch, args=(engine, box),
+                                kwargs={"send": slow_send, "batch": 3})
                for _ in range(3)]
     for w in workers:
         w.start()
@@ -80,7 +82,7 @@ def test_concurrent_dispatchers_send_each_delivery_once(backend, tmp_path, reque
     engine = open_database(url)
     _queue_deliveries(engine, 12)
     sent = _race(engine)
-    assert sorted(sent) == sorted(f"[NOTICE] Acme {i}" for i in range(12))
+    assert sorted(sent) == sorted(f"[NOTICE] Acme: complaint {i}" for i in range(12))
     with session(engine) as s:
         assert {d.status for d in s.exec(select(Delivery)).all()} == {"sent"}
 
