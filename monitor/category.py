@@ -184,3 +184,15 @@ def guess_category(texts: Sequence[str], cue_keys: Iterable[str] = (), *,
     return CategoryGuess(best.key, best.label, round(confidence, 3),
                          tuple(evidence[best.key][:MAX_EVIDENCE] + cue_evidence[best.key]),
                          runner_up)
+
+
+def known_keys() -> tuple[frozenset[str], frozenset[str]]:
+    """The incident category keys and cue keys detection can produce: a playbook
+    naming any other would silently never be chosen, so it is refused."""
+    return (frozenset(c.key for c in load_categories()),
+            frozenset(c.key for c in load_lexicon()))
+
+
+def category_labels() -> dict[str, str]:
+    """Category key -> its label ("safety_incident" -> "safety incident") for messages."""
+    return {c.key: c.label for c in load_categories()}

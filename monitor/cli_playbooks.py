@@ -38,16 +38,6 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def known_keys() -> tuple[frozenset[str], frozenset[str]]:
-    """The incident category keys and cue keys detection can produce: a playbook
-    naming any other would silently never be chosen, so it is refused."""
-    from monitor.category import load_categories
-    from monitor.lexicon import load_lexicon
-
-    return (frozenset(c.key for c in load_categories()),
-            frozenset(c.key for c in load_lexicon()))
-
-
 def playbooks_dir(config_path: Path) -> Path | None:
     """The admin's playbook folder from the config, relative to the config file;
     None when there is no config file or it names no folder."""
@@ -62,6 +52,8 @@ def playbooks_dir(config_path: Path) -> Path | None:
 
 
 def _load(config_path: Path) -> tuple[Playbook, ...]:
+    from monitor.category import known_keys
+
     categories, cues = known_keys()
     try:
         return load_playbooks(playbooks_dir(config_path), categories=categories, cues=cues)
@@ -125,6 +117,8 @@ def validate(folder: Annotated[Path, typer.Argument(
         help="Folder of playbook files (*.yaml) to check, as the daemon would load them on "
              "top of the built-ins.", exists=True, file_okay=False)]) -> None:
     """Check a folder of playbooks; print every problem, exit 1 if there are any."""
+    from monitor.category import known_keys
+
     categories, cues = known_keys()
     problems = validate_folder(folder, categories=categories, cues=cues)
     for problem in problems:

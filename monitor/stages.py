@@ -25,6 +25,7 @@ from alerts.outbox import (
 )
 from alerts.playbooks import Playbook, load_playbooks
 from db.models import utcnow
+from monitor.category import category_labels, known_keys
 from monitor.config import Config
 from monitor.detect import Rules
 from monitor.scorers import scorer_for
@@ -52,17 +53,9 @@ def rules_for(config: Config, brand: str) -> Rules:
 def playbooks_for(config: Config) -> tuple[Playbook, ...]:
     """Built-in playbooks plus the config's ``playbooks_dir``, checked against the
     category and cue keys detection knows."""
-    from monitor.cli_playbooks import known_keys
-
     categories, cues = known_keys()
     extra = Path(config.playbooks_dir) if config.playbooks_dir else None
     return load_playbooks(extra, categories=categories, cues=cues)
-
-
-def category_labels() -> dict[str, str]:
-    from monitor.category import load_categories
-
-    return {c.key: c.label for c in load_categories()}
 
 
 @dataclass(frozen=True)

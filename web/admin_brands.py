@@ -31,6 +31,7 @@ from web.admin_common import (
     field_errors,
     lines,
     page,
+    require_editable,
 )
 
 router = APIRouter()
@@ -123,8 +124,7 @@ def _submit(request: Request, form: AdminForm, brand_id: int | None) -> Response
     """Preview (nothing saved) or save, depending on the button pressed."""
     engine = engine_of(request)
     row = _brand(engine, brand_id) if brand_id else None
-    if row is not None and row.managed_by != "console":
-        raise HTTPException(409, "this brand is managed by the config file; edit it there")
+    require_editable(row, "brand")
     values = _form_values(form)
     brand, errors = _validate(engine, values, brand_id)
     if brand is None or form.get("action") == "preview":

@@ -30,6 +30,7 @@ from web.admin_common import (
     field_errors,
     lines,
     page,
+    require_editable,
 )
 from web.urlcheck import check_channel_url
 
@@ -152,8 +153,7 @@ def edit_channel(channel_id: int, request: Request,
 def _submit(request: Request, form: AdminForm, channel_id: int | None) -> Response:
     engine = engine_of(request)
     row = _channel(engine, channel_id) if channel_id else None
-    if row is not None and row.managed_by != "console":
-        raise HTTPException(409, "this channel is managed by the config file; edit it there")
+    require_editable(row, "channel")
     values = _form_values(form)
     url = form.get("url").strip() or (row.url if row else "")
     if not url:

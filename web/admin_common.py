@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -109,3 +109,9 @@ def field_errors(exc: ValidationError, fields: Collection[str]) -> dict[str, str
             field, msg = FORM_ERROR, f"{field}: {msg}" if field else msg
         errors.setdefault(field, msg)
     return errors
+
+
+def require_editable(row: object | None, what: str) -> None:
+    """409 for rows the YAML file manages: sync would undo a console edit at the next start."""
+    if row is not None and getattr(row, "managed_by", "console") != "console":
+        raise HTTPException(409, f"this {what} is managed by the config file; edit it there")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from alerts.playbooks import BUILTIN, Playbook, PlaybookError, load_playbooks, validate_folder
-from monitor.cli_playbooks import known_keys
+from monitor.category import known_keys
 from monitor.config import Config
 from monitor.stages import playbooks_for
 from web.admin_common import AdminUser, config_of, page

@@ -32,6 +32,7 @@ from web.admin_common import (
     engine_of,
     field_errors,
     page,
+    require_editable,
 )
 from web.admin_probe import ProbeResult, probe
 from web.urlcheck import check_url
@@ -203,8 +204,7 @@ def _submit(request: Request, form: AdminForm, source_id: int | None) -> Respons
     """Test fetch (nothing saved) or save, depending on the button pressed."""
     engine = engine_of(request)
     row = _source(engine, source_id) if source_id else None
-    if row is not None and row.managed_by != "console":
-        raise HTTPException(409, "this source is managed by the config file; edit it there")
+    require_editable(row, "source")
     values = _form_values(form)
     src, errors = validate_source(values, allow=allow_private(config_of(request)),
                                   engine=engine, source_id=source_id)
