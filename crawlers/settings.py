@@ -36,5 +36,10 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 
 ITEM_PIPELINES = {"crawlers.pipelines.store.StorePipeline": 300}
+# before robots.txt (100): a console-added source's host is checked before anything
+# is sent to it (crawlers/guard.py); the config file's own sources pass unchecked
+DOWNLOADER_MIDDLEWARES = {"crawlers.guard.PrivateAddressGuard": 50}
+CRISISWATCH_ALLOW_PRIVATE: list[str] = []  # console.allow_private
+CRISISWATCH_GUARD_ALL = False  # check every request (the console's test fetch)
 CRISISWATCH_DATABASE = None  # set by the daemon; the pipeline stays off without it
 CRISISWATCH_TICK = 0.5  # seconds between checks for due sources

@@ -132,12 +132,14 @@ class QuietHandler(BaseHTTPRequestHandler):
 class FeedSite:
     """Feeds at ``/<name>.xml``. Entries show once the script clock passes their
     time; ``override[name] = (status, body)`` serves anything instead (errors,
-    malformed bodies). ``requests`` logs (path, If-None-Match, status)."""
+    malformed bodies), ``redirect[name] = url`` a 302 to ``url``. ``requests`` logs
+    (path, If-None-Match, status)."""
 
     def __init__(self) -> None:
         self.feeds: dict[str, list[Entry]] = {}
         self.threads: list[ForumThread] = []
         self.override: dict[str, tuple[int, bytes]] = {}
+        self.redirect: dict[str, str] = {}
         self.requests: list[tuple[str, str | None, int]] = []
         self.speed = 1.0
         self.started = time.monotonic()
@@ -201,6 +203,10 @@ class FeedSite:
                     return self.forum(parts)
                 name = self.path.strip("/").removesuffix(".xml")
                 inm = self.headers.get("If-None-Match")
+                if name in site.redirect:
+                    with site.lock:
+                        site.requests.append((self.path, inm, 302))
+                    return self.reply(302, b"", "text/plain", {"Location": site.redirect[name]})
                 if name in site.override:
                     status, body = site.override[name]
                 elif name in site.feeds:

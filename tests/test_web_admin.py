@@ -2,7 +2,7 @@
 with a preview, sources with health and a real test fetch, channels with
 redacted URLs and a real test notification, playbooks, users, escaping, and a
 brand added in the console matched by the monitor stage without a restart.
-Plus unit tests of web/urlcheck.py (the console's SSRF guard)."""
+Plus unit tests of crawlers/urlcheck.py (the console's SSRF guard)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from crawlers.urlcheck import check_channel_url, check_host, check_url, is_public
 from db.engine import open_database, read_session, session
 from db.models import Brand, Channel, Mention, Post, Source, User, utcnow
 from monitor.config import Config
@@ -24,7 +25,6 @@ from monitor.stage_monitor import run_monitor
 from monitor.users import add_user
 from web.admin_channels import TEST_TITLE
 from web.app import create_app
-from web.urlcheck import check_channel_url, check_host, check_url, is_public
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -313,20 +313,6 @@ def test_stored_sources_are_tested_with_the_guard_unless_the_config_owns_them(
     assert "<li>Zyxcorp blender exploded</li>" in trusted.text
 
 
-def test_the_fetch_guard_refuses_private_hosts_on_every_request() -> None:
-    from scrapy import Request
-    from scrapy.exceptions import IgnoreRequest
-
-    from web.admin_probe import PrivateAddressGuard
-
-    guard = PrivateAddressGuard(["10.0.0.0/8"])
-    assert guard.process_request(Request("http://10.1.2.3/feed")) is None
-    assert guard.process_request(Request("https://93.184.216.34/feed")) is None
-    for url in ("http://169.254.169.254/latest/meta-data/", "http://127.0.0.1/robots.txt"):
-        with pytest.raises(IgnoreRequest):
-            guard.process_request(Request(url))
-
-
 def test_test_fetch_reports_a_broken_feed(make_client, site: FeedSite) -> None:  # noqa: ANN001
     site.override["broken"] = (500, b"oops")
     client = make_client("admin", allow=LOOPBACK)
@@ -569,7 +555,7 @@ def test_brand_added_in_the_console_is_matched_on_the_next_run(make_client, engi
     assert run_monitor(engine, scorer, 0.5).mentions == 0  # disabled: no longer matched
 
 
-# --- web/urlcheck.py --------------------------------------------------------------------
+# --- crawlers/urlcheck.py --------------------------------------------------------------------
 
 
 def fake_dns(table: dict[str, list[str]]) -> Callable[[str], list[str]]:

@@ -4,7 +4,7 @@ A channel URL usually holds a token or password, so once saved it is never
 shown again, only redacted (monitor.config.redact_url), and a form sent back
 with errors does not echo it either: editing keeps the stored URL unless a new
 one is typed. Input is validated by the config's ChannelConfig; webhook hosts
-must pass web/urlcheck.py. Channels the config file manages are read-only here
+must pass crawlers/urlcheck.py. Channels the config file manages are read-only here
 (monitor/sync.py rewrites them at every start) but can be paused and tested."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from alerts.notify import send_apprise
+from crawlers.urlcheck import check_channel_url
 from db.engine import read_session, session
 from db.models import SEVERITIES, Brand, Channel
 from monitor.config import ChannelConfig, redact_url
@@ -32,7 +33,6 @@ from web.admin_common import (
     page,
     require_editable,
 )
-from web.urlcheck import check_channel_url
 
 router = APIRouter()
 FORMATS = ("plain", "markdown", "html")

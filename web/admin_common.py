@@ -3,7 +3,7 @@ the CSRF check before its handler runs), the app's engine and config, and form
 helpers that turn pydantic errors into one message per form field.
 
 Handlers are plain ``def`` functions: FastAPI runs them in its thread pool, so
-database work, DNS look-ups (web/urlcheck.py), test fetches and test
+database work, DNS look-ups (crawlers/urlcheck.py), test fetches and test
 notifications never block the event loop."""
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ A child process because Scrapy's Twisted reactor can be started only once per
 process and would block the web server's event loop; ``probe()`` waits for it
 with a timeout and kills it when the site hangs. The child also refuses every
 request (redirects and robots.txt included) whose host the console may not
-reach, so a public URL that redirects to 169.254.169.254 is stopped there.
+reach (crawlers/guard.py), so a public URL that redirects to 169.254.169.254 is
+stopped there.
 
 Run as ``python -m web.admin_probe``: JSON arguments on stdin, one JSON report on
 the last line of stdout."""
@@ -37,26 +38,6 @@ class ProbeResult:
     text: str = ""
 
 
-class PrivateAddressGuard:
-    """Downloader middleware: refuse requests to hosts ``check_url`` refuses."""
-
-    def __init__(self, allow: Sequence[str]) -> None:
-        self.allow = list(allow)
-
-    @classmethod
-    def from_crawler(cls, crawler) -> PrivateAddressGuard:  # noqa: ANN001
-        return cls(crawler.settings.getlist("CRISISWATCH_ALLOW_PRIVATE"))
-
-    def process_request(self, request, spider=None) -> None:  # noqa: ANN001
-        from scrapy.exceptions import IgnoreRequest
-
-        from web.urlcheck import check_url
-
-        error = check_url(request.url, self.allow)
-        if error:
-            raise IgnoreRequest(f"refused {request.url}: {error}")
-
-
 def _titles(report) -> list[str]:  # noqa: ANN001
     """Titles of what was extracted: feed entries, listed threads, thread posts."""
     titles = [p.title for p in report.posts]
@@ -75,10 +56,9 @@ def _child(args: dict) -> dict:
     from monitor.probe import format_report, run_probe
 
     fetch = FetchConfig.model_validate(args.get("fetch") or {})
-    settings = crawler_settings(
-        None, LOG_ENABLED=False, CRISISWATCH_ALLOW_PRIVATE=args.get("allow", []),
-        DOWNLOADER_MIDDLEWARES={"web.admin_probe.PrivateAddressGuard": 50},
-        **fetch_settings(Config(fetch=fetch)))
+    settings = crawler_settings(None, LOG_ENABLED=False, **{
+        **fetch_settings(Config(fetch=fetch)), "CRISISWATCH_GUARD_ALL": True,
+        "CRISISWATCH_ALLOW_PRIVATE": args.get("allow", [])})
     report = run_probe(settings, kind=args["kind"], url=args["url"], preset=args.get("preset"),
                        rules=args.get("rules"), page=args.get("page", "listing"),
                        threads=int(args.get("threads", 1)), robots=args.get("robots", True))

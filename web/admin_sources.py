@@ -1,7 +1,7 @@
 """Admin: sources (feeds and forums) with their health, and a test fetch.
 
 Input is validated by the config's own model (SourceConfig), so the console
-accepts exactly what the YAML would, and its URL must pass web/urlcheck.py.
+accepts exactly what the YAML would, and its URL must pass crawlers/urlcheck.py.
 "Test fetch" runs the real Scrapy probe of ``crisiswatch sources test`` in a
 child process (web/admin_probe.py) with a timeout. Sources the config file
 manages are read-only here (monitor/sync.py rewrites them at every start) but
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from crawlers.urlcheck import check_url
 from db.engine import read_session, session
 from db.models import Post, Source, utcnow
 from monitor.config import SourceConfig
@@ -35,7 +36,6 @@ from web.admin_common import (
     require_editable,
 )
 from web.admin_probe import ProbeResult, probe
-from web.urlcheck import check_url
 
 router = APIRouter()
 HEALTH_DAYS = 7

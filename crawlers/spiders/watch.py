@@ -38,6 +38,7 @@ from twisted.python.failure import Failure
 from crawlers.engines import Engine, engine_for, signature
 from crawlers.extractors.feed import MalformedFeed, parse_feed
 from crawlers.extractors.text import sniff_text
+from crawlers.guard import GUARD_META, PrivateAddressRefused
 from crawlers.items import FetchResult, ThreadRef, ThreadResult
 from crawlers.schedule import is_due, retry_after_seconds
 from db.engine import open_database, read_session
@@ -59,6 +60,8 @@ def describe_failure(failure: Failure) -> str:
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"HTTP {exc.response.status}"
+    if isinstance(exc, PrivateAddressRefused):
+        return str(exc)[:300]
     for kind, text in _CAUSES:
         if isinstance(exc, kind):
             return text
@@ -127,7 +130,8 @@ class WatchSpider(scrapy.Spider):
         return self.engines[source.id]
 
     def _meta(self, src: Source, **extra: object) -> dict:
-        meta = {"source_id": src.id, "source_name": src.name, **extra}
+        meta = {"source_id": src.id, "source_name": src.name,
+                GUARD_META: src.managed_by == "console", **extra}
         if not src.obey_robots:
             meta["dont_obey_robotstxt"] = True
         return meta

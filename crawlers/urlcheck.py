@@ -10,8 +10,10 @@ operator lists in ``console.allow_private`` are let through: a forum on the
 intranet, or the tests' loopback server.
 
 The operator's own YAML is not checked; it is trusted like the rest of the
-server's configuration. The check runs when the URL is saved or tested: a name
-whose DNS answer changes later (rebinding) is not caught here."""
+server's configuration. The console checks a URL when it is saved or tested, and
+the daemon checks every request of a console-added source again when it fetches
+(``crawlers/guard.py``), so a name whose DNS answer changes after saving
+(rebinding) is refused too. Lives in ``crawlers/`` because both need it."""
 
 from __future__ import annotations
 
