@@ -50,6 +50,7 @@ class Message:
     severity: str
     fmt: str = "plain"
     tags: tuple[str, ...] = ()
+    console_added: bool = False  # the daemon checks such a channel's host before sending
 
 
 Sender = Callable[[Message], SendResult]
@@ -240,7 +241,7 @@ def compose(s: Session, d: Delivery, channel: Channel, box: Outbox) -> Message:
         out: Rendered = render_digest(views, channel.format, folder)
         severity = max((a.severity for a in alerts if a), key=rank, default="notice")
         return Message(channel.url, out.title, out.body, severity, channel.format,
-                       tuple(channel.tags))
+                       tuple(channel.tags), channel.managed_by == "console")
     view = alert_view(s, alert, box.console_url, box.category_labels)
     out = render_alert(view, playbook_for(box.playbooks, alert.playbook), channel.format, folder)
     title, body = out.title, out.body
@@ -248,7 +249,8 @@ def compose(s: Session, d: Delivery, channel: Channel, box: Outbox) -> Message:
         title = f"[ESCALATED tier {channel.tier}] {title}"
         body = (f"Not acknowledged by {alert.respond_by:%Y-%m-%d %H:%M} UTC, the playbook's "
                 f"response time; escalated to tier {channel.tier}.\n\n{body}")
-    return Message(channel.url, title, body, alert.severity, channel.format, tuple(channel.tags))
+    return Message(channel.url, title, body, alert.severity, channel.format, tuple(channel.tags),
+                   channel.managed_by == "console")
 
 
 def _send_one(engine: Engine, delivery_id: int, send: Sender, box: Outbox,

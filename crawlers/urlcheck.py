@@ -12,7 +12,8 @@ intranet, or the tests' loopback server.
 The operator's own YAML is not checked; it is trusted like the rest of the
 server's configuration. The console checks a URL when it is saved or tested, and
 the daemon checks every request of a console-added source again when it fetches
-(``crawlers/guard.py``), so a name whose DNS answer changes after saving
+(``crawlers/guard.py``) and a console-added channel before each delivery
+(``monitor/stages.py``), so a name whose DNS answer changes after saving
 (rebinding) is refused too. Lives in ``crawlers/`` because both need it."""
 
 from __future__ import annotations

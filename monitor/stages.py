@@ -6,7 +6,7 @@ duplicates anything."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,8 +14,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from alerts.escalation import escalate
+from alerts.notify import SendResult
 from alerts.outbox import (
     DispatchReport,
+    Message,
     Outbox,
     Sender,
     dispatch,
@@ -24,6 +26,7 @@ from alerts.outbox import (
     send_message,
 )
 from alerts.playbooks import Playbook, load_playbooks
+from crawlers.urlcheck import check_channel_url
 from db.models import utcnow
 from monitor.category import category_labels, known_keys
 from monitor.config import Config
@@ -56,6 +59,21 @@ def playbooks_for(config: Config) -> tuple[Playbook, ...]:
     categories, cues = known_keys()
     extra = Path(config.playbooks_dir) if config.playbooks_dir else None
     return load_playbooks(extra, categories=categories, cues=cues)
+
+
+def guard_sender(send: Sender, allow: Sequence[str]) -> Sender:
+    """``send``, except that a console-added channel whose host now resolves to a
+    private address the config does not allow is refused (DNS rebinding after the
+    console checked it); the delivery stays pending and is retried like any failure."""
+
+    def guarded(message: Message) -> SendResult:
+        if message.console_added:
+            error = check_channel_url(message.url, allow)
+            if error:
+                return SendResult(False, f"refused: {error}")
+        return send(message)
+
+    return guarded
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,7 @@ class Stages:
         planned = plan_deliveries(self.engine, self.playbooks, now=now)
         escalated = escalate(self.engine, now=now)
         digests = plan_digests(self.engine, now=now)
-        sent = dispatch(self.engine, self.outbox, send=self.send,
+        sent = dispatch(self.engine, self.outbox,
+                        send=guard_sender(self.send, self.config.console.allow_private),
                         ignore_backoff=ignore_backoff, now=now)
         return StagesReport(monitor, detect, planned, sent, escalated, digests)

@@ -1,7 +1,8 @@
 """The daemon re-checks console-added sources when it fetches (crawlers/guard.py): a
 host whose DNS answer turned private after the console saved it is refused, on
 the first request, on redirects and on robots.txt; the config file's own sources
-are never checked. Real daemon runs against the loopback site."""
+are never checked. Real daemon runs against the loopback site. Console-added
+channels are checked before each delivery (monitor/stages.py guard_sender)."""
 
 from __future__ import annotations
 
@@ -100,3 +101,30 @@ def test_daemon_refuses_a_redirect_off_the_allowed_host(site, make_config):
     assert ("/hop.xml", None, 302) in site.requests  # the allowed name was fetched
     assert not [r for r in site.requests if r[0] == "/inner.xml"]
     assert _titles(config.parent, "hop") == []
+
+
+def test_a_console_channel_that_now_resolves_to_loopback_is_refused_then_sent(
+        tmp_path, receiver) -> None:  # noqa: ANN001
+    from alerts.outbox import Outbox, dispatch, plan_deliveries, send_message
+    from alerts.workflow import failed_deliveries
+    from db.models import Channel, Delivery
+    from monitor.stages import guard_sender
+    from tests.test_alert_workflow import BOOKS, T0, _alert, _engine
+
+    engine = _engine(tmp_path, [{"name": "webhook", "url": receiver.url}])
+    with session(engine) as s, s.begin():  # as the console saved it, then rebound
+        channel = s.exec(select(Channel)).one()
+        channel.managed_by = "console"
+        channel.url = receiver.url.replace("127.0.0.1", "localhost")
+    _alert(engine, "warning")
+    plan_deliveries(engine, BOOKS, now=T0)
+    box = Outbox(BOOKS, max_attempts=3)
+    report = dispatch(engine, box, send=guard_sender(send_message, []), now=T0)
+    assert (report.sent, report.failed) == (0, 1) and not receiver.received
+    with session(engine) as s:
+        delivery = s.exec(select(Delivery)).one()
+    assert delivery.status == "pending" and "refused: host 'localhost'" in delivery.last_error
+    assert not failed_deliveries(engine)  # not lost: it waits for its next attempt
+    allowed = guard_sender(send_message, ["localhost"])
+    assert dispatch(engine, box, send=allowed, now=T0, ignore_backoff=True).sent == 1
+    assert len(receiver.received) == 1
