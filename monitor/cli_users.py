@@ -94,6 +94,35 @@ def users_token(name: Annotated[str, typer.Argument(help="The user the token act
     typer.echo(f"API token {label!r} for {name}: shown once, store it now.", err=True)
 
 
+@users_app.command("role")
+def users_role(name: Annotated[str, typer.Argument(help="The account to change.")],
+               role: Annotated[Role, typer.Option(help="admin, analyst or pr.")],
+               config: ConfigOpt = Path(DEFAULT_CONFIG),
+               database: DatabaseOpt = None) -> None:
+    """Change an account's role; it applies to the user's next request."""
+    from monitor.users import UserError, set_role
+
+    try:
+        set_role(_engine(config, database), name, role.value)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{name} is now {role.value}")
+
+
+@users_app.command("enable")
+def users_enable(name: Annotated[str, typer.Argument(help="The account to unlock.")],
+                 config: ConfigOpt = Path(DEFAULT_CONFIG),
+                 database: DatabaseOpt = None) -> None:
+    """Unlock a disabled account (its old sessions stay ended; it logs in again)."""
+    from monitor.users import UserError, set_disabled
+
+    try:
+        set_disabled(_engine(config, database), name, False)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"enabled {name}")
+
+
 @users_app.command("disable")
 def users_disable(name: Annotated[str, typer.Argument(help="The account to lock.")],
                   config: ConfigOpt = Path(DEFAULT_CONFIG),

@@ -82,6 +82,8 @@ def set_password(engine: Engine, name: str, password: str) -> None:
 
 
 def set_role(engine: Engine, name: str, role: str) -> None:
+    """Change what an account may do. Sessions and tokens read the role from the
+    account on every request, so the change applies at once, without a new login."""
     _check_role(role)
     with session(engine) as s, s.begin():
         user = _find(s, name)

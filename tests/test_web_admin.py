@@ -121,7 +121,7 @@ ADMIN_PAGES = ["/admin", "/admin/brands", "/admin/brands/new", "/admin/sources",
 ADMIN_POSTS = ["/admin/brands/new", "/admin/sources/new", "/admin/channels/new",
                "/admin/users/new", "/admin/brands/1/enabled", "/admin/sources/1/enabled",
                "/admin/sources/1/test", "/admin/channels/1/test", "/admin/users/1/disabled",
-               "/admin/users/1/password"]
+               "/admin/users/1/password", "/admin/users/1/role"]
 
 
 @pytest.mark.parametrize("role", ["analyst", "pr"])
@@ -502,6 +502,27 @@ def test_an_admin_cannot_disable_themselves(make_client, engine) -> None:  # noq
     me = one(engine, User, name="root")
     assert post(client, f"/admin/users/{me.id}/disabled", {"disabled": "1"}).status_code == 409
     assert not one(engine, User, name="root").disabled
+    assert post(client, f"/admin/users/{me.id}/role", {"role": "pr"}).status_code == 409
+    assert one(engine, User, name="root").role == "admin"
+
+
+def test_a_new_role_applies_to_the_next_request(make_client, engine) -> None:  # noqa: ANN001
+    client = make_client("admin")
+    add_user(engine, "kim", "analyst", PASSWORD)
+    kim = one(engine, User, name="kim")
+    kim_client = TestClient(client.app)
+    login(kim_client, "kim")
+    assert kim_client.get("/admin/users", follow_redirects=False).status_code == 403
+    assert kim_client.get("/history", follow_redirects=False).status_code == 200
+    bad = post(client, f"/admin/users/{kim.id}/role", {"role": "owner"})
+    assert bad.status_code == 422 and "owner" in bad.text
+    assert post(client, f"/admin/users/{kim.id}/role", {"role": "admin"}).status_code == 303
+    assert kim_client.get("/admin/users", follow_redirects=False).status_code == 200
+    assert post(client, f"/admin/users/{kim.id}/role", {"role": "pr"}).status_code == 303
+    assert one(engine, User, name="kim").role == "pr"
+    assert kim_client.get("/admin/users", follow_redirects=False).status_code == 403
+    assert f'id="role-{kim.id}"' in client.get("/admin/users").text
+    kim_client.close()
 
 
 # --- escaping ---------------------------------------------------------------------------

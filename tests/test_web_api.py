@@ -174,6 +174,13 @@ def test_users_cli(cli):
     assert check_token(engine, token) is None
     assert "disabled" in run("users", "list").output
     assert run("users", "disable", "nobody").exit_code == 1
+    assert run("users", "enable", "ada").exit_code == 0
+    assert check_token(engine, token).name == "ada"
+    changed = run("users", "role", "ada", "--role", "pr")
+    assert changed.exit_code == 0 and "ada is now pr" in changed.output
+    assert check_token(engine, token).role == "pr"  # the token acts with the new role
+    assert run("users", "role", "ada", "--role", "owner").exit_code == 2
+    assert run("users", "role", "nobody", "--role", "pr").exit_code == 1
 
 
 def test_web_command_starts_uvicorn_with_the_factory(cli, monkeypatch):

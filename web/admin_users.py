@@ -1,7 +1,8 @@
 """Admin: console accounts, through monitor/users.py (argon2 hashes; disabling
 or a new password ends the user's sessions at once). Accounts are disabled,
 never deleted, so what they acknowledged keeps a name. An admin cannot disable
-their own account: the console would lock out its last admin that way."""
+their own account or change its role: the console would lock out its last admin
+that way. A new role applies to the user's next request."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from db.models import ROLES
-from monitor.users import MIN_PASSWORD, UserError, add_user, list_users, set_disabled, set_password
+from monitor.users import (
+    MIN_PASSWORD,
+    UserError,
+    add_user,
+    list_users,
+    set_disabled,
+    set_password,
+    set_role,
+)
 from web.admin_common import AdminUser, PostedForm, back, engine_of, page
 
 router = APIRouter()
@@ -78,3 +87,16 @@ def reset_password(user_id: int, request: Request,
     except UserError as exc:
         return _page(request, form.user, {f"password:{user_id}": str(exc)}, status_code=422)
     return back("/admin/users", f"set a new password for {name}")
+
+
+@router.post("/users/{user_id}/role")
+def change_role(user_id: int, request: Request, form: PostedForm) -> Response:
+    """Give an account another role (not one's own: see the module docstring)."""
+    name = _name_of(request, user_id)
+    if name == getattr(form.user, "name", None):
+        raise HTTPException(409, "you cannot change your own role")
+    try:
+        set_role(engine_of(request), name, form.get("role"))
+    except UserError as exc:
+        return _page(request, form.user, {f"role:{user_id}": str(exc)}, status_code=422)
+    return back("/admin/users", f"{name} is now {form.get('role')}")
