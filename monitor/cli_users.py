@@ -109,18 +109,22 @@ def users_role(name: Annotated[str, typer.Argument(help="The account to change."
     typer.echo(f"{name} is now {role.value}")
 
 
+def _set_disabled(name: str, disabled: bool, config: Path, database: str | None) -> None:
+    from monitor.users import UserError, set_disabled
+
+    try:
+        set_disabled(_engine(config, database), name, disabled)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{'disabled' if disabled else 'enabled'} {name}")
+
+
 @users_app.command("enable")
 def users_enable(name: Annotated[str, typer.Argument(help="The account to unlock.")],
                  config: ConfigOpt = Path(DEFAULT_CONFIG),
                  database: DatabaseOpt = None) -> None:
     """Unlock a disabled account (its old sessions stay ended; it logs in again)."""
-    from monitor.users import UserError, set_disabled
-
-    try:
-        set_disabled(_engine(config, database), name, False)
-    except UserError as exc:
-        raise fail(str(exc)) from None
-    typer.echo(f"enabled {name}")
+    _set_disabled(name, False, config, database)
 
 
 @users_app.command("disable")
@@ -128,10 +132,4 @@ def users_disable(name: Annotated[str, typer.Argument(help="The account to lock.
                   config: ConfigOpt = Path(DEFAULT_CONFIG),
                   database: DatabaseOpt = None) -> None:
     """Lock an account: its sessions end at once and its API tokens stop working."""
-    from monitor.users import UserError, set_disabled
-
-    try:
-        set_disabled(_engine(config, database), name, True)
-    except UserError as exc:
-        raise fail(str(exc)) from None
-    typer.echo(f"disabled {name}")
+    _set_disabled(name, True, config, database)
