@@ -8,7 +8,13 @@ in constant memory. The indexes these queries lean on (post.fetched_at,
 mention (flagged, risk) and (flagged, sentiment)) come with migration 0005.
 
 Text search is a case-insensitive substring match over title and text (LIKE; ILIKE
-on PostgreSQL), with ``%`` and ``_`` in the query taken literally."""
+on PostgreSQL), with ``%`` and ``_`` in the query taken literally. A trigram index
+(migration 0006, ``db/textindex.py``) finds a rare word of 3+ characters without
+reading every post: PostgreSQL's planner uses its pg_trgm indexes for ILIKE by
+itself; on SQLite ``text_matches_few`` counts the FTS5 table's candidates first,
+and a rare word's few candidates are read and sorted (the LIKE still decides, so
+results are exactly what the scan would give), while a common word keeps the
+newest-first walk, which finds a page of it at once."""
 
 from __future__ import annotations
 
@@ -18,7 +24,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, or_
+from sqlalchemy import Engine, func, literal_column, or_
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -26,6 +34,7 @@ from sqlmodel import select
 
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Mention, Post, Source
+from db.textindex import FTS_TABLE, MIN_QUERY
 
 SORTS = {"time": Post.fetched_at, "risk": Mention.risk, "sentiment": Mention.sentiment}
 MAX_PAGE = 500
@@ -162,6 +171,20 @@ def _text_clause(q: str):  # noqa: ANN202 - SQL expression
     return or_(Post.title.ilike(pattern, escape="\\"), Post.text.ilike(pattern, escape="\\"))
 
 
+def fts_phrase(q: str) -> str:
+    """``q`` as one FTS5 string: with the trigram tokenizer, a substring of title
+    or text (case folded). Quoted so that nothing typed (OR, NEAR, *, ^, :) is
+    FTS5 syntax."""
+    return '"' + q.replace('"', '""') + '"'
+
+
+def fts_candidates(q: str) -> Select:
+    """Ids of posts whose title or text may contain ``q`` (SQLite's FTS5 index; a
+    superset of the LIKE's matches, as FTS5 folds all of Unicode's case, LIKE ASCII's)."""
+    fts = sql_table(FTS_TABLE, sql_column("rowid"))
+    return select(fts.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(fts_phrase(q)))
+
+
 def _unindexed(column: ColumnElement) -> ColumnElement:
     """``+column``: SQLite's documented way to keep the planner off an index."""
     return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
@@ -181,8 +204,10 @@ def base_query(time_first: bool = False) -> Select:
             .where(hide(Mention.flagged) == True))  # noqa: E712
 
 
-def apply_filter(query: Select, f: HistoryFilter, time_first: bool = False) -> Select:
-    """The filter's conditions on a ``base_query`` (same ``time_first``)."""
+def apply_filter(query: Select, f: HistoryFilter, time_first: bool = False,
+                 indexed_text: bool = False) -> Select:
+    """The filter's conditions on a ``base_query`` (same ``time_first``).
+    ``indexed_text``: narrow the text search to the FTS5 index's candidates first."""
     hide = _unindexed if time_first else (lambda c: c)
     if f.brand and time_first:  # as a subquery, so brand stays an inner lookup
         query = query.where(hide(Mention.brand_id).in_(
@@ -207,6 +232,8 @@ def apply_filter(query: Select, f: HistoryFilter, time_first: bool = False) -> S
         query = query.where(Post.fetched_at >= f.since)
     if f.until:
         query = query.where(Post.fetched_at < f.until)
+    if f.q and indexed_text:
+        query = query.where(Post.id.in_(fts_candidates(f.q)))
     if f.q:
         query = query.where(_text_clause(f.q))
     return query
@@ -214,15 +241,18 @@ def apply_filter(query: Select, f: HistoryFilter, time_first: bool = False) -> S
 
 def history_query(f: HistoryFilter, *, sort: str = "time", descending: bool = True,
                   after: tuple[object, int] | None = None, limit: int = 50,
-                  dialect: str = "default", few: bool = False) -> Select:
+                  dialect: str = "default", few: bool = False,
+                  indexed_text: bool = False) -> Select:
     """One page of the filtered history, ordered by ``sort`` then mention id; ``after``
     is the (sort value, mention id) of the last row of the previous page. ``dialect``
     (the engine's) picks planner hints; PostgreSQL's planner needs none. ``few``: the
     filter is known to match few mentions (``is_selective``), so SQLite should start
-    from them and sort, rather than walk every post newest first looking for them."""
+    from them and sort, rather than walk every post newest first looking for them.
+    ``indexed_text``: the text query is rare in SQLite's FTS5 index (``text_matches_few``),
+    so start from its candidates, which implies ``few``."""
     column = SORTS[sort]
-    time_first = dialect == "sqlite" and sort == "time" and not few
-    query = apply_filter(base_query(time_first), f, time_first)
+    time_first = dialect == "sqlite" and sort == "time" and not (few or indexed_text)
+    query = apply_filter(base_query(time_first), f, time_first, indexed_text)
     if after is not None:  # "column <= v AND ..." first: an index can seek to it
         value, last_id = after
         mention_id = _unindexed(Mention.id) if time_first else Mention.id
@@ -279,6 +309,23 @@ def is_selective(engine: Engine, f: HistoryFilter) -> bool:
         return s.exec(counted).one() < SELECTIVE
 
 
+FTS_SELECTIVE = 5_000  # candidate posts of a text query below which they are read and sorted
+
+
+def text_matches_few(engine: Engine, f: HistoryFilter) -> bool:
+    """On SQLite, is the text query (3+ characters) in fewer than FTS_SELECTIVE
+    posts' title or text? Counting that many ids in the FTS5 index is cheap; then
+    reading and sorting the candidates beats walking every post newest first, which
+    for a rare word reads the whole year (511 ms at a million posts) and for a word
+    that matches nothing always does (837 ms; bench/console.py)."""
+    if engine.dialect.name != "sqlite" or not f.q or len(f.q) < MIN_QUERY:
+        return False
+    counted = select(func.count()).select_from(
+        fts_candidates(f.q).limit(FTS_SELECTIVE).subquery())
+    with read_session(engine) as s:
+        return s.exec(counted).one() < FTS_SELECTIVE
+
+
 def run(engine: Engine, query: Select) -> list[tuple]:
     """Execute a built query: the one place that touches the database."""
     with read_session(engine) as s:
@@ -290,9 +337,11 @@ def search(engine: Engine, f: HistoryFilter, *, sort: str = "time", descending: 
     """One page of results and the cursor of the next page (None on the last)."""
     limit = max(1, min(limit, MAX_PAGE))
     position = decode_cursor(after, sort) if after else None
-    few = sort == "time" and is_selective(engine, f)
+    indexed = text_matches_few(engine, f)
+    few = sort == "time" and not indexed and is_selective(engine, f)
     found = run(engine, history_query(f, sort=sort, descending=descending, after=position,
-                                      limit=limit + 1, dialect=engine.dialect.name, few=few))
+                                      limit=limit + 1, dialect=engine.dialect.name, few=few,
+                                      indexed_text=indexed))
     more = len(found) > limit
     found = found[:limit]
     cursor = encode_cursor(_sort_value(found[-1], sort), found[-1][0].id) if more else None

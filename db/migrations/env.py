@@ -6,6 +6,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from db.textindex import outside_models
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -13,7 +14,7 @@ target_metadata = SQLModel.metadata
 
 def _run(connection) -> None:  # noqa: ANN001
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True)
+                      render_as_batch=True, include_name=outside_models)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,0 +1,146 @@
+"""The trigram index behind history search (migration 0006, monitor/search.py): on
+SQLite a rare word is read through the FTS5 table, a common one by the newest-first
+walk, and either way the rows are exactly those of a plain LIKE scan, whatever the
+query holds (FTS5 syntax, quotes, ``%`` and ``_``, Chinese). The index follows
+inserts, edits and deletes, and the migration fills it for posts already stored."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlmodel import select
+
+from db.engine import MIGRATIONS, make_engine, open_database, session
+from db.models import Brand, Mention, Post
+from monitor import search as history
+from monitor.search import HistoryFilter, history_query, run, search, text_matches_few
+from tests.test_web_support import T0, add_post
+
+TITLES = (
+    [f"Acme complaint {i}" for i in range(30)]
+    + ["Acme ARBITRATION notice", "acme arbitration again", "Acme 100%_fine", "Acme 100% fine",
+       'Acme said "refund" twice', "Acme a OR b", "Acme NEAR(x y)", "Acme star* power",
+       "艾克美退款退不了", "艾克美客服", "Ünïcode Acme", "Acme tab\tsplit"]
+)
+QUERIES = ["complaint", "OMPLAIN", "complaint 2", "arbitration", "100%_", "0%_f", '"refund"',
+           'd "re', "a OR b", "OR", "NEAR(x", "star*", "r*", "退款退", "退款", "客服", "ünï",
+           "zzz-nothing", "ab", "%", "_", "tab\ts"]
+
+
+@pytest.fixture
+def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    monkeypatch.setattr(history, "FTS_SELECTIVE", 10)
+    engine = open_database(f"sqlite:///{tmp_path / 's.db'}")
+    with session(engine) as s, s.begin():
+        s.add(Brand(name="Acme", keywords=["acme"]))
+    for i, title in enumerate(TITLES):
+        add_post(engine, title=title, text=f"body {i}", at=T0 - timedelta(minutes=i))
+    return engine
+
+
+def _expected(q: str) -> list[str]:
+    """A LIKE's answer, newest first: ASCII case folded, substring of title or text."""
+    fold = q.encode().lower()
+    return [t for i, t in enumerate(TITLES)
+            if fold in t.encode().lower() or fold in f"body {i}".encode()]
+
+
+def _titles(engine, f: HistoryFilter, **options) -> list[str]:  # noqa: ANN001
+    return [p.title for _m, p, *_ in run(engine, history_query(f, limit=100, dialect="sqlite",
+                                                               **options))]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_indexed_and_scanned_plans_match_a_plain_like(engine, q: str) -> None:  # noqa: ANN001
+    f = HistoryFilter(q=q)
+    scanned = _titles(engine, f)
+    assert scanned == _expected(q)
+    if len(q) >= 3:
+        assert _titles(engine, f, indexed_text=True) == scanned
+    assert [r["title"] for r in search(engine, f, limit=100).rows] == scanned
+
+
+def test_rare_words_use_the_index_and_common_ones_walk(engine) -> None:  # noqa: ANN001
+    assert text_matches_few(engine, HistoryFilter(q="arbitration"))
+    assert text_matches_few(engine, HistoryFilter(q="zzz-nothing"))
+    assert not text_matches_few(engine, HistoryFilter(q="complaint"))  # 30 > 10 candidates
+    assert not text_matches_few(engine, HistoryFilter(q="退款"))  # too short for trigrams
+    assert not text_matches_few(engine, HistoryFilter(brand="Acme"))
+    sql = str(history_query(HistoryFilter(q="arbitration"), dialect="sqlite",
+                            indexed_text=True).compile()).lower()
+    assert "post_fts match" in sql and "like" in sql
+
+
+def test_the_index_follows_edits_and_deletes(engine) -> None:  # noqa: ANN001
+    with session(engine) as s, s.begin():
+        post = s.exec(select(Post).where(Post.title == "Acme ARBITRATION notice")).one()
+        post.title = "Acme mediation notice"
+        s.add(post)
+        gone = s.exec(select(Post).where(Post.title == "acme arbitration again")).one()
+        s.exec(text("DELETE FROM mention WHERE post_id = :p").bindparams(p=gone.id))
+        s.delete(gone)
+    assert _titles(engine, HistoryFilter(q="arbitration"), indexed_text=True) == []
+    assert _titles(engine, HistoryFilter(q="mediation"), indexed_text=True) == [
+        "Acme mediation notice"]
+    with engine.connect() as conn:  # FTS5's own consistency check of the external content
+        conn.exec_driver_sql("INSERT INTO post_fts(post_fts) VALUES ('integrity-check')")
+
+
+def _alembic(engine) -> Config:  # noqa: ANN001
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = engine.connect()
+    return cfg
+
+
+def test_migration_indexes_posts_already_stored_and_downgrades(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = _alembic(engine)
+    command.upgrade(cfg, "0005")
+    cfg.attributes["connection"].commit()
+    with session(engine) as s, s.begin():
+        s.add(Brand(name="Acme", keywords=["acme"]))
+    add_post(engine, title="Acme arbitration threat", at=T0)
+    command.upgrade(cfg, "head")
+    cfg.attributes["connection"].commit()
+    assert _titles(engine, HistoryFilter(q="arbitration"), indexed_text=True) == [
+        "Acme arbitration threat"]
+    command.downgrade(cfg, "0005")
+    cfg.attributes["connection"].commit()
+    with engine.connect() as conn:
+        left = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE name LIKE "
+                                    "'post_fts%'").all()
+    assert left == []
+    add_post(engine, title="Acme arbitration again", at=T0 + timedelta(minutes=1))
+    command.upgrade(cfg, "head")  # the rebuild picks up what came while it was gone
+    cfg.attributes["connection"].commit()
+    assert len(_titles(engine, HistoryFilter(q="arbitration"), indexed_text=True)) == 2
+    with session(engine) as s:
+        assert len(s.exec(select(Mention)).all()) == 2
+    cfg.attributes["connection"].close()
+
+
+@pytest.mark.postgres
+def test_postgres_search_uses_the_trigram_indexes(pg_url: str) -> None:
+    engine = open_database(pg_url)
+    with session(engine) as s, s.begin():
+        s.add(Brand(name="Acme", keywords=["acme"]))
+    for i, title in enumerate(TITLES):
+        add_post(engine, title=title, text=f"body {i}", at=T0 - timedelta(minutes=i))
+    for q in ("arbitration", "100%_", "a OR b", '"refund"', "退款退", "zzz-nothing"):
+        rows = search(engine, HistoryFilter(q=q), limit=100).rows
+        assert [r["title"] for r in rows] == _expected(q), q
+    query = select(Post.id).where(history._text_clause("arbitration"))  # the search's clause
+    with engine.connect() as conn:
+        names = {r[0] for r in conn.exec_driver_sql(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'post'")}
+        assert {"ix_post_title_trgm", "ix_post_text_trgm"} <= names
+        conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: would be scanned
+        compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+    assert "ix_post_title_trgm" in plan and "ix_post_text_trgm" in plan, plan
