@@ -224,3 +224,27 @@ def test_the_benchmarks_floored_scale_finds_a_known_floor_and_multiplier():
     plain = 2.0 * pred
     floor, scale = floored_scale(pred, plain)
     assert scale == pytest.approx(2.0) and floor <= plain.min()
+
+
+def test_the_benchmarks_follower_regression_uses_who_was_reached():
+    """bench/cascades.py's ridge row with followers: on cascades whose final size is set
+    by the first hour's count and by the root's followers, adding follower columns must
+    cut the cross-validated error the counts alone leave."""
+    from bench.cascades import Cascade, early_counts, follower_counts, ridge_regression
+
+    rng = np.random.default_rng(5)
+    cascades = []
+    for _ in range(100):
+        n, root = int(rng.integers(20, 400)), float(rng.lognormal(9, 1.5))
+        times = np.sort(rng.uniform(0, 3600, n))
+        total = int(n * 8 * (root / 8000) ** 0.5 * rng.lognormal(0, 0.05)) + n
+        cascades.append(Cascade(times, np.full(n, 100.0), root, total))
+    truth = np.array([c.total for c in cascades], dtype=float)
+    counts = early_counts(cascades)
+    followers = follower_counts(cascades)
+    assert followers[:, 0].tolist() == [c.root_weight for c in cascades]
+    assert followers[:, 1].tolist() == [100.0 * c.times.size for c in cascades]
+    alone = ridge_regression("counts", counts, truth).values["median rel. error"]
+    both = ridge_regression("both", np.column_stack([counts, followers]),
+                            truth).values["median rel. error"]
+    assert both < alone / 2
