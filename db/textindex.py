@@ -1,21 +1,48 @@
-"""The trigram index over post title and text (migration 0006), as far as code
-outside the migration needs to know it: the FTS5 table's name on SQLite, and
-which schema objects are not in ``db.models`` so Alembic's comparison skips them.
+"""The text indexes behind history search (migrations 0006 and 0007), as far as
+code outside the migrations needs to know them: table, index and function names,
+which queries each can narrow, and which schema objects are not in ``db.models``
+so Alembic's comparison skips them.
 
-On SQLite it is an FTS5 table with the trigram tokenizer (``post_fts``, plus the
-shadow tables FTS5 keeps beside it); on PostgreSQL two pg_trgm GIN indexes."""
+- Trigram (0006), for queries of 3+ characters: on SQLite an FTS5 table with the
+  trigram tokenizer (``post_fts``); on PostgreSQL two pg_trgm GIN indexes.
+- Bigram (0007), for two-character words in scripts without spaces (退款, 仲裁,
+  起诉: most Chinese words are two characters, too short for a trigram): the
+  pairs of adjacent non-ASCII characters of title + text. On SQLite an FTS5 table
+  (``post_bigram``) over a view that computes them, kept by triggers; on
+  PostgreSQL a GIN index over ``cw_bigrams(...)``, an immutable SQL function."""
 
 from __future__ import annotations
+
+import unicodedata
 
 FTS_TABLE = "post_fts"
 TRIGRAM_INDEXES = frozenset({"ix_post_title_trgm", "ix_post_text_trgm"})
 MIN_QUERY = 3  # characters: a trigram index cannot narrow a shorter substring
 
+BIGRAM_TABLE = "post_bigram"
+BIGRAM_VIEW = "post_bigram_src"  # the view BIGRAM_TABLE reads its content from
+BIGRAM_INDEX = "ix_post_bigrams"  # PostgreSQL
+# the indexed expression as a query writes it: PostgreSQL uses the index only for it
+BIGRAM_EXPRESSION = "cw_bigrams(lower(post.title || ' ' || post.text))"
+_WORD_CHARS = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"})  # FTS5 unicode61 token chars
+
+
+def bigram_query(q: str) -> bool:
+    """Can the bigram index narrow a search for ``q``? Only two non-ASCII letters or
+    digits: the index holds no pair with an ASCII character, and SQLite's
+    tokenizer would split a pair at punctuation, so anything else could be missed."""
+    return len(q) == 2 and all(ord(ch) > 127 and unicodedata.category(ch) in _WORD_CHARS
+                               for ch in q)
+
+
+def _ours(name: str, table: str) -> bool:
+    return name == table or name.startswith(table + "_")
+
 
 def outside_models(name: str | None, type_: str, _parent_names: object = None) -> bool:
-    """Alembic ``include_name`` hook: False for the index's own objects, which the
-    migration creates and the models do not declare."""
-    if type_ == "table" and name is not None and (name == FTS_TABLE
-                                                  or name.startswith(FTS_TABLE + "_")):
+    """Alembic ``include_name`` hook: False for the indexes' own objects, which the
+    migrations create and the models do not declare."""
+    if type_ == "table" and name is not None and (_ours(name, FTS_TABLE)
+                                                  or _ours(name, BIGRAM_TABLE)):
         return False
-    return not (type_ == "index" and name in TRIGRAM_INDEXES)
+    return not (type_ == "index" and name in TRIGRAM_INDEXES | {BIGRAM_INDEX})

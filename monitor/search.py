@@ -14,7 +14,10 @@ reading every post: PostgreSQL's planner uses its pg_trgm indexes for ILIKE by
 itself; on SQLite ``text_matches_few`` counts the FTS5 table's candidates first,
 and a rare word's few candidates are read and sorted (the LIKE still decides, so
 results are exactly what the scan would give), while a common word keeps the
-newest-first walk, which finds a page of it at once."""
+newest-first walk, which finds a page of it at once. A two-character word in a
+script without spaces (仲裁) goes the same way through the bigram index of
+migration 0007, on both databases (PostgreSQL's planner does not know that
+``cw_bigrams(...) @> ARRAY[q]`` narrows an ILIKE, so the query says it)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, literal_column, or_
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -34,7 +38,7 @@ from sqlmodel import select
 
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Mention, Post, Source
-from db.textindex import FTS_TABLE, MIN_QUERY
+from db.textindex import BIGRAM_EXPRESSION, BIGRAM_TABLE, FTS_TABLE, MIN_QUERY, bigram_query
 
 SORTS = {"time": Post.fetched_at, "risk": Mention.risk, "sentiment": Mention.sentiment}
 MAX_PAGE = 500
@@ -178,11 +182,23 @@ def fts_phrase(q: str) -> str:
     return '"' + q.replace('"', '""') + '"'
 
 
-def fts_candidates(q: str) -> Select:
-    """Ids of posts whose title or text may contain ``q`` (SQLite's FTS5 index; a
-    superset of the LIKE's matches, as FTS5 folds all of Unicode's case, LIKE ASCII's)."""
-    fts = sql_table(FTS_TABLE, sql_column("rowid"))
-    return select(fts.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(fts_phrase(q)))
+def indexable(q: str, dialect: str) -> bool:
+    """Is there an index that can narrow a search for ``q`` on this database?"""
+    if dialect == "sqlite":
+        return len(q) >= MIN_QUERY or bigram_query(q)
+    return dialect == "postgresql" and bigram_query(q)  # 3+: the planner's own pg_trgm
+
+
+def text_candidates(q: str, dialect: str = "sqlite") -> Select:
+    """Ids of posts whose title or text may contain ``q`` (an ``indexable`` query): a
+    superset of the LIKE's matches, as the indexes fold at least the case LIKE folds.
+    SQLite: the trigram or the bigram FTS5 table; PostgreSQL: the bigram GIN index."""
+    if dialect == "postgresql":
+        return select(Post.id).where(
+            literal_column(BIGRAM_EXPRESSION).op("@>")(array([func.lower(q)])))
+    table = BIGRAM_TABLE if bigram_query(q) else FTS_TABLE
+    fts = sql_table(table, sql_column("rowid"))
+    return select(fts.c.rowid).where(literal_column(table).op("MATCH")(fts_phrase(q)))
 
 
 def _unindexed(column: ColumnElement) -> ColumnElement:
@@ -221,10 +237,11 @@ def base_query(time_first: bool = False, text_first: bool = False) -> Select:
 
 
 def apply_filter(query: Select, f: HistoryFilter, time_first: bool = False,
-                 indexed_text: bool = False) -> Select:
-    """The filter's conditions on a ``base_query`` (same ``time_first``).
-    ``indexed_text``: narrow the text search to the FTS5 index's candidates first."""
-    hide_post, hide = _hiders(time_first, indexed_text)
+                 text_ids: Select | None = None, text_first: bool = False) -> Select:
+    """The filter's conditions on a ``base_query`` (same ``time_first`` and
+    ``text_first``). ``text_ids``: narrow the text search to these candidate posts
+    (``text_candidates``) first."""
+    hide_post, hide = _hiders(time_first, text_first)
     if f.brand and time_first:  # as a subquery, so brand stays an inner lookup
         query = query.where(hide(Mention.brand_id).in_(
             select(Brand.id).where(Brand.name == f.brand).scalar_subquery()))
@@ -248,8 +265,8 @@ def apply_filter(query: Select, f: HistoryFilter, time_first: bool = False,
         query = query.where(Post.fetched_at >= f.since)
     if f.until:
         query = query.where(Post.fetched_at < f.until)
-    if f.q and indexed_text:
-        query = query.where(Post.id.in_(fts_candidates(f.q)))
+    if f.q and text_ids is not None:
+        query = query.where(Post.id.in_(text_ids))
     if f.q:
         query = query.where(_text_clause(f.q))
     return query
@@ -264,12 +281,14 @@ def history_query(f: HistoryFilter, *, sort: str = "time", descending: bool = Tr
     (the engine's) picks planner hints; PostgreSQL's planner needs none. ``few``: the
     filter is known to match few mentions (``is_selective``), so SQLite should start
     from them and sort, rather than walk every post newest first looking for them.
-    ``indexed_text``: the text query is rare in SQLite's FTS5 index (``text_matches_few``),
-    so start from its candidates, which implies ``few``."""
+    ``indexed_text``: the text query is rare in its index (``text_matches_few``), so
+    start from its candidates, which implies ``few``."""
     column = SORTS[sort]
     time_first = dialect == "sqlite" and sort == "time" and not (few or indexed_text)
-    query = apply_filter(base_query(time_first, indexed_text), f, time_first,
-                         indexed_text)
+    text_first = dialect == "sqlite" and indexed_text  # "+column" is SQLite's hint only
+    text_ids = text_candidates(f.q, dialect) if indexed_text and f.q else None
+    query = apply_filter(base_query(time_first, text_first), f, time_first, text_ids,
+                         text_first)
     if after is not None:  # "column <= v AND ..." first: an index can seek to it
         value, last_id = after
         mention_id = _unindexed(Mention.id) if time_first else Mention.id
@@ -330,15 +349,16 @@ FTS_SELECTIVE = 5_000  # candidate posts of a text query below which they are re
 
 
 def text_matches_few(engine: Engine, f: HistoryFilter) -> bool:
-    """On SQLite, is the text query (3+ characters) in fewer than FTS_SELECTIVE
-    posts' title or text? Counting that many ids in the FTS5 index is cheap; then
-    reading and sorting the candidates beats walking every post newest first, which
-    for a rare word reads the whole year (511 ms at a million posts) and for a word
-    that matches nothing always does (837 ms; bench/console.py)."""
-    if engine.dialect.name != "sqlite" or not f.q or len(f.q) < MIN_QUERY:
+    """Is the text query ``indexable`` and in fewer than FTS_SELECTIVE posts' title or
+    text? Counting that many ids in the index is cheap; then reading and sorting the
+    candidates beats walking every post newest first, which for a rare word reads
+    the whole year (511 ms at a million posts; 850 ms for a rare two-character
+    Chinese word) and for a word that matches nothing always does (837 ms;
+    bench/console.py)."""
+    if not f.q or not indexable(f.q, engine.dialect.name):
         return False
     counted = select(func.count()).select_from(
-        fts_candidates(f.q).limit(FTS_SELECTIVE).subquery())
+        text_candidates(f.q, engine.dialect.name).limit(FTS_SELECTIVE).subquery())
     with read_session(engine) as s:
         return s.exec(counted).one() < FTS_SELECTIVE
 

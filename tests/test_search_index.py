@@ -1,8 +1,10 @@
-"""The trigram index behind history search (migration 0006, monitor/search.py): on
-SQLite a rare word is read through the FTS5 table, a common one by the newest-first
-walk, and either way the rows are exactly those of a plain LIKE scan, whatever the
-query holds (FTS5 syntax, quotes, ``%`` and ``_``, Chinese). The index follows
-inserts, edits and deletes, and the migration fills it for posts already stored."""
+"""The text indexes behind history search (migrations 0006 and 0007,
+monitor/search.py): a rare word is read through the trigram index (3+ characters)
+or the bigram index (two-character words such as 仲裁), a common one by the
+newest-first walk, and either way the rows are exactly those of a plain LIKE scan,
+whatever the query holds (FTS5 syntax, quotes, ``%`` and ``_``, Chinese, full-width
+letters, punctuation). The indexes follow inserts, edits and deletes, and the
+migrations fill them for posts already stored."""
 
 from __future__ import annotations
 
@@ -18,18 +20,20 @@ from sqlmodel import select
 from db.engine import MIGRATIONS, make_engine, open_database, session
 from db.models import Brand, Mention, Post
 from monitor import search as history
-from monitor.search import HistoryFilter, history_query, run, search, text_matches_few
+from monitor.search import HistoryFilter, history_query, indexable, run, search, text_matches_few
 from tests.test_web_support import T0, add_post
 
 TITLES = (
     [f"Acme complaint {i}" for i in range(30)]
     + ["Acme ARBITRATION notice", "acme arbitration again", "Acme 100%_fine", "Acme 100% fine",
        'Acme said "refund" twice', "Acme a OR b", "Acme NEAR(x y)", "Acme star* power",
-       "艾克美退款退不了", "艾克美客服", "Ünïcode Acme", "Acme tab\tsplit"]
+       "艾克美退款退不了", "艾克美客服", "Ünïcode Acme", "Acme tab\tsplit", "起诉",
+       "Acme 我要起诉", "仲裁，起诉了", "ＡＢ全角 Acme", "Éclair ÉÉ Acme"]
 )
 QUERIES = ["complaint", "OMPLAIN", "complaint 2", "arbitration", "100%_", "0%_f", '"refund"',
            'd "re', "a OR b", "OR", "NEAR(x", "star*", "r*", "退款退", "退款", "客服", "ünï",
-           "zzz-nothing", "ab", "%", "_", "tab\ts"]
+           "zzz-nothing", "ab", "%", "_", "tab\ts", "起诉", "仲裁", "诉了", "，起", "ＡＢ",
+           "ａｂ", "ÉÉ", "éé", "起", "美客"]
 
 
 @pytest.fixture
@@ -50,8 +54,8 @@ def _expected(q: str) -> list[str]:
             if fold in t.encode().lower() or fold in f"body {i}".encode()]
 
 
-def _titles(engine, f: HistoryFilter, **options) -> list[str]:  # noqa: ANN001
-    return [p.title for _m, p, *_ in run(engine, history_query(f, limit=100, dialect="sqlite",
+def _titles(engine, f: HistoryFilter, dialect: str = "sqlite", **options) -> list[str]:  # noqa: ANN001
+    return [p.title for _m, p, *_ in run(engine, history_query(f, limit=100, dialect=dialect,
                                                                **options))]
 
 
@@ -60,7 +64,7 @@ def test_indexed_and_scanned_plans_match_a_plain_like(engine, q: str) -> None:  
     f = HistoryFilter(q=q)
     scanned = _titles(engine, f)
     assert scanned == _expected(q)
-    if len(q) >= 3:
+    if indexable(q, "sqlite"):
         assert _titles(engine, f, indexed_text=True) == scanned
     assert [r["title"] for r in search(engine, f, limit=100).rows] == scanned
 
@@ -69,11 +73,16 @@ def test_rare_words_use_the_index_and_common_ones_walk(engine) -> None:  # noqa:
     assert text_matches_few(engine, HistoryFilter(q="arbitration"))
     assert text_matches_few(engine, HistoryFilter(q="zzz-nothing"))
     assert not text_matches_few(engine, HistoryFilter(q="complaint"))  # 30 > 10 candidates
-    assert not text_matches_few(engine, HistoryFilter(q="退款"))  # too short for trigrams
+    assert text_matches_few(engine, HistoryFilter(q="退款"))  # the bigram index
+    assert not text_matches_few(engine, HistoryFilter(q="起"))  # one character: no index
+    assert not text_matches_few(engine, HistoryFilter(q="，起"))  # punctuation: not indexed
     assert not text_matches_few(engine, HistoryFilter(brand="Acme"))
     sql = str(history_query(HistoryFilter(q="arbitration"), dialect="sqlite",
                             indexed_text=True).compile()).lower()
     assert "post_fts match" in sql and "like" in sql
+    sql = str(history_query(HistoryFilter(q="起诉"), dialect="sqlite",
+                            indexed_text=True).compile()).lower()
+    assert "post_bigram match" in sql and "like" in sql
 
 
 def test_a_rare_word_starts_from_its_candidates_not_the_flagged_mentions(engine) -> None:  # noqa: ANN001
@@ -97,11 +106,22 @@ def test_the_index_follows_edits_and_deletes(engine) -> None:  # noqa: ANN001
         gone = s.exec(select(Post).where(Post.title == "acme arbitration again")).one()
         s.exec(text("DELETE FROM mention WHERE post_id = :p").bindparams(p=gone.id))
         s.delete(gone)
+        sued = s.exec(select(Post).where(Post.title == "Acme 我要起诉")).one()
+        sued.title, sued.text = "Acme 我要投诉", "仲裁"
+        s.add(sued)
+        dropped = s.exec(select(Post).where(Post.title == "起诉")).one()
+        s.exec(text("DELETE FROM mention WHERE post_id = :p").bindparams(p=dropped.id))
+        s.delete(dropped)
     assert _titles(engine, HistoryFilter(q="arbitration"), indexed_text=True) == []
     assert _titles(engine, HistoryFilter(q="mediation"), indexed_text=True) == [
         "Acme mediation notice"]
+    assert _titles(engine, HistoryFilter(q="起诉"), indexed_text=True) == ["仲裁，起诉了"]
+    assert _titles(engine, HistoryFilter(q="投诉"), indexed_text=True) == ["Acme 我要投诉"]
+    assert _titles(engine, HistoryFilter(q="仲裁"), indexed_text=True) == [
+        "Acme 我要投诉", "仲裁，起诉了"]
     with engine.connect() as conn:  # FTS5's own consistency check of the external content
         conn.exec_driver_sql("INSERT INTO post_fts(post_fts) VALUES ('integrity-check')")
+        conn.exec_driver_sql("INSERT INTO post_bigram(post_bigram) VALUES ('integrity-check')")
 
 
 def _alembic(engine) -> Config:  # noqa: ANN001
@@ -118,16 +138,17 @@ def test_migration_indexes_posts_already_stored_and_downgrades(tmp_path: Path) -
     cfg.attributes["connection"].commit()
     with session(engine) as s, s.begin():
         s.add(Brand(name="Acme", keywords=["acme"]))
-    add_post(engine, title="Acme arbitration threat", at=T0)
+    add_post(engine, title="Acme arbitration threat 仲裁", at=T0)
     command.upgrade(cfg, "head")
     cfg.attributes["connection"].commit()
-    assert _titles(engine, HistoryFilter(q="arbitration"), indexed_text=True) == [
-        "Acme arbitration threat"]
+    for q in ("arbitration", "仲裁"):
+        assert _titles(engine, HistoryFilter(q=q), indexed_text=True) == [
+            "Acme arbitration threat 仲裁"]
     command.downgrade(cfg, "0005")
     cfg.attributes["connection"].commit()
     with engine.connect() as conn:
         left = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE name LIKE "
-                                    "'post_fts%'").all()
+                                    "'post_fts%' OR name LIKE 'post_bigram%'").all()
     assert left == []
     add_post(engine, title="Acme arbitration again", at=T0 + timedelta(minutes=1))
     command.upgrade(cfg, "head")  # the rebuild picks up what came while it was gone
@@ -145,9 +166,15 @@ def test_postgres_search_uses_the_trigram_indexes(pg_url: str) -> None:
         s.add(Brand(name="Acme", keywords=["acme"]))
     for i, title in enumerate(TITLES):
         add_post(engine, title=title, text=f"body {i}", at=T0 - timedelta(minutes=i))
-    for q in ("arbitration", "100%_", "a OR b", '"refund"', "退款退", "zzz-nothing"):
+    for q in ("arbitration", "100%_", "a OR b", '"refund"', "退款退", "zzz-nothing", "起诉",
+              "仲裁", "ＡＢ", "ÉÉ", "，起"):
         rows = search(engine, HistoryFilter(q=q), limit=100).rows
         assert [r["title"] for r in rows] == _expected(q), q
+        if indexable(q, "postgresql"):  # the bigram index's own plan, same rows
+            assert _titles(engine, HistoryFilter(q=q), indexed_text=True,
+                           dialect="postgresql") == _expected(q), q
+    assert text_matches_few(engine, HistoryFilter(q="起诉"))
+    assert not text_matches_few(engine, HistoryFilter(q="arbitration"))  # pg_trgm: the planner
     query = select(Post.id).where(history._text_clause("arbitration"))  # the search's clause
     with engine.connect() as conn:
         names = {r[0] for r in conn.exec_driver_sql(
@@ -157,3 +184,9 @@ def test_postgres_search_uses_the_trigram_indexes(pg_url: str) -> None:
         compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
         plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
     assert "ix_post_title_trgm" in plan and "ix_post_text_trgm" in plan, plan
+    bigram = history.text_candidates("起诉", "postgresql")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        compiled = bigram.compile(engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+    assert "ix_post_bigrams" in plan, plan
