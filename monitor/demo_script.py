@@ -22,7 +22,7 @@ THREADS = [
     ForumThread(3, "Acme phone keeps freezing and support was rude",
                 [Entry("301", "anna", "My Acme phone freezes every hour. Support said it's "
                        "company policy and hung up on me. I want a refund.", 16)]
-                + [Entry(f"30{i + 2}", f"user{i}", text, 27) for i, text in enumerate(_REPLIES)]),
+                + [Entry(f"30{i + 2}", f"user{i}", text, 24) for i, text in enumerate(_REPLIES)]),
     ForumThread(4, "Acme anvil on sale",
                 [Entry("401", "deals", "The acme anvil is half price this week.", 44)]),
 ]
@@ -32,7 +32,7 @@ NEWS = [
     Entry("n2", "Acme unveils the Acme Phone 7", "A bigger battery and a new camera.", 4),
     Entry("n3", "艾克美新款手機今日開賣", "門店排起長隊，不少顧客一早就來了。", 10),
     Entry("n4", "Acme phone keeps freezing, and customers say support was rude",
-          "转发：艾克美手机频繁死机，客服推诿不理人，已经在网上疯传，网友表示要找记者曝光。", 37),
+          "转发：艾克美手机频繁死机，客服推诿不理人，已经在网上疯传，网友表示要找记者曝光。", 40),
     Entry("n5", "Weekend weather: sunny and mild", "No rain expected.", 50),
 ]
 
