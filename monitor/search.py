@@ -214,7 +214,7 @@ def _hiders(time_first: bool, text_first: bool) -> tuple[Callable, Callable]:
     """What to keep the SQLite planner off, for posts' columns and for mentions'.
     ``text_first``: start from the FTS5 candidates (post.id) and look their mentions
     up, rather than from the 200,000 flagged mentions probing each against the
-    candidates (360 ms at a million posts; 10 ms this way, bench/console.py)."""
+    candidates (360 ms at a million posts; 14 ms this way, bench/console.py)."""
     if time_first:
         return _unindexed, _unindexed
     return _kept, _unindexed if text_first else _kept

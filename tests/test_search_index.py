@@ -87,7 +87,7 @@ def test_rare_words_use_the_index_and_common_ones_walk(engine) -> None:  # noqa:
 
 def test_a_rare_word_starts_from_its_candidates_not_the_flagged_mentions(engine) -> None:  # noqa: ANN001
     """Started from ix_mention_flagged_*, SQLite probed every flagged mention against
-    the candidates: 360 ms at a million posts instead of 10 (bench/console.py)."""
+    the candidates: 360 ms at a million posts instead of 14 (bench/console.py)."""
     query = history_query(HistoryFilter(q="arbitration", language="en", sentiment_max=0.9),
                           dialect="sqlite", indexed_text=True)
     compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
