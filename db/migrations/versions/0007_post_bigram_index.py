@@ -16,12 +16,16 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06 04:00:00
 """
+import sys
+
 from alembic import op
 
 revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
+
+LARGE = 100_000  # stored posts above which the build is announced: it takes a while
 
 _JOINED = "p.title || ' ' || p.text"
 _PAIRS = (
@@ -61,8 +65,18 @@ PG_UP = [
 PG_DOWN = ["DROP INDEX IF EXISTS ix_post_bigrams", "DROP FUNCTION IF EXISTS cw_bigrams(text)"]
 
 
+def _announce() -> None:
+    """Say why the upgrade pauses (about a minute per million posts, bench/console.py),
+    on stderr: every command migrates on opening, and not all of them set up logging."""
+    posts = op.get_bind().exec_driver_sql("SELECT count(*) FROM post").scalar() or 0
+    if posts > LARGE:
+        print(f"database upgrade: indexing {posts:,} stored posts for two-character "
+              "search words (about a minute per million posts)", file=sys.stderr, flush=True)
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
+    _announce()
     for statement in {"sqlite": SQLITE_UP, "postgresql": PG_UP}.get(dialect, []):
         op.execute(statement)
 
