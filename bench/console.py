@@ -608,8 +608,9 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         engine = open_database(url)  # a reused database is migrated to head here
         opened = time.perf_counter() - start
-        if existing and counts(engine).posts:
-            stats = dataclasses.replace(counts(engine), migrate_s=opened)
+        held = counts(engine) if existing else None
+        if held and held.posts:
+            stats = dataclasses.replace(held, migrate_s=opened)
             print(f"reusing {url}: {stats.posts:,} posts", flush=True)
         else:
             print(f"filling {url} with {args.posts:,} posts", flush=True)

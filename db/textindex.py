@@ -20,7 +20,6 @@ TRIGRAM_INDEXES = frozenset({"ix_post_title_trgm", "ix_post_text_trgm"})
 MIN_QUERY = 3  # characters: a trigram index cannot narrow a shorter substring
 
 BIGRAM_TABLE = "post_bigram"
-BIGRAM_VIEW = "post_bigram_src"  # the view BIGRAM_TABLE reads its content from
 BIGRAM_INDEX = "ix_post_bigrams"  # PostgreSQL
 # the indexed expression as a query writes it: PostgreSQL uses the index only for it
 BIGRAM_EXPRESSION = "cw_bigrams(lower(post.title || ' ' || post.text))"
