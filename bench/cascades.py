@@ -1,4 +1,4 @@
-"""Cascade-size forecasts (``monitor.forecast``) against simple baselines on real
+"""Cascade-size forecasts (``monitor.detection.forecast``) against simple baselines on real
 retweet cascades: TiDeH's 100 big cascades (final size from the first hour) and
 auspol's 3,333 mostly small ones (will it reach 20 events?).
 
@@ -26,7 +26,12 @@ import numpy as np
 from scipy import optimize, stats
 
 from bench.machine import cpu_name
-from monitor.forecast import Forecast, ForecastParams, forecast_final_size, reach_probability
+from monitor.detection.forecast import (
+    Forecast,
+    ForecastParams,
+    forecast_final_size,
+    reach_probability,
+)
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cascades"
 OUT = Path(__file__).resolve().parent / "results" / "cascades.md"

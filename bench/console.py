@@ -7,7 +7,7 @@ folder, or a scratch PostgreSQL database) with N synthetic posts spread over the
 past year, a few brands and sources, about a fifth of them flagged mentions that
 are grouped into incidents, then times each page through the real app (FastAPI
 TestClient over that database, logged in as an analyst: authentication, query,
-Jinja2 rendering), and the same search through ``monitor.search.search`` alone, so
+Jinja2 rendering), and the same search through ``monitor.history.search.search`` alone, so
 a slow page shows whether the time goes to SQL or to rendering. The baseline, from
 the same run: the raw ``SELECT ... FROM post ORDER BY fetched_at DESC LIMIT 50``.
 
@@ -43,9 +43,9 @@ from uvicorn.importer import import_from_string
 from bench.machine import cpu_name
 from db.engine import open_database, read_session
 from db.models import Brand, Incident, Mention, Post, Source
-from monitor.cli_web import APP_FACTORY
+from monitor.cli.web import APP_FACTORY
 from monitor.config import parse_config
-from monitor.search import encode_cursor, parse_filter, parse_sort, search
+from monitor.history.search import encode_cursor, parse_filter, parse_sort, search
 from monitor.users import add_user, create_token
 
 OUT = Path(__file__).resolve().parent / "results" / "console.md"
@@ -368,7 +368,7 @@ class Case:
     name: str
     path: str
     page: bool = True  # an interactive page, judged against TARGET_MS (exports are not)
-    search: bool = False  # a /history page: also time monitor.search.search alone
+    search: bool = False  # a /history page: also time monitor.history.search.search alone
 
 
 @dataclass
@@ -494,7 +494,7 @@ def cases(client: TestClient, engine: Engine, stats: FillStats, now: datetime
 
 
 def query_only(engine: Engine, path: str) -> Callable[[], object]:
-    """``monitor.search.search`` for a /history URL, without the app or the template."""
+    """``monitor.history.search.search`` for a /history URL, without the app or the template."""
     from urllib.parse import parse_qsl, urlsplit
 
     params = dict(parse_qsl(urlsplit(path).query))
@@ -571,7 +571,7 @@ def report(args: argparse.Namespace, command: str, dialect: str, stats: FillStat
              f"- timing: each request once to warm up, then {args.repeat} times; median and "
              "p95 (nearest rank) in ms. 'page' is the full request through the app "
              "(FastAPI TestClient, logged in as an analyst: session lookup, query, Jinja2 "
-             "render); 'search()' is monitor.search.search alone for the same view",
+             "render); 'search()' is monitor.history.search.search alone for the same view",
              f"- baseline (same run): `SELECT id, source_id, title, text, url, fetched_at "
              f"FROM post ORDER BY fetched_at DESC LIMIT 50`: median {base_ms:.2f} ms, p95 "
              f"{p95(base):.2f} ms", ""]

@@ -1,8 +1,8 @@
 """Detection on simulated streams: our detector (the daemon's own stages, replayed
-by ``monitor.backtest``) against the peers' rule, "mean + 3 sigma over a trailing
+by ``monitor.lab.backtest``) against the peers' rule, "mean + 3 sigma over a trailing
 24 h" of the brand's hourly volume, side by side in one run.
 
-Streams come from ``monitor.simulate`` (benign chatter with a daily rhythm and
+Streams come from ``bench.simulate`` (benign chatter with a daily rhythm and
 ordinary complaints, plus one crisis of each shape: sudden, slow-burning,
 multi-source), two weeks each, in English and in Chinese, over several seeds.
 For each crisis: was it warned (warning or crisis) before its volume reached 25%
@@ -29,13 +29,13 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from bench.simulate import CrisisTruth, activity, simulate, standard_spec
 from db.engine import make_engine
 from db.models import Mention, Post
-from monitor.backtest import ReplayReport, parse_record, replay
 from monitor.config import Config
-from monitor.scorers import scorer_for
-from monitor.signals import sigma_rule
-from monitor.simulate import CrisisTruth, activity, simulate, standard_spec
+from monitor.detection.signals import sigma_rule
+from monitor.lab.backtest import ReplayReport, parse_record, replay
+from monitor.scoring.backends import scorer_for
 
 OUT = Path(__file__).resolve().parent / "results" / "detection.md"
 HOUR = timedelta(hours=1)
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
              f"- command: `python -m bench.detection --seeds {args.seeds}`",
              f"- streams: {len(results)} x 14 days (en and zh, seeds 1..{args.seeds}), one "
              "brand, three sources, one crisis of each shape per stream; default config",
-             "- ours: the daemon's stages replayed with a 5-minute poll (monitor.backtest); "
+             "- ours: the daemon's stages replayed with a 5-minute poll (monitor.lab.backtest); "
              "baseline: mean + 3 sigma of the previous 24 hourly volumes (posts + new "
              "replies), judged when each hour ends",
              "- marks: a crisis reaches 25% (50%) of its peak when its observed volume, posts "

@@ -1,5 +1,5 @@
 """Sentiment scorers side by side on real labelled posts: snownlp and VADER as
-shipped, against hashed n-gram logistic regression (``monitor.textmodel``)
+shipped, against hashed n-gram logistic regression (``monitor.scoring.textmodel``)
 trained on each set's train split, and the shipped default Chinese model.
 
 Reads ``../shared/data`` in place (never copied; nothing trained here is saved).
@@ -25,18 +25,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.machine import cpu_name
-from monitor.build_default_model import DEFAULT_PATH
-from monitor.scoring import LexiconScorer
-from monitor.sentiment import chinese_positive, english_positive
-from monitor.textmodel import (
-    TextModel,
-    auc_and_f1,
-    calibrated,
-    fit_platt,
-    load,
-    split,
-    train,
-)
+from monitor.lab.build_default_model import DEFAULT_PATH
+from monitor.scoring.metrics import auc_and_f1, calibrated, fit_platt, split
+from monitor.scoring.risk import LexiconScorer
+from monitor.scoring.sentiment import chinese_positive, english_positive
+from monitor.scoring.textmodel import TextModel, load, train
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 OUT = Path(__file__).resolve().parent / "results" / "scoring.md"

@@ -13,7 +13,7 @@ The operator's own YAML is not checked; it is trusted like the rest of the
 server's configuration. The console checks a URL when it is saved or tested, and
 the daemon checks every request of a console-added source again when it fetches
 (``crawlers/guard.py``) and a console-added channel before each delivery
-(``monitor/stages.py``), so a name whose DNS answer changes after saving
+(``monitor/stages/chain.py``), so a name whose DNS answer changes after saving
 (rebinding) is refused too. Lives in ``crawlers/`` because both need it."""
 
 from __future__ import annotations

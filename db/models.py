@@ -147,9 +147,9 @@ class Incident(SQLModel, table=True):
     source_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     cues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     title: str = ""  # the matter in a few words: the first post's title or text
-    category: str | None = None  # a guess (monitor.category): safety_incident, ...
+    category: str | None = None  # a guess (monitor.detection.category): safety_incident, ...
     category_confidence: float = 0.0
-    # what new mentions are matched against (monitor.cluster.IncidentKey)
+    # what new mentions are matched against (monitor.detection.grouping.IncidentKey)
     thread_keys: list[str] = Field(default_factory=list,
                                    sa_column=Column(JSON, nullable=False, server_default="[]"))
     fingerprints: list[int] = Field(default_factory=list,
@@ -295,7 +295,7 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = None
 
 
-# Indexes the console's history queries need (monitor/search.py): flagged posts newest
+# Indexes the console's history queries need (monitor/history/search.py): flagged posts newest
 # first, or by risk or sentiment, must stay fast with millions of posts. Declared here,
 # outside the classes above, so those tables' definitions stay as they were.
 Index("ix_post_fetched_at", Post.__table__.c.fetched_at)

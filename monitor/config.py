@@ -31,6 +31,7 @@ from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from crawlers.extractors.rules import resolve_rules
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
+ENV_CONFIG = "CRISISWATCH_CONFIG"  # the config path `crisiswatch web` hands the console
 DEFAULT_CONFIG = "crisiswatch.yaml"
 Severity = Literal["notice", "warning", "crisis"]
 
@@ -47,7 +48,7 @@ class _Strict(BaseModel):
 
 
 class Thresholds(_Strict):
-    """When an incident grows (warning) and when it is a crisis; see monitor/detect.py.
+    """When an incident grows (warning) and when it is a crisis; see monitor/detection/severity.py.
     Every field can be set per brand (``brands: [{..., detection: {...}}]``)."""
 
     window: Duration = 3600.0

@@ -6,6 +6,11 @@ Stages run in one worker thread at a time so the reactor keeps fetching while
 posts are scored; wake-ups that arrive while they run are coalesced into one
 more run. Ctrl-C: Scrapy closes the spider gracefully, the reactor waits for
 the worker, and a final pass drains what was fetched.
+
+``run_probe`` is the other Scrapy run, ``crisiswatch sources test`` and the
+console's test fetch: the probe spider once, with the daemon's settings and
+manners, storing nothing; ``format_report`` is a pure function of its report so it
+can be tested without a crawl.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from twisted.internet import task, threads
 from twisted.python.failure import Failure
 
 from crawlers import signals as cw_signals
+from crawlers.spiders.probe import ProbeReport, ProbeSpider
 from crawlers.spiders.watch import WatchSpider
 from monitor.config import Config
-from monitor.stages import Stages, StagesReport
+from monitor.stages.chain import Stages, StagesReport
 
 log = logging.getLogger("crisiswatch.daemon")
 SWEEP_S = 5.0
+EXCERPT = 100  # characters of a post shown by the probe
 
 
 class StageWaker:
@@ -98,3 +105,49 @@ def run_daemon(stages: Stages, *, once: bool, stop_after: float | None = None,
         reactor.callLater(stop_after, process.stop)
     process.start()  # blocks; SIGINT/SIGTERM stop it gracefully
     return stages.run(ignore_backoff=once)
+
+def _short(text: str | None, n: int = EXCERPT) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _when(value) -> str:  # noqa: ANN001
+    return value.isoformat(timespec="minutes") if value else "-"
+
+
+def format_report(report: ProbeReport) -> str:
+    lines = [f"fetched {report.url}: HTTP {report.status if report.status else '-'}"]
+    if report.error:
+        lines.append(f"ERROR: {report.error}")
+    if report.posts:
+        lines.append(f"{len(report.posts)} entries:")
+        lines += [f"  - {_when(p.published_at)}  {_short(p.title)}  {p.url or ''}"
+                  for p in report.posts]
+    if report.listing is not None:
+        listing = report.listing
+        lines.append(f"{len(listing.threads)} threads (next page: {listing.next_page or '-'}):")
+        lines += [f"  - [{t.key}] {_short(t.title, 60)}  replies={t.replies} views={t.views} "
+                  f"last={_when(t.last_post_at)}  {t.url}" for t in listing.threads]
+        if not listing.threads:
+            lines.append("  extraction returned nothing: check the listing rules")
+    for url, page, error in report.pages:
+        if error:
+            lines.append(f"thread {url}: ERROR: {error}")
+            continue
+        lines.append(f"thread {url}: {len(page.posts)} posts (next page: "
+                     f"{page.next_page or '-'}) title={_short(page.title, 60)!r}")
+        lines += [f"  - {p.author or '(no author)'} at {_when(p.published_at)} "
+                  f"likes={p.likes}: {_short(p.text)}" for p in page.posts]
+        if not page.posts:
+            lines.append("  extraction returned nothing: check the thread rules")
+    return "\n".join(lines)
+
+
+def run_probe(settings, **spider_args: object) -> ProbeReport:  # noqa: ANN001
+    """Fetch once with real Scrapy (same limits and manners), store nothing."""
+    report = ProbeReport(str(spider_args.get("url", "")))
+    settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+    process = CrawlerProcess(settings)
+    process.crawl(ProbeSpider, report=report, **spider_args)
+    process.start()
+    return report

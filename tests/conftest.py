@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from db.engine import make_engine, session
-from monitor.localsite import AlertReceiver, Entry, FeedSite
+from monitor.lab.localsite import AlertReceiver, Entry, FeedSite
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

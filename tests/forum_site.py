@@ -10,7 +10,7 @@ from html import escape
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from monitor.localsite import LoopbackServer, QuietHandler
+from monitor.lab.localsite import LoopbackServer, QuietHandler
 
 PAGE_SIZE = 3
 RULES = {

@@ -20,10 +20,10 @@ from alerts.trust import Case, summarise, trust_score
 from alerts.workflow import WorkflowError, acknowledge, failed_deliveries, resolve, retry
 from db.engine import open_database, session
 from db.models import Alert, Brand, Delivery, Incident, Mention, Post, Source
-from monitor.cli import app
+from monitor.cli.main import app
 from monitor.config import parse_config
-from monitor.localsite import AlertReceiver
-from monitor.sync import sync_config
+from monitor.lab.localsite import AlertReceiver
+from monitor.stages.sync import sync_config
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BOOKS = load_playbooks()
@@ -380,7 +380,7 @@ def test_tags_pick_entries_of_an_apprise_configuration(
 
 def test_incident_view_shows_the_reply_and_trust(tmp_path: Path,
                                                  receivers: list[AlertReceiver]) -> None:
-    from monitor.incidents import incident_detail, incident_text
+    from monitor.history.incidents import incident_detail, incident_text
 
     engine = _engine(tmp_path, [{"name": "team", "url": receivers[0].url}])
     alert_id = _alert(engine, "warning")

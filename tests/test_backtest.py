@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.backtest import RecordError, read_records, replay
 from monitor.config import parse_config
-from monitor.scorers import scorer_for
+from monitor.lab.backtest import RecordError, read_records, replay
+from monitor.scoring.backends import scorer_for
 from tests.conftest import crisiswatch
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning

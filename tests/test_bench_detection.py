@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bench.detection import observed_marks
-from monitor.simulate import CrisisTruth
+from bench.simulate import CrisisTruth
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 

@@ -27,8 +27,8 @@ from sqlmodel import select
 from db.engine import open_database, read_session, session
 from db.models import Alert, Brand, Mention, Post, Source, utcnow
 from monitor.config import Config, load_config
-from monitor.localsite import AlertReceiver, Entry, FeedSite
-from monitor.sync import sync_config
+from monitor.lab.localsite import AlertReceiver, Entry, FeedSite
+from monitor.stages.sync import sync_config
 from monitor.users import add_user
 from tests.browser_support import Shots, artifacts_dir, chromium, loopback_socket, serve
 from tests.conftest import CHATTER, COMPLAINT, PRAISE, crisiswatch

@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from monitor.category import (
+from monitor.detection.category import (
     DEFAULT_CATEGORIES,
     DEFAULT_KEY,
     PRECEDENCE,
@@ -17,8 +17,8 @@ from monitor.category import (
     guess_category,
     load_categories,
 )
-from monitor.lexicon import load_lexicon
-from monitor.normalize import normalize
+from monitor.text.cues import load_lexicon
+from monitor.text.normalize import normalize
 
 EXAMPLES = {
     "safety_incident": [

@@ -119,7 +119,7 @@ def test_slow_and_oversized_sources_fail_clearly_within_the_limits(site, receive
                                                                    make_config):
     import time
 
-    from monitor.localsite import LoopbackServer, QuietHandler
+    from monitor.lab.localsite import LoopbackServer, QuietHandler
 
     class Slow(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802

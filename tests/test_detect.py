@@ -1,4 +1,4 @@
-"""monitor/detect.py: severity of an incident from its signals, with numbers."""
+"""monitor/detection/severity.py: severity of an incident from its signals, with numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.detect import (
+from monitor.detection.severity import (
     Evidence,
     Rules,
     Series,
@@ -17,7 +17,7 @@ from monitor.detect import (
     rises,
     series_signal,
 )
-from monitor.signals import volume_surprise
+from monitor.detection.signals import volume_surprise
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 RULES = Rules()  # 1 h window, 3 mentions, 5 replies (3 with a strong cue), 2 sources

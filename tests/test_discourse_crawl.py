@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import func, select
 
 from db.models import Post, Thread
-from monitor.localsite import LoopbackServer, QuietHandler
+from monitor.lab.localsite import LoopbackServer, QuietHandler
 from tests.conftest import crisiswatch, db_engine, session
 
 CHUNK = 20

@@ -2,7 +2,7 @@
 host whose DNS answer turned private after the console saved it is refused, on
 the first request, on redirects and on robots.txt; the config file's own sources
 are never checked. Real daemon runs against the loopback site. Console-added
-channels are checked before each delivery (monitor/stages.py guard_sender)."""
+channels are checked before each delivery (monitor/stages/chain.py guard_sender)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def test_a_console_channel_that_now_resolves_to_loopback_is_refused_then_sent(
     from alerts.outbox import Outbox, dispatch, plan_deliveries, send_message
     from alerts.workflow import failed_deliveries
     from db.models import Channel, Delivery
-    from monitor.stages import guard_sender
+    from monitor.stages.chain import guard_sender
     from tests.test_alert_workflow import BOOKS, T0, _alert, _engine
 
     engine = _engine(tmp_path, [{"name": "webhook", "url": receiver.url}])

@@ -1,4 +1,4 @@
-"""Cascade-size forecasts (monitor.forecast) on cascades simulated from the model's
+"""Cascade-size forecasts (monitor.detection.forecast) on cascades simulated from the model's
 own self-exciting process (fixed seeds), degenerate inputs, forum snapshots, and one
 real-data check against ../shared/data/cascades (skipped when absent)."""
 
@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from monitor.forecast import (
+from monitor.detection.forecast import (
     Forecast,
     ForecastParams,
     events_from_counts,

@@ -1,11 +1,11 @@
-"""monitor/normalize.py and monitor/matching.py: which brands a post mentions."""
+"""monitor/text/normalize.py and monitor/text/matching.py: which brands a post mentions."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor.matching import BrandRule, match_brands, phrase_pattern
-from monitor.normalize import clean, detect_language, normalize
+from monitor.text.matching import BrandRule, match_brands, phrase_pattern
+from monitor.text.normalize import clean, detect_language, normalize
 
 
 def _rule(keywords: list[str], exclude: list[str] | None = None, name: str = "Acme") -> BrandRule:
@@ -187,7 +187,7 @@ def test_latin_brand_inside_chinese_text() -> None:
 def test_skipping_the_converter_never_changes_the_result() -> None:
     """``to_simplified`` skips OpenCC when no character would change; for every
     dictionary entry, alone and inside other text, it must agree with OpenCC."""
-    from monitor.normalize import _t2s, to_simplified
+    from monitor.text.normalize import _t2s, to_simplified
 
     converter = _t2s()
     converter.convert("")

@@ -1,5 +1,5 @@
 """The playbook library (alerts/playbooks.py, alerts/playbooks/*.yaml) and its CLI
-(monitor/cli_playbooks.py): the ten built-ins, validation, the never-recommend
+(monitor/cli/playbooks.py): the ten built-ins, validation, the never-recommend
 lint, admin folders, the choice of playbook, and the commands."""
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from alerts.playbooks import (
     recommends_forbidden,
     validate_folder,
 )
-from monitor.category import DEFAULT_CATEGORIES, DEFAULT_KEY, PRECEDENCE
-from monitor.cli_playbooks import playbooks_app
+from monitor.cli.playbooks import playbooks_app
 from monitor.config import parse_duration
-from monitor.lexicon import DEFAULT_LEXICON
+from monitor.detection.category import DEFAULT_CATEGORIES, DEFAULT_KEY, PRECEDENCE
+from monitor.text.cues import DEFAULT_LEXICON
 
 NAMES = ("safety_incident", "legal_threat", "media_exposure", "group_complaint",
          "product_defect", "refund_dispute", "delivery_delay", "service_attitude",

@@ -26,7 +26,7 @@ from alerts.render import (
     render_title,
 )
 from crawlers.extractors.text import safe_link
-from monitor.lexicon import DEFAULT_LEXICON
+from monitor.text.cues import DEFAULT_LEXICON
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from db.models import Post, Source, Thread
-from monitor.localsite import LoopbackServer, QuietHandler
+from monitor.lab.localsite import LoopbackServer, QuietHandler
 from tests.conftest import crisiswatch, db_engine, session
 
 PAGES = Path(__file__).parent / "sample_data" / "forums"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from crawlers.extractors.feed import MalformedFeed, parse_feed
-from monitor.localsite import LoopbackServer, QuietHandler
+from monitor.lab.localsite import LoopbackServer, QuietHandler
 from tests.conftest import SHARED_DATA, crisiswatch
 
 FEEDS = SHARED_DATA / "feeds" / "feedparser_tests" / "tests"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bench.scoring import DATA, airline, parts, waimai
-from monitor.textmodel import evaluate, train
+from monitor.scoring.textmodel import evaluate, train
 
 pytestmark = [pytest.mark.realdata,
               pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} is absent")]

@@ -1,4 +1,4 @@
-"""monitor/replycheck.py and the ``reply-check`` command: a draft public reply checked
+"""monitor/text/replycheck.py and the ``reply-check`` command: a draft public reply checked
 against the seed texts' taboos, the required elements and the playbook's never_say."""
 
 from __future__ import annotations
@@ -14,19 +14,21 @@ import yaml
 from typer.testing import CliRunner
 
 from alerts.playbooks import BUILTIN, Playbook, load_playbooks
-from monitor.cli_reply import reply_check
-from monitor.replycheck import (
-    CONSIDER,
-    FIX,
+from monitor.cli.reply import reply_check
+from monitor.text.replycheck import (
     Finding,
     ReplyCheck,
-    ReplyLexiconError,
     check_reply,
+    format_check,
+    never_say_pattern,
+)
+from monitor.text.replyrules import (
+    CONSIDER,
+    FIX,
+    ReplyLexiconError,
     compile_term,
     fold,
-    format_check,
     load_lexicon,
-    never_say_pattern,
 )
 
 GOOD_ZH = "非常抱歉给您带来不好的体验！请私信我们订单号，我们会在24小时内联系您安排退款。"

@@ -1,4 +1,4 @@
-"""monitor/lexicon.py and monitor/scoring.py: crisis cues and the risk score."""
+"""monitor/text/cues.py and monitor/scoring/risk.py: crisis cues and the risk score."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.lexicon import DEFAULT_LEXICON, find_cues, load_lexicon
-from monitor.normalize import normalize
-from monitor.scoring import LexiconScorer, Score, combine_risk, intensity
+from monitor.scoring.risk import LexiconScorer, Score, combine_risk, intensity
+from monitor.text.cues import DEFAULT_LEXICON, find_cues, load_lexicon
+from monitor.text.normalize import normalize
 
 
 @pytest.fixture(scope="module")

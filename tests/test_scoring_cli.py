@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from db.models import Alert, Mention
 from monitor.config import parse_config
-from monitor.scorers import check_scoring, scorer_for
+from monitor.scoring.backends import check_scoring, scorer_for
 from tests.conftest import COMPLAINT, crisiswatch, db_engine, session
 
 NEG = ["terrible", "broken", "awful", "refund", "rude", "worst", "useless", "angry"]

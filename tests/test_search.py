@@ -1,4 +1,4 @@
-"""monitor/search.py's plan choice on SQLite: a filter that matches few mentions is
+"""monitor/history/search.py's plan choice on SQLite: a filter that matches few mentions is
 read from the mentions and sorted, a common one by walking posts newest first; both
 plans must return the same rows in the same order."""
 
@@ -11,8 +11,8 @@ import pytest
 
 from db.engine import open_database, session
 from db.models import Brand
-from monitor import search as history
-from monitor.search import HistoryFilter, history_query, is_selective, run
+from monitor.history import search as history
+from monitor.history.search import HistoryFilter, history_query, is_selective, run
 from tests.test_web_support import T0, add_post
 
 

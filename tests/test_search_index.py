@@ -1,5 +1,5 @@
 """The text indexes behind history search (migrations 0006 and 0007,
-monitor/search.py): a rare word is read through the trigram index (3+ characters)
+monitor/history/search.py): a rare word is read through the trigram index (3+ characters)
 or the bigram index (two-character words such as 仲裁), a common one by the
 newest-first walk, and either way the rows are exactly those of a plain LIKE scan,
 whatever the query holds (FTS5 syntax, quotes, ``%`` and ``_``, Chinese, full-width
@@ -19,8 +19,15 @@ from sqlmodel import select
 
 from db.engine import MIGRATIONS, make_engine, open_database, session
 from db.models import Brand, Mention, Post
-from monitor import search as history
-from monitor.search import HistoryFilter, history_query, indexable, run, search, text_matches_few
+from monitor.history import search as history
+from monitor.history.search import (
+    HistoryFilter,
+    history_query,
+    indexable,
+    run,
+    search,
+    text_matches_few,
+)
 from tests.test_web_support import T0, add_post
 
 TITLES = (

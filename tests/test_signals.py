@@ -1,4 +1,5 @@
-"""monitor/signals.py: velocity, seasonal baseline, surprise, spread, iceberg, sigma rule."""
+"""monitor/detection/signals.py: velocity, seasonal baseline, surprise, spread, iceberg,
+sigma rule."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.signals import (
+from monitor.detection.signals import (
     ICEBERG_MULTIPLIER,
     SeasonalBaseline,
     Spread,

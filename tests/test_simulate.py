@@ -1,4 +1,4 @@
-"""monitor/simulate.py: the seeded stream generator used to backtest detection."""
+"""bench/simulate.py: the seeded stream generator used to backtest detection."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.lexicon import find_cues, load_lexicon
-from monitor.normalize import normalize
-from monitor.simulate import (
+from bench.simulate import (
     CHATTER,
     COMPLAINTS,
     FOLLOW_UPS,
@@ -29,6 +27,8 @@ from monitor.simulate import (
     title_of,
     write_jsonl,
 )
+from monitor.text.cues import find_cues, load_lexicon
+from monitor.text.normalize import normalize
 
 T0 = SimSpec().start
 

@@ -31,7 +31,7 @@ from alerts.render import (
     render_digest,
     template_env,
 )
-from monitor.localsite import AlertReceiver
+from monitor.lab.localsite import AlertReceiver
 
 HOSTILE = ("<script>alert(1)</script> {{ 7*7 }} [click](javascript:alert(1)) "
            "![x](http://evil/p.png)")

@@ -1,4 +1,4 @@
-"""The hashed n-gram logistic regression (monitor.textmodel) on synthetic data only."""
+"""The hashed n-gram logistic regression (monitor.scoring.textmodel) on synthetic data only."""
 
 from __future__ import annotations
 
@@ -15,19 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.textmodel import (
+from monitor.scoring.metrics import auc, auc_and_f1, calibrated, fit_platt, split
+from monitor.scoring.textmodel import (
     FORMAT_VERSION,
     TextModel,
-    auc,
-    auc_and_f1,
-    calibrated,
     evaluate,
     features,
-    fit_platt,
     load,
     read_labelled_csv,
     save,
-    split,
     train,
 )
 
@@ -64,7 +60,7 @@ def test_features_are_stable_across_calls_and_processes():
     here = {lang: features(text, lang, 20).tolist() for lang, text in SAMPLES.items()}
     assert here == {lang: features(text, lang, 20).tolist() for lang, text in SAMPLES.items()}
     assert all(here.values()) and all(0 <= i < 2**20 for v in here.values() for i in v)
-    code = ("import json, sys; from monitor.textmodel import features; "
+    code = ("import json, sys; from monitor.scoring.textmodel import features; "
             "print(json.dumps({l: features(t, l, 20).tolist() "
             "for l, t in json.loads(sys.argv[1]).items()}))")
     for hash_seed in ("1", "2"):  # a salted hash() would change with this

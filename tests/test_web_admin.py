@@ -19,11 +19,11 @@ from crawlers.urlcheck import check_channel_url, check_host, check_url, is_publi
 from db.engine import open_database, read_session, session
 from db.models import Brand, Channel, Mention, Post, Source, User, utcnow
 from monitor.config import Config
-from monitor.localsite import AlertReceiver, Entry, FeedSite
-from monitor.scoring import Score
-from monitor.stage_monitor import run_monitor
+from monitor.lab.localsite import AlertReceiver, Entry, FeedSite
+from monitor.scoring.risk import Score
+from monitor.stages.score import run_monitor
 from monitor.users import add_user
-from web.admin_channels import TEST_TITLE
+from web.admin.channels import TEST_TITLE
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -660,7 +660,7 @@ def test_channel_urls_check_webhook_hosts_only() -> None:
 
 
 def test_a_test_fetch_that_hangs_is_cut_off() -> None:
-    from web.admin_probe import probe
+    from web.admin.probe import probe
 
     result = probe({"kind": "feed", "url": "https://93.184.216.34/feed"}, allow=[],
                    timeout=0.2)

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from db.engine import session
 from db.models import Source, utcnow
-from monitor.search import HistoryFilter, history_query, parse_filter, search
+from monitor.history.search import HistoryFilter, history_query, parse_filter, search
 from tests.test_web_support import (
     T0,
     XSS_LINK,
@@ -125,7 +125,7 @@ def test_csv_export_follows_the_filter_and_defuses_formulas(posts):
 
 
 def test_json_export_streams_every_matching_row(posts, monkeypatch):
-    import monitor.search as search_module
+    import monitor.history.search as search_module
 
     client = logged_in(posts, "ana")
     monkeypatch.setattr(search_module, "EXPORT_BATCH", 2)  # several keyset pages

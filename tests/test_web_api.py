@@ -134,8 +134,8 @@ def test_openapi_schema_lists_the_api_only(console):
 
 @pytest.fixture
 def cli(tmp_path: Path):
-    from monitor.cli_users import users_app
-    from monitor.cli_web import web
+    from monitor.cli.users import users_app
+    from monitor.cli.web import web
 
     app = typer.Typer()
     app.add_typer(users_app, name="users")

@@ -16,7 +16,7 @@ from sqlmodel import select
 from db.engine import open_database, session
 from db.models import Alert, Brand, Incident, IncidentChange, Mention, Post, Source
 from monitor.config import Config, parse_config
-from monitor.sync import sync_config
+from monitor.stages.sync import sync_config
 from monitor.users import add_user
 from web.app import create_app
 

@@ -1,7 +1,7 @@
 """Analyst pages: the flagged-post history (filters, sort, keyset pages, CSV and JSON
 export of any filtered view) and incidents with their timeline.
 
-Exports stream a keyset batch at a time (monitor.search.iter_rows), so a year of
+Exports stream a keyset batch at a time (monitor.history.search.iter_rows), so a year of
 history downloads in constant memory. CSV cells that a spreadsheet would run as a
 formula (starting with = + - @) are prefixed with an apostrophe: post text is
 written by strangers."""
@@ -21,8 +21,8 @@ from sqlmodel import select
 
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Source, utcnow
-from monitor.incidents import incident_detail, list_incidents
-from monitor.search import (
+from monitor.history.incidents import incident_detail, list_incidents
+from monitor.history.search import (
     COLUMNS,
     FILTER_KEYS,
     MAX_PAGE,

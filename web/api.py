@@ -17,8 +17,15 @@ from pydantic import BaseModel, Field
 
 from alerts.workflow import STATUSES, WorkflowError, acknowledge, list_alerts, resolve
 from db.models import SEVERITIES, utcnow
-from monitor.incidents import incident_detail, list_incidents
-from monitor.search import FILTER_KEYS, MAX_PAGE, SearchError, parse_filter, parse_sort, search
+from monitor.history.incidents import incident_detail, list_incidents
+from monitor.history.search import (
+    FILTER_KEYS,
+    MAX_PAGE,
+    SearchError,
+    parse_filter,
+    parse_sort,
+    search,
+)
 from web.auth import AnyUser, Reader, Responder, engine_of
 
 router = APIRouter(prefix="/api/v1", tags=["api"],

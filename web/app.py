@@ -19,14 +19,14 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from db.engine import open_database
-from monitor.config import DEFAULT_CONFIG, Config, load_config
-from monitor.search import SearchError
-from web import admin, analyst, api, dashboard, login, pr
+from monitor.config import DEFAULT_CONFIG, ENV_CONFIG, Config, load_config
+from monitor.history.search import SearchError
+from web import analyst, api, dashboard, login, pr
+from web.admin.router import router as admin_router
 from web.auth import LoginRequired, csrf_guard, is_api
 from web.pages import render
 from web.security import LoginLimiter, SecurityHeaders
 
-ENV_CONFIG = "CRISISWATCH_CONFIG"
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("crisiswatch.web")
 
@@ -49,7 +49,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None) -> Fa
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (login, dashboard, analyst, pr):
         app.include_router(module.router)
-    app.include_router(admin.router, include_in_schema=False)
+    app.include_router(admin_router, include_in_schema=False)
     app.include_router(api.router)
     _error_handlers(app)
     return app

@@ -20,9 +20,9 @@ from alerts.render import fill_statement, statement_time
 from alerts.workflow import STATUSES, WorkflowError, acknowledge, list_alerts, resolve
 from db.engine import read_session
 from db.models import Alert, Brand, Incident, Mention, Post, Source, utcnow
-from monitor.replycheck import check_reply
-from monitor.search import SearchError, parse_when
-from monitor.stages import playbooks_for
+from monitor.detection.category import playbooks_for
+from monitor.history.search import SearchError, parse_when
+from monitor.text.replycheck import check_reply
 from web.auth import RESPONDERS, Reader, Responder, allowed, current_user, engine_of
 from web.pages import render
 

@@ -10,8 +10,8 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawlers.engines import Engine, engine_for
 from crawlers.extractors.feed import MalformedFeed, parse_feed
+from crawlers.forums import Forum, forum_for
 from crawlers.items import Listing, ThreadPage
 from crawlers.spiders.watch import _describe, _text
 
@@ -36,7 +36,7 @@ class ProbeSpider(scrapy.Spider):
         self.kind, self.url, self.page, self.max_threads = kind, url, page, threads
         self.report = report if report is not None else ProbeReport(url)
         self.meta = {} if robots else {"dont_obey_robotstxt": True}
-        self.forum: Engine | None = None if kind == "feed" else engine_for(kind, url, preset,
+        self.forum: Forum | None = None if kind == "feed" else forum_for(kind, url, preset,
                                                                           rules)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:

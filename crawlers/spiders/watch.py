@@ -35,9 +35,9 @@ from sqlmodel import select
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawlers.engines import Engine, engine_for, signature
 from crawlers.extractors.feed import MalformedFeed, parse_feed
 from crawlers.extractors.text import sniff_text
+from crawlers.forums import Forum, forum_for, signature
 from crawlers.guard import GUARD_META, PrivateAddressRefused
 from crawlers.items import FetchResult, ThreadRef, ThreadResult
 from crawlers.schedule import is_due, retry_after_seconds
@@ -83,8 +83,8 @@ class WatchSpider(scrapy.Spider):
         self.once = once in (True, "1", "true", "yes")
         self.in_flight: set[int] = set()
         self.threads_in_flight: set[tuple[int, str]] = set()
-        self.engines: dict[int, Engine] = {}
-        self.engine_specs: dict[int, str] = {}
+        self.forums: dict[int, Forum] = {}
+        self.forum_specs: dict[int, str] = {}
         self.closing = False
         self._timer: task.LoopingCall | None = None
 
@@ -118,16 +118,16 @@ class WatchSpider(scrapy.Spider):
         return [(src, t) for src, t in rows if (src.id, t.key) not in self.threads_in_flight
                 and is_due(t.next_visit_at, now)]
 
-    def _engine(self, source: Source) -> Engine:
-        """The source's extraction engine, rebuilt when its URL, preset or rules change
+    def _forum(self, source: Source) -> Forum:
+        """The source's forum reader, rebuilt when its URL, preset or rules change
         (an admin may edit a source in the console while the daemon runs)."""
         spec = json.dumps([source.kind, source.url, source.preset, source.rules],
                           sort_keys=True, default=str)
-        if self.engine_specs.get(source.id) != spec or source.id not in self.engines:
-            self.engines[source.id] = engine_for(source.kind, source.url, source.preset,
-                                                 source.rules)
-            self.engine_specs[source.id] = spec
-        return self.engines[source.id]
+        if self.forum_specs.get(source.id) != spec or source.id not in self.forums:
+            self.forums[source.id] = forum_for(source.kind, source.url, source.preset,
+                                               source.rules)
+            self.forum_specs[source.id] = spec
+        return self.forums[source.id]
 
     def _meta(self, src: Source, **extra: object) -> dict:
         meta = {"source_id": src.id, "source_name": src.name,
@@ -148,12 +148,12 @@ class WatchSpider(scrapy.Spider):
                 source.url, headers=headers, callback=self.parse_feed_response,
                 errback=self.on_error, dont_filter=True,
                 meta=self._meta(source, handle_httpstatus_list=[304]))
-        engine = self._engine(source)
+        forum = self._forum(source)
         if source.page == "thread":
-            ref = ThreadRef(key=engine.key(source.url), url=source.url)
+            ref = ThreadRef(key=forum.key(source.url), url=source.url)
             return self.thread_request(source, ref, resume=self._resume_url(source.id, ref),
                                        signature=None, is_poll=True)
-        return scrapy.Request(engine.listing_url(source.url), callback=self.parse_listing,
+        return scrapy.Request(forum.listing_url(source.url), callback=self.parse_listing,
                               errback=self.on_error, dont_filter=True,
                               meta=self._meta(source, source=source))
 
@@ -246,7 +246,7 @@ class WatchSpider(scrapy.Spider):
         self.in_flight.discard(source_id)
         result = FetchResult(source_id=source_id, status=response.status)
         try:
-            listing = self.engines[source_id].listing(response.body, _text(response),
+            listing = self.forums[source_id].listing(response.body, _text(response),
                                                       response.url)
         except ValueError as exc:
             result.error = f"cannot read the listing: {exc}"[:300]
@@ -278,7 +278,7 @@ class WatchSpider(scrapy.Spider):
         result = ThreadResult(source_id=source.id, ref=ref, page_url=response.url,
                               signature=meta["signature"])
         try:
-            page = self.engines[source.id].thread(response.body, _text(response), response.url,
+            page = self.forums[source.id].thread(response.body, _text(response), response.url,
                                                   ref.key)
         except ValueError as exc:
             page, result.error = None, f"cannot read {response.url}: {exc}"[:300]

@@ -1,0 +1,166 @@
+"""What every ``crisiswatch`` command shares: options, logging, the one error exit,
+and opening the config and the database.
+
+The CLI is a tree: ``main.py`` imports the command modules, each command module
+imports this one, and this one imports no command module. Exit codes, the same
+for every command: 0 done; 1 the command ran and failed (a database that cannot
+be opened, a named alert, incident or user that does not exist or refuses the
+action, a failed fetch, a reply that must be fixed); 2 usage or bad input (a
+missing or unknown option or value, an invalid config file, an unreadable input
+file)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from alerts.playbooks import Playbook, PlaybookError
+from db.engine import open_database
+from monitor.config import ENV_DATABASE, Config, ConfigError, load_config, parse_duration
+from monitor.detection.category import playbooks_for
+
+EXIT_FAILED = 1  # the command ran and failed
+EXIT_USAGE = 2  # usage or bad input (typer's own usage errors exit 2 too)
+
+log = logging.getLogger("crisiswatch")
+
+
+class Fmt(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Level(StrEnum):
+    notice = "notice"
+    warning = "warning"
+    crisis = "crisis"
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).")]
+PlaybooksConfigOpt = Annotated[Path, typer.Option(
+    "--config", "-c",
+    help="Config file; its playbooks_dir adds or replaces playbooks. If the file does not "
+         "exist, only the built-in playbooks are used.")]
+DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (instead of the config's).")]
+
+
+class _QuietLibraries(logging.Filter):
+    """Scrapy and Twisted talk a lot at INFO; keep their warnings and errors only.
+    A filter on our handler survives Scrapy resetting the root logger's level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name.startswith("crisiswatch")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+                                           "%H:%M:%S"))
+    handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:
+        handler.addFilter(_QuietLibraries())
+    logging.basicConfig(level=logging.DEBUG, handlers=[handler], force=True)
+    logging.getLogger("apprise").propagate = False  # its failures reach us via the outbox
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit to raise: ``EXIT_USAGE``
+    (2) for usage and bad input, ``EXIT_FAILED`` (1) for a run-time failure."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def connect(url: str) -> Engine:
+    """Open and migrate the database, or exit with a message that names it."""
+    try:
+        return open_database(url)
+    except SQLAlchemyError as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+        raise fail(f"cannot open database {shown}: {reason}", code=EXIT_FAILED) from None
+
+
+def read_config(path: Path) -> Config:
+    """The config file, validated, with the scorers it names checked; exit 2 if not."""
+    # numpy and the model files load with the scorers: --help and other commands stay fast
+    from monitor.scoring.backends import check_scoring
+
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        raise fail(f"{path}: invalid configuration\n{exc}") from None
+    if problems := check_scoring(config):
+        raise fail(f"{path}: invalid configuration\n" + "\n".join(problems))
+    return config
+
+
+def config_or_default(path: Path) -> Config:
+    """The config file if there is one, else the defaults (for commands that can
+    work without a file, such as ``score``)."""
+    return read_config(path) if path.exists() else Config(data_dir=str(Path.cwd()))
+
+
+def parse_since(value: str) -> datetime:
+    """``2h``, ``7d`` (ago) or an ISO date/time (UTC)."""
+    if re.fullmatch(r"\s*\d+(\.\d+)?\s*[smhd]?\s*", value):
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: use a duration (2h, 7d) or a date "
+                                 "(2026-11-01 or 2026-11-01T08:00)") from None
+
+
+def database_url(config: Path, database: str | None) -> str:
+    if database:
+        return database
+    if config.exists():
+        return read_config(config).database
+    if os.environ.get(ENV_DATABASE):
+        return os.environ[ENV_DATABASE]
+    raise fail(f"no database: {config} does not exist; pass --config, --database or set "
+               f"{ENV_DATABASE}")
+
+
+def existing_database(config: Path, database: str | None) -> Engine:
+    """The database a read-only command looks at; a clear error if it was never made."""
+    url = database_url(config, database)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).exists():
+        raise fail(f"no database at {parsed.database} (has the daemon run yet?)")
+    return connect(url)
+
+
+def config_playbooks(config_path: Path) -> tuple[Playbook, ...]:
+    """The playbooks the daemon would use with this config: the built-ins plus its
+    ``playbooks_dir``; the built-ins alone when the file does not exist. Exit 2 on an
+    invalid config or playbook."""
+    if not config_path.exists():
+        return playbooks_for(Config())
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise fail(f"{config_path}: invalid configuration\n{exc}") from None
+    try:
+        return playbooks_for(config)
+    except PlaybookError as exc:
+        raise fail(f"invalid playbooks\n{exc}") from None

@@ -1,0 +1,68 @@
+"""``crisiswatch check-config``, ``run`` and ``rescore``: the daemon's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli.common import (
+    ConfigOpt,
+    connect,
+    log,
+    parse_since,
+    read_config,
+    setup_logging,
+)
+from monitor.config import DEFAULT_CONFIG, redact_url
+from monitor.history.summary import summarize
+from monitor.stages.sync import sync_config
+
+
+def check_config(file: Annotated[Path, typer.Argument(help="The YAML file to validate.")]) -> None:
+    """Validate a config file without running anything or writing anything."""
+    config = read_config(file)
+    typer.echo(f"{file}: OK: {len(config.brands)} brands, {len(config.sources)} sources, "
+               f"{len(config.channels)} channels")
+    for ch in config.channels:
+        typer.echo(f"  channel {ch.name}: {redact_url(ch.url)} (min {ch.min_severity})")
+
+
+def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
+        once: Annotated[bool, typer.Option(help="Poll every source once, process, exit.")] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Watch the configured sources until Ctrl-C (or once, with --once)."""
+    # Scrapy installs its reactor on import, and the stages load the scorers' models:
+    # only the commands that run them pay for it
+    from monitor.daemon import run_daemon
+    from monitor.stages.chain import Stages
+
+    cfg = read_config(config)
+    setup_logging(verbose)
+    engine = connect(cfg.database)
+    sync_config(engine, cfg)
+    log.info("watching %d sources for %d brands%s", len(cfg.sources), len(cfg.brands),
+             " (one pass)" if once else "; Ctrl-C stops")
+    run_daemon(Stages(engine, cfg), once=once)
+    for line in summarize(engine).lines():
+        typer.echo(line)
+
+
+def rescore(config: ConfigOpt = Path(DEFAULT_CONFIG),
+            since: Annotated[str | None, typer.Option(help="2h, 7d or a date; default: "
+                                                      "every stored post.")] = None) -> None:
+    """Score stored posts again with the configured scorer; alerts are not repeated."""
+    # the scorers' models (numpy, snownlp) load only for the commands that score
+    from monitor.scoring.backends import scorer_for
+    from monitor.stages.chain import Stages
+    from monitor.stages.rescore import rescore as run_rescore
+
+    cfg = read_config(config)
+    engine = connect(cfg.database)
+    report = run_rescore(engine, scorer_for(cfg), cfg.detection.risk_threshold,
+                         parse_since(since) if since else None)
+    typer.echo(f"rescored {report.posts} posts: {report.updated} mentions updated, "
+               f"{report.added} new, {report.newly_flagged} newly flagged")
+    setup_logging()
+    Stages(engine, cfg).run(ignore_backoff=True)  # detect and alert on what changed

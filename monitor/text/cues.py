@@ -1,0 +1,85 @@
+"""The crisis-cue lexicon (``lexicon/cues.yaml``, written from the seed texts):
+words that make a post matter whatever its tone (曝光, 律师, "going viral")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from monitor.text.matching import LATIN_WORD
+from monitor.text.normalize import normalize
+
+DEFAULT_LEXICON = Path(__file__).parent.parent / "lexicon" / "cues.yaml"
+
+
+@dataclass(frozen=True)
+class CueCategory:
+    key: str
+    label: str
+    weight: float
+    strong: bool
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]  # (term as written, compiled)
+    any_term: re.Pattern[str] | None = None  # all patterns in one: a cheap first test
+
+
+@dataclass(frozen=True)
+class CueHit:
+    key: str
+    label: str
+    weight: float
+    strong: bool
+    terms: tuple[str, ...]
+
+
+def _en_pattern(term: str) -> re.Pattern[str]:
+    norm = normalize(term).strip()
+    stem = norm.endswith("*")
+    words = [re.escape(w) for w in norm.rstrip("*").split()]
+    tail = f"{LATIN_WORD}*" if stem else ""
+    body = r"\s+".join(words)
+    return re.compile(rf"(?<!{LATIN_WORD}){body}{tail}(?!{LATIN_WORD})")
+
+
+def _zh_pattern(term: str) -> re.Pattern[str]:
+    return re.compile(re.escape(normalize(str(term)).strip()))
+
+
+def _prefilter(terms: list[str]) -> re.Pattern[str] | None:
+    """Every term as a bare literal in one alternation, longest first, with no
+    boundaries: a fast test that can say yes too often but never no wrongly; the
+    exact per-term patterns then confirm."""
+    bodies = sorted({r"\s+".join(map(re.escape, t.split())) for t in terms if t}, key=len,
+                    reverse=True)
+    return re.compile("|".join(bodies)) if bodies else None
+
+
+@lru_cache(maxsize=8)
+def load_lexicon(path: Path = DEFAULT_LEXICON) -> tuple[CueCategory, ...]:
+    """Compile the lexicon file once per path."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    categories = []
+    for key, spec in data["categories"].items():
+        patterns = [(str(t), _zh_pattern(t)) for t in spec.get("zh", [])]
+        patterns += [(str(t).rstrip("*"), _en_pattern(str(t))) for t in spec.get("en", [])]
+        combined = _prefilter([normalize(str(t)).strip().rstrip("*") for t in
+                               [*spec.get("zh", []), *spec.get("en", [])]])
+        categories.append(CueCategory(key, spec.get("label", key), float(spec["weight"]),
+                                      bool(spec.get("strong", False)), tuple(patterns),
+                                      combined))
+    return tuple(categories)
+
+
+def find_cues(categories: tuple[CueCategory, ...], normalized_text: str) -> list[CueHit]:
+    """Every category with at least one term in the text, with the terms found."""
+    hits = []
+    for cat in categories:
+        if cat.any_term is not None and not cat.any_term.search(normalized_text):
+            continue  # one search instead of one per term: most posts match no cue
+        terms = tuple(term for term, pat in cat.patterns if pat.search(normalized_text))
+        if terms:
+            hits.append(CueHit(cat.key, cat.label, cat.weight, cat.strong, terms))
+    return hits

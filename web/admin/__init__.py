@@ -1,0 +1,1 @@
+"""The console's admin pages, one module per section; router.py mounts them."""

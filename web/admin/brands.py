@@ -1,0 +1,161 @@
+"""Admin: brands and their watch keywords.
+
+Keywords change what the daemon flags, so a change can be previewed first: which
+stored posts of the last days the new rule would match, with the same matcher
+the monitor stage uses (monitor/text/matching.py). Brands the config file manages are
+shown read-only: monitor/stages/sync.py rewrites them from the file at every start, so
+an edit here would silently come undone; they can still be paused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from db.engine import read_session, session
+from db.models import Brand, Post, utcnow
+from monitor.config import BrandConfig
+from monitor.text.matching import BrandRule
+from monitor.text.normalize import normalize
+from web.admin.common import (
+    AdminForm,
+    AdminUser,
+    PostedForm,
+    back,
+    engine_of,
+    field_errors,
+    lines,
+    page,
+    require_editable,
+)
+
+router = APIRouter()
+PREVIEW_DAYS = 7
+PREVIEW_SCAN = 5000  # newest posts looked at: a preview must answer in a moment
+PREVIEW_SHOW = 20
+
+
+@dataclass
+class Preview:
+    matched: int = 0
+    scanned: int = 0
+    capped: bool = False
+    posts: list[Post] = field(default_factory=list)
+
+
+def preview_matches(engine: Engine, keywords: list[str], exclude: list[str], *,
+                    now: datetime | None = None, days: int = PREVIEW_DAYS,
+                    scan: int = PREVIEW_SCAN, show: int = PREVIEW_SHOW) -> Preview:
+    """Which posts stored in the last ``days`` the rule would match, newest first;
+    at most ``scan`` posts are read, so ``capped`` says the count is a floor."""
+    since = (now or utcnow()) - timedelta(days=days)
+    rule = BrandRule.build(0, "preview", keywords, exclude)
+    with read_session(engine) as s:
+        posts = s.exec(select(Post).where(Post.fetched_at >= since)
+                       .order_by(Post.fetched_at.desc(), Post.id.desc()).limit(scan)).all()
+    hits = [p for p in posts if rule.matches(normalize(f"{p.title}\n{p.text}"))]
+    return Preview(len(hits), len(posts), len(posts) >= scan, hits[:show])
+
+
+def _brand(engine: Engine, brand_id: int) -> Brand:
+    with read_session(engine) as s:
+        row = s.get(Brand, brand_id)
+    if row is None:
+        raise HTTPException(404, "no such brand")
+    return row
+
+
+def _validate(engine: Engine, values: dict, brand_id: int | None) -> tuple[BrandConfig | None,
+                                                                           dict[str, str]]:
+    """The brand as the config would accept it, and one message per bad field."""
+    try:
+        brand = BrandConfig(name=values["name"].strip(), keywords=values["keywords"],
+                            exclude=values["exclude"])
+    except ValidationError as exc:
+        return None, field_errors(exc, ("name", "keywords", "exclude"))
+    with read_session(engine) as s:
+        taken = [b for b in s.exec(select(Brand)).all()
+                 if b.name.casefold() == brand.name.casefold() and b.id != brand_id]
+    if taken:
+        return None, {"name": f"a brand named {taken[0].name!r} already exists"}
+    return brand, {}
+
+
+def _form_values(form: AdminForm) -> dict:
+    return {"name": form.get("name"), "keywords": lines(form.get("keywords")),
+            "exclude": lines(form.get("exclude")), "enabled": form.flag("enabled")}
+
+
+def _save(engine: Engine, brand: BrandConfig, enabled: bool, brand_id: int | None) -> None:
+    with session(engine) as s, s.begin():
+        row = s.get(Brand, brand_id) if brand_id else Brand(name=brand.name, managed_by="console")
+        row.name, row.keywords, row.exclude = brand.name, list(brand.keywords), list(brand.exclude)
+        row.enabled = enabled
+        s.add(row)
+
+
+@router.get("/brands")
+def list_brands(request: Request, user: AdminUser) -> Response:
+    with read_session(engine_of(request)) as s:
+        rows = s.exec(select(Brand).order_by(Brand.name)).all()
+    return page(request, "admin/brands.html", brands=rows, done=request.query_params.get("done"))
+
+
+@router.get("/brands/new")
+def new_brand(request: Request, user: AdminUser) -> Response:
+    values = {"name": "", "keywords": [], "exclude": [], "enabled": True}
+    return page(request, "admin/brand_form.html", brand=None, values=values, errors={})
+
+
+@router.get("/brands/{brand_id}")
+def edit_brand(brand_id: int, request: Request, user: AdminUser) -> Response:
+    row = _brand(engine_of(request), brand_id)
+    values = {"name": row.name, "keywords": row.keywords, "exclude": row.exclude,
+              "enabled": row.enabled}
+    return page(request, "admin/brand_form.html", brand=row, values=values, errors={})
+
+
+def _submit(request: Request, form: AdminForm, brand_id: int | None) -> Response:
+    """Preview (nothing saved) or save, depending on the button pressed."""
+    engine = engine_of(request)
+    row = _brand(engine, brand_id) if brand_id else None
+    require_editable(row, "brand")
+    values = _form_values(form)
+    brand, errors = _validate(engine, values, brand_id)
+    if brand is None or form.get("action") == "preview":
+        found = preview_matches(engine, values["keywords"], values["exclude"]) if brand else None
+        return page(request, "admin/brand_form.html", brand=row, values=values, errors=errors,
+                    preview=found, days=PREVIEW_DAYS,
+                    status_code=200 if brand else 422)
+    _save(engine, brand, values["enabled"], brand_id)
+    return back("/admin/brands", f"saved brand {brand.name}")
+
+
+@router.post("/brands/new")
+def add_brand(request: Request, form: PostedForm) -> Response:
+    return _submit(request, form, None)
+
+
+@router.post("/brands/{brand_id}")
+def update_brand(brand_id: int, request: Request,
+                 form: PostedForm) -> Response:
+    return _submit(request, form, brand_id)
+
+
+@router.post("/brands/{brand_id}/enabled")
+def set_brand_enabled(brand_id: int, request: Request,
+                      form: PostedForm) -> Response:
+    """Pause or resume watching a brand; the daemon reads the flag on its next run."""
+    enabled = form.flag("enabled")
+    with session(engine_of(request)) as s, s.begin():
+        row = s.get(Brand, brand_id)
+        if row is None:
+            raise HTTPException(404, "no such brand")
+        row.enabled = enabled
+        s.add(row)
+    return back("/admin/brands", f"{'enabled' if enabled else 'disabled'} brand {row.name}")

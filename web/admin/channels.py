@@ -1,0 +1,209 @@
+"""Admin: notification channels (apprise URLs) and their routing.
+
+A channel URL usually holds a token or password, so once saved it is never
+shown again, only redacted (monitor.config.redact_url), and a form sent back
+with errors does not echo it either: editing keeps the stored URL unless a new
+one is typed. Input is validated by the config's ChannelConfig; webhook hosts
+must pass crawlers/urlcheck.py. Channels the config file manages are read-only here
+(monitor/stages/sync.py rewrites them at every start) but can be paused and tested."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from alerts.notify import send_apprise
+from crawlers.urlcheck import check_channel_url
+from db.engine import read_session, session
+from db.models import SEVERITIES, Brand, Channel
+from monitor.config import ChannelConfig, redact_url
+from web.admin.common import (
+    AdminForm,
+    AdminUser,
+    PostedForm,
+    allow_private,
+    back,
+    config_of,
+    engine_of,
+    field_errors,
+    lines,
+    page,
+    require_editable,
+)
+
+router = APIRouter()
+FORMATS = ("plain", "markdown", "html")
+TEXT_FIELDS = ("name", "min_severity", "tier", "format", "quiet_hours", "timezone",
+               "quiet_override", "rate_limit", "digest", "digest_every")
+TEST_TITLE = "crisiswatch test notification"
+TEST_BODY = ("This is a test from the crisiswatch console: the channel {name} works. "
+             "No incident is open.")
+
+
+def _channel(engine: Engine, channel_id: int) -> Channel:
+    with read_session(engine) as s:
+        row = s.get(Channel, channel_id)
+    if row is None:
+        raise HTTPException(404, "no such channel")
+    return row
+
+
+def _values_of(row: Channel | None) -> dict:
+    """Form values of a channel, without its URL (never sent to the browser)."""
+    if row is None:
+        return {"name": "", "min_severity": "notice", "brands": "", "tags": "", "tier": "0",
+                "format": "plain", "quiet_hours": "", "timezone": "UTC",
+                "quiet_override": "crisis", "rate_limit": "", "digest": "",
+                "digest_every": "1h", "enabled": True}
+    return {"name": row.name, "min_severity": row.min_severity, "brands": ", ".join(row.brands),
+            "tags": ", ".join(row.tags), "tier": str(row.tier), "format": row.format,
+            "quiet_hours": row.quiet_hours or "", "timezone": row.timezone,
+            "quiet_override": row.quiet_override, "rate_limit": row.rate_limit or "",
+            "digest": row.digest or "", "digest_every": f"{row.digest_every_s}s",
+            "enabled": row.enabled}
+
+
+def _form_values(form: AdminForm) -> dict:
+    values = {key: form.get(key).strip() for key in TEXT_FIELDS}
+    return values | {"brands": form.get("brands"), "tags": form.get("tags"),
+                     "enabled": form.flag("enabled")}
+
+
+def _unknown_brands(engine: Engine, names: list[str]) -> list[str]:
+    with read_session(engine) as s:
+        known = {b.name.casefold() for b in s.exec(select(Brand)).all()}
+    return [n for n in names if n.casefold() not in known]
+
+
+def validate_channel(values: dict, url: str, *, allow: list[str], engine: Engine,
+                     channel_id: int | None) -> tuple[ChannelConfig | None, dict[str, str]]:
+    """The channel as the config would accept it (URL included), its webhook host
+    checked, its brands known and its name unique; else one message per field."""
+    brands = lines(values["brands"])
+    unknown = _unknown_brands(engine, brands)
+    if unknown:
+        return None, {"brands": f"no brand named {', '.join(map(repr, unknown))}"}
+    try:
+        ch = ChannelConfig(name=values["name"], url=url, min_severity=values["min_severity"],
+                           brands=brands, tags=lines(values["tags"]), tier=values["tier"] or 0,
+                           format=values["format"], quiet_hours=values["quiet_hours"] or None,
+                           timezone=values["timezone"] or "UTC",
+                           quiet_override=values["quiet_override"] or "crisis",
+                           rate_limit=values["rate_limit"] or None,
+                           digest=values["digest"] or None,
+                           digest_every=values["digest_every"] or 3600)
+    except ValidationError as exc:
+        return None, field_errors(exc, (*TEXT_FIELDS, "url", "brands", "tags"))
+    url_error = check_channel_url(url, allow)
+    if url_error:
+        return None, {"url": url_error}
+    with read_session(engine) as s:
+        taken = [c for c in s.exec(select(Channel)).all()
+                 if c.name.casefold() == ch.name.casefold() and c.id != channel_id]
+    if taken:
+        return None, {"name": f"a channel named {taken[0].name!r} already exists"}
+    return ch, {}
+
+
+def _save(engine: Engine, ch: ChannelConfig, enabled: bool, channel_id: int | None) -> None:
+    with session(engine) as s, s.begin():
+        row = s.get(Channel, channel_id) if channel_id else Channel(name=ch.name, url=ch.url,
+                                                                   managed_by="console")
+        row.name, row.url, row.min_severity = ch.name, ch.url, ch.min_severity
+        row.brands, row.tags, row.tier, row.format = list(ch.brands), list(ch.tags), ch.tier, \
+            ch.format
+        row.quiet_hours, row.timezone, row.quiet_override = ch.quiet_hours, ch.timezone, \
+            ch.quiet_override
+        row.rate_limit, row.digest = ch.rate_limit, ch.digest
+        row.digest_every_s, row.enabled = int(ch.digest_every), enabled
+        s.add(row)
+
+
+def _form_page(request: Request, row: Channel | None, values: dict, errors: dict,
+               status_code: int = 200) -> Response:
+    return page(request, "admin/channel_form.html", channel=row, values=values, errors=errors,
+                shown_url=redact_url(row.url) if row else None, severities=SEVERITIES,
+                formats=FORMATS, status_code=status_code)
+
+
+@router.get("/channels")
+def list_channels(request: Request, user: AdminUser) -> Response:
+    with read_session(engine_of(request)) as s:
+        rows = s.exec(select(Channel).order_by(Channel.tier, Channel.name)).all()
+    shown = [(row, redact_url(row.url)) for row in rows]
+    return page(request, "admin/channels.html", rows=shown,
+                done=request.query_params.get("done"))
+
+
+@router.get("/channels/new")
+def new_channel(request: Request, user: AdminUser) -> Response:
+    return _form_page(request, None, _values_of(None), {})
+
+
+@router.get("/channels/{channel_id}")
+def edit_channel(channel_id: int, request: Request,
+                 user: AdminUser) -> Response:
+    row = _channel(engine_of(request), channel_id)
+    return _form_page(request, row, _values_of(row), {})
+
+
+def _submit(request: Request, form: AdminForm, channel_id: int | None) -> Response:
+    engine = engine_of(request)
+    row = _channel(engine, channel_id) if channel_id else None
+    require_editable(row, "channel")
+    values = _form_values(form)
+    url = form.get("url").strip() or (row.url if row else "")
+    if not url:
+        return _form_page(request, row, values, {"url": "enter the apprise URL"}, 422)
+    ch, errors = validate_channel(values, url, allow=allow_private(config_of(request)),
+                                  engine=engine, channel_id=channel_id)
+    if ch is None:
+        return _form_page(request, row, values, errors, 422)
+    _save(engine, ch, values["enabled"], channel_id)
+    return back("/admin/channels", f"saved channel {ch.name}")
+
+
+@router.post("/channels/new")
+def add_channel(request: Request, form: PostedForm) -> Response:
+    return _submit(request, form, None)
+
+
+@router.post("/channels/{channel_id}")
+def update_channel(channel_id: int, request: Request,
+                   form: PostedForm) -> Response:
+    return _submit(request, form, channel_id)
+
+
+@router.post("/channels/{channel_id}/enabled")
+def set_channel_enabled(channel_id: int, request: Request,
+                        form: PostedForm) -> Response:
+    """Pause or resume a channel; the outbox reads the flag before every dispatch."""
+    enabled = form.flag("enabled")
+    with session(engine_of(request)) as s, s.begin():
+        row = s.get(Channel, channel_id)
+        if row is None:
+            raise HTTPException(404, "no such channel")
+        row.enabled = enabled
+        s.add(row)
+    return back("/admin/channels", f"{'enabled' if enabled else 'disabled'} channel {row.name}")
+
+
+@router.post("/channels/{channel_id}/test")
+def test_channel(channel_id: int, request: Request,
+                 form: PostedForm) -> Response:
+    """Send a test message through the stored channel and show apprise's answer."""
+    row = _channel(engine_of(request), channel_id)
+    result = send_apprise(row.url, TEST_TITLE, TEST_BODY.format(name=row.name), "notice",
+                          row.format, row.tags)
+    message = "delivered" if result.ok else f"not delivered: {result.error}"
+    return page(request, "admin/channel_test.html", channel=row,
+                shown_url=redact_url(row.url), ok=result.ok,
+                message=_scrub(message, row.url))
+
+
+def _scrub(text: str, url: str) -> str:
+    """apprise's error text may quote the URL with its token: redact it."""
+    return text.replace(url, redact_url(url)) if url else text

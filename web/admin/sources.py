@@ -1,0 +1,255 @@
+"""Admin: sources (feeds and forums) with their health, and a test fetch.
+
+Input is validated by the config's own model (SourceConfig), so the console
+accepts exactly what the YAML would, and its URL must pass crawlers/urlcheck.py.
+"Test fetch" runs the real Scrapy probe of ``crisiswatch sources test`` in a
+child process (web/admin/probe.py) with a timeout. Sources the config file
+manages are read-only here (monitor/stages/sync.py rewrites them at every start) but
+can be paused and tested."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import yaml
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from crawlers.urlcheck import check_url
+from db.engine import read_session, session
+from db.models import Post, Source, utcnow
+from monitor.config import SourceConfig
+from web.admin.common import (
+    AdminForm,
+    AdminUser,
+    PostedForm,
+    allow_private,
+    back,
+    config_of,
+    engine_of,
+    field_errors,
+    page,
+    require_editable,
+)
+from web.admin.probe import ProbeResult, probe
+
+router = APIRouter()
+HEALTH_DAYS = 7
+KINDS = ("feed", "forum", "discourse")
+PAGES = ("listing", "thread")
+FIELDS = ("name", "kind", "url", "interval", "preset", "rules", "page", "hot_interval")
+
+
+@dataclass(frozen=True)
+class Health:
+    """What an admin needs to see whether a source works."""
+
+    source: Source
+    per_day: list[int]  # posts stored per UTC day, oldest first, today last
+
+    @property
+    def state(self) -> str:
+        if not self.source.enabled:
+            return "paused"
+        if self.source.consecutive_errors:
+            return "failing"
+        return "ok" if self.source.last_success_at else "not fetched yet"
+
+
+def posts_per_day(engine: Engine, now: datetime, days: int = HEALTH_DAYS
+                  ) -> dict[int, list[int]]:
+    """Posts stored per source per UTC day over the last ``days`` days (one
+    counting query per day keeps it portable between SQLite and PostgreSQL)."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts: dict[int, list[int]] = {}
+    with read_session(engine) as s:
+        for i in range(days):
+            start = today - timedelta(days=days - 1 - i)
+            rows = s.exec(select(Post.source_id, func.count()).where(
+                Post.fetched_at >= start, Post.fetched_at < start + timedelta(days=1))
+                .group_by(Post.source_id)).all()
+            for source_id, n in rows:
+                counts.setdefault(source_id, [0] * days)[i] = n
+    return counts
+
+
+def source_health(engine: Engine, now: datetime | None = None) -> list[Health]:
+    now = now or utcnow()
+    counts = posts_per_day(engine, now)
+    with read_session(engine) as s:
+        rows = s.exec(select(Source).order_by(Source.name)).all()
+    return [Health(r, counts.get(r.id, [0] * HEALTH_DAYS)) for r in rows]
+
+
+def _source(engine: Engine, source_id: int) -> Source:
+    with read_session(engine) as s:
+        row = s.get(Source, source_id)
+    if row is None:
+        raise HTTPException(404, "no such source")
+    return row
+
+
+def _values_of(row: Source | None) -> dict:
+    if row is None:
+        return {"name": "", "kind": "feed", "url": "", "interval": "5m", "preset": "",
+                "rules": "", "page": "listing", "robots": True, "hot_interval": "1m",
+                "enabled": True}
+    return {"name": row.name, "kind": row.kind, "url": row.url, "interval": f"{row.interval_s}s",
+            "preset": row.preset or "",
+            "rules": yaml.safe_dump(row.rules, allow_unicode=True) if row.rules else "",
+            "page": row.page, "robots": row.obey_robots,
+            "hot_interval": f"{row.hot_interval_s}s", "enabled": row.enabled}
+
+
+def _form_values(form: AdminForm) -> dict:
+    return {key: form.get(key).strip() for key in FIELDS} | {
+        "robots": form.flag("robots"), "enabled": form.flag("enabled")}
+
+
+def _parse_rules(text: str) -> tuple[dict | None, str | None]:
+    """Forum extraction rules typed as YAML (or JSON) text."""
+    if not text.strip():
+        return None, None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return None, f"not valid YAML: {' '.join(str(exc).split())}"
+    if not isinstance(data, dict):
+        return None, "expected a mapping such as listing: {...}, thread: {...}"
+    return data, None
+
+
+def validate_source(values: dict, *, allow: list[str], engine: Engine,
+                    source_id: int | None) -> tuple[SourceConfig | None, dict[str, str]]:
+    """The source as the config would accept it, its URL checked for private
+    addresses, its name unique; else one message per bad field."""
+    rules, rules_error = _parse_rules(values["rules"])
+    if rules_error:
+        return None, {"rules": rules_error}
+    try:
+        src = SourceConfig(name=values["name"], kind=values["kind"], url=values["url"],
+                           interval=values["interval"] or 300, preset=values["preset"] or None,
+                           rules=rules, page=values["page"] or "listing",
+                           robots=values["robots"], hot_interval=values["hot_interval"] or 60)
+    except ValidationError as exc:
+        return None, field_errors(exc, FIELDS)
+    url_error = check_url(src.url, allow)
+    if url_error:
+        return None, {"url": url_error}
+    with read_session(engine) as s:
+        taken = [x for x in s.exec(select(Source)).all()
+                 if x.name.casefold() == src.name.casefold() and x.id != source_id]
+    if taken:
+        return None, {"name": f"a source named {taken[0].name!r} already exists"}
+    return src, {}
+
+
+def _save(engine: Engine, src: SourceConfig, enabled: bool, source_id: int | None) -> None:
+    with session(engine) as s, s.begin():
+        row = s.get(Source, source_id) if source_id else Source(name=src.name, url=src.url,
+                                                                managed_by="console")
+        if row.url != src.url:  # the conditional-GET validators belong to the old URL
+            row.etag = row.last_modified = None
+            row.next_poll_at = None
+        row.name, row.kind, row.url = src.name, src.kind, src.url
+        row.interval_s, row.hot_interval_s = int(src.interval), int(src.hot_interval)
+        row.preset, row.rules, row.page = src.preset, src.rules, src.page
+        row.obey_robots, row.enabled = src.robots, enabled
+        s.add(row)
+
+
+def run_test_fetch(request: Request, src: SourceConfig, *,
+                   guard: bool = True) -> ProbeResult:
+    """The probe's result for ``src``; ``guard`` refuses private hosts on the way
+    (redirects included). Only the config file's own sources go unguarded."""
+    config = config_of(request)
+    allow = allow_private(config) if guard else ["0.0.0.0/0", "::/0"]
+    fetch = config.fetch.model_dump() if config is not None else {}
+    return probe({"kind": src.kind, "url": src.url, "preset": src.preset, "rules": src.rules,
+                  "page": src.page, "robots": src.robots}, allow=allow, fetch=fetch)
+
+
+def _form_page(request: Request, row: Source | None, values: dict, errors: dict,
+               status_code: int = 200, test: ProbeResult | None = None) -> Response:
+    return page(request, "admin/source_form.html", source=row, values=values, errors=errors,
+                test=test, kinds=KINDS, pages=PAGES, status_code=status_code)
+
+
+@router.get("/sources")
+def list_sources(request: Request, user: AdminUser) -> Response:
+    now = utcnow()
+    days = [(now - timedelta(days=HEALTH_DAYS - 1 - i)).strftime("%m-%d")
+            for i in range(HEALTH_DAYS)]
+    return page(request, "admin/sources.html", rows=source_health(engine_of(request), now),
+                days=days, done=request.query_params.get("done"))
+
+
+@router.get("/sources/new")
+def new_source(request: Request, user: AdminUser) -> Response:
+    return _form_page(request, None, _values_of(None), {})
+
+
+@router.get("/sources/{source_id}")
+def edit_source(source_id: int, request: Request,
+                user: AdminUser) -> Response:
+    row = _source(engine_of(request), source_id)
+    return _form_page(request, row, _values_of(row), {})
+
+
+def _submit(request: Request, form: AdminForm, source_id: int | None) -> Response:
+    """Test fetch (nothing saved) or save, depending on the button pressed."""
+    engine = engine_of(request)
+    row = _source(engine, source_id) if source_id else None
+    require_editable(row, "source")
+    values = _form_values(form)
+    src, errors = validate_source(values, allow=allow_private(config_of(request)),
+                                  engine=engine, source_id=source_id)
+    if src is None:
+        return _form_page(request, row, values, errors, 422)
+    if form.get("action") == "test":
+        return _form_page(request, row, values, {}, test=run_test_fetch(request, src))
+    _save(engine, src, values["enabled"], source_id)
+    return back("/admin/sources", f"saved source {src.name}")
+
+
+@router.post("/sources/new")
+def add_source(request: Request, form: PostedForm) -> Response:
+    return _submit(request, form, None)
+
+
+@router.post("/sources/{source_id}")
+def update_source(source_id: int, request: Request,
+                  form: PostedForm) -> Response:
+    return _submit(request, form, source_id)
+
+
+@router.post("/sources/{source_id}/test")
+def test_source(source_id: int, request: Request,
+                form: PostedForm) -> Response:
+    """Test fetch of a stored source as it is saved."""
+    row = _source(engine_of(request), source_id)
+    src = SourceConfig.model_construct(name=row.name, kind=row.kind, url=row.url,
+                                       preset=row.preset, rules=row.rules, page=row.page,
+                                       robots=row.obey_robots)
+    result = run_test_fetch(request, src, guard=row.managed_by == "console")
+    return _form_page(request, row, _values_of(row), {}, test=result)
+
+
+@router.post("/sources/{source_id}/enabled")
+def set_source_enabled(source_id: int, request: Request,
+                       form: PostedForm) -> Response:
+    """Pause or resume a source; the watch spider reads the flag before every poll."""
+    enabled = form.flag("enabled")
+    with session(engine_of(request)) as s, s.begin():
+        row = s.get(Source, source_id)
+        if row is None:
+            raise HTTPException(404, "no such source")
+        row.enabled = enabled
+        if enabled:
+            row.next_poll_at = None  # resume now, not after the backoff of the old errors
+        s.add(row)
+    return back("/admin/sources", f"{'resumed' if enabled else 'paused'} source {row.name}")
