@@ -12,183 +12,48 @@ up to each cascade's observation cutoff are passed to any model. Run:
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import itertools
 import os
 import time
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from scipy import optimize, stats
 
+from bench.cascade_data import (
+    DATA,
+    FOLDS,
+    GRID_ALPHA,
+    GRID_GAMMA,
+    GRID_POWER,
+    GRID_SPREAD,
+    HOUR,
+    PUBLISHED,
+    SEED,
+    TARGETS,
+    Cascade,
+    Row,
+    auspol,
+    best_scale,
+    floored_scale,
+    forecast_at,
+    out_of_fold,
+    rel_errors,
+    spearman,
+    tideh,
+)
+from bench.cascade_reach import auspol_rows
 from bench.machine import cpu_name
 from monitor.detection.forecast import (
-    Forecast,
     ForecastParams,
-    forecast_final_size,
-    reach_probability,
 )
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cascades"
 OUT = Path(__file__).resolve().parent / "results" / "cascades.md"
-SEED = 13
-FOLDS = 10
-HOUR = 3600.0
-WEEK = 7 * 86400.0  # TiDeH cascades were collected for 7 days; auspol is clipped there
-TARGET_EVENTS = 20  # auspol: "reaches 20 events" counts the root post + 19 reshares
-COUNT_THRESHOLD = 10  # baselines' stated threshold: >= 10 reshares in the window
-TARGETS = {"tideh": 0.20, "auspol": 0.97}
-# SEISMIC's published constants; the horizon is the data's collection window, not tuned
-PUBLISHED = ForecastParams(horizon=WEEK)
-GRID_POWER = (0.0, 0.5, 1.0)
-GRID_ALPHA = tuple(float(x) for x in np.geomspace(0.05, 5.0, 20))
-GRID_GAMMA = tuple(float(x) for x in np.geomspace(0.02, 2.0, 20))
-GRID_SPREAD = tuple(float(x) for x in np.linspace(0.05, 1.5, 30))
-
-
-@dataclass(frozen=True)
-class Cascade:
-    times: np.ndarray  # reshares only, seconds since the post, sorted
-    weights: np.ndarray  # followers of each reshare's author
-    root_weight: float  # followers of the post's author
-    total: int  # final number of reshares (the post not included)
-    start_day: float = 0.0
-
-    def until(self, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
-        """What a live monitor would have seen at ``cutoff``: the only input models get."""
-        seen = self.times <= cutoff
-        return self.times[seen], self.weights[seen]
-
-
-@dataclass(frozen=True)
-class Row:
-    dataset: str
-    method: str
-    n: int
-    values: dict[str, float]
-
-
-# ---- data ----------------------------------------------------------------------------
-
-def tideh() -> list[Cascade]:
-    """``training/RT<k>.txt``: header ``<retweets> <start day>``; the first event line
-    is the original post (time 0, its author's followers), then one line per retweet,
-    so the header total equals the number of retweet lines (checked on all 100)."""
-    cascades = []
-    for path in sorted((DATA / "tideh" / "data" / "training").glob("RT*.txt"),
-                       key=lambda p: int(p.stem[2:])):
-        lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
-        rows = np.array([[float(x) for x in line[:2]] for line in lines[1:]])
-        total = int(lines[0][0])
-        if total != len(rows) - 1 or rows[0, 0] != 0:
-            raise ValueError(f"{path.name}: unexpected layout")
-        cascades.append(Cascade(rows[1:, 0], rows[1:, 1], float(rows[0, 1]), total,
-                                float(lines[0][1])))
-    return cascades
-
-
-def auspol() -> tuple[list[Cascade], int]:
-    """``cascade_id,event_index,time,magnitude,user``; event_index 0 is the root.
-    Events later than a week (49 of 10,504; times up to 7 years) are dropped as
-    outliers; this changes no cascade's 20-event label."""
-    events: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
-    with (DATA / "auspol" / "auspol_cascades_long.csv").open(newline="") as fh:
-        for r in csv.DictReader(fh):
-            events[int(r["cascade_id"])].append(
-                (int(r["event_index"]), float(r["time"]), float(r["magnitude"])))
-    cascades, dropped = [], 0
-    for key in sorted(events):
-        rows = sorted(events[key])
-        if rows[0][0] != 0 or rows[0][1] != 0:
-            raise ValueError(f"auspol cascade {key}: no root at time 0")
-        kept = [r for r in rows[1:] if r[1] <= WEEK]
-        dropped += len(rows) - 1 - len(kept)
-        cascades.append(Cascade(np.array([r[1] for r in kept]), np.array([r[2] for r in kept]),
-                                rows[0][2], len(kept)))
-    return cascades, dropped
-
-
-# ---- metrics and small fitting helpers ------------------------------------------------
-
-def auc(scores: Sequence[float], labels: Sequence[int]) -> float:
-    """Mann-Whitney AUC with ties counted half."""
-    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
-    ranks = stats.rankdata(s)
-    pos = int(y.sum())
-    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * (len(y) - pos)))
-
-
-def precision_recall(flags: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    hit = int((flags & (labels == 1)).sum())
-    return hit / max(int(flags.sum()), 1), hit / max(int(labels.sum()), 1)
-
-
-def rel_errors(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    return np.abs(pred - truth) / truth
-
-
-def folds(n: int, labels: np.ndarray | None = None) -> np.ndarray:
-    """Fold number per item, fixed seed; stratified when labels are given."""
-    rng = np.random.default_rng(SEED)
-    fold = np.zeros(n, dtype=int)
-    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == v)
-                                                   for v in np.unique(labels)]
-    for idx in groups:
-        idx = rng.permutation(idx)
-        fold[idx] = np.arange(len(idx)) % FOLDS
-    return fold
-
-
-def out_of_fold(n: int, fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                labels: np.ndarray | None = None) -> np.ndarray:
-    """``fit_predict(train_idx, test_idx)`` per fold, stitched back together."""
-    fold, out = folds(n, labels), np.zeros(n)
-    for f in range(FOLDS):
-        train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        out[test] = fit_predict(train, test)
-    return out
-
-
-def best_scale(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Multiplier minimising the median relative error (exact: it is a 1-D search
-    over the ratios, where the optimum lies)."""
-    candidates = truth / np.maximum(pred, 1e-12)
-    errors = [np.median(rel_errors(c * pred, truth)) for c in candidates]
-    return float(candidates[int(np.argmin(errors))])
-
-
-def floored_scale(pred: np.ndarray, truth: np.ndarray,
-                  floors: int = 31) -> tuple[float, float]:
-    """Floor ``f`` and multiplier ``c`` of ``max(f, c * pred)`` minimising the median
-    relative error on these (training) cascades: floors from the 0-60th percentiles
-    of the true sizes, multipliers over every ratio truth / pred (where the optimum
-    for a fixed floor lies, as in ``best_scale``). ``f`` = the lowest true size
-    means no floor at all."""
-    scales = truth / np.maximum(pred, 1e-12)
-    best = (np.inf, 0.0, 1.0)
-    for floor in np.quantile(truth, np.linspace(0.0, 0.6, floors)):
-        fits = np.maximum(floor, scales[:, None] * pred[None, :])
-        errors = np.median(np.abs(fits - truth) / truth, axis=1)
-        i = int(np.argmin(errors))
-        if errors[i] < best[0]:
-            best = (float(errors[i]), float(floor), float(scales[i]))
-    return best[1], best[2]
-
-
-def spearman(pred: np.ndarray, truth: np.ndarray) -> float:
-    return float(stats.spearmanr(pred, truth)[0]) if np.ptp(pred) > 0 else float("nan")
 
 
 # ---- TiDeH: final size from the first hour --------------------------------------------
-
-def forecast_at(c: Cascade, cutoff: float, params: ForecastParams) -> Forecast:
-    times, weights = c.until(cutoff)
-    return forecast_final_size(times, cutoff, weights, root_weight=c.root_weight, params=params)
-
 
 def size_row(method: str, pred: np.ndarray, truth: np.ndarray,
              low: np.ndarray | None = None, high: np.ndarray | None = None) -> Row:
@@ -409,110 +274,6 @@ def tideh_rows(cascades: list[Cascade]) -> tuple[list[Row], list[str], ForecastP
                  f"{transfer.weight_power:g}, alpha {transfer.future_scale:.3g}, gamma "
                  f"{transfer.branching_scale:.3g}, spread {transfer.spread:.3g}")
     return rows, notes, transfer
-
-
-# ---- auspol: will it reach 20 events? ------------------------------------------------
-
-def cutoff(c: Cascade) -> float:
-    """One hour after the first reshare; one hour after the post if none came."""
-    return float(c.times[0]) + HOUR if len(c.times) else HOUR
-
-
-def reach_scores(cascades: list[Cascade], params: ForecastParams) -> tuple[np.ndarray, ...]:
-    """P(reach 20 events) and expected final size, each from events <= the cutoff."""
-    fc = [forecast_at(c, cutoff(c), params) for c in cascades]
-    return (np.array([reach_probability(f, TARGET_EVENTS - 1) for f in fc]),
-            np.array([f.expected for f in fc]))
-
-
-def features(cascades: list[Cascade], expected: np.ndarray) -> np.ndarray:
-    """Logistic-regression inputs, all known at the cutoff: log counts, time to the
-    first reshare (the cutoff if none), follower sums, and our forecast."""
-    rows = []
-    for c, e in zip(cascades, expected, strict=True):
-        cut = cutoff(c)
-        times, weights = c.until(cut)
-        rows.append([len(times), (times[0] if len(times) else cut), weights.sum(),
-                     c.root_weight, e])
-    return np.log1p(np.array(rows, dtype=float))
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> Callable[[np.ndarray],
-                                                                             np.ndarray]:
-    """L2 logistic regression on standardised features (numpy + L-BFGS)."""
-    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
-    z = np.column_stack([np.ones(len(x)), (x - mu) / sd])
-
-    def loss(b: np.ndarray) -> tuple[float, np.ndarray]:
-        margin = z @ b
-        grad = z.T @ (1.0 / (1.0 + np.exp(-margin)) - y) + l2 * np.r_[0.0, b[1:]]
-        return float(np.sum(np.logaddexp(0, margin) - y * margin)
-                     + 0.5 * l2 * b[1:] @ b[1:]), grad
-
-    coef = optimize.minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
-    return lambda new: 1.0 / (1.0 + np.exp(-np.column_stack(
-        [np.ones(len(new)), (new - mu) / sd]) @ coef))
-
-
-def reach_row(method: str, scores: np.ndarray, flags: np.ndarray, labels: np.ndarray,
-              reshared: np.ndarray) -> Row:
-    precision, recall = precision_recall(flags, labels)
-    return Row("auspol (1 h after 1st reshare)", method, len(labels),
-               {"AUC": auc(scores, labels), "AUC, >= 1 reshare": auc(scores[reshared],
-                                                                    labels[reshared]),
-                "precision": precision, "recall": recall})
-
-
-def auspol_note(cascades: list[Cascade], labels: np.ndarray, window: np.ndarray,
-                published: tuple[np.ndarray, np.ndarray], fitted: tuple[np.ndarray, np.ndarray],
-                transfer: ForecastParams) -> str:
-    """What the table alone does not say: the issue's baseline number, followers, and
-    how well P(reach 20) ranks and is calibrated. ``published``/``fitted``: (P, expected)."""
-    two = np.array([c.total >= 2 for c in cascades])
-    return (f"auspol baseline (a) measures AUC {auc(window, labels):.3f} here, not the 0.96 "
-            f"quoted in the issue; restricted to the {int(two.sum()):,} cascades with >= 2 "
-            f"reshares it is {auc(window[two], labels[two]):.3f} (a guess at the issue's "
-            "subset). Baseline (b) reproduces the issue's 0.64. Weighting by followers hurts "
-            f"the ranking: published constants (weight power 1) {auc(published[1], labels):.3f}"
-            f" (expected size) vs {auc(fitted[1], labels):.3f} with TiDeH's fitted power "
-            f"{transfer.weight_power:g}. With the published constants P(reach 20) ranks worse "
-            "than the expected size, so rank by expected size; nor is it calibrated: mean "
-            f"P(reach 20) {published[0].mean():.3f} (published) / {fitted[0].mean():.3f} "
-            f"(TiDeH-fitted) vs a real rate of {labels.mean():.3f}.")
-
-
-def auspol_rows(cascades: list[Cascade], transfer: ForecastParams) -> tuple[list[Row],
-                                                                          list[str]]:
-    labels = np.array([1 + c.total >= TARGET_EVENTS for c in cascades], dtype=int)
-    reshared = np.array([c.total > 0 for c in cascades])
-    window = np.array([len(c.until(cutoff(c))[0]) for c in cascades], dtype=float)
-    first_hour = np.array([len(c.until(HOUR)[0]) for c in cascades], dtype=float)
-    p_pub, e_pub = reach_scores(cascades, PUBLISHED)
-    p_fit, e_fit = reach_scores(cascades, transfer)
-    x = features(cascades, e_fit)
-    lr = out_of_fold(len(labels), lambda tr, te: fit_logistic(x[tr], labels[tr])(x[te]),
-                     labels)
-    need = TARGET_EVENTS - 1
-    k = COUNT_THRESHOLD
-    note = auspol_note(cascades, labels, window, (p_pub, e_pub), (p_fit, e_fit), transfer)
-    published, fitted = "SEISMIC published constants", "params fitted on TiDeH (no auspol fitting)"
-    return [
-        reach_row(f"ours: expected size, {published}; flag at >= {need} reshares", e_pub,
-                  e_pub >= need, labels, reshared),
-        reach_row(f"ours: P(reach 20), {published}; flag at 0.5", p_pub, p_pub >= 0.5, labels,
-                  reshared),
-        reach_row(f"ours: expected size, {fitted}; flag at >= {need} reshares", e_fit,
-                  e_fit >= need, labels, reshared),
-        reach_row(f"ours: P(reach 20), {fitted}; flag at 0.5", p_fit, p_fit >= 0.5, labels,
-                  reshared),
-        reach_row("ours: logistic regression on log counts, time to 1st reshare, followers, "
-                  "forecast (10-fold CV, out-of-fold); flag at 0.5", lr, lr >= 0.5, labels,
-                  reshared),
-        reach_row(f"baseline (a): reshares in the observed hour; flag at >= {k}", window,
-                  window >= k, labels, reshared),
-        reach_row(f"baseline (b): reshares in the post's first hour; flag at >= {k}",
-                  first_hour, first_hour >= k, labels, reshared),
-    ], [note]
 
 
 # ---- report ---------------------------------------------------------------------------

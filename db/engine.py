@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
@@ -52,6 +50,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (idempotent)."""
+    # Alembic (~0.15 s) loads when a database is opened, not with every module that
+    # names a table: `crisiswatch --help` stays quick
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:

@@ -32,7 +32,7 @@ from monitor.stages.sync import sync_config
 from monitor.users import add_user
 from tests.browser_support import Shots, artifacts_dir, chromium, loopback_socket, serve
 from tests.conftest import CHATTER, COMPLAINT, PRAISE, crisiswatch
-from tests.test_web_support import add_alert, add_incident, add_post
+from tests.web_support import add_alert, add_incident, add_post
 from web.app import create_app
 
 if TYPE_CHECKING:

@@ -196,7 +196,8 @@ def test_real_cascades_keep_the_benchmarked_floor():
     """auspol, will a cascade reach 20 events (bench/results/cascades.md): ranking by
     the expected size measured AUC 0.978 with SEISMIC's constants and 0.990 without
     follower weighting; P(reach 20) 0.945 and 0.990. Floors are 0.01 lower."""
-    from bench.cascades import DATA, PUBLISHED, auc, auspol, reach_scores
+    from bench.cascade_data import DATA, PUBLISHED, auc, auspol
+    from bench.cascade_reach import reach_scores
 
     if not DATA.is_dir():
         pytest.skip(f"{DATA} is absent")
@@ -212,7 +213,7 @@ def test_real_cascades_keep_the_benchmarked_floor():
 def test_the_benchmarks_floored_scale_finds_a_known_floor_and_multiplier():
     """bench/cascades.py fits max(f, c * prediction) on training cascades; on sizes made
     exactly that way it must recover f and c, and with no floor in the data pick none."""
-    from bench.cascades import floored_scale, rel_errors
+    from bench.cascade_data import floored_scale, rel_errors
 
     rng = np.random.default_rng(3)
     pred = rng.uniform(200, 4000, 200)
@@ -230,7 +231,8 @@ def test_the_benchmarks_follower_regression_uses_who_was_reached():
     """bench/cascades.py's ridge row with followers: on cascades whose final size is set
     by the first hour's count and by the root's followers, adding follower columns must
     cut the cross-validated error the counts alone leave."""
-    from bench.cascades import Cascade, early_counts, follower_counts, ridge_regression
+    from bench.cascade_data import Cascade
+    from bench.cascades import early_counts, follower_counts, ridge_regression
 
     rng = np.random.default_rng(5)
     cascades = []

@@ -600,7 +600,6 @@ def test_real_reviews_with_one_character_changed_stay_near_duplicates():
     assert kept / len(texts) >= 0.88
 
 
-
 @pytest.mark.realdata
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent")
 def test_real_tweets_with_one_word_changed_mostly_stay_near_duplicates():

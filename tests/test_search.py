@@ -13,7 +13,7 @@ from db.engine import open_database, session
 from db.models import Brand
 from monitor.history import search as history
 from monitor.history.search import HistoryFilter, history_query, is_selective, run
-from tests.test_web_support import T0, add_post
+from tests.web_support import T0, add_post
 
 
 @pytest.fixture

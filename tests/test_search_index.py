@@ -28,7 +28,7 @@ from monitor.history.search import (
     search,
     text_matches_few,
 )
-from tests.test_web_support import T0, add_post
+from tests.web_support import T0, add_post
 
 TITLES = (
     [f"Acme complaint {i}" for i in range(30)]

@@ -10,13 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.simulate import (
-    CHATTER,
-    COMPLAINTS,
-    FOLLOW_UPS,
-    ORIGINS,
-    PRODUCTS,
-    REPOSTS,
-    TOPICS,
     CrisisSpec,
     CrisisTruth,
     SimSpec,
@@ -24,8 +17,17 @@ from bench.simulate import (
     activity,
     simulate,
     standard_spec,
-    title_of,
     write_jsonl,
+)
+from bench.simulate_text import (
+    CHATTER,
+    COMPLAINTS,
+    FOLLOW_UPS,
+    ORIGINS,
+    PRODUCTS,
+    REPOSTS,
+    TOPICS,
+    title_of,
 )
 from monitor.text.cues import find_cues, load_lexicon
 from monitor.text.normalize import normalize

@@ -9,7 +9,7 @@ from sqlmodel import select
 from db.engine import read_session
 from db.models import WebSession
 from monitor.users import set_disabled, token_hash
-from tests.test_web_support import (
+from tests.web_support import (
     PASSWORD,
     add_alert,
     add_incident,

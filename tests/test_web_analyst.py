@@ -15,7 +15,7 @@ from sqlmodel import select
 from db.engine import session
 from db.models import Source, utcnow
 from monitor.history.search import HistoryFilter, history_query, parse_filter, search
-from tests.test_web_support import (
+from tests.web_support import (
     T0,
     XSS_LINK,
     XSS_TEXT,

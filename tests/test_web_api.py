@@ -17,7 +17,7 @@ from db.engine import read_session
 from db.models import Alert, ApiToken
 from monitor.users import check_token, create_token, set_disabled
 from tests.conftest import ROOT
-from tests.test_web_support import (
+from tests.web_support import (
     PASSWORD,
     T0,
     add_alert,

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from db.engine import read_session
 from db.models import Alert, Incident
-from tests.test_web_support import (
+from tests.web_support import (
     T0,
     add_alert,
     add_incident,

@@ -3,11 +3,10 @@ and opening the config and the database.
 
 The CLI is a tree: ``main.py`` imports the command modules, each command module
 imports this one, and this one imports no command module. Exit codes, the same
-for every command: 0 done; 1 the command ran and failed (a database that cannot
-be opened, a named alert, incident or user that does not exist or refuses the
-action, a failed fetch, a reply that must be fixed); 2 usage or bad input (a
-missing or unknown option or value, an invalid config file, an unreadable input
-file)."""
+for every command (README "Exit status"): 0 done; 1 the command ran and failed (a
+database that cannot be opened, a record it names that is missing or refuses the
+action, a failed fetch, something to fix); 2 usage or bad input (options, an
+invalid config or input file, a name the config does not have)."""
 
 from __future__ import annotations
 

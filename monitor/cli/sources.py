@@ -14,6 +14,7 @@ from sqlmodel import select
 from db.engine import read_session
 from db.models import Source
 from monitor.cli.common import (
+    EXIT_FAILED,
     ConfigOpt,
     DatabaseOpt,
     connect,
@@ -87,4 +88,4 @@ def sources_test(
                        rules=src.rules, page=src.page, threads=threads, robots=src.robots)
     typer.echo(format_report(report))
     if report.error:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)

@@ -1,4 +1,6 @@
-"""Flagged-post history: one query, pure formatters (table, json, csv)."""
+"""The CLI's view of the flagged-post history: the console's search
+(``search.py``: same filters, same indexes, same order), cut to the columns a
+terminal shows, and pure formatters (table, json, csv)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,11 @@ import csv
 import io
 import json
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import Engine
-from sqlmodel import select
 
-from db.engine import read_session
-from db.models import SEVERITIES, Brand, Mention, Post, Source
+from monitor.history.search import MAX_PAGE, HistoryFilter, iter_rows
 
 COLUMNS = ("time", "brand", "severity", "sentiment", "risk", "source", "title", "link")
 
@@ -19,24 +20,17 @@ COLUMNS = ("time", "brand", "severity", "sentiment", "risk", "source", "title", 
 def flagged_posts(engine: Engine, *, brand: str | None = None, min_severity: str | None = None,
                   since: datetime | None = None, limit: int = 100) -> list[dict]:
     """Flagged mentions, newest first. ``min_severity`` keeps that level and above."""
-    q = (select(Mention, Post, Source, Brand).join(Post, Mention.post_id == Post.id)
-         .join(Source, Post.source_id == Source.id).join(Brand, Mention.brand_id == Brand.id)
-         .where(Mention.flagged == True))  # noqa: E712
-    if brand:
-        q = q.where(Brand.name == brand)
-    if min_severity:
-        q = q.where(Mention.severity.in_(SEVERITIES[SEVERITIES.index(min_severity):]))
-    if since:
-        q = q.where(Post.fetched_at >= since)
-    q = q.order_by(Post.fetched_at.desc(), Mention.id.desc()).limit(limit)
-    with read_session(engine) as s:
-        rows = s.exec(q).all()
-    return [{"time": p.fetched_at.isoformat(timespec="seconds"), "brand": b.name,
-             "severity": m.severity or "-", "sentiment": round(m.sentiment, 2),
-             "risk": round(m.risk, 2), "source": src.name,
-             "title": (p.title or p.text)[:200], "link": p.url or "",
-             "language": m.language, "reasons": m.reasons}
-            for m, p, src, b in rows]
+    found = HistoryFilter(brand=brand, severity=min_severity, since=since)
+    rows = islice(iter_rows(engine, found, batch=min(limit, MAX_PAGE)), limit)
+    return [_short(row) for row in rows]
+
+
+def _short(row: dict) -> dict:
+    """A search row as the CLI prints it: two decimals, the title or the text's start."""
+    return {"time": row["time"], "brand": row["brand"], "severity": row["severity"] or "-",
+            "sentiment": round(row["sentiment"], 2), "risk": round(row["risk"], 2),
+            "source": row["source"], "title": (row["title"] or row["text"])[:200],
+            "link": row["link"], "language": row["language"], "reasons": row["reasons"]}
 
 
 def cell(value: object, width: int) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from db.engine import read_session, session
+from db.engine import read_session
 from db.models import Brand, Post, utcnow
 from monitor.config import BrandConfig
 from monitor.text.matching import BrandRule
@@ -25,13 +25,16 @@ from monitor.text.normalize import normalize
 from web.admin.common import (
     AdminForm,
     AdminUser,
-    PostedForm,
+    RowSection,
     back,
     engine_of,
     field_errors,
+    get_row,
     lines,
+    mount_row_routes,
     page,
     require_editable,
+    save_row,
 )
 
 router = APIRouter()
@@ -62,14 +65,6 @@ def preview_matches(engine: Engine, keywords: list[str], exclude: list[str], *,
     return Preview(len(hits), len(posts), len(posts) >= scan, hits[:show])
 
 
-def _brand(engine: Engine, brand_id: int) -> Brand:
-    with read_session(engine) as s:
-        row = s.get(Brand, brand_id)
-    if row is None:
-        raise HTTPException(404, "no such brand")
-    return row
-
-
 def _validate(engine: Engine, values: dict, brand_id: int | None) -> tuple[BrandConfig | None,
                                                                            dict[str, str]]:
     """The brand as the config would accept it, and one message per bad field."""
@@ -91,12 +86,17 @@ def _form_values(form: AdminForm) -> dict:
             "exclude": lines(form.get("exclude")), "enabled": form.flag("enabled")}
 
 
-def _save(engine: Engine, brand: BrandConfig, enabled: bool, brand_id: int | None) -> None:
-    with session(engine) as s, s.begin():
-        row = s.get(Brand, brand_id) if brand_id else Brand(name=brand.name, managed_by="console")
-        row.name, row.keywords, row.exclude = brand.name, list(brand.keywords), list(brand.exclude)
-        row.enabled = enabled
-        s.add(row)
+def _values_of(row: Brand | None) -> dict:
+    if row is None:
+        return {"name": "", "keywords": [], "exclude": [], "enabled": True}
+    return {"name": row.name, "keywords": row.keywords, "exclude": row.exclude,
+            "enabled": row.enabled}
+
+
+def _form_page(request: Request, row: Brand | None, values: dict, errors: dict,
+               status_code: int = 200, **extra: object) -> Response:
+    return page(request, "admin/brand_form.html", brand=row, values=values, errors=errors,
+                status_code=status_code, **extra)
 
 
 @router.get("/brands")
@@ -106,56 +106,19 @@ def list_brands(request: Request, user: AdminUser) -> Response:
     return page(request, "admin/brands.html", brands=rows, done=request.query_params.get("done"))
 
 
-@router.get("/brands/new")
-def new_brand(request: Request, user: AdminUser) -> Response:
-    values = {"name": "", "keywords": [], "exclude": [], "enabled": True}
-    return page(request, "admin/brand_form.html", brand=None, values=values, errors={})
-
-
-@router.get("/brands/{brand_id}")
-def edit_brand(brand_id: int, request: Request, user: AdminUser) -> Response:
-    row = _brand(engine_of(request), brand_id)
-    values = {"name": row.name, "keywords": row.keywords, "exclude": row.exclude,
-              "enabled": row.enabled}
-    return page(request, "admin/brand_form.html", brand=row, values=values, errors={})
-
-
 def _submit(request: Request, form: AdminForm, brand_id: int | None) -> Response:
     """Preview (nothing saved) or save, depending on the button pressed."""
     engine = engine_of(request)
-    row = _brand(engine, brand_id) if brand_id else None
+    row = get_row(engine, Brand, brand_id, "brand") if brand_id else None
     require_editable(row, "brand")
     values = _form_values(form)
     brand, errors = _validate(engine, values, brand_id)
     if brand is None or form.get("action") == "preview":
         found = preview_matches(engine, values["keywords"], values["exclude"]) if brand else None
-        return page(request, "admin/brand_form.html", brand=row, values=values, errors=errors,
-                    preview=found, days=PREVIEW_DAYS,
-                    status_code=200 if brand else 422)
-    _save(engine, brand, values["enabled"], brand_id)
+        return _form_page(request, row, values, errors, 200 if brand else 422,
+                          preview=found, days=PREVIEW_DAYS)
+    save_row(engine, brand, values["enabled"], brand_id)
     return back("/admin/brands", f"saved brand {brand.name}")
 
 
-@router.post("/brands/new")
-def add_brand(request: Request, form: PostedForm) -> Response:
-    return _submit(request, form, None)
-
-
-@router.post("/brands/{brand_id}")
-def update_brand(brand_id: int, request: Request,
-                 form: PostedForm) -> Response:
-    return _submit(request, form, brand_id)
-
-
-@router.post("/brands/{brand_id}/enabled")
-def set_brand_enabled(brand_id: int, request: Request,
-                      form: PostedForm) -> Response:
-    """Pause or resume watching a brand; the daemon reads the flag on its next run."""
-    enabled = form.flag("enabled")
-    with session(engine_of(request)) as s, s.begin():
-        row = s.get(Brand, brand_id)
-        if row is None:
-            raise HTTPException(404, "no such brand")
-        row.enabled = enabled
-        s.add(row)
-    return back("/admin/brands", f"{'enabled' if enabled else 'disabled'} brand {row.name}")
+mount_row_routes(router, RowSection("/brands", Brand, "brand", _form_page, _values_of, _submit))

@@ -9,7 +9,7 @@ must pass crawlers/urlcheck.py. Channels the config file manages are read-only h
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -17,21 +17,25 @@ from sqlmodel import select
 
 from alerts.notify import send_apprise
 from crawlers.urlcheck import check_channel_url
-from db.engine import read_session, session
+from db.engine import read_session
 from db.models import SEVERITIES, Brand, Channel
 from monitor.config import ChannelConfig, redact_url
 from web.admin.common import (
     AdminForm,
     AdminUser,
     PostedForm,
+    RowSection,
     allow_private,
     back,
     config_of,
     engine_of,
     field_errors,
+    get_row,
     lines,
+    mount_row_routes,
     page,
     require_editable,
+    save_row,
 )
 
 router = APIRouter()
@@ -41,14 +45,6 @@ TEXT_FIELDS = ("name", "min_severity", "tier", "format", "quiet_hours", "timezon
 TEST_TITLE = "crisiswatch test notification"
 TEST_BODY = ("This is a test from the crisiswatch console: the channel {name} works. "
              "No incident is open.")
-
-
-def _channel(engine: Engine, channel_id: int) -> Channel:
-    with read_session(engine) as s:
-        row = s.get(Channel, channel_id)
-    if row is None:
-        raise HTTPException(404, "no such channel")
-    return row
 
 
 def _values_of(row: Channel | None) -> dict:
@@ -108,20 +104,6 @@ def validate_channel(values: dict, url: str, *, allow: list[str], engine: Engine
     return ch, {}
 
 
-def _save(engine: Engine, ch: ChannelConfig, enabled: bool, channel_id: int | None) -> None:
-    with session(engine) as s, s.begin():
-        row = s.get(Channel, channel_id) if channel_id else Channel(name=ch.name, url=ch.url,
-                                                                   managed_by="console")
-        row.name, row.url, row.min_severity = ch.name, ch.url, ch.min_severity
-        row.brands, row.tags, row.tier, row.format = list(ch.brands), list(ch.tags), ch.tier, \
-            ch.format
-        row.quiet_hours, row.timezone, row.quiet_override = ch.quiet_hours, ch.timezone, \
-            ch.quiet_override
-        row.rate_limit, row.digest = ch.rate_limit, ch.digest
-        row.digest_every_s, row.enabled = int(ch.digest_every), enabled
-        s.add(row)
-
-
 def _form_page(request: Request, row: Channel | None, values: dict, errors: dict,
                status_code: int = 200) -> Response:
     return page(request, "admin/channel_form.html", channel=row, values=values, errors=errors,
@@ -138,21 +120,9 @@ def list_channels(request: Request, user: AdminUser) -> Response:
                 done=request.query_params.get("done"))
 
 
-@router.get("/channels/new")
-def new_channel(request: Request, user: AdminUser) -> Response:
-    return _form_page(request, None, _values_of(None), {})
-
-
-@router.get("/channels/{channel_id}")
-def edit_channel(channel_id: int, request: Request,
-                 user: AdminUser) -> Response:
-    row = _channel(engine_of(request), channel_id)
-    return _form_page(request, row, _values_of(row), {})
-
-
 def _submit(request: Request, form: AdminForm, channel_id: int | None) -> Response:
     engine = engine_of(request)
-    row = _channel(engine, channel_id) if channel_id else None
+    row = get_row(engine, Channel, channel_id, "channel") if channel_id else None
     require_editable(row, "channel")
     values = _form_values(form)
     url = form.get("url").strip() or (row.url if row else "")
@@ -162,40 +132,15 @@ def _submit(request: Request, form: AdminForm, channel_id: int | None) -> Respon
                                   engine=engine, channel_id=channel_id)
     if ch is None:
         return _form_page(request, row, values, errors, 422)
-    _save(engine, ch, values["enabled"], channel_id)
+    save_row(engine, ch, values["enabled"], channel_id)
     return back("/admin/channels", f"saved channel {ch.name}")
-
-
-@router.post("/channels/new")
-def add_channel(request: Request, form: PostedForm) -> Response:
-    return _submit(request, form, None)
-
-
-@router.post("/channels/{channel_id}")
-def update_channel(channel_id: int, request: Request,
-                   form: PostedForm) -> Response:
-    return _submit(request, form, channel_id)
-
-
-@router.post("/channels/{channel_id}/enabled")
-def set_channel_enabled(channel_id: int, request: Request,
-                        form: PostedForm) -> Response:
-    """Pause or resume a channel; the outbox reads the flag before every dispatch."""
-    enabled = form.flag("enabled")
-    with session(engine_of(request)) as s, s.begin():
-        row = s.get(Channel, channel_id)
-        if row is None:
-            raise HTTPException(404, "no such channel")
-        row.enabled = enabled
-        s.add(row)
-    return back("/admin/channels", f"{'enabled' if enabled else 'disabled'} channel {row.name}")
 
 
 @router.post("/channels/{channel_id}/test")
 def test_channel(channel_id: int, request: Request,
                  form: PostedForm) -> Response:
     """Send a test message through the stored channel and show apprise's answer."""
-    row = _channel(engine_of(request), channel_id)
+    row = get_row(engine_of(request), Channel, channel_id, "channel")
     result = send_apprise(row.url, TEST_TITLE, TEST_BODY.format(name=row.name), "notice",
                           row.format, row.tags)
     message = "delivered" if result.ok else f"not delivered: {result.error}"
@@ -207,3 +152,7 @@ def test_channel(channel_id: int, request: Request,
 def _scrub(text: str, url: str) -> str:
     """apprise's error text may quote the URL with its token: redact it."""
     return text.replace(url, redact_url(url)) if url else text
+
+
+mount_row_routes(router, RowSection("/channels", Channel, "channel", _form_page, _values_of,
+                                    _submit))

@@ -1,6 +1,7 @@
 """What every admin page shares: the admin-only dependencies (a POST also passes
 the CSRF check before its handler runs), the app's engine and config, and form
-helpers that turn pydantic errors into one message per form field.
+helpers that turn pydantic errors into one message per form field, and the one
+route shape of the brands, sources and channels pages (``mount_row_routes``).
 
 Handlers are plain ``def`` functions: FastAPI runs them in its thread pool, so
 database work, DNS look-ups (crawlers/urlcheck.py), test fetches and test
@@ -8,18 +9,21 @@ notifications never block the event loop."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from db.engine import read_session, session
 from db.models import User
 from monitor.config import Config
+from monitor.stages.sync import MODELS, Item, Row, apply_config
 from web.auth import check_csrf, require
 from web.pages import render
 
@@ -81,8 +85,6 @@ def page(request: Request, template: str, *, status_code: int = 200,
 
 def back(path: str, message: str = "") -> RedirectResponse:
     """Post/redirect/get: after a change, show the list with a short notice."""
-    from urllib.parse import urlencode
-
     query = f"?{urlencode({'done': message})}" if message else ""
     return RedirectResponse(path + query, status_code=303)
 
@@ -115,3 +117,80 @@ def require_editable(row: object | None, what: str) -> None:
     """409 for rows the YAML file manages: sync would undo a console edit at the next start."""
     if row is not None and getattr(row, "managed_by", "console") != "console":
         raise HTTPException(409, f"this {what} is managed by the config file; edit it there")
+
+
+def get_row(engine: Engine, model: type[Row], row_id: int, noun: str) -> Row:
+    """The row, or 404 naming what was not found."""
+    with read_session(engine) as s:
+        row = s.get(model, row_id)
+    if row is None:
+        raise HTTPException(404, f"no such {noun}")
+    return row
+
+
+def save_row(engine: Engine, item: Item, enabled: bool, row_id: int | None) -> None:
+    """Store a validated entry the way the config sync does (``apply_config``); a new
+    row is the console's own."""
+    model = MODELS[type(item)]
+    with session(engine) as s, s.begin():
+        row = s.get(model, row_id) if row_id else model(name=item.name, managed_by="console")
+        apply_config(row, item)
+        row.enabled = enabled
+        s.add(row)
+
+
+Submit = Callable[[Request, AdminForm, int | None], Response]
+FormPage = Callable[[Request, Row | None, dict, dict], Response]
+
+
+@dataclass(frozen=True)
+class RowSection:
+    """One admin list of rows (brands, sources, channels): where it lives, what a row
+    is called, its form, how the form is submitted, and what pausing says."""
+
+    path: str  # under /admin: "/brands"
+    model: type
+    noun: str  # "brand"
+    form_page: FormPage  # (request, row or None, form values, errors) -> the form
+    values_of: Callable[[Row | None], dict]  # a row's form values; None: a new row's
+    submit: Submit  # (request, form, row id or None for a new row) -> response
+    verbs: tuple[str, str] = ("enabled", "disabled")
+    on_enable: Callable[[Row], None] | None = None  # e.g. a source polls again at once
+
+
+def mount_row_routes(router: APIRouter, section: RowSection) -> None:
+    """GET and POST ``/new`` and ``/{id}`` (the form) and POST ``/{id}/enabled``
+    (pause or resume; the daemon reads the flag on its next run, the outbox before
+    every dispatch). The list page is each section's own."""
+    path = section.path
+
+    @router.get(f"{path}/new")
+    def new_row(request: Request, user: AdminUser) -> Response:
+        return section.form_page(request, None, section.values_of(None), {})
+
+    @router.get(f"{path}/{{row_id}}")
+    def edit_row(row_id: int, request: Request, user: AdminUser) -> Response:
+        row = get_row(engine_of(request), section.model, row_id, section.noun)
+        return section.form_page(request, row, section.values_of(row), {})
+
+    @router.post(f"{path}/new")
+    def add_row(request: Request, form: PostedForm) -> Response:
+        return section.submit(request, form, None)
+
+    @router.post(f"{path}/{{row_id}}")
+    def update_row(row_id: int, request: Request, form: PostedForm) -> Response:
+        return section.submit(request, form, row_id)
+
+    @router.post(f"{path}/{{row_id}}/enabled")
+    def set_enabled(row_id: int, request: Request, form: PostedForm) -> Response:
+        enabled = form.flag("enabled")
+        with session(engine_of(request)) as s, s.begin():
+            row = s.get(section.model, row_id)
+            if row is None:
+                raise HTTPException(404, f"no such {section.noun}")
+            row.enabled = enabled
+            if enabled and section.on_enable is not None:
+                section.on_enable(row)
+            s.add(row)
+        verb = section.verbs[0] if enabled else section.verbs[1]
+        return back(f"/admin{path}", f"{verb} {section.noun} {row.name}")

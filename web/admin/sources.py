@@ -13,27 +13,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import yaml
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
 from crawlers.urlcheck import check_url
-from db.engine import read_session, session
+from db.engine import read_session
 from db.models import Post, Source, utcnow
 from monitor.config import SourceConfig
 from web.admin.common import (
     AdminForm,
     AdminUser,
     PostedForm,
+    RowSection,
     allow_private,
     back,
     config_of,
     engine_of,
     field_errors,
+    get_row,
+    mount_row_routes,
     page,
     require_editable,
+    save_row,
 )
 from web.admin.probe import ProbeResult, probe
 
@@ -83,14 +87,6 @@ def source_health(engine: Engine, now: datetime | None = None) -> list[Health]:
     with read_session(engine) as s:
         rows = s.exec(select(Source).order_by(Source.name)).all()
     return [Health(r, counts.get(r.id, [0] * HEALTH_DAYS)) for r in rows]
-
-
-def _source(engine: Engine, source_id: int) -> Source:
-    with read_session(engine) as s:
-        row = s.get(Source, source_id)
-    if row is None:
-        raise HTTPException(404, "no such source")
-    return row
 
 
 def _values_of(row: Source | None) -> dict:
@@ -148,20 +144,6 @@ def validate_source(values: dict, *, allow: list[str], engine: Engine,
     return src, {}
 
 
-def _save(engine: Engine, src: SourceConfig, enabled: bool, source_id: int | None) -> None:
-    with session(engine) as s, s.begin():
-        row = s.get(Source, source_id) if source_id else Source(name=src.name, url=src.url,
-                                                                managed_by="console")
-        if row.url != src.url:  # the conditional-GET validators belong to the old URL
-            row.etag = row.last_modified = None
-            row.next_poll_at = None
-        row.name, row.kind, row.url = src.name, src.kind, src.url
-        row.interval_s, row.hot_interval_s = int(src.interval), int(src.hot_interval)
-        row.preset, row.rules, row.page = src.preset, src.rules, src.page
-        row.obey_robots, row.enabled = src.robots, enabled
-        s.add(row)
-
-
 def run_test_fetch(request: Request, src: SourceConfig, *,
                    guard: bool = True) -> ProbeResult:
     """The probe's result for ``src``; ``guard`` refuses private hosts on the way
@@ -188,22 +170,10 @@ def list_sources(request: Request, user: AdminUser) -> Response:
                 days=days, done=request.query_params.get("done"))
 
 
-@router.get("/sources/new")
-def new_source(request: Request, user: AdminUser) -> Response:
-    return _form_page(request, None, _values_of(None), {})
-
-
-@router.get("/sources/{source_id}")
-def edit_source(source_id: int, request: Request,
-                user: AdminUser) -> Response:
-    row = _source(engine_of(request), source_id)
-    return _form_page(request, row, _values_of(row), {})
-
-
 def _submit(request: Request, form: AdminForm, source_id: int | None) -> Response:
     """Test fetch (nothing saved) or save, depending on the button pressed."""
     engine = engine_of(request)
-    row = _source(engine, source_id) if source_id else None
+    row = get_row(engine, Source, source_id, "source") if source_id else None
     require_editable(row, "source")
     values = _form_values(form)
     src, errors = validate_source(values, allow=allow_private(config_of(request)),
@@ -212,26 +182,15 @@ def _submit(request: Request, form: AdminForm, source_id: int | None) -> Respons
         return _form_page(request, row, values, errors, 422)
     if form.get("action") == "test":
         return _form_page(request, row, values, {}, test=run_test_fetch(request, src))
-    _save(engine, src, values["enabled"], source_id)
+    save_row(engine, src, values["enabled"], source_id)
     return back("/admin/sources", f"saved source {src.name}")
-
-
-@router.post("/sources/new")
-def add_source(request: Request, form: PostedForm) -> Response:
-    return _submit(request, form, None)
-
-
-@router.post("/sources/{source_id}")
-def update_source(source_id: int, request: Request,
-                  form: PostedForm) -> Response:
-    return _submit(request, form, source_id)
 
 
 @router.post("/sources/{source_id}/test")
 def test_source(source_id: int, request: Request,
                 form: PostedForm) -> Response:
     """Test fetch of a stored source as it is saved."""
-    row = _source(engine_of(request), source_id)
+    row = get_row(engine_of(request), Source, source_id, "source")
     src = SourceConfig.model_construct(name=row.name, kind=row.kind, url=row.url,
                                        preset=row.preset, rules=row.rules, page=row.page,
                                        robots=row.obey_robots)
@@ -239,17 +198,10 @@ def test_source(source_id: int, request: Request,
     return _form_page(request, row, _values_of(row), {}, test=result)
 
 
-@router.post("/sources/{source_id}/enabled")
-def set_source_enabled(source_id: int, request: Request,
-                       form: PostedForm) -> Response:
-    """Pause or resume a source; the watch spider reads the flag before every poll."""
-    enabled = form.flag("enabled")
-    with session(engine_of(request)) as s, s.begin():
-        row = s.get(Source, source_id)
-        if row is None:
-            raise HTTPException(404, "no such source")
-        row.enabled = enabled
-        if enabled:
-            row.next_poll_at = None  # resume now, not after the backoff of the old errors
-        s.add(row)
-    return back("/admin/sources", f"{'resumed' if enabled else 'paused'} source {row.name}")
+def _poll_now(row: Source) -> None:
+    row.next_poll_at = None  # resume now, not after the backoff of the old errors
+
+
+mount_row_routes(router, RowSection("/sources", Source, "source", _form_page, _values_of,
+                                    _submit, verbs=("resumed", "paused"),
+                                    on_enable=_poll_now))
