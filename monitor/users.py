@@ -13,6 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,8 +26,14 @@ from db.models import ROLES, ApiToken, User, WebSession, utcnow
 MIN_PASSWORD = 10
 SESSION_TTL = timedelta(hours=12)
 _HASHER = PasswordHasher()
-# verified against when the name is unknown, so a wrong name costs as long as a wrong password
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs as long as a
+    wrong password. Made on first use: an argon2 hash takes ~0.3 s, which every
+    process importing this module (``crisiswatch --help`` too) would otherwise pay."""
+    return _HASHER.hash("not a password of anyone")
 
 
 class UserError(ValueError):
@@ -111,7 +118,7 @@ def verify(engine: Engine, name: str, password: str) -> User | None:
     with read_session(engine) as s:
         user = s.exec(select(User).where(User.name == name.strip())).first()
     try:
-        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:
