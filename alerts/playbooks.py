@@ -432,18 +432,18 @@ def _top(books: Iterable[Playbook]) -> Playbook:
 
 def choose_playbook(playbooks: Iterable[Playbook], cues: Iterable[str] = (),
                     category: str | None = None) -> Playbook:
-    """The playbook for an incident. Its guessed category decides when a playbook
-    covers it; otherwise the highest-priority playbook whose cues meet the cues
-    seen; otherwise the default (seed 000: most complaints are normal ones)."""
+    """The playbook for an incident: the most urgent (highest priority) of those that
+    cover its guessed category and those whose cues meet the cues seen; otherwise the
+    default (seed 000: most complaints are normal ones). A service complaint that also
+    threatens the courts or the press is answered on the legal or media clock (2 h),
+    not the service one (4 h): the category guess counts words, and the complaint's
+    words outnumber its one threat."""
     books = list(playbooks)
-    if category is not None:
-        covering = [b for b in books if category in b.categories]
-        if covering:
-            return _top(covering)
     seen = set(cues)
-    matching = [b for b in books if b.cues & seen]
-    if matching:
-        return _top(matching)
+    fitting = [b for b in books if (category is not None and category in b.categories)
+               or b.cues & seen]
+    if fitting:
+        return _top(fitting)
     defaults = [b for b in books if b.default]
     if not defaults:
         raise PlaybookError("no default playbook among the playbooks given")

@@ -437,10 +437,20 @@ def test_admin_folder_must_exist_and_keep_one_default(tmp_path: Path) -> None:
 # --- choose_playbook ---------------------------------------------------------------------
 
 
-def test_category_decides(books: tuple[Playbook, ...]) -> None:
-    assert choose_playbook(books, ["legal_threat"], "misunderstanding").name == "misunderstanding"
+def test_category_decides_alone(books: tuple[Playbook, ...]) -> None:
+    assert choose_playbook(books, category="misunderstanding").name == "misunderstanding"
     assert choose_playbook(books, category="delivery_delay").name == "delivery_delay"
     assert choose_playbook(books, category="malicious").name == "malicious"
+
+
+def test_the_most_urgent_of_category_and_cues_wins(books: tuple[Playbook, ...]) -> None:
+    """A service complaint with a legal threat and a media threat gets the 2 h legal
+    playbook, not the 4 h service one; a weaker cue never overrides the category."""
+    legal = choose_playbook(books, ["legal_threat", "media_exposure"], "service_attitude")
+    assert legal.name == "legal_threat" and legal.response_time == "2h"
+    assert choose_playbook(books, ["legal_threat"], "misunderstanding").name == "legal_threat"
+    assert choose_playbook(books, ["safety"], "legal_threat").name == "safety_incident"
+    assert choose_playbook(books, ["refund_demand"], "product_defect").name == "product_defect"
 
 
 def test_cues_decide_without_a_covering_category(books: tuple[Playbook, ...]) -> None:
