@@ -38,6 +38,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 _URL_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
 _URL_DROPPED = str.maketrans("", "", "\t\r\n")
 _MAX_URL = 2048
+REOPENED = "reopened after resolve"  # first reason of an incident's first alert after it
 # Field caps: one screen line for titles, more for reasons and playbook text.
 TITLE_CAP, SOURCE_CAP, BRAND_CAP, REASON_CAP, BOOK_CAP = 140, 40, 60, 300, 2000
 
@@ -286,8 +287,12 @@ def _alert_context(view: AlertView) -> dict[str, object]:
 
 
 def render_title(view: AlertView) -> str:
-    """Always plain and one line: titles land in subjects and push banners."""
-    head = inert(view.reasons[-1] if view.reasons else "risky mention", 90)
+    """Always plain and one line: titles land in subjects and push banners. The last
+    reason is the one that raised the level; a reopened incident says so first."""
+    head = view.reasons[-1] if view.reasons else "risky mention"
+    if view.reasons and view.reasons[0] == REOPENED and len(view.reasons) > 1:
+        head = f"{REOPENED}: {head}"
+    head = inert(head, 90)
     return f"[{view.severity.upper()}] {inert(view.brand, BRAND_CAP)}: {head}"
 
 

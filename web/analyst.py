@@ -156,7 +156,7 @@ def incident_chart(detail: dict):  # noqa: ANN201 - web.charts.Chart | None
     events = detail["timeline"]
     mentions = [(_at(e["at"]), e["sentiment"]) for e in events if e["kind"] == "mention"]
     changes = [(_at(e["at"]), e["severity"], e["kind"]) for e in events
-               if e["kind"] in ("rise", "reminder")]
+               if e["kind"] in ("rise", "reminder", "reopened")]
     return timeline(mentions, changes)
 
 
@@ -166,6 +166,6 @@ def incident(request: Request, user: Reader, incident_id: int) -> HTMLResponse:
     if detail is None:
         raise HTTPException(404, f"There is no incident #{incident_id}.")
     posts = [e for e in detail["timeline"] if e["kind"] == "mention"]
-    changes = [e for e in detail["timeline"] if e["kind"] in ("rise", "reminder")]
+    changes = [e for e in detail["timeline"] if e["kind"] in ("rise", "reminder", "reopened")]
     return render(request, "incident.html", incident=detail, chart=incident_chart(detail),
                   posts=posts, changes=changes)

@@ -18,6 +18,7 @@ from functools import lru_cache
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
+from alerts.render import REOPENED
 from db.engine import session
 from db.models import (
     Alert,
@@ -133,10 +134,25 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
     else:
         inc = s.get(Incident, match.incident_id)
         merged, m.grouped_by = merge_key(_incident_key(inc), key), match.reason
+        if inc.resolved_at is not None:
+            _reopen(s, inc, max(now, post.fetched_at))
     _store_key(inc, merged)
     m.incident_id, m.fingerprint, m.terms = inc.id, key.fingerprint, list(key.terms)
     s.add_all([inc, m])
     return inc
+
+
+def _reopen(s: Session, inc: Incident, now: datetime) -> None:
+    """A new mention of a resolved matter: the matter is live again. The incident
+    opens, its acknowledgement is cleared, and its severity starts over, so the next
+    assessment alerts at whatever level the matter has now ("reopened after resolve"),
+    instead of rising silently past a level it reached before."""
+    s.add(IncidentChange(incident_id=inc.id, at=now, severity=inc.severity or "notice",
+                         kind="reopened",
+                         reasons=[f"reopened after resolve ({inc.resolved_at:%Y-%m-%d %H:%M} "
+                                  "UTC): a new mention joined"]))
+    inc.resolved_at = inc.acknowledged_at = inc.reminded_at = None
+    inc.severity = None
 
 
 # ------------------------------------------------------------------ signals
@@ -223,6 +239,13 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
     newest = sorted(evidence, key=lambda e: e.at, reverse=True)
     post_ids = list(dict.fromkeys(e.post_id for e in newest))[:MAX_ALERT_POSTS]
     key = f"{brand.name.casefold()}:{inc.id}:{result.severity}"
+    reopens = s.exec(select(func.count()).select_from(IncidentChange).where(
+        IncidentChange.incident_id == inc.id, IncidentChange.kind == "reopened")).one()
+    if reopens:  # a level reached before the resolve is a new alert now
+        key += f":reopen{reopens}"
+        if _reopened_just_now(s, inc):
+            result = Assessment(result.severity, (REOPENED, *result.reasons),
+                                result.growing)
     if kind == "reminder":
         done = s.exec(select(func.count()).select_from(IncidentChange).where(
             IncidentChange.incident_id == inc.id, IncidentChange.kind == "reminder")).one()
@@ -234,6 +257,13 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
                   created_at=now)
     s.add(alert)
     return alert
+
+
+def _reopened_just_now(s: Session, inc: Incident) -> bool:
+    """Whether the incident's last change is its reopening (this is its first alert since)."""
+    last = s.exec(select(IncidentChange.kind).where(IncidentChange.incident_id == inc.id)
+                  .order_by(IncidentChange.id.desc()).limit(1)).first()
+    return last == "reopened"
 
 
 def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
