@@ -14,6 +14,8 @@ The curve's marks are reported beside them. For benign traffic: warnings on
 incidents that hold no crisis post, per brand per simulated week.
 
 Run: ``python -m bench.detection [--seeds N]``; writes bench/results/detection.md.
+The realistic streams of real posts have their own run, ``python -m
+bench.detection_real``, which reuses this module's detectors.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ HOUR = timedelta(hours=1)
 POLL = timedelta(minutes=5)
 AFTER_PEAK = timedelta(hours=12)  # a crisis "lasts" until this long after its peak
 WARNING_UP = ("warning", "crisis")
+DETECTORS = ("ours", "mean+3sigma")
 
 
 @dataclass(frozen=True)
@@ -155,24 +158,37 @@ def ours(report: ReplayReport, members: dict[int, set[str]], crises: list[Marked
     return outcomes, false
 
 
-def baseline(records: list[dict], crises: list[Marked], brand: str, name: str
-             ) -> tuple[list[Outcome], int]:
-    """Mean + 3 sigma over the trailing 24 hourly counts of the brand's volume; an
-    hour is known when it ends. Flags outside every crisis are false."""
-    bins = activity(records, brand=brand)
-    first, last = min(bins), max(bins)
+def sigma_flags(bins: dict[datetime, int], span: tuple[datetime, datetime] | None = None
+                ) -> list[datetime]:
+    """When mean + 3 sigma over the trailing 24 hourly counts flags (each hour's end:
+    an hour is known when it ends). Hours run over ``span`` (first and last hour's
+    start) if given, else from the first to the last hour in ``bins``."""
+    first, last = span or (min(bins), max(bins))
     hours = [first + i * HOUR for i in range(int((last - first) / HOUR) + 1)]
     flags = sigma_rule([bins.get(h, 0) for h in hours], k=3.0, trailing=24)
-    flagged = [h + HOUR for h, f in zip(hours, flags, strict=True) if f]
+    return [h + HOUR for h, f in zip(hours, flags, strict=True) if f]
+
+
+def judge_flags(flagged: list[datetime], crises: list[Marked], name: str,
+                detector: str = "mean+3sigma") -> tuple[list[Outcome], int]:
+    """A crisis's first flag after its start and before ``AFTER_PEAK`` past its peak;
+    flags outside every crisis are false."""
     outcomes, inside = [], set()
     for c in crises:
         end = c.peak + AFTER_PEAK
         mine = [t for t in flagged if c.start < t <= end]
         inside.update(mine)
         first = min(mine, default=None)
-        outcomes.append(Outcome("mean+3sigma", name, c.shape, first, c.t25, c.t50, first,
+        outcomes.append(Outcome(detector, name, c.shape, first, c.t25, c.t50, first,
                                 curve_t25=c.curve_t25))
     return outcomes, sum(1 for t in flagged if t not in inside)
+
+
+def baseline(records: list[dict], crises: list[Marked], brand: str, name: str
+             ) -> tuple[list[Outcome], int]:
+    """Mean + 3 sigma over the trailing 24 hourly counts of the brand's volume; an
+    hour is known when it ends. Flags outside every crisis are false."""
+    return judge_flags(sigma_flags(activity(records, brand=brand)), crises, name)
 
 
 def run_stream(language: str, seed: int) -> StreamResult:
@@ -216,13 +232,13 @@ def late_lines(rows: list[Outcome]) -> list[str]:
     return out
 
 
-def summarise(results: list[StreamResult]) -> list[str]:
-    outcomes = [o for r in results for o in r.outcomes]
-    weeks = sum(r.weeks for r in results)
+def outcome_table(outcomes: list[Outcome], detectors: tuple[str, ...] = DETECTORS
+                  ) -> list[str]:
+    """One row per detector and crisis shape (and all shapes)."""
     lines = ["| detector | shape | crises | warned | warned before 25% of peak | median lead "
              "before 50% (min) | any alert before 25% | warned before the curve's 25% |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for detector in ("ours", "mean+3sigma"):
+    for detector in detectors:
         for shape in ("sudden", "slow_burn", "multi_source", "all"):
             rows = [o for o in outcomes if o.detector == detector
                     and (shape == "all" or o.shape == shape)]
@@ -232,14 +248,26 @@ def summarise(results: list[StreamResult]) -> list[str]:
                          f"{sum(o.before_25 for o in rows)} | {_fmt_lead(leads)} | "
                          f"{sum(o.alerted_before_25 for o in rows)} | "
                          f"{sum(o.before_curve_25 for o in rows)} |")
-    lines += ["", "| detector | streams | false warnings | per brand per simulated week |",
-              "|---|---|---:|---:|"]
-    for detector in ("ours", "mean+3sigma"):
+    return lines
+
+
+def false_table(results: list[StreamResult], detectors: tuple[str, ...] = DETECTORS,
+                unit: str = "per brand per simulated week") -> list[str]:
+    """False warnings per detector and language (and all)."""
+    lines = [f"| detector | streams | false warnings | {unit} |", "|---|---|---:|---:|"]
+    for detector in detectors:
         for language in ("en", "zh", "all"):
             mine = [r for r in results if language in ("all", r.language)]
             n = sum(r.false_warnings[detector] for r in mine)
             lines.append(f"| {detector} | {language} | {n} | "
                          f"{n / sum(r.weeks for r in mine):.2f} |")
+    return lines
+
+
+def summarise(results: list[StreamResult]) -> list[str]:
+    outcomes = [o for r in results for o in r.outcomes]
+    weeks = sum(r.weeks for r in results)
+    lines = outcome_table(outcomes) + [""] + false_table(results)
     ours_rows = [o for o in outcomes if o.detector == "ours"]
     lines += late_lines(ours_rows)
     early = sum(o.before_25 for o in ours_rows)
@@ -256,7 +284,7 @@ def summarise(results: list[StreamResult]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="streams per language")
-    parser.add_argument("--out", type=Path, default=OUT, help=f"results file (default {OUT})")
+    parser.add_argument("--out", type=Path, default=OUT, help="results file")
     args = parser.parse_args(argv)
     results = []
     for language in ("en", "zh"):

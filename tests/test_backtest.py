@@ -74,8 +74,9 @@ def test_reposts_join_one_incident_and_spreading_while_growing_makes_a_crisis(tm
 def test_words_the_brand_hears_every_day_do_not_group_complaints(tmp_path):
     """Three different complaints about the X2 phone in one hour share only "x2",
     "phone" and "refund": one growing incident for a brand that has no history, but three separate
-    notices for one whose everyday posts (stored, unflagged) all say "X2 phone"."""
-    complaints = [rec(24 * 60 + 10 * i, "forum-a", f"c{i}", text) for i, text in enumerate([
+    notices for one whose everyday posts (stored, unflagged) all said "X2 phone" the day
+    before (the background reads history older than a day: ``TERM_LAG``)."""
+    complaints = [rec(48 * 60 + 10 * i, "forum-a", f"c{i}", text) for i, text in enumerate([
         "My Acme X2 phone keeps crashing, awful, I want a refund",
         "Acme X2 phone charger broke after a week, terrible, refund please",
         "Acme X2 phone screen went black, horrible, asking for a refund"])]
@@ -166,3 +167,30 @@ def test_cli_backtest_refuses_a_broken_file(tmp_path):
     nobrand = write(tmp_path / "nb.jsonl", [{"at": T0.isoformat(), "source": "a", "id": "1"}])
     result = crisiswatch("backtest", "--posts", str(nobrand), "--config", str(config))
     assert result.returncode == 2 and "no brand to watch" in result.stderr
+
+
+SCATTERED = [  # different complaints, no two about the same matter: grouping keeps them apart
+    "Acme charger melted overnight, awful", "Acme app deleted all my photos, useless",
+    "Acme courier threw the parcel over the fence, rude", "Acme invoice billed me twice",
+    "Acme headphones crackle constantly, garbage", "Acme store clerk laughed at me",
+    "Acme warranty form never submits, broken", "Acme tablet battery swelled, scary",
+    "Acme website lost my order, hopeless", "Acme printer jams every page, horrible",
+    "Acme subscription cannot be cancelled, infuriating", "Acme speaker died after a day",
+]
+
+
+def test_a_scattered_surge_warns_through_the_brand_alarm(tmp_path):
+    """Four days with a complaint every six hours, then twelve unrelated complaints in
+    three hours: no incident grows, but the brand's negative volume does, and the
+    brand alarm warns, naming the incidents the surge is spread over."""
+    usual = [rec(6 * 60 * i, "forum-a", f"h{i}", SCATTERED[i % 12].replace("Acme", "Acme's"))
+             for i in range(16)]
+    surge = [rec(4 * 24 * 60 + 15 * i, "forum-b", f"s{i}", text)
+             for i, text in enumerate(SCATTERED)]
+    report = run(usual + surge, tmp_path)
+    warned = [a for a in report.alerts if a.severity == "warning"]
+    assert warned, [a.reasons for a in report.alerts]
+    reason = next(r for r in warned[0].reasons if "brand alarm" in r)
+    assert "negative mentions of Acme in the last" in reason and "in incidents #" in reason
+    assert report.incidents > 3  # the surge was not one grouped incident
+    assert all(a.at >= T0 + timedelta(days=4) for a in warned)  # the usual days stay quiet

@@ -12,7 +12,7 @@ from sqlmodel import select
 from alerts.render import REOPENED, AlertView, render_title
 from alerts.workflow import resolve
 from db.engine import open_database, session
-from db.models import Alert, Brand, Incident, IncidentChange, Post, Source, Thread
+from db.models import Alert, Brand, Incident, IncidentChange, Mention, Post, Source, Thread
 from monitor.config import Config, parse_config
 from monitor.detection.severity import Rules
 from monitor.scoring.backends import scorer_for
@@ -104,3 +104,32 @@ def test_without_a_resolve_a_new_mention_only_rises(tmp_path: Path) -> None:
     with session(engine) as s:
         assert not s.exec(select(IncidentChange).where(
             IncidentChange.kind == "reopened")).all()
+
+
+def test_the_term_background_leaves_out_the_last_day(tmp_path: Path) -> None:
+    """A burst's own posts must not make its words 'everyday' while it grows: the
+    background that decides which shared terms may group reads the week before the
+    last day (``TERM_LAG``), so within the day the burst's words stay rare."""
+    from monitor.stages.detect import TERM_DAYS, TERM_LAG, _background
+
+    engine = _engine(tmp_path)
+    now = T0 + timedelta(days=10)
+    old_texts = ["Acme battery lasts all day", "Acme camera is decent"]
+    burst = "Acme icloud outage again"
+    with session(engine) as s, s.begin():
+        src = s.exec(select(Source)).one()
+        brand = s.exec(select(Brand)).one()
+        at = [now - TERM_LAG - timedelta(days=2)] * 20 + [now - timedelta(hours=2)] * 20 \
+            + [now - TERM_LAG - timedelta(days=TERM_DAYS + 1)] * 5
+        texts = old_texts * 10 + [burst] * 20 + ["Acme icloud outage in 2025"] * 5
+        for n, (when, text) in enumerate(zip(at, texts, strict=True)):
+            post = Post(source_id=src.id, entry_key=f"b{n}", fingerprint=f"bf{n}", title="",
+                        text=text, fetched_at=when)
+            s.add(post)
+            s.flush()
+            s.add(Mention(post_id=post.id, brand_id=brand.id, language="en", risk=0.2))
+        s.flush()
+        background = _background(s, brand, now)
+    assert background.docs == 20  # the week before the lag: neither the burst nor older
+    assert background.counts.get("battery") == 10
+    assert "outage" not in background.counts and "icloud" not in background.counts

@@ -111,6 +111,35 @@ def test_strong_cue_needs_growth_to_be_a_crisis() -> None:
     assert three.severity == "crisis"
 
 
+def test_the_crisis_reason_says_why_the_strong_cue_counts() -> None:
+    thread = [replies((0, 1), (15, 3), start=-60)]
+    told = Evidence(T0, 1, "forum", 0.7, True, ("lawyer",), True,
+                    "legal threat in the author's own words")
+    crisis = judge([told], thread, at=15)
+    assert crisis.severity == "crisis"
+    assert "a strong cue with growth: legal threat in the author's own words" in crisis.reasons
+    plain = Evidence(T0, 1, "forum", 0.7, False, ("lawyer",), True)
+    assert judge([plain], thread, at=15).severity == "notice"  # not strong: 3 replies is few
+
+
+def test_a_thread_grows_as_a_problem_only_as_far_as_its_posts_are_negative() -> None:
+    """A happy launch thread with one reply misread as negative: 50 replies in an hour,
+    but a twentieth of its scored posts flagged, so 2 count and it stays a notice; the
+    same thread with half its posts negative is a warning, and says what counted."""
+    points = ((0, 0), (30, 20), (60, 50))
+    happy = judge([ev()], [_with_share(replies(*points, start=-5), 0.05)], at=60)
+    assert happy.severity == "notice"
+    angry = judge([ev()], [_with_share(replies(*points, start=-5), 0.5)], at=60)
+    assert angry.severity in ("warning", "crisis")
+    assert any("(50% of its posts negative: 25 of 50 counted)" in r for r in angry.reasons)
+    full = judge([ev()], [replies(*points, start=-5)], at=60)
+    assert not any("counted)" in r for r in full.reasons)  # a whole-negative series says nothing
+
+
+def _with_share(series: Series, share: float) -> Series:
+    return Series(series.label, series.started, series.points, share)
+
+
 def test_replies_found_on_a_post_of_unknown_age_are_not_an_explosion() -> None:
     found = replies((0, 40), (10, 46))  # first seen with 40 replies, posting time unknown
     signal = series_signal(found, T0 + timedelta(minutes=10), RULES.window)

@@ -12,8 +12,9 @@
 - ``crisis``: it grows and is about to get big: even the low end of a thread's
   final-size forecast (10th percentile) passes the threshold, it has spread to
   further sources, or it carries a strong cue (media, legal, safety, group
-  action, viral). Two lone complaints about one product on two sites are not a
-  crisis; the same two while replies pile up are.
+  action, viral) that is a threat against the brand (``context.py``). Two lone
+  complaints about one product on two sites are not a crisis; the same two while
+  replies pile up are.
 
 Hysteresis: severity only rises while an incident is open (the runner keeps
 the highest level), so an incident does not flap between warning and crisis
@@ -65,6 +66,7 @@ class Evidence:
     strong: bool
     reasons: tuple[str, ...]
     cued: bool = True  # carries at least one cue of the crisis lexicon (not tone alone)
+    strong_why: str = ""  # why its strong cue counts (``detection/context.py``)
 
     @property
     def weight(self) -> float:
@@ -74,11 +76,19 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Series:
-    """Cumulative replies of one post or thread over time (oldest first)."""
+    """Cumulative replies of one post or thread over time (oldest first).
+
+    ``negative`` is the share of the thread's scored posts (the opener and every
+    reply that names the brand) that were flagged: replies count as growth of a
+    problem in that proportion. A happy launch thread with one reply misread as
+    negative is not a complaint drawing 300 replies (issue 15); a thread whose
+    posts are angry counts in full. A post that is not a thread is its own
+    opener, so it counts in full."""
 
     label: str
     started: datetime  # when the post appeared (or was first seen)
     points: tuple[tuple[datetime, int | None], ...]
+    negative: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,19 @@ class Growing:
     label: str
     velocity: Velocity
     forecast: Forecast | None
+    negative: float = 1.0  # the series' negative share: what counts of its replies
+
+    @property
+    def counted(self) -> int:
+        """Replies gained in the window that count as growth of a problem."""
+        return int(self.velocity.gained * self.negative + 1e-9)
+
+    def tone(self) -> str:
+        """The share, in words, when it cut the count."""
+        if self.negative >= 1.0:
+            return ""
+        return (f" ({self.negative:.0%} of its posts negative: {self.counted} of "
+                f"{self.velocity.gained} counted)")
 
 
 @dataclass(frozen=True)
@@ -150,7 +173,7 @@ def series_signal(series: Series, now: datetime, window: timedelta) -> Growing |
     times = events_from_counts(counts)
     watched = (now - start).total_seconds()
     forecast = forecast_final_size(times, watched, params=REPLY_FORECAST) if times else None
-    return Growing(series.label, moved, forecast)
+    return Growing(series.label, moved, forecast, series.negative)
 
 
 def gather(evidence: Sequence[Evidence], series: Sequence[Series], volume: VolumeSignal | None,
@@ -162,7 +185,7 @@ def gather(evidence: Sequence[Evidence], series: Sequence[Series], volume: Volum
     for e in sorted(evidence, key=lambda e: e.at):
         first_seen.setdefault(e.source, e.at)
     with_forecast = [g for g in growing if g.forecast is not None]
-    top = max(with_forecast, key=lambda g: g.forecast.low, default=None)
+    top = max(with_forecast, key=lambda g: g.forecast.low * g.negative, default=None)
     return Signals(now=now, recent_mentions=len(recent), growing=growing, volume=volume,
                    spread=spread(first_seen),
                    iceberg=iceberg(len(evidence), rules.iceberg_multiplier), forecast=top,
@@ -200,9 +223,9 @@ def _growth_reasons(signals: Signals, strong: bool, cued: bool, rules: Rules) ->
         reasons.append(mentions)
     for g in signals.growing:
         v = g.velocity
-        if v.gained >= needed:
+        if g.counted >= needed:
             reasons.append(f"replies {v.before} -> {v.after} in {_minutes(v.until - v.since)} "
-                           f"min on {g.label}")
+                           f"min on {g.label}{g.tone()}")
     vol = signals.volume
     if vol is not None and vol.p_value <= rules.volume_p and signals.recent_weight >= 2:
         reasons.append(f"{vol.observed} negative mentions of the brand in the last hour vs "
@@ -210,18 +233,22 @@ def _growth_reasons(signals: Signals, strong: bool, cued: bool, rules: Rules) ->
     return reasons
 
 
-def _crisis_reasons(signals: Signals, strong: bool, growing: bool, rules: Rules) -> list[str]:
+def _crisis_reasons(signals: Signals, strong: str | None, growing: bool, rules: Rules
+                    ) -> list[str]:
+    """``strong``: why a strong cue counts (None when none does)."""
     reasons = []
     top = signals.forecast
-    if top is not None and top.forecast.low >= rules.crisis_forecast and growing:
+    if top is not None and top.forecast.low * top.negative >= rules.crisis_forecast \
+            and growing:
         f = top.forecast
         reasons.append(f"forecast {f.low:,.0f}-{f.high:,.0f} replies in all on {top.label} "
-                       f"(now {f.observed:,})")
+                       f"(now {f.observed:,}){top.tone()}")
     if len(signals.spread.order) >= rules.crisis_sources and growing:
         reasons.append(f"now on {len(signals.spread.order)} sources: "
                        f"{', '.join(signals.spread.order)}")
-    if strong and growing:
-        reasons.append("a strong cue (media, legal, safety, group action or viral) with growth")
+    if strong is not None and growing:
+        reasons.append(f"a strong cue with growth: {strong}" if strong else
+                       "a strong cue (media, legal, safety, group action or viral) with growth")
     return reasons
 
 
@@ -232,8 +259,8 @@ def assess(evidence: Sequence[Evidence], signals: Signals, rules: Rules) -> Asse
     latest = max(evidence, key=lambda e: e.at)
     why = "; ".join(latest.reasons) or "high risk score"
     reasons = [f"risky mention (risk {latest.risk:.2f}): {why}"]
-    strong = any(e.strong for e in evidence)
-    growth = _growth_reasons(signals, strong, any(e.cued for e in evidence), rules)
+    strong = next((e.strong_why for e in evidence if e.strong), None)
+    growth = _growth_reasons(signals, strong is not None, any(e.cued for e in evidence), rules)
     crisis = _crisis_reasons(signals, strong, bool(growth), rules)
     severity = "crisis" if crisis else "warning" if growth else "notice"
     if severity != "notice" and len(evidence) > 1:

@@ -10,6 +10,7 @@ inputs and writes their outputs. ``now`` is a parameter so
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +34,9 @@ from db.models import (
     utcnow,
 )
 from db.queries import get_cursor, set_cursor
+from monitor.detection.alarm import brand_alarm
 from monitor.detection.category import guess_category
+from monitor.detection.context import CueContext, strong_cue_context
 from monitor.detection.grouping import IncidentKey, MentionKey, match_incident, merge_key
 from monitor.detection.severity import (
     Assessment,
@@ -48,6 +51,7 @@ from monitor.detection.severity import (
 from monitor.detection.signals import SeasonalBaseline, VolumeSignal
 from monitor.detection.simhash import fingerprint
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
+from monitor.text.cues import load_lexicon
 
 SNAPSHOTS = "detect.snapshots"
 BATCH = 500
@@ -55,8 +59,12 @@ MAX_ALERT_POSTS = 5
 BASELINE_DAYS = 28
 GROWN = ("warning", "crisis")
 TERM_DAYS = 7  # the brand's recent vocabulary: a week holds every weekday's chatter
+# ... read up to a day before now: a burst's own posts (its unflagged ones, its other
+# fragments) must not make its words "everyday" within the hour and stop it grouping
+TERM_LAG = timedelta(days=1)
 CATEGORY_TEXTS = 30
 RulesFor = Callable[[str], Rules]
+STRONG_KEYS = frozenset(c.key for c in load_lexicon() if c.strong)
 
 
 @dataclass(frozen=True)
@@ -90,15 +98,19 @@ def _post_terms(text: str, language: str, exclude: tuple[str, ...]) -> tuple[str
 
 
 def _background(s: Session, brand: Brand, now: datetime) -> TermBackground:
-    """Terms of the brand's everyday mentions (flagged or not) of the last
-    ``TERM_DAYS``: all but those in an incident that reached warning or crisis."""
+    """Terms of the brand's everyday mentions (flagged or not) of the ``TERM_DAYS``
+    before the last ``TERM_LAG``: all but those in an incident that reached warning or
+    crisis. The lag keeps a growing matter's own words out of "everyday": within an
+    hour its unflagged posts and stray fragments would make them common, and no later
+    post could join it on them."""
+    until = now - TERM_LAG
     rows = s.exec(select(Post.title, Post.text, Mention.language, Incident.id,
                          Incident.severity)
                   .join(Mention, Mention.post_id == Post.id)
                   .outerjoin(Incident, Mention.incident_id == Incident.id)
                   .where(Mention.brand_id == brand.id,
-                         Post.fetched_at >= now - timedelta(days=TERM_DAYS),
-                         Post.fetched_at <= now)).all()
+                         Post.fetched_at >= until - timedelta(days=TERM_DAYS),
+                         Post.fetched_at <= until)).all()
     exclude = (brand.name, *brand.keywords)
     grown = {inc for *_, inc, severity in rows if severity in GROWN}
     return TermBackground.from_documents(
@@ -172,7 +184,15 @@ def _points(s: Session, column, key: int) -> tuple:  # noqa: ANN001
     return tuple((at, n) for at, n in rows)
 
 
-def _series(s: Session, post_ids: list[int]) -> list[Series]:
+def _negative_share(s: Session, thread_id: int, brand_id: int) -> float:
+    """Of the thread's posts scored for the brand (its opener and the replies that name
+    it), the share flagged: how much of the thread's reply growth is a problem's."""
+    flags = s.exec(select(Mention.flagged).join(Post, Mention.post_id == Post.id)
+                   .where(Post.thread_id == thread_id, Mention.brand_id == brand_id)).all()
+    return sum(flags) / len(flags) if flags else 1.0
+
+
+def _series(s: Session, post_ids: list[int], brand_id: int) -> list[Series]:
     """Reply series of the incident's posts, or of their threads for forum posts."""
     out, threads = [], set()
     for pid in post_ids:
@@ -187,17 +207,23 @@ def _series(s: Session, post_ids: list[int]) -> list[Series]:
         thread = s.get(Thread, tid)
         label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
         start = thread.first_seen_at
-        out.append(Series(label, start, _points(s, EngagementSnapshot.thread_id, tid)))
+        out.append(Series(label, start, _points(s, EngagementSnapshot.thread_id, tid),
+                          _negative_share(s, tid, brand_id)))
     return out
+
+
+def _flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
+    """When the brand's flagged mentions of the last ``BASELINE_DAYS`` were seen."""
+    start = now - timedelta(days=BASELINE_DAYS)
+    return list(s.exec(select(Post.fetched_at).join(Mention, Mention.post_id == Post.id)
+                       .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                              Post.fetched_at >= start, Post.fetched_at <= now)).all())
 
 
 def _volume(s: Session, brand_id: int, now: datetime, window: timedelta) -> VolumeSignal:
     """Flagged mentions of the brand in the last window against its seasonal baseline
     (the last ``BASELINE_DAYS`` before the window)."""
-    start = now - timedelta(days=BASELINE_DAYS)
-    times = s.exec(select(Post.fetched_at).join(Mention, Mention.post_id == Post.id)
-                   .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
-                          Post.fetched_at >= start, Post.fetched_at <= now)).all()
+    times = _flagged_times(s, brand_id, now)
     recent = sum(1 for t in times if t > now - window)
     history = [t for t in times if t <= now - window]
     first = min(history, default=now - window)
@@ -259,6 +285,25 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
     return alert
 
 
+@lru_cache(maxsize=65_536)
+def _cue_context(text: str, keywords: tuple[str, ...], cues: tuple[str, ...],
+                 sentiment: float) -> CueContext:
+    """Cached: an incident's mentions are judged again on every batch."""
+    return strong_cue_context(text, keywords, cues, sentiment)
+
+
+def _evidence(m: Mention, p: Post, src: Source, keywords: tuple[str, ...]) -> Evidence:
+    """A mention as the severity rules see it. Its strong cue counts only as a threat
+    against the brand (``detection/context.py``); a mention whose only cues are strong
+    ones about something else counts as flagged on tone alone."""
+    context = _cue_context(f"{p.title}\n{p.text}", keywords, tuple(m.cues), m.sentiment) \
+        if m.strong else None
+    strong = context is not None and context.counts
+    weak_cues = [c for c in m.cues if c not in STRONG_KEYS]
+    return Evidence(p.fetched_at, p.id, src.name, m.risk, strong, tuple(m.reasons),
+                    strong or bool(weak_cues), context.why if strong else "")
+
+
 def _reopened_just_now(s: Session, inc: Incident) -> bool:
     """Whether the incident's last change is its reopening (this is its first alert since)."""
     last = s.exec(select(IncidentChange.kind).where(IncidentChange.incident_id == inc.id)
@@ -268,9 +313,9 @@ def _reopened_just_now(s: Session, inc: Incident) -> bool:
 
 def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
     members = _members(s, inc)
-    evidence = [Evidence(p.fetched_at, p.id, src.name, m.risk, m.strong, tuple(m.reasons),
-                         bool(m.cues)) for m, p, src in members]
-    series = _series(s, [e.post_id for e in evidence])
+    keywords = tuple(s.get(Brand, inc.brand_id).keywords)
+    evidence = [_evidence(m, p, src, keywords) for m, p, src in members]
+    series = _series(s, [e.post_id for e in evidence], inc.brand_id)
     signals = gather(evidence, series, _volume(s, inc.brand_id, now, rules.window), now, rules)
     result = assess(evidence, signals, rules)
     inc.mention_count = len(evidence)
@@ -290,6 +335,36 @@ def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert |
         return _alert(s, inc, Assessment(inc.severity, result.reasons, True), evidence, now,
                       "reminder")
     return None
+
+
+def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime) -> Alert | None:
+    """The brand alarm (``detection/alarm.py``): when the brand's negative volume over
+    1 h, 6 h or 24 h is far above its usual level, the incident holding most of that
+    window's flagged mentions is raised to warning, and the alert names every incident
+    the surge is spread over. Grouping may have split the matter; this does not care."""
+    alarm = brand_alarm(_flagged_times(s, brand_id, now), now, history_days=BASELINE_DAYS,
+                        p=rules.volume_p)
+    if alarm.fired is None:
+        return None
+    since = now - timedelta(hours=alarm.fired.hours)
+    rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
+                  .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                         Mention.incident_id != None,  # noqa: E711
+                         Post.fetched_at > since, Post.fetched_at <= now)).all()
+    counts = Counter(m.incident_id for m, _ in rows)
+    if not counts:
+        return None
+    top = max(counts, key=lambda i: (counts[i], i))
+    inc = s.get(Incident, top)
+    if not rises(inc.severity, "warning"):
+        return None
+    spread = ", ".join(f"#{i} ({n})" for i, n in counts.most_common(5))
+    reasons = (f"{alarm.reason(s.get(Brand, brand_id).name)}; in incidents {spread}",)
+    evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in rows
+                if m.incident_id == top]
+    inc.severity = "warning"
+    s.add(inc)
+    return _alert(s, inc, Assessment("warning", reasons, True), evidence, now, "rise")
 
 
 def _last_change(s: Session, inc: Incident) -> datetime | None:
@@ -354,6 +429,10 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
                 inc = s.get(Incident, inc_id)
                 brand_rules = _brand_rules(s, rules_for, inc.brand_id)
                 alerts += _reassess(s, inc, brand_rules, at) is not None
+            for brand_id in sorted({m.brand_id for m, _ in rows}):
+                latest = max([at, *(p.fetched_at for m, p in rows if m.brand_id == brand_id)])
+                alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id),
+                                       latest) is not None
             set_cursor(s, SNAPSHOTS, snap_end)
         total = DetectReport(total.mentions + len(rows), total.alerts + alerts)
         if len(rows) < BATCH and not touched:
