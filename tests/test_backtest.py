@@ -194,3 +194,24 @@ def test_a_scattered_surge_warns_through_the_brand_alarm(tmp_path):
     assert "negative mentions of Acme in the last" in reason and "in incidents #" in reason
     assert report.incidents > 3  # the surge was not one grouped incident
     assert all(a.at >= T0 + timedelta(days=4) for a in warned)  # the usual days stay quiet
+
+
+def test_a_happy_thread_with_one_sour_reply_is_not_a_growing_complaint(tmp_path):
+    """A launch thread draws 60 replies in an hour; one reply naming the brand reads
+    as negative. Its replies answer a happy opener, so they are not that complaint's
+    growth: a notice, no warning. The same replies under a complaint are a warning."""
+    happy = "Acme launch today was amazing, love the new phone, great job team"
+    sour = "Acme support is useless and rude, worst service ever, terrible"
+    kind = ["Congrats Acme, stunning design", "So happy with my Acme order",
+            "Acme nailed it, brilliant", "Best Acme launch so far, wonderful"]
+    stream = [rec(0, "forum-a", "o1", happy, 0, thread="t1")]
+    stream += [rec(2 + i, "forum-a", f"r{i}", kind[i % 4], thread="t1") for i in range(8)]
+    stream += [rec(12, "forum-a", "bad", sour, thread="t1")]
+    stream += [rec(15 + 15 * i, "forum-a", "o1", replies=15 * (i + 1), thread="t1")
+               for i in range(4)]
+    report = run(stream, tmp_path / "happy")
+    assert [a.severity for a in report.alerts] == ["notice"], [a.reasons for a in report.alerts]
+    complaint = [rec(0, "forum-a", "o1", sour, 0, thread="t1")] + stream[-4:]
+    angry = run(complaint, tmp_path / "angry")
+    assert "warning" in [a.severity for a in angry.alerts] or \
+        "crisis" in [a.severity for a in angry.alerts]

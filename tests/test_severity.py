@@ -131,7 +131,7 @@ def test_a_thread_grows_as_a_problem_only_as_far_as_its_posts_are_negative() -> 
     assert happy.severity == "notice"
     angry = judge([ev()], [_with_share(replies(*points, start=-5), 0.5)], at=60)
     assert angry.severity in ("warning", "crisis")
-    assert any("(50% of its posts negative: 25 of 50 counted)" in r for r in angry.reasons)
+    assert any("(50% of its replies negative: 25 of 50 counted)" in r for r in angry.reasons)
     full = judge([ev()], [replies(*points, start=-5)], at=60)
     assert not any("counted)" in r for r in full.reasons)  # a whole-negative series says nothing
 

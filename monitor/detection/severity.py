@@ -78,12 +78,10 @@ class Evidence:
 class Series:
     """Cumulative replies of one post or thread over time (oldest first).
 
-    ``negative`` is the share of the thread's scored posts (the opener and every
-    reply that names the brand) that were flagged: replies count as growth of a
-    problem in that proportion. A happy launch thread with one reply misread as
-    negative is not a complaint drawing 300 replies (issue 15); a thread whose
-    posts are angry counts in full. A post that is not a thread is its own
-    opener, so it counts in full."""
+    ``negative`` is how much of the replies count as growth of a problem (the runner
+    decides: all of them under a flagged opener, else the share of flagged replies).
+    A happy launch thread with one reply misread as negative is not a complaint
+    drawing 300 replies (issue 15). A post that is not a thread counts in full."""
 
     label: str
     started: datetime  # when the post appeared (or was first seen)
@@ -119,7 +117,7 @@ class Growing:
         """The share, in words, when it cut the count."""
         if self.negative >= 1.0:
             return ""
-        return (f" ({self.negative:.0%} of its posts negative: {self.counted} of "
+        return (f" ({self.negative:.0%} of its replies negative: {self.counted} of "
                 f"{self.velocity.gained} counted)")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from scipy.stats import beta
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
@@ -184,12 +185,24 @@ def _points(s: Session, column, key: int) -> tuple:  # noqa: ANN001
     return tuple((at, n) for at, n in rows)
 
 
+SHARE_QUANTILE = 0.1  # a thread's negative share is the low end of what its replies show
+
+
 def _negative_share(s: Session, thread_id: int, brand_id: int) -> float:
-    """Of the thread's posts scored for the brand (its opener and the replies that name
-    it), the share flagged: how much of the thread's reply growth is a problem's."""
-    flags = s.exec(select(Mention.flagged).join(Post, Mention.post_id == Post.id)
-                   .where(Post.thread_id == thread_id, Mention.brand_id == brand_id)).all()
-    return sum(flags) / len(flags) if flags else 1.0
+    """How much of the thread's reply growth is a problem's. Replies answer the opener:
+    if it was flagged, all of them count. If not, what its replies scored for the brand
+    show for sure: the 10th percentile of the flagged share (a Beta posterior with a
+    prior of half a flagged and two unflagged replies), so one reply misread as negative
+    does not make a happy thread's 300 replies a complaint's, while a thread whose
+    scored replies are mostly angry counts nearly in full."""
+    rows = s.exec(select(Post.id, Mention.flagged).join(Mention, Mention.post_id == Post.id)
+                  .where(Post.thread_id == thread_id, Mention.brand_id == brand_id)).all()
+    opener = s.exec(select(func.min(Post.id)).where(Post.thread_id == thread_id)).one()
+    if any(pid == opener and flagged for pid, flagged in rows):
+        return 1.0
+    replies = [bool(flagged) for pid, flagged in rows if pid != opener]
+    negative = sum(replies)
+    return float(beta.ppf(SHARE_QUANTILE, negative + 0.5, len(replies) - negative + 2.0))
 
 
 def _series(s: Session, post_ids: list[int], brand_id: int) -> list[Series]:
