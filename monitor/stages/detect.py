@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from scipy.stats import beta
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
@@ -37,27 +36,30 @@ from db.models import (
 from db.queries import get_cursor, set_cursor
 from monitor.detection.alarm import brand_alarm
 from monitor.detection.category import guess_category
-from monitor.detection.context import CueContext, strong_cue_context
 from monitor.detection.grouping import IncidentKey, MentionKey, match_incident, merge_key
 from monitor.detection.severity import (
     Assessment,
     Evidence,
     Rules,
-    Series,
     assess,
     gather,
     reminder_due,
     rises,
 )
-from monitor.detection.signals import SeasonalBaseline, VolumeSignal
 from monitor.detection.simhash import fingerprint
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
-from monitor.text.cues import load_lexicon
+from monitor.stages.readings import (
+    BASELINE_DAYS,
+    evidence_of,
+    flagged_times,
+    incident_members,
+    series_of,
+    volume,
+)
 
 SNAPSHOTS = "detect.snapshots"
 BATCH = 500
 MAX_ALERT_POSTS = 5
-BASELINE_DAYS = 28
 GROWN = ("warning", "crisis")
 TERM_DAYS = 7  # the brand's recent vocabulary: a week holds every weekday's chatter
 # ... read up to a day before now: a burst's own posts (its unflagged ones, its other
@@ -65,7 +67,6 @@ TERM_DAYS = 7  # the brand's recent vocabulary: a week holds every weekday's cha
 TERM_LAG = timedelta(days=1)
 CATEGORY_TEXTS = 30
 RulesFor = Callable[[str], Rules]
-STRONG_KEYS = frozenset(c.key for c in load_lexicon() if c.strong)
 
 
 @dataclass(frozen=True)
@@ -171,80 +172,6 @@ def _reopen(s: Session, inc: Incident, now: datetime) -> None:
 # ------------------------------------------------------------------ signals
 
 
-def _members(s: Session, inc: Incident) -> list[tuple[Mention, Post, Source]]:
-    """The incident's mentions with their posts and sources, in mention order: one
-    query that evidence, sources and the category guess all read."""
-    return list(s.exec(select(Mention, Post, Source).join(Post, Mention.post_id == Post.id)
-                       .join(Source, Post.source_id == Source.id)
-                       .where(Mention.incident_id == inc.id).order_by(Mention.id)).all())
-
-
-def _points(s: Session, column, key: int) -> tuple:  # noqa: ANN001
-    rows = s.exec(select(EngagementSnapshot.seen_at, EngagementSnapshot.replies)
-                  .where(column == key).order_by(EngagementSnapshot.id)).all()
-    return tuple((at, n) for at, n in rows)
-
-
-SHARE_QUANTILE = 0.1  # a thread's negative share is the low end of what its replies show
-
-
-def _negative_share(s: Session, thread_id: int, brand_id: int) -> float:
-    """How much of the thread's reply growth is a problem's. Replies answer the opener:
-    if it was flagged, all of them count. If not, what its replies scored for the brand
-    show for sure: the 10th percentile of the flagged share (a Beta posterior with a
-    prior of half a flagged and two unflagged replies), so one reply misread as negative
-    does not make a happy thread's 300 replies a complaint's, while a thread whose
-    scored replies are mostly angry counts nearly in full."""
-    rows = s.exec(select(Post.id, Mention.flagged).join(Mention, Mention.post_id == Post.id)
-                  .where(Post.thread_id == thread_id, Mention.brand_id == brand_id)).all()
-    opener = s.exec(select(func.min(Post.id)).where(Post.thread_id == thread_id)).one()
-    if any(pid == opener and flagged for pid, flagged in rows):
-        return 1.0
-    replies = [bool(flagged) for pid, flagged in rows if pid != opener]
-    negative = sum(replies)
-    return float(beta.ppf(SHARE_QUANTILE, negative + 0.5, len(replies) - negative + 2.0))
-
-
-def _series(s: Session, post_ids: list[int], brand_id: int) -> list[Series]:
-    """Reply series of the incident's posts, or of their threads for forum posts."""
-    out, threads = [], set()
-    for pid in post_ids:
-        post = s.get(Post, pid)
-        if post.thread_id is not None:
-            threads.add(post.thread_id)
-            continue
-        label = f'"{(post.title or post.text)[:60]}"'
-        start = min(post.published_at or post.fetched_at, post.fetched_at)
-        out.append(Series(label, start, _points(s, EngagementSnapshot.post_id, pid)))
-    for tid in sorted(threads):
-        thread = s.get(Thread, tid)
-        label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
-        start = thread.first_seen_at
-        out.append(Series(label, start, _points(s, EngagementSnapshot.thread_id, tid),
-                          _negative_share(s, tid, brand_id)))
-    return out
-
-
-def _flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
-    """When the brand's flagged mentions of the last ``BASELINE_DAYS`` were seen."""
-    start = now - timedelta(days=BASELINE_DAYS)
-    return list(s.exec(select(Post.fetched_at).join(Mention, Mention.post_id == Post.id)
-                       .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
-                              Post.fetched_at >= start, Post.fetched_at <= now)).all())
-
-
-def _volume(s: Session, brand_id: int, now: datetime, window: timedelta) -> VolumeSignal:
-    """Flagged mentions of the brand in the last window against its seasonal baseline
-    (the last ``BASELINE_DAYS`` before the window)."""
-    times = _flagged_times(s, brand_id, now)
-    recent = sum(1 for t in times if t > now - window)
-    history = [t for t in times if t <= now - window]
-    first = min(history, default=now - window)
-    baseline = SeasonalBaseline.from_events(history, first, now - window)
-    hours = max(1, round(window.total_seconds() / 3600))
-    return baseline.surprise(now - window, recent, hours=hours)
-
-
 def _summary(assessment: Assessment, signals) -> dict:  # noqa: ANN001
     """The latest readings, kept on the incident for listings."""
     top = signals.forecast
@@ -298,25 +225,6 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
     return alert
 
 
-@lru_cache(maxsize=65_536)
-def _cue_context(text: str, keywords: tuple[str, ...], cues: tuple[str, ...],
-                 sentiment: float) -> CueContext:
-    """Cached: an incident's mentions are judged again on every batch."""
-    return strong_cue_context(text, keywords, cues, sentiment)
-
-
-def _evidence(m: Mention, p: Post, src: Source, keywords: tuple[str, ...]) -> Evidence:
-    """A mention as the severity rules see it. Its strong cue counts only as a threat
-    against the brand (``detection/context.py``); a mention whose only cues are strong
-    ones about something else counts as flagged on tone alone."""
-    context = _cue_context(f"{p.title}\n{p.text}", keywords, tuple(m.cues), m.sentiment) \
-        if m.strong else None
-    strong = context is not None and context.counts
-    weak_cues = [c for c in m.cues if c not in STRONG_KEYS]
-    return Evidence(p.fetched_at, p.id, src.name, m.risk, strong, tuple(m.reasons),
-                    strong or bool(weak_cues), context.why if strong else "")
-
-
 def _reopened_just_now(s: Session, inc: Incident) -> bool:
     """Whether the incident's last change is its reopening (this is its first alert since)."""
     last = s.exec(select(IncidentChange.kind).where(IncidentChange.incident_id == inc.id)
@@ -325,11 +233,11 @@ def _reopened_just_now(s: Session, inc: Incident) -> bool:
 
 
 def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
-    members = _members(s, inc)
+    members = incident_members(s, inc)
     keywords = tuple(s.get(Brand, inc.brand_id).keywords)
-    evidence = [_evidence(m, p, src, keywords) for m, p, src in members]
-    series = _series(s, [e.post_id for e in evidence], inc.brand_id)
-    signals = gather(evidence, series, _volume(s, inc.brand_id, now, rules.window), now, rules)
+    evidence = [evidence_of(m, p, src, keywords) for m, p, src in members]
+    series = series_of(s, [e.post_id for e in evidence], inc.brand_id)
+    signals = gather(evidence, series, volume(s, inc.brand_id, now, rules.window), now, rules)
     result = assess(evidence, signals, rules)
     inc.mention_count = len(evidence)
     inc.source_ids = sorted({src.id for _, _, src in members})
@@ -355,7 +263,7 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime) -> Aler
     1 h, 6 h or 24 h is far above its usual level, the incident holding most of that
     window's flagged mentions is raised to warning, and the alert names every incident
     the surge is spread over. Grouping may have split the matter; this does not care."""
-    alarm = brand_alarm(_flagged_times(s, brand_id, now), now, history_days=BASELINE_DAYS,
+    alarm = brand_alarm(flagged_times(s, brand_id, now), now, history_days=BASELINE_DAYS,
                         p=rules.volume_p)
     if alarm.fired is None:
         return None

@@ -1,0 +1,115 @@
+"""What the detect stage reads for the severity rules: an incident's mentions as
+evidence (strong cues judged in context), the reply series of its posts and threads
+(with each thread's negative share), and the brand's flagged volume. Database reads
+around the pure cores of ``monitor/detection``; ``detect.py`` writes the results.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from scipy.stats import beta
+from sqlmodel import Session, func, select
+
+from db.models import EngagementSnapshot, Incident, Mention, Post, Source, Thread
+from monitor.detection.context import CueContext, strong_cue_context
+from monitor.detection.severity import Evidence, Series
+from monitor.detection.signals import SeasonalBaseline, VolumeSignal
+from monitor.text.cues import load_lexicon
+
+BASELINE_DAYS = 28
+STRONG_KEYS = frozenset(c.key for c in load_lexicon() if c.strong)
+
+
+def incident_members(s: Session, inc: Incident) -> list[tuple[Mention, Post, Source]]:
+    """The incident's mentions with their posts and sources, in mention order: one
+    query that evidence, sources and the category guess all read."""
+    return list(s.exec(select(Mention, Post, Source).join(Post, Mention.post_id == Post.id)
+                       .join(Source, Post.source_id == Source.id)
+                       .where(Mention.incident_id == inc.id).order_by(Mention.id)).all())
+
+
+def _points(s: Session, column, key: int) -> tuple:  # noqa: ANN001
+    rows = s.exec(select(EngagementSnapshot.seen_at, EngagementSnapshot.replies)
+                  .where(column == key).order_by(EngagementSnapshot.id)).all()
+    return tuple((at, n) for at, n in rows)
+
+
+SHARE_QUANTILE = 0.1  # a thread's negative share is the low end of what its replies show
+
+
+def negative_share(s: Session, thread_id: int, brand_id: int) -> float:
+    """How much of the thread's reply growth is a problem's. Replies answer the opener:
+    if it was flagged, all of them count. If not, what its replies scored for the brand
+    show for sure: the 10th percentile of the flagged share (a Beta posterior with a
+    prior of half a flagged and two unflagged replies), so one reply misread as negative
+    does not make a happy thread's 300 replies a complaint's, while a thread whose
+    scored replies are mostly angry counts nearly in full."""
+    rows = s.exec(select(Post.id, Mention.flagged).join(Mention, Mention.post_id == Post.id)
+                  .where(Post.thread_id == thread_id, Mention.brand_id == brand_id)).all()
+    opener = s.exec(select(func.min(Post.id)).where(Post.thread_id == thread_id)).one()
+    if any(pid == opener and flagged for pid, flagged in rows):
+        return 1.0
+    replies = [bool(flagged) for pid, flagged in rows if pid != opener]
+    negative = sum(replies)
+    return float(beta.ppf(SHARE_QUANTILE, negative + 0.5, len(replies) - negative + 2.0))
+
+
+def series_of(s: Session, post_ids: list[int], brand_id: int) -> list[Series]:
+    """Reply series of the incident's posts, or of their threads for forum posts."""
+    out, threads = [], set()
+    for pid in post_ids:
+        post = s.get(Post, pid)
+        if post.thread_id is not None:
+            threads.add(post.thread_id)
+            continue
+        label = f'"{(post.title or post.text)[:60]}"'
+        start = min(post.published_at or post.fetched_at, post.fetched_at)
+        out.append(Series(label, start, _points(s, EngagementSnapshot.post_id, pid)))
+    for tid in sorted(threads):
+        thread = s.get(Thread, tid)
+        label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
+        start = thread.first_seen_at
+        out.append(Series(label, start, _points(s, EngagementSnapshot.thread_id, tid),
+                          negative_share(s, tid, brand_id)))
+    return out
+
+
+def flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
+    """When the brand's flagged mentions of the last ``BASELINE_DAYS`` were seen."""
+    start = now - timedelta(days=BASELINE_DAYS)
+    return list(s.exec(select(Post.fetched_at).join(Mention, Mention.post_id == Post.id)
+                       .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                              Post.fetched_at >= start, Post.fetched_at <= now)).all())
+
+
+def volume(s: Session, brand_id: int, now: datetime, window: timedelta) -> VolumeSignal:
+    """Flagged mentions of the brand in the last window against its seasonal baseline
+    (the last ``BASELINE_DAYS`` before the window)."""
+    times = flagged_times(s, brand_id, now)
+    recent = sum(1 for t in times if t > now - window)
+    history = [t for t in times if t <= now - window]
+    first = min(history, default=now - window)
+    baseline = SeasonalBaseline.from_events(history, first, now - window)
+    hours = max(1, round(window.total_seconds() / 3600))
+    return baseline.surprise(now - window, recent, hours=hours)
+
+
+@lru_cache(maxsize=65_536)
+def _cue_context(text: str, keywords: tuple[str, ...], cues: tuple[str, ...],
+                 sentiment: float) -> CueContext:
+    """Cached: an incident's mentions are judged again on every batch."""
+    return strong_cue_context(text, keywords, cues, sentiment)
+
+
+def evidence_of(m: Mention, p: Post, src: Source, keywords: tuple[str, ...]) -> Evidence:
+    """A mention as the severity rules see it. Its strong cue counts only as a threat
+    against the brand (``detection/context.py``); a mention whose only cues are strong
+    ones about something else counts as flagged on tone alone."""
+    context = _cue_context(f"{p.title}\n{p.text}", keywords, tuple(m.cues), m.sentiment) \
+        if m.strong else None
+    strong = context is not None and context.counts
+    weak_cues = [c for c in m.cues if c not in STRONG_KEYS]
+    return Evidence(p.fetched_at, p.id, src.name, m.risk, strong, tuple(m.reasons),
+                    strong or bool(weak_cues), context.why if strong else "")
