@@ -133,3 +133,23 @@ def test_the_term_background_leaves_out_the_last_day(tmp_path: Path) -> None:
     assert background.docs == 20  # the week before the lag: neither the burst nor older
     assert background.counts.get("battery") == 10
     assert "outage" not in background.counts and "icloud" not in background.counts
+
+
+def test_a_resolved_incident_reads_resolved_until_it_reopens(tmp_path: Path) -> None:
+    from monitor.history.incidents import incident_detail, list_incidents
+
+    engine = _engine(tmp_path)
+    _post(engine, "My Acme phone overheats and support was rude and useless. Terrible.",
+          T0, 1)
+    _stages(engine, T0)
+    alert = _alerts(engine)[0]
+    assert list_incidents(engine)[0]["trend"] != "resolved"
+    resolve(engine, alert.id, T0 + timedelta(minutes=30), now=T0 + timedelta(minutes=40))
+    assert list_incidents(engine)[0]["trend"] == "resolved"
+    detail = incident_detail(engine, alert.incident_id)
+    assert detail["trend"] == "resolved" and detail["resolved"]
+    _post(engine, "Acme still ignores me, I will sue Acme in court with my lawyer.",
+          T0 + timedelta(hours=2), 2)
+    _stages(engine, T0 + timedelta(hours=2))
+    assert list_incidents(engine)[0]["trend"] != "resolved"
+    assert not incident_detail(engine, alert.incident_id)["resolved"]

@@ -30,8 +30,11 @@ def _iso(at: datetime | None) -> str:
     return at.isoformat(timespec="seconds") if at else ""
 
 
-def trend(signals: dict) -> str:
-    """One word for the listing: what the latest assessment saw."""
+def trend(signals: dict, resolved: bool = False) -> str:
+    """One word for the listing: "resolved" once the PR team resolved it (until a new
+    mention reopens it), else what the latest assessment saw."""
+    if resolved:
+        return "resolved"
     if not signals:
         return "-"
     return "growing" if signals.get("growing") else "steady"
@@ -51,7 +54,8 @@ def list_incidents(engine: Engine, *, brand: str | None = None, min_severity: st
         rows = s.exec(q.order_by(Incident.last_seen_at.desc(), Incident.id.desc())
                       .limit(limit)).all()
     return [{"id": inc.id, "brand": b.name, "severity": inc.severity or "-",
-             "trend": trend(inc.signals), "category": inc.category or "-",
+             "trend": trend(inc.signals, inc.resolved_at is not None),
+             "category": inc.category or "-",
              "mentions": inc.mention_count, "sources": len(inc.source_ids),
              "opened": _iso(inc.opened_at), "last_seen": _iso(inc.last_seen_at),
              "title": inc.title, "forecast": (inc.signals or {}).get("forecast")}
@@ -79,10 +83,12 @@ def incident_detail(engine: Engine, incident_id: int) -> dict | None:
                        IncidentChange.incident_id == inc.id)).all()]
     events.sort(key=lambda e: (e["at"], e["kind"] != "mention"))
     return {"id": inc.id, "brand": brand.name, "severity": inc.severity or "-",
-            "trend": trend(inc.signals), "category": inc.category or "-",
+            "trend": trend(inc.signals, inc.resolved_at is not None),
+            "category": inc.category or "-",
             "category_confidence": inc.category_confidence, "title": inc.title,
             "opened": _iso(inc.opened_at), "last_seen": _iso(inc.last_seen_at),
-            "acknowledged": _iso(inc.acknowledged_at), "cues": inc.cues,
+            "acknowledged": _iso(inc.acknowledged_at), "resolved": _iso(inc.resolved_at),
+            "cues": inc.cues,
             "first_reply": _iso(inc.first_reply_at), "trust": _trust(inc),
             "signals": inc.signals, "timeline": events}
 
