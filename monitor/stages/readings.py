@@ -16,10 +16,9 @@ from db.models import EngagementSnapshot, Incident, Mention, Post, Source, Threa
 from monitor.detection.context import CueContext, strong_cue_context
 from monitor.detection.severity import Evidence, Series
 from monitor.detection.signals import SeasonalBaseline, VolumeSignal
-from monitor.text.cues import load_lexicon
+from monitor.text.cues import strong_keys
 
 BASELINE_DAYS = 28
-STRONG_KEYS = frozenset(c.key for c in load_lexicon() if c.strong)
 
 
 def incident_members(s: Session, inc: Incident) -> list[tuple[Mention, Post, Source]]:
@@ -110,6 +109,6 @@ def evidence_of(m: Mention, p: Post, src: Source, keywords: tuple[str, ...]) -> 
     context = _cue_context(f"{p.title}\n{p.text}", keywords, tuple(m.cues), m.sentiment) \
         if m.strong else None
     strong = context is not None and context.counts
-    weak_cues = [c for c in m.cues if c not in STRONG_KEYS]
+    weak_cues = [c for c in m.cues if c not in strong_keys()]
     return Evidence(p.fetched_at, p.id, src.name, m.risk, strong, tuple(m.reasons),
                     strong or bool(weak_cues), context.why if strong else "")

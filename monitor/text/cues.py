@@ -83,3 +83,9 @@ def find_cues(categories: tuple[CueCategory, ...], normalized_text: str) -> list
         if terms:
             hits.append(CueHit(cat.key, cat.label, cat.weight, cat.strong, terms))
     return hits
+
+
+@lru_cache(maxsize=8)
+def strong_keys(path: Path = DEFAULT_LEXICON) -> frozenset[str]:
+    """Keys of the strong categories (media, legal, safety, group action, viral)."""
+    return frozenset(c.key for c in load_lexicon(path) if c.strong)
