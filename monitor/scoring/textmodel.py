@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, sparse
 
+from monitor.scoring.files import read_utf8, write_atomically
 from monitor.scoring.metrics import Metrics, auc_and_f1, sigmoid
 from monitor.text.normalize import normalize
 
@@ -276,20 +277,23 @@ def evaluate(model: TextModel, texts: Sequence[str], labels: Sequence[int]) -> M
 
 def save(model: TextModel, path: Path) -> None:
     """One compressed ``.npz``: float32 weights plus a JSON metadata string
-    (no pickles, so loading a model file cannot run code)."""
+    (no pickles, so loading a model file cannot run code), written beside ``path``
+    and renamed over it: a full disk or a crash never leaves a truncated model."""
     meta = {"format": FORMAT_VERSION, "language": model.language, "bits": model.bits,
             "bias": model.bias, "threshold": model.threshold, "metrics": model.metrics,
             "trained_on": model.trained_on, "extras": list(model.extras),
             "risk_calibration": None if model.risk_calibration is None
             else list(model.risk_calibration)}
-    with Path(path).open("wb") as fh:
-        np.savez_compressed(fh, weights=np.asarray(model.weights, dtype=np.float32),
-                            meta=np.array(json.dumps(meta, ensure_ascii=False)))
+    write_atomically(Path(path), lambda fh: np.savez_compressed(
+        fh, weights=np.asarray(model.weights, dtype=np.float32),
+        meta=np.array(json.dumps(meta, ensure_ascii=False))))
 
 
 def load(path: Path) -> TextModel:
     """The model saved at ``path``; ValueError saying what is wrong otherwise."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"model file {path} is a directory")
     if not path.is_file():
         raise ValueError(f"model file {path} does not exist")
     try:
@@ -333,12 +337,20 @@ def read_labelled_csv(path: Path) -> tuple[list[str], list[int]]:
     header naming ``text`` and ``label``; other columns ignored, empty texts skipped.
 
     Labels 1/negative/complaint/neg -> 1 and 0/positive/neutral/pos/other -> 0;
-    anything else is an error naming its line, so a typo never trains silently."""
-    try:
-        content = Path(path).read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+    anything else is an error naming its line, so a typo never trains silently.
+    A cell may be as long as the file: a 5 MB scraped post is a post, not an error."""
+    content = read_utf8(path)
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(content) + 1))
     reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        return _labelled_rows(reader)
+    except csv.Error as exc:  # none known with that limit, but never a traceback
+        raise ValueError(f"line {reader.line_num}: {exc}") from None
+    finally:
+        csv.field_size_limit(limit)  # the csv module's limit is process-wide
+
+
+def _labelled_rows(reader) -> tuple[list[str], list[int]]:  # noqa: ANN001 (a csv reader)
     header = [h.strip().casefold() for h in next(reader, [])]
     missing = [c for c in ("text", "label") if c not in header]
     if missing:
