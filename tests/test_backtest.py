@@ -137,7 +137,7 @@ def test_cli_backtest_csv_then_incidents_and_timeline(tmp_path):
                       f"\"{REPOST}\",\n", encoding="utf-8")
     kept = tmp_path / "replay.db"
     result = crisiswatch("backtest", "--posts", str(stream), "--keep", str(kept),
-                         "--config", str(tmp_path / "none.yaml"))
+                         cwd=tmp_path)  # no ./crisiswatch.yaml: the built-in settings
     assert result.returncode == 0, result.stderr
     assert "2026-03-02T09:00+00:00  NOTICE   Acme  incident #1: Charger fire" in result.stdout
     assert "CRISIS" in result.stdout and "3 records (2 posts)" in result.stdout
@@ -160,8 +160,10 @@ def test_cli_backtest_csv_then_incidents_and_timeline(tmp_path):
 def test_cli_backtest_refuses_a_broken_file(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n", encoding="utf-8")
-    result = crisiswatch("backtest", "--posts", str(bad), "--config", str(tmp_path / "n.yaml"))
+    result = crisiswatch("backtest", "--posts", str(bad), cwd=tmp_path)
     assert result.returncode == 2 and "line 1: not JSON" in result.stderr
+    result = crisiswatch("backtest", "--posts", str(bad), "--config", str(tmp_path / "n.yaml"))
+    assert result.returncode == 2 and "n.yaml: no such file" in result.stderr  # a typo
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"brands": []}), encoding="utf-8")
     nobrand = write(tmp_path / "nb.jsonl", [{"at": T0.isoformat(), "source": "a", "id": "1"}])

@@ -54,7 +54,7 @@ def test_missing_or_mismatched_models_are_config_errors(tmp_path):
 
 def test_score_command_explains_itself(tmp_path):
     result = crisiswatch("score", "I will call my lawyer about this Acme phone, it caught fire",
-                         "--config", str(tmp_path / "none.yaml"))
+                         cwd=tmp_path)  # no ./crisiswatch.yaml: the built-in settings
     assert result.returncode == 0, result.stderr
     assert "language: en" in result.stdout and "flagged" in result.stdout
     assert "legal threat" in result.stdout and "safety" in result.stdout

@@ -26,7 +26,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alerts.playbooks import Playbook, PlaybookError
 from db.engine import open_database
-from monitor.config import ENV_DATABASE, Config, ConfigError, load_config, parse_duration
+from monitor.config import (
+    DEFAULT_CONFIG,
+    ENV_DATABASE,
+    Config,
+    ConfigError,
+    load_config,
+    parse_duration,
+)
 from monitor.detection.category import playbooks_for
 
 EXIT_FAILED = 1  # the command ran and failed
@@ -53,6 +60,10 @@ class Lang(StrEnum):
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Config file (YAML).")]
+OptionalConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", show_default=False,
+    help=f"Config file (YAML); a file named here must exist. Default: ./{DEFAULT_CONFIG} "
+         "if there is one, else the built-in settings.")]
 PlaybooksConfigOpt = Annotated[Path, typer.Option(
     "--config", "-c",
     help="Config file; its playbooks_dir adds or replaces playbooks. If the file does not "
@@ -96,8 +107,10 @@ def connect(url: str) -> Engine:
         raise fail(f"cannot open database {shown}: {reason}", code=EXIT_FAILED) from None
 
 
-def read_config(path: Path) -> Config:
-    """The config file, validated, with the scorers it names checked; exit 2 if not."""
+def read_config(path: Path, *, scorers: bool = True) -> Config:
+    """The config file, validated, with the scorers it names checked (unless
+    ``scorers`` is false: ``model train`` makes the model the config names); exit 2
+    if not."""
     # numpy and the model files load with the scorers: --help and other commands stay fast
     from monitor.scoring.backends import check_scoring
 
@@ -105,15 +118,25 @@ def read_config(path: Path) -> Config:
         config = load_config(path)
     except ConfigError as exc:
         raise fail(f"{path}: invalid configuration\n{exc}") from None
-    if problems := check_scoring(config):
+    if scorers and (problems := check_scoring(config)):
         raise fail(f"{path}: invalid configuration\n" + "\n".join(problems))
     return config
 
 
-def config_or_default(path: Path) -> Config:
-    """The config file if there is one, else the defaults (for commands that can
-    work without a file, such as ``score``)."""
-    return read_config(path) if path.exists() else Config(data_dir=str(Path.cwd()))
+def config_or_default(path: Path | None, *, scorers: bool = True) -> Config:
+    """For commands that work without a config file (``score``, ``model``,
+    ``backtest``): with no ``--config`` (None), ./crisiswatch.yaml if there is one,
+    else the defaults; a file the user named must exist, so a typo never runs
+    silently on the defaults. ``scorers`` as for ``read_config``."""
+    if path is None:
+        path = Path(DEFAULT_CONFIG)
+        if not path.exists():
+            return Config(data_dir=str(Path.cwd()))
+    elif path.is_dir():
+        raise fail(f"--config {path}: is a directory, not a config file")
+    elif not path.exists():
+        raise fail(f"--config {path}: no such file")
+    return read_config(path, scorers=scorers)
 
 
 def parse_since(value: str) -> datetime:

@@ -10,14 +10,14 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli.common import ConfigOpt, config_or_default, fail, setup_logging
-from monitor.config import DEFAULT_CONFIG, parse_duration
+from monitor.cli.common import OptionalConfigOpt, config_or_default, fail, setup_logging
+from monitor.config import parse_duration
 
 
 def backtest(posts: Annotated[Path, typer.Option("--posts", help="Recorded stream: JSONL (or "
                                                  ".csv) with at, source, id, brand, thread, "
                                                  "title, text, replies, likes, views.")],
-             config: ConfigOpt = Path(DEFAULT_CONFIG),
+             config: OptionalConfigOpt = None,
              step: Annotated[str, typer.Option(help="Simulated polling interval.")] = "5m",
              as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
              keep: Annotated[Path | None, typer.Option(help="Keep the replay database here "

@@ -4,23 +4,33 @@ would, and sentiment models trained and measured on labelled CSV files."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from monitor.cli.common import ConfigOpt, Lang, config_or_default, fail
-from monitor.config import DEFAULT_CONFIG
+from monitor.cli.common import EXIT_FAILED, Lang, OptionalConfigOpt, config_or_default, fail
+from monitor.scoring.files import check_model_target, read_utf8
 from monitor.text.normalize import detect_language
 
 
-def score(text: Annotated[str, typer.Argument(help="The text to score (quote it).")],
-          config: ConfigOpt = Path(DEFAULT_CONFIG),
+def score(text: Annotated[str | None, typer.Argument(
+              help="The text to score (quote it), or - to read it from standard input.",
+              show_default=False)] = None,
+          file: Annotated[Path | None, typer.Option(
+              "--file", "-f", help="Score this UTF-8 file's whole content as one post.")] = None,
+          config: OptionalConfigOpt = None,
           as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
-    """Score one text as the daemon would: language, sentiment, risk, reasons."""
+    """Score one post as the daemon would: language, sentiment, risk, reasons. The
+    post is the TEXT argument, standard input (TEXT is -) or a whole file (--file)."""
     from monitor.scoring.backends import scorer_for  # models (numpy, snownlp) load on use
 
+    text = _post(text, file)
     cfg = config_or_default(config)
     result = scorer_for(cfg).score(text)
     flagged = result.risk >= cfg.detection.risk_threshold
@@ -43,6 +53,30 @@ def score(text: Annotated[str, typer.Argument(help="The text to score (quote it)
         typer.echo(f"  - {reason}")
 
 
+def _post(text: str | None, file: Path | None) -> str:
+    """The one post to score: the argument, all of standard input, or a whole file."""
+    if (text is None) == (file is None):
+        raise fail("give the text to score, - to read it from standard input, or --file PATH"
+                   if text is None else "give the text or --file PATH, not both")
+    if file is not None:
+        source = str(file)
+        try:
+            text = read_utf8(file)
+        except ValueError as exc:
+            raise fail(f"--file {file}: {exc}") from None
+    elif text == "-":
+        source = "standard input"
+        try:
+            text = typer.get_binary_stream("stdin").read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise fail(f"standard input is not UTF-8 (byte {exc.start})") from None
+    else:
+        return text
+    if not text.strip():
+        raise fail(f"{source} is empty: nothing to score")
+    return text
+
+
 model_app = typer.Typer(help="Train and evaluate sentiment models on labelled CSV files.",
                         no_args_is_help=True)
 
@@ -56,42 +90,74 @@ def _labelled(path: Path) -> tuple[list[str], list[int]]:
 
     try:
         texts, labels = read_labelled_csv(path)
-    except (OSError, ValueError) as exc:
-        raise fail(f"{path}: {exc}") from None
+    except ValueError as exc:
+        raise fail(f"--data {path}: {exc}") from None
     if len(set(labels)) < 2:
-        raise fail(f"{path}: needs both negative (1) and other (0) rows")
+        raise fail(f"--data {path}: needs both negative (1) and other (0) rows")
     return texts, labels
 
 
 @model_app.command("train")
 def model_train(data: DataOpt, language: Annotated[Lang, typer.Option(help="zh or en.")],
-                config: ConfigOpt = Path(DEFAULT_CONFIG),
+                config: OptionalConfigOpt = None,
                 out: Annotated[Path | None, typer.Option(help="Where to save (default: "
-                                                         "<data_dir>/models/LANG.npz).")] = None
+                                                         "<data_dir>/models/LANG.npz); "
+                                                         "checked before training.")] = None
                 ) -> None:
-    """Fit a model on 90% of the file, report it on the other 10%, save it."""
+    """Fit a model on 90% of the file, report it on the other 10%, save it (an old
+    model at that path stays whole until the new one is written)."""
     # the scoring modules (numpy, scipy) load only for the commands that score
     from monitor.scoring.backends import trained_model_path
     from monitor.scoring.metrics import split
     from monitor.scoring.textmodel import evaluate, save, train
 
-    cfg = config_or_default(config)
+    cfg = config_or_default(config, scorers=False)  # it may name the model made here
+    target = out or trained_model_path(Path(cfg.data_dir), language.value)
+    try:
+        check_model_target(target)
+    except ValueError as exc:
+        raise fail(f"{'--out ' if out else ''}{target}: {exc}") from None
     texts, labels = _labelled(data)
     train_idx, test_idx = split(len(texts), test_fraction=0.1)
-    typer.echo(f"training a {language.value} model on {len(train_idx)} rows "
-               f"({sum(labels[i] for i in train_idx)} negative)...")
-    model = train([texts[i] for i in train_idx], [labels[i] for i in train_idx], language.value)
+    with _progress(f"training a {language.value} model on {len(train_idx)} rows "
+                   f"({sum(labels[i] for i in train_idx)} negative)", "training"):
+        model = train([texts[i] for i in train_idx], [labels[i] for i in train_idx],
+                      language.value)
     held_texts, held_labels = [texts[i] for i in test_idx], [labels[i] for i in test_idx]
     held = evaluate(model, held_texts, held_labels)
     model = replace(model, metrics={"held_out": asdict(held)}, trained_on=data.name,
                     risk_calibration=_risk_calibration(model, held_texts, held_labels))
-    target = out or trained_model_path(Path(cfg.data_dir), language.value)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    save(model, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save(model, target)
+    except OSError as exc:
+        raise fail(f"cannot save {target} ({exc.strerror or exc}); an old model there is "
+                   "unchanged", code=EXIT_FAILED) from None
     typer.echo(f"held-out {len(test_idx)} rows: {_metrics_line(held)} at threshold "
                f"{model.threshold:.2f}")
     typer.echo(f"saved {target}; use it with `scoring: {{{language.value}: trained}}`"
                if out is None else f"saved {target}")
+
+
+@contextmanager
+def _progress(start: str, step: str, every: float = 5.0) -> Iterator[None]:
+    """Say what a long step does, that it still does every ``every`` seconds, and how
+    long it took (wall time: what the user waits for)."""
+    typer.echo(f"{start}...")
+    began, done = time.monotonic(), threading.Event()
+
+    def tick() -> None:
+        while not done.wait(every):
+            typer.echo(f"  {step}: {time.monotonic() - began:.0f} s so far")
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+    typer.echo(f"  {step} took {time.monotonic() - began:.1f} s")
 
 
 def _risk_calibration(model, texts: list[str], labels: list[int]):  # noqa: ANN001, ANN202
@@ -115,12 +181,13 @@ def _risk_calibration(model, texts: list[str], labels: list[int]):  # noqa: ANN0
 
 
 @model_app.command("eval")
-def model_eval(data: DataOpt, config: ConfigOpt = Path(DEFAULT_CONFIG),
+def model_eval(data: DataOpt, config: OptionalConfigOpt = None,
                language: Annotated[Lang | None, typer.Option(help="Evaluate the configured "
                                                             "backend for this language.")] = None
                ) -> None:
-    """AUC, precision, recall, F1 and calibration on a labelled file: of the configured
-    sentiment backend at 0.5, and of the whole risk score at detection.risk_threshold."""
+    """AUC, precision, recall, F1, calibration and speed on a labelled file: of the
+    configured sentiment backend at 0.5, and of the whole risk score at
+    detection.risk_threshold. Speed is posts per CPU-second of this process."""
     # the scoring modules (numpy, scipy, snownlp) load only for the commands that score
     from monitor.scoring.backends import resolve_backend, scorer_for
     from monitor.scoring.metrics import auc_and_f1
@@ -132,13 +199,25 @@ def model_eval(data: DataOpt, config: ConfigOpt = Path(DEFAULT_CONFIG),
         language = Lang(max(set(votes), key=votes.count))
     backend = getattr(cfg.scoring, language.value)
     sentiment = resolve_backend(backend, language.value, Path(cfg.data_dir))
-    negative = [1.0 - sentiment(t) for t in texts]
+    negative, speed = _timed(lambda t: 1.0 - sentiment(t), texts)
     m = auc_and_f1(negative, labels, threshold=0.5)
     typer.echo(f"{len(texts)} rows, language {language.value}, backend {backend}")
-    typer.echo(f"  sentiment: {_metrics_line(m)} at 0.5")
+    typer.echo(f"  sentiment: {_metrics_line(m)} at 0.5; {speed:,.0f} posts/s")
     scorer, threshold = scorer_for(cfg), cfg.detection.risk_threshold
-    m = auc_and_f1([scorer.score(t).risk for t in texts], labels, threshold=threshold)
-    typer.echo(f"  risk:      {_metrics_line(m)} at risk_threshold {threshold:g}")
+    risks, speed = _timed(lambda t: scorer.score(t).risk, texts)
+    m = auc_and_f1(risks, labels, threshold=threshold)
+    typer.echo(f"  risk:      {_metrics_line(m)} at risk_threshold {threshold:g}; "
+               f"{speed:,.0f} posts/s")
+    typer.echo("  (speed: posts per CPU-second of this process)")
+
+
+def _timed(score, texts: list[str]) -> tuple[list[float], float]:  # noqa: ANN001
+    """Scores and posts per CPU-second (time.process_time: other work on the machine
+    does not count); one post first, so lazily loaded models are not timed."""
+    score(texts[0])
+    began = time.process_time()
+    scores = [score(t) for t in texts]
+    return scores, len(texts) / max(time.process_time() - began, 1e-9)
 
 
 def _metrics_line(m) -> str:  # noqa: ANN001
