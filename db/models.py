@@ -154,6 +154,8 @@ class Incident(SQLModel, table=True):
                                    sa_column=Column(JSON, nullable=False, server_default="[]"))
     fingerprints: list[int] = Field(default_factory=list,
                                     sa_column=Column(JSON, nullable=False, server_default="[]"))
+    part_prints: list[int] = Field(default_factory=list,  # copied parts' (see grouping.py)
+                                   sa_column=Column(JSON, nullable=False, server_default="[]"))
     term_counts: dict[str, int] = Field(default_factory=dict,
                                         sa_column=Column(JSON, nullable=False,
                                                          server_default="{}"))
