@@ -1,6 +1,7 @@
 """Issue 15's lifecycle cases across sources, as scripted streams: real SQLite, the
 real scorer, the monitor and detect stages and the outbox's planning, on a clock the
-test sets. A complaint reposted on a news site is one matter on two sources."""
+test sets. A complaint reposted on a news site is one matter on two sources; a
+crisis that threatens both the courts and the press gets the 2 h legal playbook."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from alerts.outbox import plan_deliveries
+from alerts.playbooks import load_playbooks
 from db.engine import open_database, session
 from db.models import Alert, Incident, Mention, Post, Source, Thread
 from monitor.config import Config, parse_config
@@ -154,3 +157,44 @@ def test_a_different_complaint_on_the_second_source_stays_its_own_incident(
     with session(engine) as s:
         incidents = s.exec(select(Incident).order_by(Incident.id)).all()
     assert [inc.source_ids for inc in incidents] == [[1], [2]]
+
+
+# Mostly about rude service, with a threat to sue and to go to the press: the
+# category guess counts words and says service attitude.
+LEGAL_AND_MEDIA = {
+    "zh": ("Acme客服态度恶劣，敷衍推诿，店员爱答不理还骂人，服务太差了。我已经联系律师准备起诉，"
+           "也已经投诉给媒体曝光。",
+           "Acme的客服态度真的差，敷衍了事，店员还甩脸色，服务太恶劣",
+           "同感，Acme服务态度太恶劣了，客服推诿不理人，支持找律师起诉、找媒体曝光"),
+    "en": ("Acme support was rude and dismissive, the staff ignored me and the manager was "
+           "condescending. Terrible service and attitude. I have contacted my lawyer and will "
+           "sue, and I have sent the whole story to a journalist at the local TV news.",
+           "Acme staff were rude to me too, awful attitude, the support agent hung up on me.",
+           "Same rude, dismissive service from Acme support. Go to the press and sue them."),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(LEGAL_AND_MEDIA))
+def test_a_legal_and_media_crisis_gets_the_two_hour_legal_playbook(tmp_path: Path,
+                                                                    lang: str) -> None:
+    """Rude service is what these posts mostly say, but the courts and the press set
+    the clock: the legal playbook's 2 h (legal, then media), not service attitude's 4 h."""
+    engine = _engine(tmp_path)
+    opener, *replies = LEGAL_AND_MEDIA[lang]
+    _post(engine, "forum", "Acme", opener, 0)
+    for n, reply in enumerate(replies, 1):
+        _post(engine, "forum", "", reply, 10 * n)
+    books = load_playbooks()
+    assert plan_deliveries(engine, books, now=T0 + timedelta(minutes=30)) == 0  # no channels
+    alerts = _alerts(engine)
+    assert [a.severity for a in alerts] == ["notice", "crisis"]
+    with session(engine) as s:
+        incident = s.exec(select(Incident)).one()
+    assert incident.category == "service_attitude"
+    assert {"legal_threat", "media_exposure", "service_attitude"} <= set(incident.cues)
+    legal = next(b for b in books if b.name == "legal_threat")
+    for alert in alerts:
+        assert alert.playbook == "legal_threat"
+        assert alert.respond_by - alert.created_at == timedelta(hours=2)
+        assert f"Playbook: {legal.text('title', lang)} (legal_threat)" in alert.body
+        assert "respond within 2h" in alert.body
