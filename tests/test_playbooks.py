@@ -1,6 +1,7 @@
-"""The playbook library (alerts/playbooks.py, alerts/playbooks/*.yaml) and its CLI
-(monitor/cli/playbooks.py): the ten built-ins, validation, the never-recommend
-lint, admin folders, the choice of playbook, and the commands."""
+"""The playbook library (alerts/playbooks.py, alerts/playbook_check.py,
+alerts/playbooks/*.yaml) and its CLI (monitor/cli/playbooks.py): the ten
+built-ins, validation, the never-recommend lint, admin folders, the choice of
+playbook, and the commands."""
 
 from __future__ import annotations
 
@@ -12,16 +13,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from alerts.playbook_check import PLACEHOLDERS, recommends_forbidden
 from alerts.playbooks import (
     BUILTIN,
-    PLACEHOLDERS,
     Playbook,
     PlaybookError,
     choose_playbook,
     duration_seconds,
     load_playbooks,
     parse_playbook,
-    recommends_forbidden,
     validate_folder,
 )
 from monitor.cli.playbooks import playbooks_app
