@@ -16,9 +16,9 @@ import re
 from collections.abc import Collection
 
 from alerts.durations import parse_duration
+from alerts.statement import CLAUSE_ONLY, PLACEHOLDERS, bare_placeholders
 
 LANGS = ("en", "zh")
-PLACEHOLDERS = ("brand", "product", "time", "place")
 REQUIRED = ("name", "title", "owner", "first_steps", "holding_statement", "escalation",
             "never_say")
 OPTIONAL = ("default", "priority", "categories", "cues", "response_time", "never_do",
@@ -171,6 +171,8 @@ def _check_key_list(key: str, value: object, known: Collection[str] | None) -> l
 
 
 def _check_placeholders(data: dict, stem: str) -> list[str]:
+    """Known placeholders only, and the facts (``{place}``) only in an optional
+    clause (alerts/statement.py): a statement must not invent a store for a post."""
     problems = []
     for lang, text in _lang_texts(data.get("holding_statement")):
         bad = [m for m in _BRACED.findall(text) if not _PLACEHOLDER.fullmatch(m)]
@@ -178,6 +180,10 @@ def _check_placeholders(data: dict, stem: str) -> list[str]:
             allowed = " ".join(f"{{{p}}}" for p in PLACEHOLDERS)
             problems.append(f"holding_statement.{lang}: unknown placeholder(s) "
                             f"{', '.join(dict.fromkeys(bad))} (allowed: {allowed})")
+        for key in dict.fromkeys(k for k in bare_placeholders(text) if k in CLAUSE_ONLY):
+            problems.append(f"holding_statement.{lang}: {{{key}}} must be inside an optional "
+                            f"clause in square brackets, e.g. \"[ at {{{key}}}]\", which is "
+                            "left out when the incident names none (an online post does not)")
     return problems
 
 
@@ -185,11 +191,14 @@ def _check_placeholder_defaults(data: dict, stem: str) -> list[str]:
     if "placeholder_defaults" not in data:
         return []
     value = data["placeholder_defaults"]
-    allowed = [p for p in PLACEHOLDERS if p != "brand"]
+    allowed = [p for p in PLACEHOLDERS if p != "brand" and p not in CLAUSE_ONLY]
     if not isinstance(value, dict):
         return [f"placeholder_defaults: must be a mapping of {', '.join(allowed)}"]
-    problems = [f"placeholder_defaults.{k}: unknown placeholder (allowed: {', '.join(allowed)})"
-                for k in map(str, value) if k not in allowed]
+    problems = [f"placeholder_defaults.{k}: a {k} is a fact of the incident, not a default: "
+                f"put {{{k}}} in an optional clause instead" for k in map(str, value)
+                if k in CLAUSE_ONLY]
+    problems += [f"placeholder_defaults.{k}: unknown placeholder (allowed: {', '.join(allowed)})"
+                 for k in map(str, value) if k not in allowed and k not in CLAUSE_ONLY]
     for key in (k for k in allowed if k in value):
         where = f"placeholder_defaults.{key}"
         problems += _check_languages(where, value[key])

@@ -9,11 +9,11 @@ built-in replaces it. Every problem in every file is reported at once, naming
 the file and the key (``safety_incident.yaml: first_steps.zh: ...``), so an admin
 fixes a folder in one pass.
 
-Holding-statement placeholders (filled by alerts/render.py): ``{brand}`` the brand
-name; ``{product}`` the product or service as customers call it, written after
-the brand ("your {brand} {product}"); ``{place}`` a store, branch or city, after
-"at"; ``{time}`` a date or "recently", after a verb ("posted {time}"). A missing
-value falls back to the playbook's ``placeholder_defaults``, then to neutral words.
+Holding statements have placeholders and optional clauses (``alerts/statement.py``
+fills them): ``{brand} {product} {time}``, and ``{place}`` only inside a clause in
+square brackets, "with {brand}[ at {place}]", left out when the incident names no
+place. A missing ``{product}`` or ``{time}`` falls back to the playbook's
+``placeholder_defaults``, then to neutral words.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """Issue 15's lifecycle cases across sources, as scripted streams: real SQLite, the
 real scorer, the monitor and detect stages and the outbox's planning, on a clock the
 test sets. A complaint reposted on a news site is one matter on two sources; a
-crisis that threatens both the courts and the press gets the 2 h legal playbook."""
+crisis that threatens both the courts and the press gets the 2 h legal playbook;
+the holding statement for a forum complaint names no store, and names the brand
+as the post's language does."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,11 +63,11 @@ REPOSTS = {
 }
 
 
-def _engine(tmp_path: Path):  # noqa: ANN202 - Engine
+def _engine(tmp_path: Path, **brand: object):  # noqa: ANN202 - Engine
     url = f"sqlite:///{tmp_path / 'cw.db'}"
     engine = open_database(url)
-    sync_config(engine, parse_config({"database": url,
-                                      "brands": [{"name": "Acme", "keywords": ["Acme"]}]},
+    brands = [{"name": "Acme", "keywords": ["Acme", "艾克美"], **brand}]
+    sync_config(engine, parse_config({"database": url, "brands": brands},
                                      base=tmp_path, env={}))
     with session(engine) as s, s.begin():
         forum = Source(name="forum", kind="forum", url="https://forum.example/")
@@ -198,3 +201,28 @@ def test_a_legal_and_media_crisis_gets_the_two_hour_legal_playbook(tmp_path: Pat
         assert alert.respond_by - alert.created_at == timedelta(hours=2)
         assert f"Playbook: {legal.text('title', lang)} (legal_threat)" in alert.body
         assert "respond within 2h" in alert.body
+
+
+# Issue 15: "在Acme门店的经历" for a forum complaint about an overheating phone.
+SERVICE = {
+    "zh": ("Acme手机充电发烫，客服态度恶劣，敷衍推诿，爱答不理，服务太差了",
+           "非常抱歉您在艾克美的经历给您带来了困扰"),
+    "en": ("My Acme phone gets hot when charging and the support staff were rude, dismissive "
+           "and ignored me. Terrible service.",
+           "We are sorry about your experience with Acme, and we understand"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SERVICE))
+def test_the_holding_statement_for_a_forum_complaint_names_no_store(tmp_path: Path,
+                                                                     lang: str) -> None:
+    engine = _engine(tmp_path, names={"zh": "艾克美"})
+    text, statement = SERVICE[lang]
+    _post(engine, "forum", "", text, 0)
+    plan_deliveries(engine, load_playbooks(), now=T0 + timedelta(minutes=5))
+    alert = _alerts(engine)[0]
+    assert alert.playbook == "service_attitude"
+    said = alert.body.split("Holding statement: ", 1)[1].split("\n", 1)[0]
+    assert said.startswith(statement)
+    assert not re.search(r"门店|store|location|[{}\[\]]", said), said
+    assert "Brand: Acme" in alert.body  # the team's own name for it stays in the header
