@@ -89,7 +89,8 @@ def alert_view(s: Session, alert: Alert, console_url: str | None = None,
                      category=incident.category if incident else None,
                      category_label=(labels or {}).get(incident.category)
                      if incident and incident.category else None,
-                     opened_at=incident.opened_at if incident else None, ack_url=ack)
+                     opened_at=incident.opened_at if incident else None, ack_url=ack,
+                     brand_names=dict(brand.names or {}))
 
 
 def _incident_cues(s: Session, alert: Alert) -> set[str]:

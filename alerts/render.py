@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -25,12 +25,12 @@ from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from alerts.playbooks import Playbook
+from alerts.statement import fill_statement, statement_brand, statement_time
 
 BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("plain", "markdown", "html")
 _EXT = {"plain": "txt", "markdown": "md", "html": "html"}
 _WS = re.compile(r"\s+")
-_PLACEHOLDER = re.compile(r"\{(brand|product|time|place)\}")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 # Printable ASCII a URL may keep as is; everything else (spaces, quotes, angle
 # brackets, backslash, non-ASCII, controls) is percent-encoded. "%" stays so
@@ -41,16 +41,6 @@ _MAX_URL = 2048
 REOPENED = "reopened after resolve"  # first reason of an incident's first alert after it
 # Field caps: one screen line for titles, more for reasons and playbook text.
 TITLE_CAP, SOURCE_CAP, BRAND_CAP, REASON_CAP, BOOK_CAP = 140, 40, 60, 300, 2000
-
-# Neutral words for a missing placeholder value, after the playbook's own
-# ``placeholder_defaults``. Same grammar as alerts/playbooks.py: {product} follows
-# the brand ("your {brand} {product}"), {place} follows "at", {time} a verb.
-PLACEHOLDER_DEFAULTS: dict[str, dict[str, str]] = {
-    "brand": {"en": "our brand", "zh": "我们的品牌"},
-    "product": {"en": "product", "zh": "产品"},
-    "time": {"en": "recently", "zh": "近日"},
-    "place": {"en": "one of our locations", "zh": "我们的门店"},
-}
 
 
 @dataclass(frozen=True)
@@ -76,6 +66,7 @@ class AlertView:
     place: str | None = None
     opened_at: datetime | None = None
     ack_url: str | None = None
+    brand_names: Mapping[str, str] = field(default_factory=dict)  # language -> name
 
 
 @dataclass(frozen=True)
@@ -139,41 +130,6 @@ def md_link(url: str | None, text: object) -> str:
     label = md_escape(text)
     link = md_url(url)
     return f"[{label}]({link})" if link else label
-
-
-# --- placeholders ------------------------------------------------------------------------
-
-
-def fill_statement(text: str, values: Mapping[str, str | None], lang: str = "en",
-                   defaults: Mapping[str, Mapping[str, str]] | None = None) -> str:
-    """Fill {brand} {product} {time} {place} by plain substitution, never
-    str.format or Jinja: the statement and the values may hold braces of their
-    own, and unknown ``{...}`` are left as they are. One pass, so a value that
-    itself says "{product}" is not filled again. Missing values become neutral
-    words (the playbook's ``defaults`` first), so no placeholder reaches the
-    public."""
-    filled = {key: _placeholder(key, values.get(key), lang, defaults)
-              for key in PLACEHOLDER_DEFAULTS}
-    return _PLACEHOLDER.sub(lambda m: filled[m.group(1)], text)
-
-
-def _placeholder(key: str, value: str | None, lang: str,
-                 defaults: Mapping[str, Mapping[str, str]] | None) -> str:
-    if value:
-        return value
-    for source in ((defaults or {}).get(key) or {}, PLACEHOLDER_DEFAULTS[key]):
-        if word := source.get(lang) or source.get("en"):
-            return word
-    return ""
-
-
-def statement_time(opened_at: datetime | None, lang: str) -> str | None:
-    """The day the incident opened, written for a public statement."""
-    if opened_at is None:
-        return None
-    if lang == "zh":
-        return f"{opened_at.year}年{opened_at.month}月{opened_at.day}日"
-    return f"{opened_at.day} {opened_at:%B %Y}"
 
 
 # --- language ----------------------------------------------------------------------------
@@ -247,7 +203,8 @@ def _book_lines(book: Playbook, field: str, lang: str) -> list[str]:
 
 
 def _book_context(book: Playbook, view: AlertView, lang: str) -> dict[str, object]:
-    values = {"brand": view.brand, "product": view.product, "place": view.place,
+    values = {"brand": statement_brand(view.brand, view.brand_names, lang),
+              "product": view.product, "place": view.place,
               "time": statement_time(view.opened_at, lang)}
     statement = fill_statement(str(_book_field(book, "holding_statement", lang) or ""),
                                {k: inert(v, BRAND_CAP) if v else None for k, v in values.items()},

@@ -26,6 +26,9 @@ class Brand(SQLModel, table=True):
     name: str = Field(unique=True, index=True)
     keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     exclude: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # language -> the brand's name in holding statements in that language
+    names: dict[str, str] = Field(default_factory=dict,
+                                  sa_column=Column(JSON, nullable=False, server_default="{}"))
     enabled: bool = True
     managed_by: str = "config"
 
@@ -154,6 +157,8 @@ class Incident(SQLModel, table=True):
                                    sa_column=Column(JSON, nullable=False, server_default="[]"))
     fingerprints: list[int] = Field(default_factory=list,
                                     sa_column=Column(JSON, nullable=False, server_default="[]"))
+    part_prints: list[int] = Field(default_factory=list,  # copied parts' (see grouping.py)
+                                   sa_column=Column(JSON, nullable=False, server_default="[]"))
     term_counts: dict[str, int] = Field(default_factory=dict,
                                         sa_column=Column(JSON, nullable=False,
                                                          server_default="{}"))

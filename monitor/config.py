@@ -28,6 +28,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
+from alerts.playbook_check import LANGS
 from crawlers.extractors.rules import resolve_rules
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
@@ -79,6 +80,8 @@ class BrandConfig(_Strict):
     keywords: list[str] = Field(min_length=1)
     exclude: list[str] = []
     detection: BrandThresholds = BrandThresholds()
+    # the brand as holding statements in that language name it ({zh: 艾克美}); else ``name``
+    names: dict[str, str] = {}
 
     @field_validator("keywords", "exclude")
     @classmethod
@@ -86,6 +89,16 @@ class BrandConfig(_Strict):
         if any(not v.strip() for v in values):
             raise ValueError("must not contain empty strings")
         return values
+
+    @field_validator("names")
+    @classmethod
+    def _statement_names(cls, names: dict[str, str]) -> dict[str, str]:
+        unknown = [lang for lang in names if lang not in LANGS]
+        if unknown:
+            raise ValueError(f"unknown language {unknown[0]!r} (use {' or '.join(LANGS)})")
+        if any(not name.strip() for name in names.values()):
+            raise ValueError("must not contain empty names")
+        return {lang: name.strip() for lang, name in names.items()}
 
 
 class SourceConfig(_Strict):

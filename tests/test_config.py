@@ -129,6 +129,25 @@ def test_blank_keyword_rejected() -> None:
     assert "brands[0].keywords" in _error(data)
 
 
+def test_brand_names_per_language_are_kept_trimmed() -> None:
+    data = _data()
+    data["brands"][0]["names"] = {"zh": " 艾克美 ", "en": "Acme Inc."}
+    brand = parse_config(data, base=Path("/tmp"), env={}).brands[0]
+    assert brand.names == {"zh": "艾克美", "en": "Acme Inc."}
+    assert parse_config(_data(), base=Path("/tmp"), env={}).brands[0].names == {}
+
+
+@pytest.mark.parametrize("names, expected", [
+    ({"fr": "Acmé"}, "brands[0].names: unknown language 'fr' (use en or zh)"),
+    ({"zh": "  "}, "brands[0].names: must not contain empty names"),
+    ("艾克美", "brands[0].names: Input should be a valid dictionary (got '艾克美')"),
+])
+def test_bad_brand_names_are_named(names: object, expected: str) -> None:
+    data = _data()
+    data["brands"][0]["names"] = names
+    assert expected in _error(data)
+
+
 def test_unknown_kind() -> None:
     data = _data()
     data["sources"][1]["kind"] = "gopher"

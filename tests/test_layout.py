@@ -190,7 +190,7 @@ def test_the_rules_see_every_core_file():
 
 def test_pure_alerts_modules_do_no_io():
     """Rendering and playbook choice are pure: no db, no network."""
-    for module in ("alerts.render", "alerts.playbooks"):
+    for module in ("alerts.render", "alerts.playbooks", "alerts.playbook_check"):
         assert not {m.split(".")[0] for m in imports(module)} & {"db", "crawlers"}, module
 
 

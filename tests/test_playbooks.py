@@ -1,6 +1,7 @@
-"""The playbook library (alerts/playbooks.py, alerts/playbooks/*.yaml) and its CLI
-(monitor/cli/playbooks.py): the ten built-ins, validation, the never-recommend
-lint, admin folders, the choice of playbook, and the commands."""
+"""The playbook library (alerts/playbooks.py, alerts/playbook_check.py,
+alerts/playbooks/*.yaml) and its CLI (monitor/cli/playbooks.py): the ten
+built-ins, validation, the never-recommend lint, admin folders, the choice of
+playbook, and the commands."""
 
 from __future__ import annotations
 
@@ -12,16 +13,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from alerts.playbook_check import PLACEHOLDERS, recommends_forbidden
 from alerts.playbooks import (
     BUILTIN,
-    PLACEHOLDERS,
     Playbook,
     PlaybookError,
     choose_playbook,
     duration_seconds,
     load_playbooks,
     parse_playbook,
-    recommends_forbidden,
     validate_folder,
 )
 from monitor.cli.playbooks import playbooks_app
@@ -147,7 +147,7 @@ def test_holding_statements_use_only_known_placeholders(books: tuple[Playbook, .
             assert re.sub(r"\{[^{}]*\}", "", text).count("{") == 0
             used |= braces
         for key, value in book.placeholder_defaults.items():
-            assert key in {"product", "place", "time"} and value["en"] and value["zh"]
+            assert key in {"product", "time"} and value["en"] and value["zh"]
     assert used == allowed  # the library as a whole draws on every incident value
 
 
@@ -218,8 +218,11 @@ def test_the_issue_example_message(tmp_path: Path) -> None:
     ({"cues": ["refund"]}, "mine.yaml: cues: unknown key 'refund'"),
     ({"placeholder_defaults": {"brand": {"en": "us", "zh": "我们"}}},
      "mine.yaml: placeholder_defaults.brand: unknown placeholder"),
-    ({"placeholder_defaults": {"place": {"en": "our shop"}}},
-     "mine.yaml: placeholder_defaults.place.zh: must be non-empty text"),
+    ({"placeholder_defaults": {"time": {"en": "lately"}}},
+     "mine.yaml: placeholder_defaults.time.zh: must be non-empty text"),
+    ({"placeholder_defaults": {"place": {"en": "our shop", "zh": "门店"}}},
+     "mine.yaml: placeholder_defaults.place: a place is a fact of the incident, not a "
+     "default: put {place} in an optional clause instead"),
 ])
 def test_each_kind_of_problem_names_file_and_key(tmp_path: Path, change: dict,
                                                  expected: str) -> None:
@@ -249,6 +252,28 @@ def test_holding_statement_placeholders(tmp_path: Path, text: str, bad: str) -> 
     message = _problems(tmp_path, data)
     assert message.startswith("mine.yaml: holding_statement.zh: unknown placeholder(s) ")
     assert bad in message and "allowed: {brand} {product} {time} {place}" in message
+
+
+@pytest.mark.parametrize("text", [
+    "Sorry about your visit to {brand} at {place}.",
+    "Sorry about your visit to {brand} [at {place}.",  # the clause never closes
+    "Sorry about your visit to {brand} [at] {place}.",
+])
+def test_a_place_outside_an_optional_clause_is_refused(tmp_path: Path, text: str) -> None:
+    data = _custom("mine")
+    data["holding_statement"]["en"] = text
+    assert _problems(tmp_path, data) == (
+        "mine.yaml: holding_statement.en: {place} must be inside an optional clause in square "
+        'brackets, e.g. "[ at {place}]", which is left out when the incident names none (an '
+        "online post does not)")
+
+
+def test_a_place_in_an_optional_clause_is_accepted(tmp_path: Path) -> None:
+    data = _custom("mine")
+    data["holding_statement"] = {"en": "Sorry about {brand}[ at {place}] [sic].",
+                                 "zh": "抱歉您在{brand}[{place}]的经历。"}
+    book = parse_playbook(_write(tmp_path, "mine", data))
+    assert book.holding_statement["en"] == "Sorry about {brand}[ at {place}] [sic]."
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
@@ -548,7 +573,10 @@ def test_cli_show_marks_the_default_and_its_placeholders(tmp_path: Path) -> None
     assert result.exit_code == 0
     assert result.output.startswith("service_attitude: Service attitude complaint "
                                     "(builtin, default)")
-    assert "Placeholder defaults: place = one of our locations" in result.output
+    assert "Placeholder defaults" not in result.output  # a place is never a default
+    show = runner.invoke(playbooks_app, ["show", "delivery_delay",
+                                         "-c", str(tmp_path / "none.yaml")])
+    assert "Placeholder defaults: product = order" in show.output
 
 
 def test_cli_show_unknown_name(tmp_path: Path) -> None:

@@ -221,8 +221,7 @@ def test_fill_statement() -> None:
     out = fill_statement(text, {"brand": "Acme", "product": "X1", "place": "Berlin",
                                 "time": "3 May"})
     assert out == "Acme: X1 at Berlin, 3 May. {unknown} {0} {Acme}"
-    assert fill_statement("{product} {time} {place}", {}) == \
-        "product recently one of our locations"
+    assert fill_statement("{product} {time}", {}) == "product recently"
     assert fill_statement("{product}{time}", {}, "zh") == "产品近日"
     defaults = {"product": {"en": "the kettle", "zh": "电水壶"}}
     assert fill_statement("{product}", {"product": ""}, "zh", defaults) == "电水壶"
@@ -230,16 +229,19 @@ def test_fill_statement() -> None:
 
 
 def test_placeholders_from_view_and_playbook(book: Playbook) -> None:
-    place = {"en": "our Main St store", "zh": "门店"}
-    custom = replace(book, placeholder_defaults={"place": place},
-                     holding_statement={"en": "{brand} {product} <i>{place}</i> on {time}.",
+    kettle = {"en": "kettle", "zh": "电水壶"}
+    custom = replace(book, placeholder_defaults={"product": kettle},
+                     holding_statement={"en": "{brand} {product}[ <i>{place}</i>] on {time}.",
                                         "zh": "{brand}"})
-    view = _view(product="Kettle <3", opened_at=datetime(2025, 5, 3, 9, 30, tzinfo=UTC))
+    opened = datetime(2025, 5, 3, 9, 30, tzinfo=UTC)
+    view = _view(product="Kettle <3", place="Main St [store]", opened_at=opened)
     plain = render_alert(view, custom, "plain").body
-    assert "Holding statement: Acme Kettle <3 <i>our Main St store</i> on 3 May 2025." in plain
+    assert "Holding statement: Acme Kettle <3 <i>Main St [store]</i> on 3 May 2025." in plain
     html = render_alert(view, custom, "html").body
-    assert "Acme Kettle &lt;3 &lt;i&gt;our Main St store&lt;/i&gt; on 3 May 2025." in html
+    assert "Acme Kettle &lt;3 &lt;i&gt;Main St [store]&lt;/i&gt; on 3 May 2025." in html
     assert "Opened: 2025-05-03 09:30 UTC" in plain
+    online = render_alert(_view(opened_at=opened), custom, "plain").body  # no place, no product
+    assert "Holding statement: Acme kettle on 3 May 2025." in online
 
 
 # --- ack link ---------------------------------------------------------------------------

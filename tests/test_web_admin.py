@@ -195,6 +195,19 @@ def test_brand_preview_shows_recent_matches_only_and_saves_nothing(make_client, 
         ["zyxcorp", "zyx corp"], ["zyxcorp anvil"], True, "console")
 
 
+def test_brand_names_for_holding_statements_are_saved_and_shown(make_client, engine) -> None:  # noqa: ANN001
+    client = make_client("admin")
+    form = {"name": "Zyx", "keywords": "zyx", "exclude": "", "name_zh": " 齐艾克斯 ",
+            "name_en": "", "enabled": "1", "action": "save"}
+    assert post(client, "/admin/brands/new", form).status_code == 303
+    brand = one(engine, Brand, name="Zyx")
+    assert brand.names == {"zh": "齐艾克斯"}
+    page = client.get(f"/admin/brands/{brand.id}").text
+    assert 'name="name_zh" type="text" value="齐艾克斯"' in page
+    assert post(client, f"/admin/brands/{brand.id}", {**form, "name_zh": ""}).status_code == 303
+    assert one(engine, Brand, name="Zyx").names == {}
+
+
 def test_brand_errors_name_the_field(make_client, engine) -> None:  # noqa: ANN001
     client = make_client("admin")
     answer = post(client, "/admin/brands/new", {"name": "Acme", "keywords": " ",

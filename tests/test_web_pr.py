@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from db.engine import read_session
-from db.models import Alert, Incident
+from sqlmodel import select
+
+from db.engine import read_session, session
+from db.models import Alert, Brand, Incident
 from tests.web_support import (
     T0,
     add_alert,
@@ -52,6 +54,21 @@ def test_alert_page_shows_incident_first_steps_and_filled_statement(console):
     statement = re.search(r'<p class="text" id="statement">(.*?)</p>', page, re.S).group(1)
     assert "Acme" in statement and "{brand}" not in statement and "{time}" not in statement
     assert 'id="ack"' in page and 'id="resolve"' in page
+
+
+def test_the_statement_names_no_store_and_the_brand_in_the_posts_language(console):
+    """Issue 15: "在Acme门店的经历" for a forum complaint; Acme has a Chinese name."""
+    with session(console.engine) as s, s.begin():
+        brand = s.exec(select(Brand).where(Brand.name == "Acme")).one()
+        brand.names = {"zh": "艾克美"}
+        s.add(brand)
+    incident = add_incident(console.engine, category="service_attitude")
+    add_post(console.engine, title="Acme客服态度太差", language="zh", incident_id=incident)
+    alert = add_alert(console.engine, incident, playbook="service_attitude")
+    page = logged_in(console, "pat").get(f"/alerts/{alert}").text
+    statement = re.search(r'<p class="text" id="statement">(.*?)</p>', page, re.S).group(1)
+    assert statement.startswith("非常抱歉您在艾克美的经历")
+    assert "门店" not in statement and "[" not in statement
 
 
 def test_acknowledge_through_the_form(console):

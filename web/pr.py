@@ -16,7 +16,7 @@ from sqlalchemy import Engine, and_, func
 from sqlmodel import select
 
 from alerts.playbooks import Playbook, PlaybookError, choose_playbook, load_playbooks
-from alerts.render import fill_statement, statement_time
+from alerts.statement import fill_statement, statement_brand, statement_time
 from alerts.workflow import STATUSES, WorkflowError, acknowledge, list_alerts, resolve
 from db.engine import read_session
 from db.models import Alert, Brand, Incident, Mention, Post, Source, utcnow
@@ -85,7 +85,7 @@ def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int) ->
     book = next((b for b in books if b.name == alert.playbook), None) or \
         choose_playbook(books, incident.cues, incident.category)
     statement = fill_statement(book.text("holding_statement", lang),
-                               {"brand": brand.name,
+                               {"brand": statement_brand(brand.name, brand.names, lang),
                                 "time": statement_time(incident.opened_at, lang)},
                                lang, book.placeholder_defaults)
     return {"alert": alert, "incident": incident, "brand": brand.name, "posts": posts,

@@ -7,7 +7,10 @@ spokesperson, one line). Three signals, strongest first:
 
 1. the same thread (replies under one forum topic are one conversation);
 2. near-duplicate text: reposts, copy-pastes with a few characters changed,
-   "RT"/"转发" prefixes, detected with a 64-bit SimHash (``simhash.py``);
+   "RT"/"转发" prefixes, detected with a 64-bit SimHash (``simhash.py``); and
+   reposts that copy a post under words of their own (a news site's headline, a
+   comment before "//@user:"), matched on the copied part, which must be closer
+   (``PART_BITS``): a part is copied, not retyped;
 3. shared salient terms (退款, 发霉; "mould", "refund") within a time window,
    for different people describing the same matter in their own words
    (``terms.py``). Only terms that are rare among the brand's *other* recent
@@ -29,12 +32,13 @@ from types import MappingProxyType
 from monitor.detection.simhash import (
     EMPTY_FINGERPRINT,
     NEAR_DUPLICATE_BITS,
+    PART_BITS,
     hamming,
     near_duplicate,
 )
 from monitor.detection.terms import TermBackground, common_terms
 
-MAX_FINGERPRINTS = 64  # per incident: later reposts look like the recent ones
+MAX_FINGERPRINTS = 64  # per incident, and as many parts: later reposts look like recent ones
 INCIDENT_TERMS = 24  # an incident's most frequent terms compared (see _incident_terms)
 
 # ---------------------------------------------------------------- incidents
@@ -50,7 +54,9 @@ class MentionKey:
     """What clustering needs to know about one flagged mention.
 
     ``thread_key`` must be unique across sources (e.g. the thread URL, or
-    "source:thread-id"); ``None`` for posts that are not replies in a thread."""
+    "source:thread-id"); ``None`` for posts that are not replies in a thread.
+    ``fingerprint`` is the whole post's, ``parts`` those of its parts (the text
+    without its title, the original it quotes: ``simhash.post_fingerprints``)."""
 
     brand_id: int
     thread_key: str | None
@@ -58,17 +64,19 @@ class MentionKey:
     at: datetime
     fingerprint: int
     terms: tuple[str, ...]
+    parts: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         _require_aware(self.at, "MentionKey.at")
         object.__setattr__(self, "terms", tuple(self.terms))
+        object.__setattr__(self, "parts", tuple(self.parts))
 
 
 @dataclass(frozen=True)
 class IncidentKey:
     """What clustering needs to know about one open incident: the union of its
-    mentions' threads, their fingerprints (most recent ``MAX_FINGERPRINTS``) and how
-    many of its mentions had each salient term."""
+    mentions' threads, their fingerprints and their parts' (most recent
+    ``MAX_FINGERPRINTS`` each) and how many of its mentions had each salient term."""
 
     incident_id: int
     brand_id: int
@@ -77,11 +85,13 @@ class IncidentKey:
     term_counts: Mapping[str, int]
     last_seen_at: datetime
     mentions: int = 0  # how many mentions it holds (0: unknown)
+    part_prints: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         _require_aware(self.last_seen_at, "IncidentKey.last_seen_at")
         object.__setattr__(self, "thread_keys", frozenset(self.thread_keys))
         object.__setattr__(self, "fingerprints", tuple(self.fingerprints))
+        object.__setattr__(self, "part_prints", tuple(self.part_prints))
         object.__setattr__(self, "term_counts", MappingProxyType(dict(self.term_counts)))
 
     @classmethod
@@ -114,10 +124,14 @@ def merge_key(incident: IncidentKey, mention: MentionKey) -> IncidentKey:
     prints = incident.fingerprints
     if mention.fingerprint != EMPTY_FINGERPRINT:
         prints = (prints + (mention.fingerprint,))[-MAX_FINGERPRINTS:]
+    parts = incident.part_prints
+    parts += tuple(dict.fromkeys(fp for fp in mention.parts
+                                 if fp != EMPTY_FINGERPRINT and fp not in parts))
     counts = Counter(incident.term_counts)
     counts.update(set(mention.terms))
     return IncidentKey(incident.incident_id, incident.brand_id, threads, prints, counts,
-                       max(incident.last_seen_at, mention.at), incident.mentions + 1)
+                       max(incident.last_seen_at, mention.at), incident.mentions + 1,
+                       parts[-MAX_FINGERPRINTS:])
 
 
 def _incident_terms(incident: IncidentKey) -> frozenset[str]:
@@ -154,26 +168,37 @@ def _by_thread(mention: MentionKey, incidents: Sequence[IncidentKey]) -> Match |
     return Match(best.incident_id, "thread", "same thread")
 
 
+def _distances(mention: MentionKey, inc: IncidentKey, max_distance: int,
+               part_distance: int) -> tuple[list[int], list[int]]:
+    """Near-duplicate distances whole post to whole post, and those where either side
+    is a part (held to ``part_distance``)."""
+    whole = [hamming(mention.fingerprint, fp) for fp in inc.fingerprints
+             if near_duplicate(mention.fingerprint, fp, max_distance)]
+    pairs = [(a, b) for a in mention.parts for b in (*inc.fingerprints, *inc.part_prints)]
+    pairs += [(mention.fingerprint, b) for b in inc.part_prints]
+    parts = [hamming(a, b) for a, b in pairs if near_duplicate(a, b, part_distance)]
+    return whole, parts
+
+
 def _by_fingerprint(mention: MentionKey, incidents: Sequence[IncidentKey],
-                    max_distance: int) -> Match | None:
-    """The incident holding the closest near-duplicate; ties go to the more
-    recently active incident, then the newer one."""
-    if mention.fingerprint == EMPTY_FINGERPRINT:
-        return None
-    best: tuple[tuple[int, datetime, int], int, IncidentKey] | None = None
+                    max_distance: int, part_distance: int) -> Match | None:
+    """The incident holding the closest near-duplicate (of the whole post or of a
+    part); ties go to the more recently active incident, then the newer one."""
+    best: tuple[tuple[int, datetime, int], int, bool, IncidentKey] | None = None
     for inc in incidents:
-        dists = [hamming(mention.fingerprint, fp) for fp in inc.fingerprints
-                 if near_duplicate(mention.fingerprint, fp, max_distance)]
-        if dists:
-            rank = (-min(dists), inc.last_seen_at, inc.incident_id)
+        whole, parts = _distances(mention, inc, max_distance, part_distance)
+        if whole or parts:
+            dist = min(whole + parts)
+            rank = (-dist, inc.last_seen_at, inc.incident_id)
             if best is None or rank > best[0]:
-                best = (rank, min(dists), inc)
+                best = (rank, dist, dist not in whole, inc)
     if best is None:
         return None
-    _, dist, inc = best
+    _, dist, by_part, inc = best
+    aside = ", apart from a headline or comment" if by_part else ""
     return Match(inc.incident_id, "near_duplicate",
-                 f"near-duplicate of a post in incident #{inc.incident_id} (distance {dist})",
-                 distance=dist)
+                 f"near-duplicate of a post in incident #{inc.incident_id}{aside} "
+                 f"(distance {dist})", distance=dist)
 
 
 def _shared_terms(mention: MentionKey, incident: IncidentKey,
@@ -208,14 +233,15 @@ def _by_terms(mention: MentionKey, incidents: Sequence[IncidentKey], min_shared:
 
 def match_incident(mention: MentionKey, open_incidents: Sequence[IncidentKey], *,
                    window: timedelta, min_shared_terms: int = 2,
-                   max_distance: int = NEAR_DUPLICATE_BITS,
+                   max_distance: int = NEAR_DUPLICATE_BITS, part_distance: int = PART_BITS,
                    background: TermBackground | None = None) -> Match | None:
     """The open incident ``mention`` belongs to, or ``None`` for a new incident.
 
     Rules in order, the first that matches wins:
     same brand only; the same thread, however old the incident (a reply a day later
     is still that conversation); a near-duplicate of one of its posts within
-    ``window``; at least ``min_shared_terms`` shared salient terms within ``window``
+    ``window`` (within ``part_distance`` when a copied part matches, not the whole
+    post); at least ``min_shared_terms`` shared salient terms within ``window``
     (most shared terms first, then the most recently active incident). "Within the
     window" compares the mention's time with the incident's ``last_seen_at`` either
     way, so late-fetched posts still find their incident. With a ``background`` (the
@@ -228,5 +254,5 @@ def match_incident(mention: MentionKey, open_incidents: Sequence[IncidentKey], *
     if match is not None:
         return match
     recent = [inc for inc in mine if _within(mention, inc, window)]
-    return (_by_fingerprint(mention, recent, max_distance)
+    return (_by_fingerprint(mention, recent, max_distance, part_distance)
             or _by_terms(mention, recent, min_shared_terms, background))

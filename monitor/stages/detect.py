@@ -46,7 +46,7 @@ from monitor.detection.severity import (
     reminder_due,
     rises,
 )
-from monitor.detection.simhash import fingerprint
+from monitor.detection.simhash import post_fingerprints
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
 from monitor.stages.readings import (
     BASELINE_DAYS,
@@ -82,14 +82,15 @@ def _mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> Mentio
     text = f"{post.title}\n{post.text}"
     thread = f"{post.source_id}:{post.thread_id}" if post.thread_id is not None else None
     exclude = [brand.name, *brand.keywords]
-    return MentionKey(m.brand_id, thread, source.name, post.fetched_at,
-                      fingerprint(text, m.language),
-                      salient_terms(text, m.language, exclude=exclude))
+    whole, *parts = post_fingerprints(post.title, post.text, m.language)
+    return MentionKey(m.brand_id, thread, source.name, post.fetched_at, whole,
+                      salient_terms(text, m.language, exclude=exclude), tuple(parts))
 
 
 def _incident_key(inc: Incident) -> IncidentKey:
     return IncidentKey(inc.id, inc.brand_id, frozenset(inc.thread_keys), tuple(inc.fingerprints),
-                       inc.term_counts, inc.last_seen_at, inc.mention_count)
+                       inc.term_counts, inc.last_seen_at, inc.mention_count,
+                       tuple(inc.part_prints))
 
 
 @lru_cache(maxsize=65_536)
@@ -123,6 +124,7 @@ def _background(s: Session, brand: Brand, now: datetime) -> TermBackground:
 def _store_key(inc: Incident, key: IncidentKey) -> None:
     inc.thread_keys = sorted(key.thread_keys)
     inc.fingerprints = list(key.fingerprints)
+    inc.part_prints = list(key.part_prints)
     inc.term_counts = dict(key.term_counts)
     inc.last_seen_at = key.last_seen_at
 

@@ -30,6 +30,7 @@ def _disable_missing(s: Session, model, names: set[str]) -> None:  # noqa: ANN00
 
 def _brand(row: Brand, b: BrandConfig) -> None:
     row.name, row.keywords, row.exclude = b.name, list(b.keywords), list(b.exclude)
+    row.names = dict(b.names)
 
 
 def _channel(row: Channel, c: ChannelConfig) -> None:

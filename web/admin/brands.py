@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from alerts.playbook_check import LANGS
 from db.engine import read_session
 from db.models import Brand, Post, utcnow
 from monitor.config import BrandConfig
@@ -70,9 +71,9 @@ def _validate(engine: Engine, values: dict, brand_id: int | None) -> tuple[Brand
     """The brand as the config would accept it, and one message per bad field."""
     try:
         brand = BrandConfig(name=values["name"].strip(), keywords=values["keywords"],
-                            exclude=values["exclude"])
+                            exclude=values["exclude"], names=values["names"])
     except ValidationError as exc:
-        return None, field_errors(exc, ("name", "keywords", "exclude"))
+        return None, field_errors(exc, ("name", "keywords", "exclude", "names"))
     with read_session(engine) as s:
         taken = [b for b in s.exec(select(Brand)).all()
                  if b.name.casefold() == brand.name.casefold() and b.id != brand_id]
@@ -82,15 +83,17 @@ def _validate(engine: Engine, values: dict, brand_id: int | None) -> tuple[Brand
 
 
 def _form_values(form: AdminForm) -> dict:
+    names = {lang: form.get(f"name_{lang}").strip() for lang in LANGS}
     return {"name": form.get("name"), "keywords": lines(form.get("keywords")),
-            "exclude": lines(form.get("exclude")), "enabled": form.flag("enabled")}
+            "exclude": lines(form.get("exclude")), "enabled": form.flag("enabled"),
+            "names": {lang: name for lang, name in names.items() if name}}
 
 
 def _values_of(row: Brand | None) -> dict:
     if row is None:
-        return {"name": "", "keywords": [], "exclude": [], "enabled": True}
+        return {"name": "", "keywords": [], "exclude": [], "enabled": True, "names": {}}
     return {"name": row.name, "keywords": row.keywords, "exclude": row.exclude,
-            "enabled": row.enabled}
+            "enabled": row.enabled, "names": dict(row.names or {})}
 
 
 def _form_page(request: Request, row: Brand | None, values: dict, errors: dict,
