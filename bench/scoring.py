@@ -140,7 +140,7 @@ def run(bench: Bench, languages: Sequence[str]) -> tuple[list[Row], list[DedupIn
 
 
 def settings(kwargs: dict[str, dict[str, object]], languages: Sequence[str]) -> dict[str, str]:
-    return {lang: describe(kwargs.get(lang, {})) for lang in languages}
+    return {lang: describe(lang, kwargs.get(lang, {})) for lang in languages}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -8,6 +8,7 @@ at a time after a warm-up, as the daemon scores them.
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,13 @@ from monitor.config import ScoringConfig
 from monitor.scoring.backends import build_scorer, resolve_backend
 from monitor.scoring.metrics import auc_and_f1
 from monitor.scoring.risk import LexiconScorer
-from monitor.scoring.textmodel import TextModel, train
+from monitor.scoring.textmodel import (
+    DEFAULT_EXTRAS,
+    DEFAULT_L2,
+    DEFAULT_NB,
+    TextModel,
+    train,
+)
 
 # Keyword arguments of monitor.scoring.textmodel.train per language: the one place
 # to change the trained models' configuration (``--train zh:l2=3,nb=true`` on the
@@ -139,8 +146,15 @@ def risk_with(models: dict[str, TextModel], fallback: dict[str, Negative]) -> Le
     return LexiconScorer(sentiment=lambda text, language: 1.0 - negative[language](text))
 
 
-def describe(kwargs: dict[str, object]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items())) or "textmodel defaults"
+def describe(language: str, kwargs: dict[str, object]) -> str:
+    """The settings a model of ``language`` is trained with, textmodel's defaults
+    filled in (so a results file says what was run even after a default changes)."""
+    defaults = {"bits": inspect.signature(train).parameters["bits"].default,
+                "l2": DEFAULT_L2[language], "nb": DEFAULT_NB[language],
+                "extras": DEFAULT_EXTRAS[language]}
+    merged = defaults | kwargs
+    merged["extras"] = "+".join(merged["extras"]) or "none"  # type: ignore[arg-type]
+    return ", ".join(f"{k}={merged[k]}" for k in ("bits", "l2", "nb", "extras"))
 
 
 def parse_setting(text: str) -> tuple[str, dict[str, object]]:

@@ -9,7 +9,7 @@ import pytest
 from bench.scoring import model_rows
 from bench.scoring_cv import fold_of
 from bench.scoring_data import Labelled, Split, dedup, join_words, keys, text_key
-from bench.scoring_models import Row, parse_setting
+from bench.scoring_models import Row, describe, parse_setting
 from bench.scoring_report import target_lines
 
 
@@ -88,3 +88,8 @@ def test_targets_say_met_or_missed_and_what_was_not_run() -> None:
     speed = [line for line in lines if line.startswith(("model path", "whole risk"))]
     assert speed[0].startswith("model path: slowest 6,000 posts/s")  # baselines not counted
     assert speed[0].endswith("-> met") and speed[1].endswith("-> MISSED")
+
+
+def test_settings_are_described_with_the_defaults_filled_in() -> None:
+    assert describe("en", {"l2": 3.0}) == "bits=20, l2=3.0, nb=True, extras=vader"
+    assert describe("zh", {"extras": ()}).endswith("extras=none")
