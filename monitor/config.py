@@ -202,10 +202,14 @@ class FetchConfig(_Strict):
 
 
 class ScoringConfig(_Strict):
-    """Sentiment backend per language: snownlp | vader | fast | trained | a model path."""
+    """Sentiment backend per language (snownlp | vader | fast | trained | a model path)
+    and the share of complaints the printed probability assumes."""
 
     zh: str = "fast"
-    en: str = "vader"
+    en: str = "fast"
+    # the share of complaints among the posts on your sources: the probability
+    # `score` prints is re-read under it, not under the training data's mix
+    complaint_share: float = Field(default=0.1, gt=0, lt=1)
 
 
 class DetectionConfig(Thresholds):

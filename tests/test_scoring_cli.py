@@ -13,6 +13,7 @@ from sqlmodel import select
 from db.models import Alert, Mention
 from monitor.config import parse_config
 from monitor.scoring.backends import check_scoring, scorer_for
+from monitor.scoring.metrics import prior_shift
 from tests.conftest import COMPLAINT, crisiswatch, db_engine, session
 
 NEG = ["terrible", "broken", "awful", "refund", "rude", "worst", "useless", "angry"]
@@ -89,9 +90,10 @@ def test_train_eval_and_use_a_model(tmp_path):
                                    "--config", str(config)).stdout)
     assert happy["probability"] < 0.5
     plain = json.loads(crisiswatch("score", "terrible", "--json").stdout)
-    assert plain["probability"] is None  # VADER carries no calibration
-    vader = crisiswatch("model", "eval", "--data", str(data), "--language", "en")
-    assert "backend vader" in vader.stdout
+    assert plain["probability"] is None  # the shipped model carries no risk calibration
+    assert plain["read"] == "terrible"
+    shipped = crisiswatch("model", "eval", "--data", str(data), "--language", "en")
+    assert "backend fast" in shipped.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nhello,maybe\n", encoding="utf-8")
     refused = crisiswatch("model", "train", "--data", str(bad), "--language", "en")
@@ -117,3 +119,42 @@ def test_rescore_flags_history_once_and_never_repeats_alerts(site, receiver, mak
         assert len(s.exec(select(Mention)).all()) == 1
         assert len(s.exec(select(Alert)).all()) == 1
     assert len(receiver.received) == 1
+
+
+def test_the_printed_probability_follows_the_configured_complaint_share(tmp_path):
+    """The model was trained on half complaints; the same post on a stream where
+    one post in twenty is a complaint is less likely one, by Bayes' rule on the odds."""
+    data = tmp_path / "labelled.csv"
+    write_labelled(data)
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"data_dir": "state"}), encoding="utf-8")
+    assert crisiswatch("model", "train", "--data", str(data), "--language", "en",
+                       "--config", str(config)).returncode == 0
+    probabilities = {}
+    for share in (0.5, 0.05):
+        config.write_text(yaml.safe_dump({"data_dir": "state", "scoring": {
+            "en": "trained", "complaint_share": share}}), encoding="utf-8")
+        out = crisiswatch("score", "terrible awful refund", "--json", "--config", str(config))
+        probabilities[share] = json.loads(out.stdout)["probability"]
+    assert abs(probabilities[0.05] - prior_shift(probabilities[0.5], 0.5, 0.05)) < 0.03
+    assert probabilities[0.05] < probabilities[0.5]
+    text = crisiswatch("score", "terrible awful refund", "--config", str(config)).stdout
+    assert "if 5% of the posts on your sources are complaints" in text, text
+    refused = tmp_path / "bad.yaml"
+    refused.write_text(yaml.safe_dump({"scoring": {"complaint_share": 1.5}}), encoding="utf-8")
+    result = crisiswatch("check-config", str(refused))
+    assert result.returncode == 2 and "complaint_share" in result.stderr
+
+
+def test_prior_shift_is_bayes_rule_on_the_odds():
+    assert abs(prior_shift(0.5, 0.5, 0.1) - 0.1) < 1e-9
+    assert abs(prior_shift(0.3, 0.2, 0.2) - 0.3) < 1e-9
+    low, high = prior_shift(0.2, 0.5, 0.1), prior_shift(0.8, 0.5, 0.1)
+    assert 0 < low < high < 0.8
+    for bad in (0.0, 1.0, -0.1):
+        try:
+            prior_shift(0.5, bad, 0.1)
+        except ValueError as exc:
+            assert "trained_share" in str(exc)
+        else:
+            raise AssertionError(f"{bad} accepted")

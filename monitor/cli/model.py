@@ -16,7 +16,7 @@ import typer
 
 from monitor.cli.common import EXIT_FAILED, Lang, OptionalConfigOpt, config_or_default, fail
 from monitor.scoring.files import check_model_target, read_utf8
-from monitor.text.normalize import detect_language
+from monitor.text.normalize import detect_language, normalize
 
 
 def score(text: Annotated[str | None, typer.Argument(
@@ -34,8 +34,10 @@ def score(text: Annotated[str | None, typer.Argument(
     cfg = config_or_default(config)
     result = scorer_for(cfg).score(text)
     flagged = result.risk >= cfg.detection.risk_threshold
+    read = _as_read(text)
     if as_json:
-        typer.echo(json.dumps({"language": result.language, "sentiment": result.sentiment,
+        typer.echo(json.dumps({"language": result.language, "read": read,
+                               "sentiment": result.sentiment,
                                    "risk": result.risk, "flagged": flagged,
                                    "probability": result.probability,
                                    "cues": list(result.cues), "reasons": list(result.reasons)},
@@ -43,14 +45,25 @@ def score(text: Annotated[str | None, typer.Argument(
         return
     backend = getattr(cfg.scoring, result.language)
     typer.echo(f"language: {result.language} (sentiment by {backend})")
+    typer.echo(f"read as: {read}")
     typer.echo(f"sentiment: {result.sentiment:.2f} (probability positive)")
     typer.echo(f"risk: {result.risk:.2f} ({'flagged' if flagged else 'not flagged'} at "
                f"{cfg.detection.risk_threshold:g})")
     if result.probability is not None:
-        typer.echo(f"probability of a complaint: {result.probability:.2f} (calibrated on the "
-                   "model's labelled data)")
+        typer.echo(f"probability of a complaint: {result.probability:.2f} (if "
+                   f"{cfg.scoring.complaint_share:.0%} of the posts on your sources are "
+                   "complaints: scoring.complaint_share)")
     for reason in result.reasons or ("no crisis cues, tone not negative",):
         typer.echo(f"  - {reason}")
+
+
+def _as_read(text: str, limit: int = 300) -> str:
+    """The post as the models and cues see it (NFKC, case-folded, Simplified), cut
+    for the terminal: a Traditional or full-width post shows what it matched as."""
+    from monitor.scoring.risk import SCORING_CHARS
+
+    read = " ".join(normalize(text[:SCORING_CHARS]).split())
+    return read if len(read) <= limit else read[:limit] + "…"
 
 
 def _post(text: str | None, file: Path | None) -> str:
@@ -125,7 +138,9 @@ def model_train(data: DataOpt, language: Annotated[Lang, typer.Option(help="zh o
                       language.value)
     held_texts, held_labels = [texts[i] for i in test_idx], [labels[i] for i in test_idx]
     held = evaluate(model, held_texts, held_labels)
-    model = replace(model, metrics={"held_out": asdict(held)}, trained_on=data.name,
+    share = sum(labels[i] for i in train_idx) / len(train_idx)
+    model = replace(model, metrics={"held_out": asdict(held), "train_negative_share": share},
+                    trained_on=data.name,
                     risk_calibration=_risk_calibration(model, held_texts, held_labels))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

