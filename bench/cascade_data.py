@@ -27,6 +27,11 @@ WEEK = 7 * 86400.0  # TiDeH cascades were collected for 7 days; auspol is clippe
 TARGET_EVENTS = 20  # auspol: "reaches 20 events" counts the root post + 19 reshares
 COUNT_THRESHOLD = 10  # baselines' stated threshold: >= 10 reshares in the window
 TARGETS = {"tideh": 0.20, "auspol": 0.97}
+# issue 15: the 10-90% range holds the true size 70-90% of the time at 1 h, and the
+# forecast ranks TiDeH's cascades with Spearman >= 0.70 (the median-error target above
+# is retired there: TiDeH kept only cascades over 2,000 retweets, so shrinking wins it)
+COVERAGE_TARGET = (0.70, 0.90)
+SPEARMAN_TARGET = 0.70
 # SEISMIC's published constants; the horizon is the data's collection window, not tuned
 PUBLISHED = ForecastParams(horizon=WEEK)
 GRID_POWER = (0.0, 0.5, 1.0)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.cascade_data import (
+    COVERAGE_TARGET,
     DATA,
     FOLDS,
     GRID_ALPHA,
@@ -32,6 +33,7 @@ from bench.cascade_data import (
     HOUR,
     PUBLISHED,
     SEED,
+    SPEARMAN_TARGET,
     TARGETS,
     Cascade,
     Row,
@@ -301,12 +303,34 @@ def verdicts(size_rows: list[Row], reach_rows: list[Row]) -> list[str]:
              f"({best.method}) -> {verdict}"]
     lines += [f"TiDeH, same run: {r.method}: {r.values['median rel. error']:.3f}"
               for r in size_rows if not r.method.startswith("ours")]
+    lines += _issue15_verdicts(size_rows)
     base = next(r.values["AUC"] for r in reach_rows if r.method.startswith("baseline (a)"))
     for r in (r for r in reach_rows if r.method.startswith("ours")):
         a = r.values["AUC"]
         lines.append(f"auspol AUC >= {TARGETS['auspol']}: {a:.3f} ({r.method.split(';')[0]}) "
                      f"-> {'met' if a >= TARGETS['auspol'] else 'MISSED'}; "
                      f"{a - base:+.3f} vs baseline (a)")
+    return lines
+
+
+def _issue15_verdicts(size_rows: list[Row]) -> list[str]:
+    """Issue 15's cascade targets: 10-90% coverage at 1 h and Spearman at 1 h, each
+    against the best of ours and beside the first-hour count's Spearman."""
+    low, high = COVERAGE_TARGET
+    ranged = [r for r in size_rows if "in range" in r.values and r.method.startswith("ours")]
+    lines = []
+    for r in ranged:
+        c = r.values["in range"]
+        lines.append(f"TiDeH 10-90% coverage at 1 h in [{low:.2f}, {high:.2f}]: {c:.3f} "
+                     f"({r.method}) -> {'met' if low <= c <= high else 'MISSED'}")
+    ours = [r for r in size_rows if r.method.startswith("ours")]
+    best = max(ours, key=lambda r: r.values["Spearman"])
+    rho = best.values["Spearman"]
+    count = max((r.values["Spearman"] for r in size_rows if "first-hour count" in r.method),
+                default=float("nan"))
+    lines.append(f"TiDeH Spearman at 1 h >= {SPEARMAN_TARGET:.2f}: best of ours {rho:.3f} "
+                 f"({best.method}) -> {'met' if rho >= SPEARMAN_TARGET else 'MISSED'}; "
+                 f"the first-hour count ranks at {count:.3f}")
     return lines
 
 
@@ -335,8 +359,10 @@ def markdown(rows: list[Row], notes: list[str], command: str, seconds: float) ->
              f"- machine: {cpu_name()}, nproc {os.cpu_count()}; ran in {seconds:.0f} s",
              f"- command: `{command}`", ""]
     lines += [f"- {d}" for d in DEFINITIONS] + [""] + table(rows) + [""]
-    lines += [f"Targets: TiDeH median relative error <= {TARGETS['tideh']}; auspol AUC >= "
-              f"{TARGETS['auspol']}.", ""]
+    lines += [f"Targets: TiDeH 10-90% coverage at 1 h {COVERAGE_TARGET[0]:.2f}-"
+              f"{COVERAGE_TARGET[1]:.2f} and Spearman >= {SPEARMAN_TARGET:.2f} (issue 15); "
+              f"the older median relative error <= {TARGETS['tideh']} (retired, kept for "
+              f"comparison); auspol AUC >= {TARGETS['auspol']}.", ""]
     lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
