@@ -162,7 +162,7 @@ def test_admin_journey_from_new_brand_to_acknowledged_alert(
 
     # --- a brand: preview first (nothing saved), then save
     page.goto("/admin/brands/new")
-    page.get_by_label("Name").fill("Acme")
+    page.get_by_label("Name", exact=True).fill("Acme")
     page.get_by_label("Keywords").fill("Acme\nacme phone")
     page.get_by_label("Exclude").fill("acme anvil")
     page.get_by_role("button", name="Preview matches").click()

@@ -91,16 +91,17 @@ def add_post(engine: Engine, *, title: str, text: str = "", brand: str = "Acme",
              sentiment: float = 0.2, language: str = "en", severity: str | None = "notice",
              url: str | None = "https://forum.example/t/1", flagged: bool = True,
              incident_id: int | None = None) -> int:
-    """One post and its mention; returns the mention id."""
+    """One post and its mention; returns the mention id. (Reads only the brand's id,
+    so a test may call it on a database migrated to an older schema.)"""
     with session(engine) as s, s.begin():
-        b = s.exec(select(Brand).where(Brand.name == brand)).one()
+        brand_id = s.exec(select(Brand.id).where(Brand.name == brand)).one()
         src = _source(s, source)
         n = len(s.exec(select(Post.id)).all())
         post = Post(source_id=src.id, entry_key=f"p{n}", fingerprint=f"f{n}", url=url,
                     title=title, text=text or title, fetched_at=at)
         s.add(post)
         s.flush()
-        mention = Mention(post_id=post.id, brand_id=b.id, risk=risk, sentiment=sentiment,
+        mention = Mention(post_id=post.id, brand_id=brand_id, risk=risk, sentiment=sentiment,
                           language=language, flagged=flagged, severity=severity,
                           incident_id=incident_id, cues=["refund"])
         s.add(mention)

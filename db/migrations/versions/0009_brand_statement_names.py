@@ -23,5 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('brand', schema=None) as batch_op:
-        batch_op.drop_column('names')
+    # a plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): a batch copy would drop and
+    # recreate the table, which other tables' foreign keys refuse
+    op.drop_column('brand', 'names')
