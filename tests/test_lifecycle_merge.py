@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from db.engine import open_database, session
@@ -30,8 +31,8 @@ BRIDGE = ("Same terrible problem: the Acme charger cable melted and scorched my 
 AFTER = "Another Acme charger cable melted, scorched the carpet, dangerous and awful."
 
 
-def _engine(tmp_path: Path):  # noqa: ANN202 - Engine
-    url = f"sqlite:///{tmp_path / 'cw.db'}"
+def _engine(tmp_path: Path, url: str | None = None):  # noqa: ANN202 - Engine
+    url = url or f"sqlite:///{tmp_path / 'cw.db'}"
     engine = open_database(url)
     sync_config(engine, parse_config({"database": url,
                                       "brands": [{"name": "Acme", "keywords": ["Acme"]}]},
@@ -64,8 +65,12 @@ def _incident_of(engine, n: int) -> int:  # noqa: ANN001
                       .where(Post.entry_key == f"p{n}")).one()
 
 
-def test_a_post_bridging_two_fragments_merges_them_into_the_older(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+@pytest.mark.parametrize("backend", ["sqlite",
+                                     pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_post_bridging_two_fragments_merges_them_into_the_older(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    engine = _engine(tmp_path, request.getfixturevalue("pg_url") if backend == "postgres"
+                     else None)
     _post(engine, THREAD_POST, T0, 1, in_thread=True)
     _post(engine, FEED_POST, T0 + timedelta(minutes=5), 2, in_thread=False)
     first, second = _incident_of(engine, 1), _incident_of(engine, 2)
