@@ -110,18 +110,26 @@ def test_a_post_bridging_two_fragments_merges_them_into_the_older(
     assert f"merged into #{first}" in incident_text(incident_detail(engine, second))
 
 
-def test_the_command_line_says_where_an_absorbed_incident_went(tmp_path: Path) -> None:
+def test_a_mention_joining_the_newer_fragment_goes_to_the_older(tmp_path: Path) -> None:
+    """The feed post opens #1, the thread post #2; the bridging reply joins #2 by its
+    thread, but #1 is older and keeps the matter. Shown by the real command line."""
     engine = _engine(tmp_path)
-    _post(engine, THREAD_POST, T0, 1, in_thread=True)
-    _post(engine, FEED_POST, T0 + timedelta(minutes=5), 2, in_thread=False)
+    _post(engine, FEED_POST, T0, 1, in_thread=False)
+    _post(engine, THREAD_POST, T0 + timedelta(minutes=5), 2, in_thread=True)
+    assert (_incident_of(engine, 1), _incident_of(engine, 2)) == (1, 2)
     _post(engine, BRIDGE, T0 + timedelta(minutes=20), 3, in_thread=True)
+    assert {_incident_of(engine, n) for n in (1, 2, 3)} == {1}
+    with session(engine) as s:
+        grouped = s.exec(select(Mention.grouped_by).join(Post, Mention.post_id == Post.id)
+                         .where(Post.entry_key == "p3")).one()
+    assert grouped == "same thread; its incident #2 merged into #1"
     db = f"sqlite:///{tmp_path / 'cw.db'}"
-    assert _incident_of(engine, 2) == 1  # the second post's incident #2 merged into #1
     shown = crisiswatch("incident", "2", "--database", db)
     assert shown.returncode == 0, shown.stderr
-    assert "merged into #1" in shown.stdout
+    assert "merged into #1: its mentions are in that incident now" in shown.stdout
     listing = crisiswatch("incidents", "--database", db)
     assert listing.returncode == 0, listing.stderr
-    assert "merged into #1" in listing.stdout and "merged " in listing.stdout
+    assert "merged into #1: My Acme phone battery" in listing.stdout
     survivor = crisiswatch("incident", "1", "--database", db)
-    assert "absorbed #2" in survivor.stdout
+    assert "absorbed #2: a new mention matches each (#1: " in survivor.stdout
+    assert "same thread; its incident #2 merged into #1" in survivor.stdout
