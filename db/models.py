@@ -172,6 +172,9 @@ class Incident(SQLModel, table=True):
     first_reply_at: datetime | None = None
     reply_promised_s: float | None = None
     resolved_at: datetime | None = None
+    # a fragment absorbed by another incident about the same matter (grouping's merge);
+    # it is resolved then, and its mentions are the other's
+    merged_into: int | None = None
 
 
 class IncidentChange(SQLModel, table=True):
@@ -181,7 +184,7 @@ class IncidentChange(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", index=True)
     at: datetime = Field(default_factory=utcnow)
     severity: str
-    kind: str = "rise"  # rise | reminder
+    kind: str = "rise"  # rise | reminder | reopened | merged
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 

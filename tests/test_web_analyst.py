@@ -169,6 +169,33 @@ def test_incident_page_has_an_svg_timeline_and_its_posts(console):
     assert page.count("Acme refund ") >= 6 and "replies 0 -&gt; 6" in page
 
 
+def test_a_merge_shows_on_both_incident_pages(console):
+    from monitor.detection.grouping import Match
+    from monitor.detection.merging import Merge
+    from monitor.stages.merge import absorb
+
+    survivor = _incident_with_mentions(console)
+    fragment = add_incident(console.engine, severity="crisis", title="Acme refund fragment")
+    add_post(console.engine, title="Acme refund fragment post", at=T0, incident_id=fragment)
+    matches = (Match(survivor, "thread", "same thread"),
+               Match(fragment, "terms", f"shares terms refund, row with incident #{fragment}"))
+    with session(console.engine) as s, s.begin():
+        kept = absorb(s, Merge(survivor, (fragment,), matches), T0 + timedelta(hours=1))
+        # the level the fragment was alerted at is the matter's: no new alert for it
+        assert kept.id == survivor and kept.severity == "crisis"
+    client = logged_in(console, "ana")
+    page = client.get(f"/incidents/{survivor}").text
+    assert "merged" in page and f"absorbed #{fragment}: a new mention matches each" in page
+    assert page.count("Acme refund ") >= 7  # the fragment's post is the survivor's now
+    gone = client.get(f"/incidents/{fragment}").text
+    assert f'Merged into <a href="/incidents/{survivor}">#{survivor}</a>' in gone
+    assert "Acme refund fragment post" not in gone
+    listing = client.get("/incidents").text
+    assert f"merged into #{survivor}: Acme refund fragment" in listing
+    dashboard = client.get("/").text
+    assert f'href="/incidents/{fragment}"' not in dashboard  # resolved: not open any more
+
+
 def test_dashboard_counts(console):
     incident = _incident_with_mentions(console)
     add_incident(console.engine, severity="crisis", title="Acme fire")

@@ -147,6 +147,9 @@ def incidents(request: Request, user: Reader, brand: str = "",
                   severities=SEVERITIES, form={"brand": brand, "severity": severity})
 
 
+CHANGES = ("rise", "reminder", "reopened", "merged")  # the timeline's incident changes
+
+
 def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
@@ -156,7 +159,7 @@ def incident_chart(detail: dict):  # noqa: ANN201 - web.charts.Chart | None
     events = detail["timeline"]
     mentions = [(_at(e["at"]), e["sentiment"]) for e in events if e["kind"] == "mention"]
     changes = [(_at(e["at"]), e["severity"], e["kind"]) for e in events
-               if e["kind"] in ("rise", "reminder", "reopened")]
+               if e["kind"] in CHANGES]
     return timeline(mentions, changes)
 
 
@@ -166,6 +169,6 @@ def incident(request: Request, user: Reader, incident_id: int) -> HTMLResponse:
     if detail is None:
         raise HTTPException(404, f"There is no incident #{incident_id}.")
     posts = [e for e in detail["timeline"] if e["kind"] == "mention"]
-    changes = [e for e in detail["timeline"] if e["kind"] in ("rise", "reminder", "reopened")]
+    changes = [e for e in detail["timeline"] if e["kind"] in CHANGES]
     return render(request, "incident.html", incident=detail, chart=incident_chart(detail),
                   posts=posts, changes=changes)

@@ -30,9 +30,12 @@ def _iso(at: datetime | None) -> str:
     return at.isoformat(timespec="seconds") if at else ""
 
 
-def trend(signals: dict, resolved: bool = False) -> str:
-    """One word for the listing: "resolved" once the PR team resolved it (until a new
-    mention reopens it), else what the latest assessment saw."""
+def trend(signals: dict, resolved: bool = False, merged_into: int | None = None) -> str:
+    """One word for the listing: "merged" once another incident absorbed it, "resolved"
+    once the PR team resolved it (until a new mention reopens it), else what the
+    latest assessment saw."""
+    if merged_into is not None:
+        return "merged"
     if resolved:
         return "resolved"
     if not signals:
@@ -54,11 +57,12 @@ def list_incidents(engine: Engine, *, brand: str | None = None, min_severity: st
         rows = s.exec(q.order_by(Incident.last_seen_at.desc(), Incident.id.desc())
                       .limit(limit)).all()
     return [{"id": inc.id, "brand": b.name, "severity": inc.severity or "-",
-             "trend": trend(inc.signals, inc.resolved_at is not None),
+             "trend": trend(inc.signals, inc.resolved_at is not None, inc.merged_into),
              "category": inc.category or "-",
              "mentions": inc.mention_count, "sources": len(inc.source_ids),
              "opened": _iso(inc.opened_at), "last_seen": _iso(inc.last_seen_at),
-             "title": inc.title, "forecast": (inc.signals or {}).get("forecast")}
+             "title": _title(inc), "merged_into": inc.merged_into,
+             "forecast": (inc.signals or {}).get("forecast")}
             for inc, b in rows]
 
 
@@ -83,14 +87,21 @@ def incident_detail(engine: Engine, incident_id: int) -> dict | None:
                        IncidentChange.incident_id == inc.id)).all()]
     events.sort(key=lambda e: (e["at"], e["kind"] != "mention"))
     return {"id": inc.id, "brand": brand.name, "severity": inc.severity or "-",
-            "trend": trend(inc.signals, inc.resolved_at is not None),
-            "category": inc.category or "-",
+            "trend": trend(inc.signals, inc.resolved_at is not None, inc.merged_into),
+            "merged_into": inc.merged_into, "category": inc.category or "-",
             "category_confidence": inc.category_confidence, "title": inc.title,
             "opened": _iso(inc.opened_at), "last_seen": _iso(inc.last_seen_at),
             "acknowledged": _iso(inc.acknowledged_at), "resolved": _iso(inc.resolved_at),
             "cues": inc.cues,
             "first_reply": _iso(inc.first_reply_at), "trust": _trust(inc),
             "signals": inc.signals, "timeline": events}
+
+
+def _title(inc: Incident) -> str:
+    """The listing's title; an absorbed incident says where its mentions are."""
+    if inc.merged_into is None:
+        return inc.title
+    return f"merged into #{inc.merged_into}: {inc.title}"
 
 
 def _trust(inc: Incident) -> float | None:
@@ -148,6 +159,8 @@ def _event_line(e: dict) -> str:
                 f"(risk {e['risk']:.2f}; {e['grouped_by']})")
     if e["kind"] == "replies":
         return f"{when}  replies   {e['replies']} on {cell(e['on'], 50)}"
+    if e["kind"] == "merged":
+        return "\n".join([f"{when}  merged"] + [f"{'':21}  - {r}" for r in e["reasons"]])
     lines = [f"{when}  {e['kind']:<8}  -> {e['severity'].upper()}"]
     return "\n".join(lines + [f"{'':21}  - {r}" for r in e["reasons"]])
 
@@ -156,6 +169,8 @@ def incident_text(d: dict) -> str:
     head = [f"Incident #{d['id']} | {d['brand']} | {d['severity'].upper()} ({d['trend']}) | "
             f"{d['category']} (confidence {d['category_confidence']:.2f})",
             f"  {d['title']}",
+            *([f"  merged into #{d['merged_into']}: its mentions are in that incident now"]
+              if d.get("merged_into") else []),
             f"  opened {d['opened']}, last activity {d['last_seen']}"
             + (f", acknowledged {d['acknowledged']}" if d["acknowledged"] else ""),
             *([f"  first public reply {d['first_reply']}"

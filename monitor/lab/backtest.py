@@ -263,7 +263,8 @@ def _replay(engine: Engine, records: list[Record], config: Config, scorer: Score
         if progress:
             progress(done, len(records))
     with session(engine) as s:
-        incidents = len(s.exec(select(Incident.id)).all())
+        incidents = len(s.exec(select(Incident.id).where(  # merged fragments are one matter
+            Incident.merged_into == None)).all())  # noqa: E711
     return ReplayReport(len(records), len(store.posts), tuple(found), incidents,
                         records[0].at if records else None, records[-1].at if records else None)
 

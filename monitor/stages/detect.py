@@ -36,7 +36,8 @@ from db.models import (
 from db.queries import get_cursor, set_cursor
 from monitor.detection.alarm import brand_alarm
 from monitor.detection.category import guess_category
-from monitor.detection.grouping import IncidentKey, MentionKey, match_incident, merge_key
+from monitor.detection.grouping import IncidentKey, Match, MentionKey, match_incident, merge_key
+from monitor.detection.merging import also_matches, plan_merge
 from monitor.detection.severity import (
     Assessment,
     Evidence,
@@ -48,6 +49,7 @@ from monitor.detection.severity import (
 )
 from monitor.detection.simhash import post_fingerprints
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
+from monitor.stages.merge import absorb, incident_key, store_key
 from monitor.stages.readings import (
     BASELINE_DAYS,
     evidence_of,
@@ -87,12 +89,6 @@ def _mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> Mentio
                       salient_terms(text, m.language, exclude=exclude), tuple(parts))
 
 
-def _incident_key(inc: Incident) -> IncidentKey:
-    return IncidentKey(inc.id, inc.brand_id, frozenset(inc.thread_keys), tuple(inc.fingerprints),
-                       inc.term_counts, inc.last_seen_at, inc.mention_count,
-                       tuple(inc.part_prints))
-
-
 @lru_cache(maxsize=65_536)
 def _post_terms(text: str, language: str, exclude: tuple[str, ...]) -> tuple[str, ...]:
     """Terms of one post for the background; cached because every batch re-reads the
@@ -121,14 +117,6 @@ def _background(s: Session, brand: Brand, now: datetime) -> TermBackground:
          for title, text, language, inc, _ in rows if inc not in grown), grown)
 
 
-def _store_key(inc: Incident, key: IncidentKey) -> None:
-    inc.thread_keys = sorted(key.thread_keys)
-    inc.fingerprints = list(key.fingerprints)
-    inc.part_prints = list(key.part_prints)
-    inc.term_counts = dict(key.term_counts)
-    inc.last_seen_at = key.last_seen_at
-
-
 def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
             backgrounds: dict[int, TermBackground], now: datetime) -> Incident:
     """Put a flagged mention in the open incident about the same matter, or a new one.
@@ -136,10 +124,11 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
     brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
     key = _mention_key(m, post, source, brand)
     candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
+                                               Incident.merged_into == None,  # noqa: E711
                                                Incident.last_seen_at >= key.at - quiet)).all()
     if candidates and brand.id not in backgrounds:
         backgrounds[brand.id] = _background(s, brand, max(now, post.fetched_at))
-    match = match_incident(key, [_incident_key(i) for i in candidates], window=quiet,
+    match = match_incident(key, [incident_key(i) for i in candidates], window=quiet,
                            background=backgrounds.get(brand.id))
     if match is None:
         inc = Incident(brand_id=m.brand_id, opened_at=key.at, last_seen_at=key.at,
@@ -148,14 +137,30 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
         s.flush()
         merged, m.grouped_by = IncidentKey.from_mention(inc.id, key), "new incident"
     else:
-        inc = s.get(Incident, match.incident_id)
-        merged, m.grouped_by = merge_key(_incident_key(inc), key), match.reason
+        inc, m.grouped_by = s.get(Incident, match.incident_id), match.reason
+        at = max(now, post.fetched_at)
         if inc.resolved_at is not None:
-            _reopen(s, inc, max(now, post.fetched_at))
-    _store_key(inc, merged)
+            _reopen(s, inc, at)
+        else:
+            inc = _bridge(s, key, match, candidates, backgrounds.get(brand.id), quiet, at) or inc
+        if inc.id != match.incident_id:
+            m.grouped_by += f"; its incident #{match.incident_id} merged into #{inc.id}"
+        merged = merge_key(incident_key(inc), key)
+    store_key(inc, merged)
     m.incident_id, m.fingerprint, m.terms = inc.id, key.fingerprint, list(key.terms)
     s.add_all([inc, m])
     return inc
+
+
+def _bridge(s: Session, key: MentionKey, match: Match, candidates: list[Incident],
+            background: TermBackground | None, quiet: timedelta, now: datetime
+            ) -> Incident | None:
+    """When the mention also matches other open incidents (fragments of its matter),
+    merge them (``merge.py``); returns the surviving incident, or None."""
+    open_keys = [incident_key(i) for i in candidates if i.resolved_at is None]
+    others = also_matches(key, open_keys, match, window=quiet, background=background)
+    plan = plan_merge(match, others)
+    return None if plan is None else absorb(s, plan, now)
 
 
 def _reopen(s: Session, inc: Incident, now: datetime) -> None:
@@ -229,7 +234,8 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
 
 def _reopened_just_now(s: Session, inc: Incident) -> bool:
     """Whether the incident's last change is its reopening (this is its first alert since)."""
-    last = s.exec(select(IncidentChange.kind).where(IncidentChange.incident_id == inc.id)
+    last = s.exec(select(IncidentChange.kind).where(IncidentChange.incident_id == inc.id,
+                                                    IncidentChange.kind != "merged")
                   .order_by(IncidentChange.id.desc()).limit(1)).first()
     return last == "reopened"
 
@@ -291,8 +297,10 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime) -> Aler
 
 
 def _last_change(s: Session, inc: Incident) -> datetime | None:
+    """When the incident last alerted (or reopened): a merge is not an alert."""
     return s.exec(select(func.max(IncidentChange.at))
-                  .where(IncidentChange.incident_id == inc.id)).one()
+                  .where(IncidentChange.incident_id == inc.id,
+                         IncidentChange.kind != "merged")).one()
 
 
 def _mark_hot(s: Session, post: Post, hot_for: timedelta) -> None:
@@ -350,6 +358,8 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
                 touched.discard(inc.id)
             for inc_id in sorted(touched):
                 inc = s.get(Incident, inc_id)
+                if inc.merged_into is not None:  # its survivor holds its mentions now
+                    continue
                 brand_rules = _brand_rules(s, rules_for, inc.brand_id)
                 alerts += _reassess(s, inc, brand_rules, at) is not None
             for brand_id in sorted({m.brand_id for m, _ in rows}):

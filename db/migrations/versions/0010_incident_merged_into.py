@@ -1,0 +1,28 @@
+"""incident merged_into: the incident that absorbed this fragment
+
+When one new mention matches several open incidents of a brand, they are one
+matter split by grouping; the oldest absorbs the others (monitor/detection/merging.py)
+and each absorbed incident names it here. Existing incidents absorbed nothing.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07 10:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('merged_into', sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_column('merged_into')

@@ -1,0 +1,72 @@
+"""Incidents' grouping keys in the database, and merging fragments of one matter.
+
+The decisions are pure (``monitor/detection/grouping.py``, ``merging.py``); this
+module reads and writes them. A merge moves the absorbed incidents' mentions to
+the survivor, unites their grouping keys, and closes each absorbed incident
+(``merged_into``, resolved), with a "merged" entry in both timelines. Alerts already
+sent for an absorbed incident stay as they were; the survivor takes the highest
+severity any fragment reached, so the matter is not alerted again at a level it was
+alerted at, and it is re-assessed by the usual rules right after.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from db.models import Incident, IncidentChange, Mention
+from monitor.detection.grouping import IncidentKey
+from monitor.detection.merging import Merge, combine_keys
+from monitor.detection.severity import rises
+
+
+def incident_key(inc: Incident) -> IncidentKey:
+    """The grouping key stored on an incident."""
+    return IncidentKey(inc.id, inc.brand_id, frozenset(inc.thread_keys), tuple(inc.fingerprints),
+                       inc.term_counts, inc.last_seen_at, inc.mention_count,
+                       tuple(inc.part_prints))
+
+
+def store_key(inc: Incident, key: IncidentKey) -> None:
+    inc.thread_keys = sorted(key.thread_keys)
+    inc.fingerprints = list(key.fingerprints)
+    inc.part_prints = list(key.part_prints)
+    inc.term_counts = dict(key.term_counts)
+    inc.last_seen_at = key.last_seen_at
+
+
+def _earliest(*values: datetime | None) -> datetime | None:
+    return min((v for v in values if v is not None), default=None)
+
+
+def absorb(s: Session, merge: Merge, now: datetime) -> Incident:
+    """Carry out ``merge``; returns the surviving incident."""
+    survivor = s.get(Incident, merge.survivor)
+    absorbed = [s.get(Incident, i) for i in merge.absorbed]
+    store_key(survivor, combine_keys(incident_key(survivor), [incident_key(a) for a in absorbed]))
+    s.exec(update(Mention).where(Mention.incident_id.in_(merge.absorbed))
+           .values(incident_id=survivor.id))
+    for a in absorbed:
+        survivor.opened_at = min(survivor.opened_at, a.opened_at)
+        survivor.mention_count += a.mention_count
+        survivor.source_ids = sorted({*survivor.source_ids, *a.source_ids})
+        survivor.cues = sorted({*survivor.cues, *a.cues})
+        if rises(survivor.severity, a.severity):
+            survivor.severity = a.severity
+        # the PR team already owns (or answered) the matter through a fragment
+        survivor.acknowledged_at = _earliest(survivor.acknowledged_at, a.acknowledged_at)
+        survivor.first_reply_at = _earliest(survivor.first_reply_at, a.first_reply_at)
+        survivor.reply_promised_s = survivor.reply_promised_s or a.reply_promised_s
+        s.add(IncidentChange(incident_id=a.id, at=now, severity=a.severity or "notice",
+                             kind="merged", reasons=[f"merged into #{survivor.id}: the "
+                                                     "same matter (a new mention matches both)"]))
+        a.merged_into, a.mention_count = survivor.id, 0
+        a.resolved_at = a.resolved_at or now
+        s.add(a)
+    s.add(IncidentChange(incident_id=survivor.id, at=now,
+                         severity=survivor.severity or "notice", kind="merged",
+                         reasons=[merge.reason()]))
+    s.add(survivor)
+    return survivor
