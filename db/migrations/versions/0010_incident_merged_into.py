@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('incident', schema=None) as batch_op:
-        batch_op.drop_column('merged_into')
+    # a plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): a batch copy would drop and
+    # recreate the table, which other tables' foreign keys refuse
+    op.drop_column('incident', 'merged_into')
