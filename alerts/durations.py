@@ -4,15 +4,20 @@ rates (``10/1h``) and daily spans (``22:00-07:00``). Pure; here so that alerts/
 
 from __future__ import annotations
 
+import math
 import re
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+MAX_SECONDS = 10 * 366 * 86400.0  # ten years: beyond any schedule, within datetime's range
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-def parse_duration(value: object) -> float:
-    """Seconds from ``60``, ``"90s"``, ``"5m"``, ``"1h"`` or ``"2d"``."""
+def parse_duration(value: object, *, at_most: float = MAX_SECONDS, shown: str = "3660d"
+                   ) -> float:
+    """Seconds from ``60``, ``"90s"``, ``"5m"``, ``"1h"`` or ``"2d"``: finite and at
+    most ten years, so that no caller's date arithmetic overflows (``.inf``, ``1e11d``),
+    or at most ``at_most`` seconds (``shown`` in the message)."""
     if isinstance(value, bool):
         raise ValueError("expected seconds or a duration like 5m, 1h")
     if isinstance(value, int | float):
@@ -22,8 +27,12 @@ def parse_duration(value: object) -> float:
         if not match:
             raise ValueError(f"{value!r} is not a duration (use seconds or 30s, 5m, 1h, 1d)")
         seconds = float(match.group(1)) * _UNIT[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a finite duration")
     if seconds <= 0:
         raise ValueError("must be more than 0 seconds")
+    if seconds > at_most:
+        raise ValueError(f"{value!r} is too long (at most {shown})")
     return seconds
 
 

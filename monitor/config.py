@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
 from crawlers.extractors.rules import resolve_rules
+from monitor.config_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
 ENV_CONFIG = "CRISISWATCH_CONFIG"  # the config path `crisiswatch web` hands the console
@@ -41,7 +42,14 @@ class ConfigError(Exception):
     """The config file is missing, unreadable or invalid; the message says where."""
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+def _bounded(at_most: float, shown: str) -> BeforeValidator:
+    return BeforeValidator(lambda value: parse_duration(value, at_most=at_most, shown=shown))
+
+
+# Bounded: an endless interval or window is a typo, and it overflows date arithmetic
+Duration = Annotated[float, _bounded(30 * 86400.0, "30d")]
+# a fetch that may hang for ever is no deadline: Scrapy's DOWNLOAD_TIMEOUT stays bounded
+Timeout = Annotated[float, _bounded(600.0, "10m")]
 
 
 class _Strict(BaseModel):
@@ -193,7 +201,7 @@ class FetchConfig(_Strict):
     """Limits and manners of every fetch (Scrapy's DOWNLOAD_TIMEOUT, DOWNLOAD_MAXSIZE,
     RETRY_TIMES, CONCURRENT_REQUESTS_PER_DOMAIN, AutoThrottle, USER_AGENT)."""
 
-    timeout: Duration = 20.0
+    timeout: Timeout = 20.0
     max_size_mb: float = Field(default=15.0, gt=0, le=1024)
     retries: int = Field(default=2, ge=0, le=10)
     per_domain: int = Field(default=2, ge=1, le=32)
@@ -288,8 +296,9 @@ class Config(_Strict):
         return self
 
 
-def format_errors(exc: ValidationError) -> str:
-    """One line per problem: ``key.path: what is wrong``."""
+def format_errors(exc: ValidationError, node: yaml.Node | None = None) -> str:
+    """One line per problem: ``key.path: what is wrong (line N)``, the line of the
+    file when its node tree is given."""
     lines = []
     for err in exc.errors():
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
@@ -299,7 +308,8 @@ def format_errors(exc: ValidationError) -> str:
         elif err["type"] in ("literal_error", "int_parsing", "float_parsing", "list_type",
                              "string_type", "dict_type", "model_type"):
             msg = f"{msg} (got {err['input']!r})"
-        lines.append(f"{loc}: {msg}" if loc else msg)
+        line = line_of(node, err["loc"])
+        lines.append((f"{loc}: {msg}" if loc else msg) + (f" (line {line})" if line else ""))
     return "\n".join(lines)
 
 
@@ -315,8 +325,10 @@ def _resolve_sqlite(url: str, base: Path) -> str:
     )
 
 
-def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None) -> Config:
-    """Validate a loaded YAML document; apply the environment override."""
+def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None,
+                 node: yaml.Node | None = None) -> Config:
+    """Validate a loaded YAML document (its ``node`` tree, if given, puts line
+    numbers in the errors); apply the environment override."""
     env = os.environ if env is None else env
     if data is None:
         data = {}
@@ -327,7 +339,7 @@ def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc)) from None
+        raise ConfigError(format_errors(exc, node)) from None
     return config.model_copy(update={"database": _resolve_sqlite(config.database, base),
                                      "data_dir": _resolve_dir(config.data_dir, base),
                                      "playbooks_dir": _resolve_dir(config.playbooks_dir, base),
@@ -352,10 +364,11 @@ def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Confi
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        # strict: no duplicate keys, no aliases, no deep nesting
+        data, node = load_yaml(text, name=str(path))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_config(data, base=path.resolve().parent, env=env)
+    return parse_config(data, base=path.resolve().parent, env=env, node=node)
 
 
 _HOSTPORT = re.compile(r"(?:localhost|[\w-]+(?:\.[\w-]+)+|\[[0-9a-f:]+\])(?::\d{1,5})?", re.I)

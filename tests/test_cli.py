@@ -88,3 +88,36 @@ def test_every_command_has_help(command):
     result = crisiswatch(command, "--help")
     assert result.returncode == 0
     assert "Usage:" in result.stdout and len(result.stdout.splitlines()) > 5
+
+
+_HEAD = ("database: sqlite:///should-not-exist.db\n"
+         "brands: [{name: Acme, keywords: [Acme]}]\n")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a second sources: would replace the first list and disable its sources
+    ("sources: [{name: a, kind: feed, url: 'http://a.test/f'}]\nchannels: []\n"
+     "sources: [{name: b, kind: feed, url: 'http://b.test/f'}]\n",
+     "duplicate key 'sources' (first on line 3)"),
+    ("fetch: {retries: 1, retries: 2}\n", "duplicate key 'retries'"),
+    ("x: &a [1, 1]\ny: &b [*a, *a]\n", "aliases (*name) are not allowed"),
+    ("data_dir: " + "[" * 20000 + "]" * 20000 + "\n", "nested more than 64 levels deep"),
+    ("sources: [{name: a, kind: feed, url: 'http://a.test/f', interval: .inf}]\n",
+     "sources[0].interval: inf is not a finite duration (line 3)"),
+    ("sources: [{name: a, kind: feed, url: 'http://a.test/f', interval: 99999999999d}]\n",
+     "sources[0].interval: '99999999999d' is too long (at most 30d) (line 3)"),
+    ("fetch: {timeout: .inf}\n", "fetch.timeout: inf is not a finite duration (line 3)"),
+    ("fetch: {timeout: 1h}\n", "fetch.timeout: '1h' is too long (at most 10m) (line 3)"),
+    ("detection: {window: .nan}\n", "detection.window: nan is not a finite duration (line 3)"),
+])
+def test_yaml_and_durations_that_plain_yaml_accepts_are_refused(tmp_path, text, expected):
+    """Issue 17 item 4: each of these passed check-config, then crashed run, hung a
+    fetch or lost sources; now exit 2 naming the key (and line)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(_HEAD + text, encoding="utf-8")
+    for args in (["run", "--once", "--config", str(path)], ["check-config", str(path)]):
+        result = crisiswatch(*args, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "should-not-exist.db").exists()

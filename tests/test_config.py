@@ -94,7 +94,8 @@ def test_parse_duration(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds
 
 
-@pytest.mark.parametrize("value", ["5 minutes", "m", "", "1w", "-5m", 0, -1, "0s", True, None])
+@pytest.mark.parametrize("value", ["5 minutes", "m", "", "1w", "-5m", 0, -1, "0s", True, None,
+                                   float("inf"), float("nan"), "99999999999d", 1e300])
 def test_parse_duration_rejects(value: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(value)
@@ -202,6 +203,24 @@ def test_bad_duration_named() -> None:
     data["sources"][0]["interval"] = "5 minutes"
     message = _error(data)
     assert "sources[0].interval" in message and "5 minutes" in message
+
+
+def test_durations_are_bounded_by_their_key() -> None:
+    """A day-long timeout or a 40-day window is a typo; 30d intervals and 10m timeouts pass."""
+    config = parse_config(_data(fetch={"timeout": "10m"}, detection={"window": "30d"}),
+                          base=Path("/tmp"), env={})
+    assert (config.fetch.timeout, config.detection.window) == (600.0, 30 * 86400.0)
+    message = _error(_data(fetch={"timeout": "1d"}, detection={"hot_for": "40d"}))
+    assert "fetch.timeout: '1d' is too long (at most 10m)" in message
+    assert "detection.hot_for: '40d' is too long (at most 30d)" in message
+
+
+def test_errors_in_a_file_give_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "crisiswatch.yaml"
+    path.write_text("brands:\n  - name: Acme\n    keywords: [acme]\n"
+                    "detection:\n  window: soon\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"detection\.window: 'soon' is not a .* \(line 5\)"):
+        load_config(path, env={})
 
 
 def test_zero_duration_named() -> None:
