@@ -198,3 +198,93 @@ def test_postgres_search_uses_the_trigram_indexes(pg_url: str) -> None:
         compiled = bigram.compile(engine, compile_kwargs={"literal_binds": True})
         plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
     assert "ix_post_bigrams" in plan, plan
+
+
+# --- a long post (issue 17 item 8): the bigram index reads its start, in linear time ---
+
+LONG_CHARS = 20_000
+
+
+def _zh(n: int, seed: int = 0) -> str:
+    """n Chinese characters with few repeated pairs, none of them 仲裁 or 起诉."""
+    text = "".join(chr(0x4E00 + ((i + seed) * 7919) % 20000) for i in range(n))
+    return text.replace("仲", "一").replace("起", "一")
+
+
+def _long_posts(engine) -> None:  # noqa: ANN001
+    with session(engine) as s, s.begin():
+        s.add(Brand(name="Acme", keywords=["acme"]))
+    add_post(engine, title="Acme 长帖 early", text="仲裁" + _zh(LONG_CHARS), at=T0)
+    add_post(engine, title="Acme 长帖 late", text=_zh(LONG_CHARS) + "起诉",
+             at=T0 - timedelta(minutes=1))
+    add_post(engine, title="Acme short", text="起诉了", at=T0 - timedelta(minutes=2))
+
+
+def _long_post_searches(engine, dialect: str) -> None:  # noqa: ANN001
+    """Both plans give the LIKE's rows: a word within the indexed start, and a word
+    only beyond it (the index marks the post long, so it stays a candidate)."""
+    for q, expected in (("仲裁", ["Acme 长帖 early"]), ("起诉", ["Acme 长帖 late", "Acme short"])):
+        f = HistoryFilter(q=q)
+        assert _titles(engine, f, dialect=dialect) == expected, q
+        assert _titles(engine, f, dialect=dialect, indexed_text=True) == expected, q
+        assert [r["title"] for r in search(engine, f, limit=100).rows] == expected, q
+
+
+def _bigram_cost_ms(engine, text_: str) -> float:  # noqa: ANN001
+    """Median ms of computing one post's bigrams, as the insert trigger (SQLite) or
+    the index (PostgreSQL) does."""
+    import statistics
+    import time
+
+    sql = ("SELECT cw_bigrams(lower(:t))" if engine.dialect.name == "postgresql" else
+           "SELECT grams FROM post_bigram_src WHERE id = (SELECT id FROM post WHERE text = :t)")
+    times = []
+    with engine.connect() as conn:
+        for _ in range(7):
+            start = time.perf_counter()
+            conn.execute(text(sql).bindparams(t=text_)).all()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def _assert_linear_and_capped(engine) -> None:  # noqa: ANN001
+    long_text, short_text = _zh(LONG_CHARS, seed=1), _zh(20, seed=2)
+    if engine.dialect.name == "sqlite":
+        add_post(engine, title="t", text=long_text)
+        add_post(engine, title="t", text=short_text)
+    extra = _bigram_cost_ms(engine, long_text) - _bigram_cost_ms(engine, short_text)
+    assert extra < 10, f"{LONG_CHARS:,} characters cost {extra:.1f} ms more than 20"
+
+
+def test_a_long_post_is_indexed_by_its_start_and_still_found(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'long.db'}")
+    _long_posts(engine)
+    _long_post_searches(engine, "sqlite")
+    _assert_linear_and_capped(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("INSERT INTO post_bigram(post_bigram) VALUES ('integrity-check')")
+
+
+@pytest.mark.postgres
+def test_postgres_a_long_post_is_indexed_by_its_start_and_still_found(pg_url: str) -> None:
+    engine = open_database(pg_url)
+    _long_posts(engine)
+    _long_post_searches(engine, "postgresql")
+    _assert_linear_and_capped(engine)
+
+
+def test_migration_0011_downgrades_to_the_0007_index(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'm.db'}")
+    cfg = _alembic(engine)
+    view = "SELECT sql FROM sqlite_master WHERE name = 'post_bigram_src'"
+    with engine.connect() as conn:
+        assert "cwlongpost" in conn.exec_driver_sql(view).scalar()
+    command.downgrade(cfg, "0010")
+    cfg.attributes["connection"].commit()
+    with engine.connect() as conn:
+        assert "cwlongpost" not in conn.exec_driver_sql(view).scalar()
+    with session(engine) as s, s.begin():
+        s.add(Brand(name="Acme", keywords=["acme"]))
+    add_post(engine, title="仲裁 again", at=T0)
+    assert _titles(engine, HistoryFilter(q="仲裁"), indexed_text=True) == ["仲裁 again"]
+    cfg.attributes["connection"].close()

@@ -38,7 +38,14 @@ from sqlmodel import select
 
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Mention, Post, Source
-from db.textindex import BIGRAM_EXPRESSION, BIGRAM_TABLE, FTS_TABLE, MIN_QUERY, bigram_query
+from db.textindex import (
+    BIGRAM_EXPRESSION,
+    BIGRAM_TABLE,
+    FTS_TABLE,
+    LONG_TOKEN,
+    MIN_QUERY,
+    bigram_query,
+)
 
 SORTS = {"time": Post.fetched_at, "risk": Mention.risk, "sentiment": Mention.sentiment}
 MAX_PAGE = 500
@@ -192,13 +199,17 @@ def indexable(q: str, dialect: str) -> bool:
 def text_candidates(q: str, dialect: str = "sqlite") -> Select:
     """Ids of posts whose title or text may contain ``q`` (an ``indexable`` query): a
     superset of the LIKE's matches, as the indexes fold at least the case LIKE folds.
-    SQLite: the trigram or the bigram FTS5 table; PostgreSQL: the bigram GIN index."""
+    SQLite: the trigram or the bigram FTS5 table; PostgreSQL: the bigram GIN index.
+    The bigram index holds only a post's start, so its candidates are the posts with
+    the pair or with ``LONG_TOKEN`` (longer than that start; few)."""
     if dialect == "postgresql":
         return select(Post.id).where(
-            literal_column(BIGRAM_EXPRESSION).op("@>")(array([func.lower(q)])))
-    table = BIGRAM_TABLE if bigram_query(q) else FTS_TABLE
+            literal_column(BIGRAM_EXPRESSION).op("&&")(array([func.lower(q), LONG_TOKEN])))
+    bigram = bigram_query(q)
+    table = BIGRAM_TABLE if bigram else FTS_TABLE
     fts = sql_table(table, sql_column("rowid"))
-    return select(fts.c.rowid).where(literal_column(table).op("MATCH")(fts_phrase(q)))
+    match = f"{fts_phrase(q)} OR {LONG_TOKEN}" if bigram else fts_phrase(q)
+    return select(fts.c.rowid).where(literal_column(table).op("MATCH")(match))
 
 
 def _unindexed(column: ColumnElement) -> ColumnElement:
