@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
 from crawlers.extractors.rules import resolve_rules
-from monitor.config_yaml import line_of, load_yaml
+from monitor.text.strict_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
 ENV_CONFIG = "CRISISWATCH_CONFIG"  # the config path `crisiswatch web` hands the console

@@ -1,4 +1,4 @@
-"""YAML for ``crisiswatch.yaml``, read strictly: a config is small and written by hand,
+"""YAML read strictly, for ``crisiswatch.yaml``: a config is small and written by hand,
 so what YAML allows but nobody means is refused instead of silently accepted.
 
 - A key given twice in one mapping (a second ``sources:``) is an error naming the
