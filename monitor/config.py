@@ -119,6 +119,7 @@ class SourceConfig(_Strict):
     page: Literal["listing", "thread"] = "listing"  # forum: a thread list, or one thread
     robots: bool = True  # obey robots.txt
     hot_interval: Duration = 60.0  # re-read threads with a flagged mention this often
+    lookback: Duration | None = None  # older posts do not alert; default detection.lookback
 
     @model_validator(mode="after")
     def _forum_rules(self) -> SourceConfig:
@@ -224,6 +225,7 @@ class DetectionConfig(Thresholds):
     risk_threshold: float = Field(default=0.5, ge=0, le=1)
     incident_quiet: Duration = 6 * 3600.0
     hot_for: Duration = 6 * 3600.0  # how long a thread with a flagged mention stays hot
+    lookback: Duration = 7 * 86400.0  # a post published longer before its fetch never alerts
 
 
 class ConsoleConfig(_Strict):
@@ -253,6 +255,11 @@ class AlertsConfig(_Strict):
     """Delivery: attempts before a message is dead-lettered (``alerts failed``/``retry``)."""
 
     max_attempts: int = Field(default=8, ge=1, le=100)
+
+
+def source_lookbacks(config: Config) -> dict[str, float]:
+    """``sources[].lookback`` by source name, where set."""
+    return {s.name: s.lookback for s in config.sources if s.lookback is not None}
 
 
 class Config(_Strict):

@@ -146,3 +146,37 @@ def test_slow_and_oversized_sources_fail_clearly_within_the_limits(site, receive
     assert _source(engine, "forum").last_error is None
     assert len(receiver.received) == 1
     assert took < 30
+
+
+def test_old_posts_are_stored_but_do_not_alert(site, receiver, make_config):
+    """Issue 17 item 9: an item dated 1970, or older than the look-back (7 days by
+    default), is news to the daemon only: stored and scored, never an alert."""
+    import time
+
+    from db.models import Mention
+    epoch = replace(COMPLAINT, id="c-1970", title="Acme phone froze in 1970, support rude",
+                    appear_at=-time.time() + 3600)
+    old = replace(COMPLAINT, id="c-old", title="Acme phone froze last month, support rude",
+                  appear_at=-10 * 86400)
+    site.feeds["forum"] = [epoch, old]
+    config = make_config(["forum"])
+    assert crisiswatch("run", "--once", "--config", str(config)).returncode == 0
+    engine = db_engine(config.parent)
+    with session(engine) as s:
+        mentions = s.exec(select(Mention)).all()
+    assert len(mentions) == 2 and not any(m.flagged for m in mentions)
+    assert all(any("old post" in r for r in m.reasons) for m in mentions)
+    assert receiver.received == [] and _count(engine, Delivery) == 0
+    site.feeds["forum"] = [epoch, old, COMPLAINT]  # a fresh one still alerts
+    assert crisiswatch("run", "--once", "--config", str(config)).returncode == 0
+    assert len(receiver.received) == 1 and f"{site.base}/posts/c1" in receiver.received[0].body
+
+
+def test_a_source_look_back_lets_older_posts_alert(site, receiver, make_config):
+    old = replace(COMPLAINT, appear_at=-10 * 86400)
+    site.feeds["forum"] = [old]
+    config = make_config([], extra_sources=[
+        {"name": "forum", "kind": "feed", "url": f"{site.base}/forum.xml", "lookback": "30d"}],
+        extra={"detection": {"lookback": "1d"}})
+    assert crisiswatch("run", "--once", "--config", str(config)).returncode == 0
+    assert len(receiver.received) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from monitor.cli.common import (
     read_config,
     setup_logging,
 )
-from monitor.config import DEFAULT_CONFIG, redact_url
+from monitor.config import DEFAULT_CONFIG, redact_url, source_lookbacks
 from monitor.history.summary import summarize
 from monitor.stages.sync import sync_config
 
@@ -61,7 +62,8 @@ def rescore(config: ConfigOpt = Path(DEFAULT_CONFIG),
     cfg = read_config(config)
     engine = connect(cfg.database)
     report = run_rescore(engine, scorer_for(cfg), cfg.detection.risk_threshold,
-                         parse_since(since) if since else None)
+                         parse_since(since) if since else None,
+                         timedelta(seconds=cfg.detection.lookback), source_lookbacks(cfg))
     typer.echo(f"rescored {report.posts} posts: {report.updated} mentions updated, "
                f"{report.added} new, {report.newly_flagged} newly flagged")
     setup_logging()

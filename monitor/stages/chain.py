@@ -27,7 +27,7 @@ from alerts.outbox import (
 from alerts.playbooks import Playbook
 from crawlers.urlcheck import check_channel_url
 from db.models import utcnow
-from monitor.config import Config
+from monitor.config import Config, source_lookbacks
 from monitor.detection.category import category_labels, playbooks_for
 from monitor.detection.severity import Rules
 from monitor.scoring.backends import scorer_for
@@ -101,7 +101,8 @@ class Stages:
 
     def run(self, *, ignore_backoff: bool = False) -> StagesReport:
         d = self.config.detection
-        monitor = run_monitor(self.engine, self.scorer, d.risk_threshold)
+        monitor = run_monitor(self.engine, self.scorer, d.risk_threshold,
+                              timedelta(seconds=d.lookback), source_lookbacks(self.config))
         detect = run_detect(self.engine, self.rules_for, timedelta(seconds=d.incident_quiet),
                             timedelta(seconds=d.hot_for))
         now = self.clock()

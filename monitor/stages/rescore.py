@@ -7,8 +7,9 @@ key, so nothing already sent is sent again."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -16,7 +17,13 @@ from sqlmodel import select
 from db.engine import read_session, session
 from db.models import Mention, Post
 from monitor.scoring.risk import Scorer
-from monitor.stages.score import load_rules, mentions_for, thread_openers
+from monitor.stages.score import (
+    LOOKBACK,
+    load_rules,
+    lookbacks_by_source,
+    mentions_for,
+    thread_openers,
+)
 
 BATCH = 500
 
@@ -42,8 +49,11 @@ def _apply(s, old: Mention | None, new: Mention) -> str:  # noqa: ANN001
 
 
 def rescore(engine: Engine, scorer: Scorer, threshold: float,
-            since: datetime | None = None) -> RescoreReport:
+            since: datetime | None = None, lookback: timedelta = LOOKBACK,
+            by_source: Mapping[str, float] | None = None) -> RescoreReport:
+    """Score stored posts again; old posts stay unflagged (``run_monitor``'s look-back)."""
     rules = load_rules(engine)
+    lookbacks = lookbacks_by_source(engine, lookback, by_source)
     counts = {"posts": 0, "updated": 0, "added": 0, "newly_flagged": 0}
     last = 0
     while True:
@@ -56,7 +66,8 @@ def rescore(engine: Engine, scorer: Scorer, threshold: float,
             return RescoreReport(**counts)
         openers = thread_openers(engine, posts)
         fresh = {(m.post_id, m.brand_id): m for p in posts for m in mentions_for(
-            p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers)}
+            p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers,
+            lookback=lookbacks.get(p.source_id, lookback))}
         with session(engine) as s, s.begin():
             old = {(m.post_id, m.brand_id): m for m in s.exec(
                 select(Mention).where(Mention.post_id.in_([p.id for p in posts]))).all()}
