@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import select
 
+from alerts.render import inert
 from db.engine import read_session
 from db.models import Source
 from monitor.cli.common import (
@@ -50,6 +51,8 @@ def sources_list(config: ConfigOpt = Path(DEFAULT_CONFIG),
                    f"{r.error_count:<3} posts {r.posts_seen:<6} {r.url}")
         if r.last_error:
             typer.echo(f"{'':<20} last error: {r.last_error}")
+        if r.health_note:
+            typer.echo(f"{'':<20} note: {inert(r.health_note, 500)}")
 
 
 @sources_app.command("test")
