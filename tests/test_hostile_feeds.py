@@ -15,6 +15,7 @@ from crawlers.pipelines.store import store_result
 from crawlers.schedule import MAX_RETRY_AFTER_S
 from db.engine import make_engine, open_database
 from db.models import Mention, Post, Source
+from monitor.history.health import source_health
 from tests.conftest import COMPLAINT, crisiswatch, db_engine, session
 
 HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>t</title>'
@@ -151,3 +152,44 @@ def test_entries_sharing_a_guid_are_all_kept_and_noted(site, make_config):
     assert note.endswith("/same'; kept apart")
     _run(config)  # the derived keys are stable: a second fetch stores nothing again
     assert len(_posts(engine, "guids")) == 6
+
+
+# -- 7. health that says ok when it is not ---------------------------------------------
+
+
+def test_truncated_feed_is_partial_not_ok_and_says_what_was_lost(site, make_config):
+    two = b"".join(_item(f"t{n}".encode(), f"Complete {n}", "text", b"http://h.example/t")
+                   for n in range(2))
+    site.override["cut"] = (200, HEAD + two + b"<item><title>Acme cut off in the mid")
+    site.override["slow"] = (429, b"too many")
+    site.feeds["fine"] = [COMPLAINT]
+    config = make_config(["cut", "slow", "fine"])
+    out = _run(config)
+    listing = crisiswatch("sources", "list", "--config", str(config)).stdout
+    states = {line.split()[0]: line.split()[2] for line in listing.splitlines()
+              if line and not line.startswith(" ")}
+    assert states == {"cut": "partial", "fine": "ok", "slow": "throttled"}
+    assert "source cut partial: malformed feed, 2 of 3 entries read" in out
+    assert "source slow throttled: HTTP 429" in out
+    assert "source fine" not in out
+    engine = db_engine(config.parent)
+    assert len(_posts(engine, "cut")) == 2
+    cut = _source(engine, "cut")
+    assert cut.last_error is None and cut.health_note.startswith(
+        "malformed feed, 2 of 3 entries read: SAXParseException")
+
+
+@pytest.mark.parametrize(("fields", "state"), [
+    ({}, "ok"),
+    ({"health_note": "1 byte(s) that are not UTF-8 replaced"}, "partial"),
+    ({"last_error": "HTTP 500", "last_status": 500}, "failing"),
+    ({"last_error": "HTTP 503", "last_status": 503}, "failing"),
+    ({"last_error": "HTTP 503", "last_status": 503,
+      "health_note": "server asked to wait 60 s (Retry-After)"}, "throttled"),
+    ({"last_error": "HTTP 429", "last_status": 429}, "throttled"),
+    ({"enabled": False, "last_error": "HTTP 500"}, "disabled"),
+])
+def test_health_states(fields: dict, state: str) -> None:
+    got, reason = source_health(Source(name="s", url="http://h.example/", **fields))
+    assert got == state
+    assert (reason == "") == (state in ("ok", "disabled"))

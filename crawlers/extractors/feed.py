@@ -117,6 +117,10 @@ def read_feed(body: bytes, *, url: str, content_type: str | None = None) -> Feed
     items = [item for e in parsed.entries if (item := entry_to_item(e)) is not None]
     notes = [f"{decoded.replaced} byte(s) that are not UTF-8 replaced"] if decoded.replaced else []
     if items:
+        problem = parsed.get("bozo_exception")
+        if parsed.get("bozo") and not isinstance(problem, _SOFT_PROBLEMS):
+            notes.append(f"malformed feed, {len(items)} of {len(parsed.entries)} entries read: "
+                         f"{type(problem).__name__}: {problem}"[:300])
         items, shared = split_shared_keys(items, url)
         return FeedRead(items, notes + shared)
     return FeedRead(_no_items(parsed), notes)

@@ -90,7 +90,8 @@ def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
         source.error_count += 1
         source.consecutive_errors += 1
     notes = [*result.notes, *_schedule(source, now, result.retry_after)]
-    source.health_note = storable("; ".join(notes))[:500] if notes else None
+    if notes or not result.not_modified:  # a 304 is the same body: its note still holds
+        source.health_note = storable("; ".join(notes))[:500] if notes else None
 
 
 def _record_store_failure(engine: Engine, source_id: int, status: int | None,
