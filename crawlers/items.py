@@ -67,6 +67,7 @@ class FetchResult:
     posts: list[PostItem] = field(default_factory=list)
     threads: list[ThreadRef] = field(default_factory=list)  # forum listings
     retry_after: float | None = None  # seconds the server asked us to wait
+    notes: list[str] = field(default_factory=list)  # odd but survivable: goes on health
 
     @property
     def ok(self) -> bool:

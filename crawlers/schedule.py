@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 MAX_BACKOFF_S = 3600.0
+# a server may ask us to wait, but not to go silent for years
+MAX_RETRY_AFTER_S = 24 * 3600.0
 
 
 def next_poll(now: datetime, interval_s: float, consecutive_errors: int) -> datetime:
@@ -27,7 +29,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # '²' is a digit to str.isdigit, not to float
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -36,3 +38,13 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def retry_wait(asked: float) -> tuple[float, str]:
+    """How long to honour a ``Retry-After`` of ``asked`` seconds (at most a day,
+    so a hostile or broken header cannot silence a source for years), and the
+    health note that says so."""
+    if asked > MAX_RETRY_AFTER_S or asked != asked:  # too long, or NaN
+        return MAX_RETRY_AFTER_S, (f"server asked to wait {asked:.0f} s (Retry-After); "
+                                   f"capped at {MAX_RETRY_AFTER_S:.0f} s")
+    return asked, f"server asked to wait {asked:.0f} s (Retry-After)"

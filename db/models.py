@@ -59,6 +59,9 @@ class Source(SQLModel, table=True):
     consecutive_errors: int = 0
     next_poll_at: datetime | None = None
     posts_seen: int = 0
+    # what was odd about the last fetch even if it worked: bytes replaced, GUIDs
+    # shared, a Retry-After obeyed (or capped)
+    health_note: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Thread(SQLModel, table=True):

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawlers.extractors.feed import MalformedFeed, parse_feed
+from crawlers.extractors.feed import MalformedFeed, parse_feed, read_feed, split_shared_keys
+from crawlers.extractors.feeddecode import decode_feed
 from crawlers.extractors.text import fingerprint, html_to_text
 from crawlers.items import PostItem
 
@@ -267,3 +268,59 @@ def test_fingerprint_differs_for_different_content() -> None:
 
 def test_fingerprint_survives_lone_surrogate() -> None:
     assert fingerprint("x\ud800", "y") != fingerprint("x", "y")
+
+
+# --- decoding before feedparser (issue 17) -------------------------------------------
+
+ZH_RSS = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+          '<item><title>艾克美手机坏了</title><link>https://bbs.example.cn/1</link>'
+          '<description>客服态度很差</description></item>'
+          '<item><title>Cafe</title><link>https://bbs.example.cn/2</link>'
+          '<description>Nice</description></item></channel></rss>')
+
+
+@pytest.mark.parametrize("content_type", [None, "application/rss+xml; charset=utf-8",
+                                          "text/xml"])
+def test_one_stray_byte_does_not_redecode_the_whole_feed(content_type: str | None) -> None:
+    body = ZH_RSS.encode().replace(b"Cafe", b"Caf\xe9")
+    read = read_feed(body, url="https://bbs.example.cn/rss", content_type=content_type)
+    assert [i.title for i in read.items] == ["艾克美手机坏了", "Caf\ufffd"]
+    assert read.notes == ["1 byte(s) that are not UTF-8 replaced"]
+
+
+def test_valid_utf8_is_untouched_and_unnoted() -> None:
+    read = read_feed(ZH_RSS.encode(), url="https://bbs.example.cn/rss")
+    assert read.items[0].title == "艾克美手机坏了" and read.notes == []
+    assert decode_feed(ZH_RSS.encode()).body == ZH_RSS.encode()
+
+
+def test_declared_legacy_encoding_is_left_to_feedparser() -> None:
+    body = GBK_RSS.encode("gbk")
+    assert decode_feed(body, "application/rss+xml").replaced == 0
+    assert decode_feed(body, "application/rss+xml; charset=gb2312").body == body
+
+
+def test_undeclared_latin1_without_utf8_evidence_is_left_alone() -> None:
+    body = ZH_RSS.replace("艾克美手机坏了", "Crème brûlée").replace("客服态度很差", "déçu")
+    latin = body.replace('encoding="utf-8"', "").encode("latin-1")
+    assert decode_feed(latin).body == latin  # not UTF-8 at all: feedparser's fallback decides
+
+
+def test_many_bad_bytes_are_not_a_stray_byte() -> None:
+    body = ZH_RSS.encode().replace(b"Cafe", b"\xe9\xe8\xe0\xf9 \xe9\xe8\xe0\xf9 \xe9\xe8")
+    assert decode_feed(body).replaced == 0
+
+
+def test_entries_sharing_a_guid_get_stable_keys_of_their_own() -> None:
+    def item(key: str, title: str, url: str) -> PostItem:
+        return PostItem(entry_key=key, fingerprint=fingerprint(title, ""), title=title,
+                        text="", url=url)
+
+    items = [item("g", "one", "u1"), item("g", "two", "u2"), item("h", "x", "u"),
+             item("h", "x", "u")]
+    out, notes = split_shared_keys(items)
+    assert out[0].entry_key.startswith("g#") and out[0].entry_key != out[1].entry_key
+    assert [i.entry_key for i in out[2:]] == ["h", "h"]  # identical: one post, no note
+    assert notes == ["2 different entries share the GUID 'g'; kept apart"]
+    again, _ = split_shared_keys(list(reversed(items[:2])))
+    assert {i.entry_key for i in again} == {i.entry_key for i in out[:2]}

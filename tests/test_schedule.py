@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawlers.schedule import MAX_BACKOFF_S, is_due, next_poll
+from crawlers.schedule import (
+    MAX_BACKOFF_S,
+    MAX_RETRY_AFTER_S,
+    is_due,
+    next_poll,
+    retry_after_seconds,
+    retry_wait,
+)
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -72,3 +79,15 @@ def test_due_after_the_backoff() -> None:
     at = next_poll(NOW, 300, 1)
     assert not is_due(at, NOW + timedelta(seconds=599))
     assert is_due(at, NOW + timedelta(seconds=600))
+
+
+def test_retry_after_is_capped_at_a_day_with_a_note() -> None:
+    assert retry_wait(120) == (120, "server asked to wait 120 s (Retry-After)")
+    wait, note = retry_wait(float("9" * 400))  # inf
+    assert wait == MAX_RETRY_AFTER_S == 86400
+    assert note.endswith("capped at 86400 s")
+
+
+@pytest.mark.parametrize("value", ["²", "1²", "", "  ", "soon"])
+def test_retry_after_ignores_what_is_not_a_delay(value: str) -> None:
+    assert retry_after_seconds(value) is None

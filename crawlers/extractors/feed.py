@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import feedparser
 
+from crawlers.extractors.feeddecode import decode_feed
 from crawlers.extractors.text import fingerprint, html_to_text, safe_link
 from crawlers.items import PostItem
+
+log = logging.getLogger("crisiswatch.crawl")
 
 # feedparser flags these but still parses the document correctly
 _SOFT_PROBLEMS = (type(None), feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
@@ -66,19 +73,66 @@ def entry_to_item(entry: dict) -> PostItem | None:
     )
 
 
-def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> list[PostItem]:
-    """Entries of a feed body; raise ``MalformedFeed`` when nothing readable is there.
+@dataclass
+class FeedRead:
+    """A feed's posts, and what was odd about it (goes on the source's health)."""
+
+    items: list[PostItem]
+    notes: list[str] = field(default_factory=list)
+
+
+def split_shared_keys(items: list[PostItem], url: str = "") -> tuple[list[PostItem], list[str]]:
+    """Give entries that share a GUID but differ in link or content keys of their
+    own (GUID + a hash of link and content), so none is dropped as a duplicate;
+    the key depends on the entry alone, so it is the same on every fetch."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        groups[item.entry_key].append(i)
+    out, notes = list(items), []
+    for key, where in groups.items():
+        if len({(items[i].url, items[i].fingerprint) for i in where}) < 2:
+            continue
+        for i in where:
+            digest = hashlib.sha1(f"{items[i].url}\n{items[i].fingerprint}".encode()).hexdigest()
+            out[i] = replace(items[i], entry_key=f"{key[:480]}#{digest[:16]}")
+        notes.append(f"{len(where)} different entries share the GUID {key[:80]!r}; kept apart")
+        log.warning("feed %s: %d different entries share the GUID %r; each is kept",
+                    url, len(where), key[:200])
+    return out, notes
+
+
+def read_feed(body: bytes, *, url: str, content_type: str | None = None) -> FeedRead:
+    """Entries of a feed body and notes on it; raise ``MalformedFeed`` when nothing
+    readable is there.
 
     A slightly ill-formed feed that still yields entries is accepted: real feeds
-    often are, and dropping their posts would lose mentions.
+    often are, and dropping their posts would lose mentions. A few bytes that are
+    not UTF-8 in a UTF-8 feed are replaced, not allowed to re-decode it all.
     """
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    decoded = decode_feed(body, content_type)
+    parsed = feedparser.parse(decoded.body, response_headers=headers, sanitize_html=True)
     items = [item for e in parsed.entries if (item := entry_to_item(e)) is not None]
+    notes = [f"{decoded.replaced} byte(s) that are not UTF-8 replaced"] if decoded.replaced else []
     if items:
-        return items
+        problem = parsed.get("bozo_exception")
+        if parsed.get("bozo") and not isinstance(problem, _SOFT_PROBLEMS):
+            notes.append(f"malformed feed, {len(items)} of {len(parsed.entries)} entries read: "
+                         f"{type(problem).__name__}: {problem}"[:300])
+        items, shared = split_shared_keys(items, url)
+        return FeedRead(items, notes + shared)
+    return FeedRead(_no_items(parsed), notes)
+
+
+def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> list[PostItem]:
+    """Entries of a feed body (``read_feed`` without the notes)."""
+    return read_feed(body, url=url, content_type=content_type).items
+
+
+def _no_items(parsed: dict) -> list[PostItem]:
+    """[] for a real feed without entries; ``MalformedFeed`` for anything else."""
     if parsed.get("version") and isinstance(parsed.get("bozo_exception"), _SOFT_PROBLEMS):
         return []  # a real feed, only served with a missing or wrong content type
     if parsed.get("bozo"):

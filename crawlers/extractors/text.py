@@ -13,6 +13,8 @@ from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
 _WS = re.compile(r"\s+")
 _BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/li|/h\d)\b[^>]*>")
+# PostgreSQL refuses NUL in text, and a lone surrogate is not UTF-8 at all
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def html_to_text(html: str) -> str:
@@ -53,3 +55,9 @@ def sniff_text(body: bytes, content_type: str | None) -> str | None:
         pass
     best = charset_normalizer.from_bytes(body[:500_000]).best()
     return body.decode(best.encoding, errors="replace") if best else None
+
+
+def storable(value: str | None) -> str | None:
+    """``value`` without the characters a database refuses (NUL, lone surrogates):
+    one poisoned GUID or link must not fail the store of a whole fetch."""
+    return _UNSTORABLE.sub("", value) if value else value

@@ -4,7 +4,8 @@ source's health, in one transaction, then tells the daemon there is new work."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import Engine, or_
@@ -12,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from crawlers import signals as cw_signals
+from crawlers.extractors.text import storable
 from crawlers.items import FetchResult, PostItem, ThreadRef, ThreadResult
-from crawlers.schedule import next_poll
+from crawlers.schedule import MAX_BACKOFF_S, next_poll, retry_wait
 from db.engine import make_engine, session
 from db.models import EngagementSnapshot, Post, Source, Thread, utcnow
 
@@ -23,6 +25,7 @@ log = logging.getLogger("crisiswatch.crawl")
 def _store_post(s: Session, source_id: int, item: PostItem, thread_id: int | None = None) -> bool:
     """Insert one post unless its entry id or its content is already there; record
     a snapshot when its reply count changed. True when the post is new."""
+    item = _cleaned(item)
     existing = s.exec(select(Post).where(
         Post.source_id == source_id,
         or_(Post.entry_key == item.entry_key, Post.fingerprint == item.fingerprint),
@@ -48,6 +51,28 @@ def _store_post(s: Session, source_id: int, item: PostItem, thread_id: int | Non
     return True
 
 
+def _cleaned(item: PostItem) -> PostItem:
+    """The item with every text field storable (a NUL in a GUID fails PostgreSQL)."""
+    return replace(item, entry_key=storable(item.entry_key) or item.fingerprint,
+                   fingerprint=storable(item.fingerprint),
+                   title=storable(item.title), text=storable(item.text),
+                   url=storable(item.url), author=storable(item.author))
+
+
+def _schedule(source: Source, now: datetime, retry_after: float | None) -> list[str]:
+    """Set the next poll (backoff after errors, never before a Retry-After, which
+    is capped); return the health notes it made."""
+    try:
+        source.next_poll_at = next_poll(now, source.interval_s, source.consecutive_errors)
+    except (OverflowError, ValueError):  # an absurd interval must not stop the schedule
+        source.next_poll_at = now + timedelta(seconds=MAX_BACKOFF_S)
+    if not retry_after:
+        return []
+    wait, note = retry_wait(retry_after)  # the server said when to come back: never sooner
+    source.next_poll_at = max(source.next_poll_at, now + timedelta(seconds=wait))
+    return [note]
+
+
 def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
     now = utcnow()
     source.last_fetch_at = now
@@ -61,12 +86,29 @@ def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
             source.last_modified = result.last_modified
         source.posts_seen += new_posts
     else:
-        source.last_error = result.error
+        source.last_error = storable(result.error)
         source.error_count += 1
         source.consecutive_errors += 1
-    source.next_poll_at = next_poll(now, source.interval_s, source.consecutive_errors)
-    if result.retry_after:  # the server said when to come back: never sooner
-        source.next_poll_at = max(source.next_poll_at, now + timedelta(seconds=result.retry_after))
+    notes = [*result.notes, *_schedule(source, now, result.retry_after)]
+    if notes or not result.not_modified:  # a 304 is the same body: its note still holds
+        source.health_note = storable("; ".join(notes))[:500] if notes else None
+
+
+def _record_store_failure(engine: Engine, source_id: int, status: int | None,
+                          exc: Exception) -> None:
+    """Mark the source failing, with backoff, when its fetch could not be stored:
+    otherwise its next poll never moves and the site is fetched twice a second."""
+    error = f"could not store the fetch: {type(exc).__name__}: {exc}"
+    try:
+        with session(engine) as s, s.begin():
+            source = s.get(Source, source_id)
+            if source is None:
+                return
+            _record_health(source, FetchResult(source_id=source_id, status=status,
+                                               error=storable(error)[:300]), 0)
+            s.add(source)
+    except Exception:
+        log.exception("source #%s: could not record that its fetch failed to store", source_id)
 
 
 def _upsert_thread(s: Session, source_id: int, ref: ThreadRef,
@@ -93,7 +135,17 @@ def _upsert_thread(s: Session, source_id: int, ref: ThreadRef,
 
 
 def store_result(engine: Engine, result: FetchResult) -> int:
-    """Write one fetch's outcome atomically; return how many posts were new."""
+    """Write one fetch's outcome atomically; return how many posts were new. If that
+    fails, the failure itself goes on the source's health (with backoff)."""
+    try:
+        return _store_result(engine, result)
+    except Exception as exc:
+        log.exception("source #%s: storing its fetch failed", result.source_id)
+        _record_store_failure(engine, result.source_id, result.status, exc)
+        return 0
+
+
+def _store_result(engine: Engine, result: FetchResult) -> int:
     with session(engine) as s, s.begin():
         source = s.get(Source, result.source_id)
         if source is None:  # deleted while its request was in flight
@@ -107,7 +159,17 @@ def store_result(engine: Engine, result: FetchResult) -> int:
 
 
 def store_thread_page(engine: Engine, result: ThreadResult) -> int:
-    """Store one thread page's posts and where the next visit resumes."""
+    """Store one thread page's posts and where the next visit resumes; a failure
+    to store goes on the source's health."""
+    try:
+        return _store_thread_page(engine, result)
+    except Exception as exc:
+        log.exception("source #%s: storing thread %s failed", result.source_id, result.ref.key)
+        _record_store_failure(engine, result.source_id, None, exc)
+        return 0
+
+
+def _store_thread_page(engine: Engine, result: ThreadResult) -> int:
     now = utcnow()
     with session(engine) as s, s.begin():
         source = s.get(Source, result.source_id)

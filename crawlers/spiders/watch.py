@@ -35,7 +35,7 @@ from sqlmodel import select
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawlers.extractors.feed import MalformedFeed, parse_feed
+from crawlers.extractors.feed import MalformedFeed, read_feed
 from crawlers.extractors.text import sniff_text
 from crawlers.forums import Forum, forum_for, signature
 from crawlers.guard import GUARD_META, PrivateAddressRefused
@@ -221,10 +221,14 @@ class WatchSpider(scrapy.Spider):
             return
         try:
             content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
-            result.posts = parse_feed(response.body, url=response.url, content_type=content_type)
+            read = read_feed(response.body, url=response.url, content_type=content_type)
         except MalformedFeed as exc:
             result.error = str(exc)
+        except Exception as exc:  # whatever it was, the source must be marked and backed off
+            log.exception("feed %s could not be read", response.url)
+            result.error = f"cannot read the feed: {type(exc).__name__}: {exc}"[:300]
         else:
+            result.posts, result.notes = read.items, read.notes
             result.etag = _header(response, b"ETag")
             result.last_modified = _header(response, b"Last-Modified")
         yield result

@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import select
 
+from alerts.render import inert
 from db.engine import read_session
 from db.models import Source
 from monitor.cli.common import (
@@ -24,6 +25,7 @@ from monitor.cli.common import (
     setup_logging,
 )
 from monitor.config import DEFAULT_CONFIG, Config, FetchConfig, SourceConfig, format_errors
+from monitor.history.health import source_health
 
 sources_app = typer.Typer(help="Inspect sources: health, and a dry-run fetch.",
                           no_args_is_help=True)
@@ -45,11 +47,14 @@ def sources_list(config: ConfigOpt = Path(DEFAULT_CONFIG),
         typer.echo("no sources yet (run the daemon with a config first)")
     for r in rows:
         ok = r.last_success_at.isoformat(timespec="seconds") if r.last_success_at else "never"
-        state = "disabled" if not r.enabled else ("FAILING" if r.last_error else "ok")
+        state, _ = source_health(r)
+        state = "FAILING" if state == "failing" else state
         typer.echo(f"{r.name:<20} {r.kind:<9} {state:<8} last ok {ok:<25} errors "
                    f"{r.error_count:<3} posts {r.posts_seen:<6} {r.url}")
         if r.last_error:
             typer.echo(f"{'':<20} last error: {r.last_error}")
+        if r.health_note:
+            typer.echo(f"{'':<20} note: {inert(r.health_note, 500)}")
 
 
 @sources_app.command("test")

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from db.engine import read_session
 from db.models import Alert, Delivery, Mention, Post, Source
+from monitor.history.health import source_health
 
 
 @dataclass(frozen=True)
@@ -20,14 +21,15 @@ class Summary:
     alerts: dict[str, int]
     delivered: int
     pending: int
-    unhealthy: list[tuple[str, str]]
+    unhealthy: list[tuple[str, str, str]]  # (source, state, reason): all that are not ok
 
     def lines(self) -> list[str]:
         by_sev = ", ".join(f"{k} {v}" for k, v in self.alerts.items()) or "none"
         out = [f"posts seen: {self.posts}", f"mentions: {self.mentions} "
                f"({self.flagged} flagged)", f"alerts: {by_sev}",
                f"deliveries: {self.delivered} sent, {self.pending} waiting to retry"]
-        out += [f"source {name} unhealthy: {err}" for name, err in self.unhealthy]
+        out += [f"source {name} {'unhealthy' if state == 'failing' else state}: {why}"
+                for name, state, why in self.unhealthy]
         return out
 
 
@@ -35,8 +37,9 @@ def summarize(engine: Engine) -> Summary:
     with read_session(engine) as s:
         count = lambda q: s.exec(q).one()  # noqa: E731
         alerts = Counter(s.exec(select(Alert.severity)).all())
-        unhealthy = [(src.name, src.last_error or "") for src in s.exec(
-            select(Source).where(Source.last_error != None)).all()]  # noqa: E711
+        unhealthy = [(src.name, *source_health(src)) for src in s.exec(
+            select(Source).where(Source.enabled == True).order_by(Source.name)).all()]  # noqa: E712
+        unhealthy = [row for row in unhealthy if row[1] != "ok"]
         return Summary(
             posts=count(select(func.count()).select_from(Post)),
             mentions=count(select(func.count()).select_from(Mention)),

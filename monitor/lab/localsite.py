@@ -132,7 +132,8 @@ class QuietHandler(BaseHTTPRequestHandler):
 class FeedSite:
     """Feeds at ``/<name>.xml``. Entries show once the script clock passes their
     time; ``override[name] = (status, body)`` serves anything instead (errors,
-    malformed bodies), ``redirect[name] = url`` a 302 to ``url``. ``requests`` logs
+    malformed bodies), ``headers[name]`` adds response headers, ``redirect[name] = url``
+    a 302 to ``url``. ``requests`` logs
     (path, If-None-Match, status)."""
 
     def __init__(self) -> None:
@@ -140,6 +141,7 @@ class FeedSite:
         self.threads: list[ForumThread] = []
         self.override: dict[str, tuple[int, bytes]] = {}
         self.redirect: dict[str, str] = {}
+        self.headers: dict[str, dict[str, str]] = {}  # extra response headers per feed
         self.requests: list[tuple[str, str | None, int]] = []
         self.speed = 1.0
         self.started = time.monotonic()
@@ -218,8 +220,9 @@ class FeedSite:
                     status, body = 304, b""
                 with site.lock:
                     site.requests.append((self.path, inm, status))
+                headers = {"ETag": etag} if status in (200, 304) else {}
                 self.reply(status, body, "application/rss+xml; charset=utf-8",
-                           {"ETag": etag} if status in (200, 304) else None)
+                           {**headers, **site.headers.get(name, {})})
 
             def forum(self, parts) -> None:  # noqa: ANN001
                 query = parse_qs(parts.query)
