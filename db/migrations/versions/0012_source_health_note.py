@@ -3,16 +3,16 @@
 Undecodable bytes replaced, entries sharing a GUID, a Retry-After obeyed or
 capped: the source still works, but an admin should see it (issue 17).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-08 10:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
