@@ -6,11 +6,17 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from monitor.lab.localsite import LoopbackServer, QuietHandler
+
+# posts are dated two hours ago: older ones fall outside the default look-back (7 days)
+# and would be stored but never alerted
+RECENT = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+RECENT_ISO = RECENT.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 PAGE_SIZE = 3
 RULES = {
@@ -29,7 +35,7 @@ class FPost:
     id: int
     author: str
     body: str
-    time: str = "2026-11-23T08:00:00Z"
+    time: str = RECENT_ISO
     likes: int = 0
 
 

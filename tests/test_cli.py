@@ -100,7 +100,10 @@ _HEAD = ("database: sqlite:///should-not-exist.db\n"
      "sources: [{name: b, kind: feed, url: 'http://b.test/f'}]\n",
      "duplicate key 'sources' (first on line 3)"),
     ("fetch: {retries: 1, retries: 2}\n", "duplicate key 'retries'"),
-    ("x: &a [1, 1]\ny: &b [*a, *a]\n", "aliases (*name) are not allowed"),
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+     "expands to more than 200,000 values through its aliases"),
     ("data_dir: " + "[" * 20000 + "]" * 20000 + "\n", "nested more than 64 levels deep"),
     ("sources: [{name: a, kind: feed, url: 'http://a.test/f', interval: .inf}]\n",
      "sources[0].interval: inf is not a finite duration (line 3)"),

@@ -13,6 +13,7 @@ from sqlmodel import func, select
 from db.models import Post, Thread
 from monitor.lab.localsite import LoopbackServer, QuietHandler
 from tests.conftest import crisiswatch, db_engine, session
+from tests.forum_site import RECENT
 
 CHUNK = 20
 
@@ -36,7 +37,7 @@ class FakeDiscourse:
         for text in texts:
             n = len(posts) + 1
             posts.append({"id": topic * 1000 + n, "post_number": n, "username": f"user{n}",
-                          "created_at": f"2026-11-23T08:{n % 60:02d}:00.000Z",
+                          "created_at": f"{RECENT.strftime('%Y-%m-%dT%H')}:{n % 60:02d}:00.000Z",
                           "cooked": f"<p>{text}</p>", "topic_id": topic,
                           "topic_slug": f"topic-{topic}", "like_count": n % 3})
 

@@ -12,7 +12,7 @@ from sqlmodel import func, select
 
 from db.models import EngagementSnapshot, Post, Source, Thread, utcnow
 from tests.conftest import crisiswatch, db_engine, session
-from tests.forum_site import RULES, Forum, FPost
+from tests.forum_site import RECENT, RECENT_ISO, RULES, Forum, FPost
 
 
 @pytest.fixture
@@ -173,7 +173,8 @@ def test_sources_test_prints_extraction_and_stores_nothing(forum, make_config):
     result = crisiswatch("sources", "test", "board", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "1 threads" in result.stdout and "[1] Camera tips" in result.stdout
-    assert "ann at 2026-11-23T08:00+00:00 likes=4: use a tripod" in result.stdout
+    assert f"ann at {RECENT.strftime('%Y-%m-%dT%H:%M')}+00:00 likes=4: use a tripod" \
+        in result.stdout
     assert not (config.parent / "cw.db").exists()
     assert time.monotonic() - started < 60
     bad = crisiswatch("sources", "test", "nope", "--config", str(config))
@@ -182,7 +183,7 @@ def test_sources_test_prints_extraction_and_stores_nothing(forum, make_config):
 
 def _one_post_page(title: str, author: str, body: str) -> str:
     return (f"<html><head>{{meta}}</head><body><h1>{title}</h1><div class='post' id='p1'>"
-            f"<span class='author'>{author}</span><time datetime='2026-11-23T08:00:00Z'></time>"
+            f"<span class='author'>{author}</span><time datetime='{RECENT_ISO}'></time>"
             f"<div class='body'>{body}</div></div></body></html>")
 
 
