@@ -1,7 +1,8 @@
 """Tables of the one-way flow: Source -> Post -> Mention -> Incident -> Alert -> Delivery.
 
 Each stage reads the rows the stage before it wrote and records its progress
-in ``StageCursor`` (an id high-water mark) or a state column, so any stage can
+in a state column (``Post.scored_at``, ``Mention.incident_id``, ``Alert.rendered_at``,
+``Delivery.status``) or, for engagement snapshots, in ``StageCursor``, so any stage can
 be stopped and re-run without losing or duplicating anything downstream.
 Timestamps are timezone-aware UTC (SQLModel stores UTC and hands back aware values).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 SEVERITIES = ("notice", "warning", "crisis")
@@ -106,6 +107,9 @@ class Post(SQLModel, table=True):
     replies: int | None = None
     likes: int | None = None
     thread_id: int | None = Field(default=None, foreign_key="thread.id", index=True)
+    # set with its mentions by the monitor stage: what marks a post done, whatever the
+    # order in which concurrent writers commit ids (an id cursor skips late commits)
+    scored_at: datetime | None = None
 
 
 class EngagementSnapshot(SQLModel, table=True):
@@ -310,6 +314,8 @@ class ApiToken(SQLModel, table=True):
 # first, or by risk or sentiment, must stay fast with millions of posts. Declared here,
 # outside the classes above, so those tables' definitions stay as they were.
 Index("ix_post_fetched_at", Post.__table__.c.fetched_at)
+Index("ix_post_unscored", Post.__table__.c.id, postgresql_where=text("scored_at IS NULL"),
+      sqlite_where=text("scored_at IS NULL"))  # the monitor stage's queue
 Index("ix_mention_flagged_risk", Mention.__table__.c.flagged, Mention.__table__.c.risk)
 Index("ix_mention_flagged_sentiment", Mention.__table__.c.flagged,
       Mention.__table__.c.sentiment)

@@ -69,11 +69,22 @@ def _upgrade_populated(url: str) -> None:
         conn.exec_driver_sql("INSERT INTO source (name, kind, url, interval_s, enabled, "
                              "managed_by, error_count, consecutive_errors, posts_seen) VALUES "
                              "('s', 'feed', 'http://h/f', 60, true, 'config', 0, 0, 0)")
+    with engine.begin() as conn:  # posts at 0010, before the monitor stage claimed by state
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010")
+        for n in (1, 2, 3):
+            conn.exec_driver_sql("INSERT INTO post (source_id, entry_key, fingerprint, title, "
+                                 f"text, fetched_at) VALUES (1, 'e{n}', 'f{n}', '', 'x', "
+                                 "'2026-01-01 00:00:00')")
+        conn.exec_driver_sql("INSERT INTO stagecursor (name, position, updated_at) VALUES "
+                             "('monitor.posts', 2, '2026-01-01 00:00:00')")
     engine = open_database(url)
     with engine.connect() as conn:
         row = conn.exec_driver_sql("SELECT name, page, obey_robots, hot_interval_s FROM source"
                                    ).one()
+        unscored = conn.exec_driver_sql("SELECT id FROM post WHERE scored_at IS NULL").all()
     assert tuple(row) == ("s", "listing", True, 60)
+    assert [r[0] for r in unscored] == [3]  # the old cursor had passed posts 1 and 2
 
 
 def test_upgrading_a_populated_database_sqlite(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import select
 
 from db.engine import open_database, session
@@ -97,11 +97,11 @@ def add_post(engine: Engine, *, title: str, text: str = "", brand: str = "Acme",
         brand_id = s.exec(select(Brand.id).where(Brand.name == brand)).one()
         src = _source(s, source)
         n = len(s.exec(select(Post.id)).all())
-        post = Post(source_id=src.id, entry_key=f"p{n}", fingerprint=f"f{n}", url=url,
-                    title=title, text=text or title, fetched_at=at)
-        s.add(post)
-        s.flush()
-        mention = Mention(post_id=post.id, brand_id=brand_id, risk=risk, sentiment=sentiment,
+        # only the columns of 0001: later ones (scored_at) may not exist yet
+        post_id = s.execute(insert(Post.__table__).values(
+            source_id=src.id, entry_key=f"p{n}", fingerprint=f"f{n}", url=url, title=title,
+            text=text or title, fetched_at=at).returning(Post.__table__.c.id)).scalar_one()
+        mention = Mention(post_id=post_id, brand_id=brand_id, risk=risk, sentiment=sentiment,
                           language=language, flagged=flagged, severity=severity,
                           incident_id=incident_id, cues=["refund"])
         s.add(mention)

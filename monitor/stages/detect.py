@@ -33,7 +33,7 @@ from db.models import (
     Thread,
     utcnow,
 )
-from db.queries import get_cursor, set_cursor
+from db.queries import get_cursor, lock_stage, set_cursor
 from monitor.detection.alarm import brand_alarm
 from monitor.detection.category import guess_category
 from monitor.detection.grouping import IncidentKey, Match, MentionKey, match_incident, merge_key
@@ -343,6 +343,9 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
     while True:
         at = now or utcnow()
         with session(engine) as s, s.begin():
+            # one detect pass at a time: two would group the same mentions and
+            # write the same alert key (SQLite serializes writers anyway)
+            lock_stage(s, "detect")
             rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
                           .where(Mention.flagged == True, Mention.incident_id == None)  # noqa: E711, E712
                           .order_by(Mention.id).limit(BATCH)).all()

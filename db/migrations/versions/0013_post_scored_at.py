@@ -1,0 +1,40 @@
+"""post scored_at: the monitor stage claims posts by state, not by an id cursor
+
+With two writers on PostgreSQL, ids commit out of order: a cursor moved past id
+N+1 skips N when N commits later. A post is now scored once when its
+``scored_at`` is set, in the same transaction as its mentions; a partial index
+over the unscored ones keeps finding them fast. Posts the old cursor had passed,
+or that already have a mention, count as scored.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-06 11:30:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('scored_at', sqlmodel.sql.sqltypes.UTCDateTime(),
+                                      nullable=True))
+    op.execute("UPDATE post SET scored_at = fetched_at WHERE id <= COALESCE("
+               "(SELECT position FROM stagecursor WHERE name = 'monitor.posts'), 0) "
+               "OR id IN (SELECT post_id FROM mention)")
+    op.create_index('ix_post_unscored', 'post', ['id'], unique=False,
+                    postgresql_where=sa.text('scored_at IS NULL'),
+                    sqlite_where=sa.text('scored_at IS NULL'))
+
+
+def downgrade() -> None:
+    # plain DROP INDEX / DROP COLUMN: a batch copy would recreate the post table,
+    # which other tables' foreign keys refuse
+    op.drop_index('ix_post_unscored', table_name='post')
+    op.drop_column('post', 'scored_at')
