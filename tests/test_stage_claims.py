@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,12 @@ from sqlmodel import Session, func, select
 
 from alerts.notify import SendResult
 from db.engine import open_database, session
-from db.models import Alert, Delivery, Mention, Post, Source
+from db.models import Alert, Delivery, EngagementSnapshot, Incident, Mention, Post, Source
 from monitor.config import Config, parse_config
+from monitor.detection.severity import Rules
 from monitor.scoring.backends import scorer_for
 from monitor.stages.chain import Stages
+from monitor.stages.detect import run_detect
 from monitor.stages.score import run_monitor
 from monitor.stages.sync import sync_config
 
@@ -70,6 +73,30 @@ def test_a_post_that_commits_behind_a_later_one_is_still_scored(pg_url, tmp_path
     assert run_monitor(engine, scorer, 0.5).posts == 1  # N, committed late
     assert _unscored(engine) == []
     assert run_monitor(engine, scorer, 0.5).posts == 0  # and never twice
+
+
+def test_a_reply_count_that_commits_behind_a_later_one_still_reassesses(pg_url, tmp_path):
+    engine, _config = _setup(pg_url, tmp_path)
+    with session(engine) as s, s.begin():
+        _post(s, 1, COMPLAINT)
+    run_monitor(engine, scorer_for(CONFIG), 0.5)
+    t0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    run_detect(engine, Rules(), timedelta(hours=6), now=t0)
+    with session(engine) as s:
+        incident, post_id = s.exec(select(Incident.id, Post.id)).one()
+    slow = session(engine)
+    slow.begin()
+    slow.add(EngagementSnapshot(post_id=post_id, replies=40))
+    slow.flush()  # id N is taken, not committed
+    with session(engine) as s, s.begin():
+        s.add(EngagementSnapshot(post_id=None, thread_id=None, replies=1))  # N+1 commits
+    run_detect(engine, Rules(), timedelta(hours=6), now=t0 + timedelta(minutes=1))
+    slow.commit()
+    slow.close()
+    later = t0 + timedelta(minutes=2)
+    run_detect(engine, Rules(), timedelta(hours=6), now=later)
+    with session(engine) as s:
+        assert s.get(Incident, incident).assessed_at == later  # N was read after all
 
 
 def test_two_daemons_under_a_growing_stream_score_each_post_once(pg_url, tmp_path):
