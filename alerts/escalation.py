@@ -17,6 +17,7 @@ from sqlmodel import select
 from alerts.routing import rank, wants
 from db.engine import session
 from db.models import Alert, Brand, Channel, Delivery, utcnow
+from db.queries import lock_stage
 
 log = logging.getLogger("crisiswatch.alerts")
 OPEN = ("open", "escalated")
@@ -46,6 +47,7 @@ def escalate(engine: Engine, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     queued = 0
     with session(engine) as s, s.begin():
+        lock_stage(s, "escalate")
         channels = s.exec(select(Channel).where(Channel.enabled == True,  # noqa: E712
                                                 Channel.tier > 0)).all()
         if not channels:

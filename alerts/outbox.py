@@ -32,6 +32,7 @@ from alerts.render import render_title as render_plain_title
 from alerts.routing import digest_due, rank, rate_window, route, wants
 from db.engine import read_session, session
 from db.models import Alert, Brand, Channel, Delivery, Incident, Mention, Post, Source, utcnow
+from db.queries import lock_stage
 
 log = logging.getLogger("crisiswatch.alerts")
 LEASE = timedelta(minutes=2)
@@ -146,6 +147,7 @@ def plan_deliveries(engine: Engine, playbooks: Sequence[Playbook], *,
     now = now or utcnow()
     planned = 0
     with session(engine) as s, s.begin():
+        lock_stage(s, "plan_deliveries")  # two planners would queue one alert twice
         fresh = s.exec(select(Alert).where(Alert.rendered_at == None)  # noqa: E711
                        .order_by(Alert.id)).all()
         channels = s.exec(select(Channel).where(Channel.enabled == True)  # noqa: E712
@@ -174,6 +176,7 @@ def plan_digests(engine: Engine, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     made = 0
     with session(engine) as s, s.begin():
+        lock_stage(s, "plan_digests")
         for ch in s.exec(select(Channel).where(Channel.enabled == True)).all():  # noqa: E712
             held = s.exec(select(Delivery).where(Delivery.channel_id == ch.id,
                                                  Delivery.status == "held")

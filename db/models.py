@@ -1,8 +1,9 @@
 """Tables of the one-way flow: Source -> Post -> Mention -> Incident -> Alert -> Delivery.
 
 Each stage reads the rows the stage before it wrote and records its progress
-in ``StageCursor`` (an id high-water mark) or a state column, so any stage can
-be stopped and re-run without losing or duplicating anything downstream.
+in a state column (``Post.scored_at``, ``Mention.incident_id``, ``Alert.rendered_at``,
+``Delivery.status``, ``EngagementSnapshot.detected_at``), so any stage can be
+stopped and re-run without losing or duplicating anything downstream.
 Timestamps are timezone-aware UTC (SQLModel stores UTC and hands back aware values).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 SEVERITIES = ("notice", "warning", "crisis")
@@ -106,6 +107,9 @@ class Post(SQLModel, table=True):
     replies: int | None = None
     likes: int | None = None
     thread_id: int | None = Field(default=None, foreign_key="thread.id", index=True)
+    # set with its mentions by the monitor stage: what marks a post done, whatever the
+    # order in which concurrent writers commit ids (an id cursor skips late commits)
+    scored_at: datetime | None = None
 
 
 class EngagementSnapshot(SQLModel, table=True):
@@ -119,6 +123,9 @@ class EngagementSnapshot(SQLModel, table=True):
     replies: int | None = None
     views: int | None = None
     likes: int | None = None
+    # set when detection has re-assessed the incidents it touches (claimed by state,
+    # like Post.scored_at: an id cursor skips a snapshot that commits late)
+    detected_at: datetime | None = None
 
 
 class Mention(SQLModel, table=True):
@@ -259,7 +266,9 @@ class Delivery(SQLModel, table=True):
 
 
 class StageCursor(SQLModel, table=True):
-    """How far a stage has read its input table (highest id processed)."""
+    """How far a stage had read its input table (highest id processed). No longer
+    written: an id cursor skips rows that commit late (migration 0013 turned its
+    positions into the state columns above)."""
 
     name: str = Field(primary_key=True)
     position: int = 0
@@ -310,6 +319,10 @@ class ApiToken(SQLModel, table=True):
 # first, or by risk or sentiment, must stay fast with millions of posts. Declared here,
 # outside the classes above, so those tables' definitions stay as they were.
 Index("ix_post_fetched_at", Post.__table__.c.fetched_at)
+Index("ix_post_unscored", Post.__table__.c.id, postgresql_where=text("scored_at IS NULL"),
+      sqlite_where=text("scored_at IS NULL"))  # the monitor stage's queue
+Index("ix_engagementsnapshot_undetected", EngagementSnapshot.__table__.c.id,
+      postgresql_where=text("detected_at IS NULL"), sqlite_where=text("detected_at IS NULL"))
 Index("ix_mention_flagged_risk", Mention.__table__.c.flagged, Mention.__table__.c.risk)
 Index("ix_mention_flagged_sentiment", Mention.__table__.c.flagged,
       Mention.__table__.c.sentiment)

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from collections.abc import Sequence
+from typing import Any
 
-from db.models import StageCursor, utcnow
-
-
-def get_cursor(s: Session, name: str) -> int:
-    """Highest input id stage ``name`` has finished (0 before its first run)."""
-    row = s.get(StageCursor, name)
-    return row.position if row else 0
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, select
 
 
-def set_cursor(s: Session, name: str, position: int) -> None:
-    """Advance stage ``name``; call inside the transaction that wrote its output."""
-    row = s.get(StageCursor, name) or StageCursor(name=name)
-    row.position = max(row.position, position)
-    row.updated_at = utcnow()
-    s.add(row)
+def lock_stage(s: Session, name: str) -> None:
+    """Make the rest of this transaction the only run of stage ``name`` at a time.
+
+    On PostgreSQL a second runner waits here (a transaction-level advisory lock,
+    released at commit or rollback) and then reads what the first one committed, so
+    two runners never plan the same rows and hit a unique key. SQLite needs nothing:
+    its write transactions (``BEGIN IMMEDIATE``) already run one at a time. Call it
+    first in the transaction, before reading the stage's input."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"crisiswatch:{name}"))))
+
+
+def insert_new(s: Session, model: type[SQLModel], rows: Sequence[SQLModel],
+               keys: Sequence[str]) -> list[Any]:
+    """Insert ``rows``, skipping any whose ``keys`` another writer already stored
+    (``ON CONFLICT DO NOTHING``): a duplicate costs that row, never the transaction.
+    Returns the ``keys`` of the rows inserted."""
+    if not rows:
+        return []
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = model.__table__
+    values = [{c.name: getattr(r, c.name) for c in table.columns if c.name != "id"}
+              for r in rows]
+    statement = (insert(table).values(values).on_conflict_do_nothing(index_elements=keys)
+                 .returning(*(table.c[k] for k in keys)))
+    return [tuple(row) for row in s.execute(statement)]

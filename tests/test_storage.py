@@ -53,7 +53,8 @@ def test_unreachable_database_is_named_without_its_password(tmp_path):
 
 
 def _upgrade_populated(url: str) -> None:
-    """A database with rows at revision 0001 upgrades to head without losing them."""
+    """A database with rows at revision 0001 upgrades to head without losing them, and
+    the posts and snapshots the old id cursors had passed stay done (0013)."""
     from alembic import command
     from alembic.config import Config
 
@@ -69,11 +70,29 @@ def _upgrade_populated(url: str) -> None:
         conn.exec_driver_sql("INSERT INTO source (name, kind, url, interval_s, enabled, "
                              "managed_by, error_count, consecutive_errors, posts_seen) VALUES "
                              "('s', 'feed', 'http://h/f', 60, true, 'config', 0, 0, 0)")
+    with engine.begin() as conn:  # posts at 0012, before the monitor stage claimed by state
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0012")
+        for n in (1, 2, 3):
+            conn.exec_driver_sql("INSERT INTO post (source_id, entry_key, fingerprint, title, "
+                                 f"text, fetched_at) VALUES (1, 'e{n}', 'f{n}', '', 'x', "
+                                 "'2026-01-01 00:00:00')")
+            conn.exec_driver_sql("INSERT INTO engagementsnapshot (post_id, seen_at, replies) "
+                                 f"VALUES ({n}, '2026-01-01 00:00:00', {n})")
+        conn.exec_driver_sql("INSERT INTO stagecursor (name, position, updated_at) VALUES "
+                             "('monitor.posts', 2, '2026-01-01 00:00:00'), "
+                             "('detect.snapshots', 1, '2026-01-01 00:00:00')")
     engine = open_database(url)
     with engine.connect() as conn:
         row = conn.exec_driver_sql("SELECT name, page, obey_robots, hot_interval_s FROM source"
                                    ).one()
+        unscored = conn.exec_driver_sql("SELECT id FROM post WHERE scored_at IS NULL "
+                                        "ORDER BY id").all()
+        unread = conn.exec_driver_sql("SELECT id FROM engagementsnapshot "
+                                      "WHERE detected_at IS NULL ORDER BY id").all()
     assert tuple(row) == ("s", "listing", True, 60)
+    assert [r[0] for r in unscored] == [3]  # the old cursor had passed posts 1 and 2
+    assert [r[0] for r in unread] == [2, 3]
 
 
 def test_upgrading_a_populated_database_sqlite(tmp_path):

@@ -77,17 +77,16 @@ def logged_in(console: Console, name: str, https: bool = False) -> TestClient:
     return client
 
 
-def _source_id(s, name: str) -> int:  # noqa: ANN001
-    """The source's id, made if missing, so a test may call it on a database migrated
-    to an older schema."""
+def _source(s, name: str) -> int:  # noqa: ANN001
+    """The id of source ``name``, made if missing; reads and writes only columns of
+    0001, so it works on a database migrated to an older schema."""
     found = s.exec(select(Source.id).where(Source.name == name)).first()
     if found is not None:
         return found
-    # Core insert: only the named columns and those with Python defaults, all of
-    # which exist since the first migrations (health_note, say, came later)
-    s.connection().execute(insert(Source.__table__).values(
-        name=name, url=f"https://{name}.example/"))
-    return s.exec(select(Source.id).where(Source.name == name)).one()
+    return s.execute(insert(Source.__table__).values(
+        name=name, url=f"https://{name}.example/", kind="feed", interval_s=300, enabled=True,
+        managed_by="config", error_count=0, consecutive_errors=0, posts_seen=0)
+        .returning(Source.__table__.c.id)).scalar_one()
 
 
 def add_post(engine: Engine, *, title: str, text: str = "", brand: str = "Acme",
@@ -99,13 +98,13 @@ def add_post(engine: Engine, *, title: str, text: str = "", brand: str = "Acme",
     so a test may call it on a database migrated to an older schema.)"""
     with session(engine) as s, s.begin():
         brand_id = s.exec(select(Brand.id).where(Brand.name == brand)).one()
-        source_id = _source_id(s, source)
+        source_id = _source(s, source)
         n = len(s.exec(select(Post.id)).all())
-        post = Post(source_id=source_id, entry_key=f"p{n}", fingerprint=f"f{n}", url=url,
-                    title=title, text=text or title, fetched_at=at)
-        s.add(post)
-        s.flush()
-        mention = Mention(post_id=post.id, brand_id=brand_id, risk=risk, sentiment=sentiment,
+        # only the columns of 0001: later ones (scored_at) may not exist yet
+        post_id = s.execute(insert(Post.__table__).values(
+            source_id=source_id, entry_key=f"p{n}", fingerprint=f"f{n}", url=url, title=title,
+            text=text or title, fetched_at=at).returning(Post.__table__.c.id)).scalar_one()
+        mention = Mention(post_id=post_id, brand_id=brand_id, risk=risk, sentiment=sentiment,
                           language=language, flagged=flagged, severity=severity,
                           incident_id=incident_id, cues=["refund"])
         s.add(mention)

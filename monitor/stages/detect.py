@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, func, select, update
 
 from alerts.render import REOPENED
 from db.engine import session
@@ -33,7 +33,7 @@ from db.models import (
     Thread,
     utcnow,
 )
-from db.queries import get_cursor, set_cursor
+from db.queries import lock_stage
 from monitor.detection.alarm import brand_alarm
 from monitor.detection.category import guess_category
 from monitor.detection.grouping import IncidentKey, Match, MentionKey, match_incident, merge_key
@@ -59,7 +59,6 @@ from monitor.stages.readings import (
     volume,
 )
 
-SNAPSHOTS = "detect.snapshots"
 BATCH = 500
 MAX_ALERT_POSTS = 5
 GROWN = ("warning", "crisis")
@@ -312,18 +311,20 @@ def _mark_hot(s: Session, post: Post, hot_for: timedelta) -> None:
     s.add(thread)
 
 
-def _affected_by_snapshots(s: Session, start: int) -> tuple[set[int], int]:
-    snaps = s.exec(select(EngagementSnapshot).where(EngagementSnapshot.id > start)
+def _affected_by_snapshots(s: Session) -> tuple[set[int], list[int]]:
+    """Incidents that reply-count snapshots not read yet touch, and those snapshots."""
+    snaps = s.exec(select(EngagementSnapshot)
+                   .where(EngagementSnapshot.detected_at == None)  # noqa: E711
                    .order_by(EngagementSnapshot.id).limit(BATCH)).all()
     if not snaps:
-        return set(), start
+        return set(), []
     posts = {x.post_id for x in snaps if x.post_id is not None}
     threads = {x.thread_id for x in snaps if x.thread_id is not None}
     in_thread = select(Post.id).where(Post.thread_id.in_(threads))
     ids = s.exec(select(Mention.incident_id).where(
         Mention.post_id.in_(posts) | Mention.post_id.in_(in_thread),
         Mention.incident_id != None)).all()  # noqa: E711
-    return set(ids), snaps[-1].id
+    return set(ids), [x.id for x in snaps]
 
 
 def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:
@@ -343,10 +344,13 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
     while True:
         at = now or utcnow()
         with session(engine) as s, s.begin():
+            # one detect pass at a time: two would group the same mentions and
+            # write the same alert key (SQLite serializes writers anyway)
+            lock_stage(s, "detect")
             rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
                           .where(Mention.flagged == True, Mention.incident_id == None)  # noqa: E711, E712
                           .order_by(Mention.id).limit(BATCH)).all()
-            touched, snap_end = _affected_by_snapshots(s, get_cursor(s, SNAPSHOTS))
+            touched, snaps = _affected_by_snapshots(s)
             alerts, backgrounds = 0, {}
             for m, post in rows:
                 inc = _attach(s, m, post, quiet, backgrounds, at)
@@ -366,7 +370,9 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
                 latest = max([at, *(p.fetched_at for m, p in rows if m.brand_id == brand_id)])
                 alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id),
                                        latest) is not None
-            set_cursor(s, SNAPSHOTS, snap_end)
+            if snaps:
+                s.execute(update(EngagementSnapshot).where(EngagementSnapshot.id.in_(snaps))
+                          .values(detected_at=utcnow()))
         total = DetectReport(total.mentions + len(rows), total.alerts + alerts)
         if len(rows) < BATCH and not touched:
             return total

@@ -1,7 +1,11 @@
 """Monitor stage runner: new Posts -> Mentions (brand, sentiment, risk, reasons).
 
-Reads posts past its cursor, scores them outside any write transaction (the
-scorer is the slow part), then writes mentions and the cursor together.
+Reads posts not scored yet, scores them outside any write transaction (the
+scorer is the slow part), then claims them and writes their mentions and
+``scored_at`` together. Work is claimed by state, not by an id cursor: with two
+writers on PostgreSQL ids commit out of order, and a cursor moved past id N+1
+would skip N for good when N commits later. Each post is scored exactly once
+whatever the commit order and the number of runners.
 """
 
 from __future__ import annotations
@@ -11,16 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import func, select
+from sqlmodel import Session, func, select, update
 
 from db.engine import read_session, session
-from db.models import Brand, Mention, Post, Source
-from db.queries import get_cursor, set_cursor
+from db.models import Brand, Mention, Post, Source, utcnow
+from db.queries import insert_new
 from monitor.scoring.risk import Scorer
 from monitor.text.matching import BrandRule, match_brands
 from monitor.text.normalize import normalize
 
-CURSOR = "monitor.posts"
 BATCH = 200
 LOOKBACK = timedelta(days=7)  # detection.lookback's default
 
@@ -97,32 +100,50 @@ def thread_openers(engine: Engine, posts: list[Post]) -> set[int]:
     return set(rows)
 
 
+def _claim(s: Session, ids: list[int]) -> set[int]:
+    """Those of ``ids`` still unscored, locked until this transaction ends. On
+    PostgreSQL a post another runner is writing is skipped, not waited for (it will
+    be done); SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a time."""
+    query = select(Post.id).where(Post.id.in_(ids), Post.scored_at == None)  # noqa: E711
+    if s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return set(s.exec(query).all())
+
+
+def _still_unscored(s: Session, ids: list[int]) -> bool:
+    return s.exec(select(func.count()).select_from(Post).where(
+        Post.id.in_(ids), Post.scored_at == None)).one() > 0  # noqa: E711
+
+
 def run_monitor(engine: Engine, scorer: Scorer, threshold: float,
                 lookback: timedelta = LOOKBACK, by_source: Mapping[str, float] | None = None
                 ) -> MonitorReport:
-    """Process every post past the cursor, a batch at a time. ``lookback``, or
-    ``by_source`` (source name: seconds): how old a post may be and still alert."""
+    """Score every post not scored yet, a batch at a time; stops when nothing is
+    left, or when another runner holds all of a batch (it finishes them).
+    ``lookback``, or ``by_source`` (source name: seconds): how old a post may be
+    and still alert."""
     rules = load_rules(engine)
     lookbacks = lookbacks_by_source(engine, lookback, by_source)
     total = MonitorReport()
     while True:
         with read_session(engine) as s:
-            start = get_cursor(s, CURSOR)
-            posts = s.exec(select(Post).where(Post.id > start).order_by(Post.id)
-                           .limit(BATCH)).all()
+            posts = s.exec(select(Post).where(Post.scored_at == None)  # noqa: E711
+                           .order_by(Post.id).limit(BATCH)).all()
         if not posts:
             return total
         openers = thread_openers(engine, posts)
         made = [m for p in posts for m in mentions_for(
             p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers,
             lookback=lookbacks.get(p.source_id, lookback))]
+        ids = [p.id for p in posts]
         with session(engine) as s, s.begin():
-            if get_cursor(s, CURSOR) != start:  # another runner took this batch
-                continue
-            known = {(m.post_id, m.brand_id) for m in s.exec(
-                select(Mention).where(Mention.post_id.in_([p.id for p in posts]))).all()}
-            fresh = [m for m in made if (m.post_id, m.brand_id) not in known]
-            s.add_all(fresh)
-            set_cursor(s, CURSOR, posts[-1].id)
-        total = MonitorReport(total.posts + len(posts), total.mentions + len(fresh),
-                              total.flagged + sum(m.flagged for m in fresh))
+            mine = _claim(s, ids)
+            if not mine and _still_unscored(s, ids):
+                return total  # another runner holds them all and will finish them
+            ours = [m for m in made if m.post_id in mine]
+            # a rescore may have stored some already: keep its rows, skip ours
+            added = set(insert_new(s, Mention, ours, ("post_id", "brand_id")))
+            s.execute(update(Post).where(Post.id.in_(mine)).values(scored_at=utcnow()))
+        total = MonitorReport(total.posts + len(mine), total.mentions + len(added),
+                              total.flagged + sum(m.flagged for m in ours
+                                                  if (m.post_id, m.brand_id) in added))
