@@ -83,7 +83,7 @@ def test_a_reply_count_that_commits_behind_a_later_one_still_reassesses(pg_url, 
     t0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     run_detect(engine, Rules(), timedelta(hours=6), now=t0)
     with session(engine) as s:
-        incident, post_id = s.exec(select(Incident.id, Post.id)).one()
+        incident, post_id = s.exec(select(Incident.id)).one(), s.exec(select(Post.id)).one()
     slow = session(engine)
     slow.begin()
     slow.add(EngagementSnapshot(post_id=post_id, replies=40))
