@@ -22,6 +22,7 @@ from db.engine import open_database, session
 from db.models import Alert, Brand, Delivery, Incident, Mention, Post, Source
 from monitor.cli.main import app
 from monitor.config import parse_config
+from monitor.history.summary import summarize
 from monitor.lab.localsite import AlertReceiver
 from monitor.stages.sync import sync_config
 
@@ -274,6 +275,8 @@ def test_dead_letter_then_retry_delivers_once(tmp_path: Path,
     dead = failed_deliveries(engine)
     assert len(dead) == 1 and dead[0].attempts == 3 and dead[0].channel == "flaky"
     assert "503" in (dead[0].last_error or "") or dead[0].last_error
+    summary = "\n".join(summarize(engine).lines())  # what `run --once` prints
+    assert "0 waiting to retry, 1 failed for good (crisiswatch alerts failed)" in summary
     r.down = False
     _run(engine, T0 + timedelta(hours=1), max_attempts=3)
     assert not r.received  # dead letters stay dead until someone retries

@@ -20,14 +20,19 @@ class Summary:
     flagged: int
     alerts: dict[str, int]
     delivered: int
-    pending: int
+    pending: int  # pending or being sent: will be tried again
     unhealthy: list[tuple[str, str, str]]  # (source, state, reason): all that are not ok
+    dead: int = 0  # dead-lettered after alerts.max_attempts: never retried by itself
+    held: int = 0  # waiting for the next digest
 
     def lines(self) -> list[str]:
         by_sev = ", ".join(f"{k} {v}" for k, v in self.alerts.items()) or "none"
         out = [f"posts seen: {self.posts}", f"mentions: {self.mentions} "
                f"({self.flagged} flagged)", f"alerts: {by_sev}",
-               f"deliveries: {self.delivered} sent, {self.pending} waiting to retry"]
+               f"deliveries: {self.delivered} sent, {self.pending} waiting to retry"
+               + (f", {self.held} held for a digest" if self.held else "")
+               + (f", {self.dead} failed for good (crisiswatch alerts failed)"
+                  if self.dead else "")]
         out += [f"source {name} {'unhealthy' if state == 'failing' else state}: {why}"
                 for name, state, why in self.unhealthy]
         return out
@@ -48,6 +53,10 @@ def summarize(engine: Engine) -> Summary:
             delivered=count(select(func.count()).select_from(Delivery)
                             .where(Delivery.status == "sent")),
             pending=count(select(func.count()).select_from(Delivery)
-                          .where(Delivery.status != "sent")),
+                          .where(Delivery.status.in_(("pending", "sending")))),
             unhealthy=unhealthy,
+            dead=count(select(func.count()).select_from(Delivery)
+                       .where(Delivery.status == "dead")),
+            held=count(select(func.count()).select_from(Delivery)
+                       .where(Delivery.status == "held")),
         )
