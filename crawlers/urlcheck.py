@@ -27,14 +27,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]
 
 SOURCE_SCHEMES = ("http", "https")
-# apprise schemes that post to a host the URL names (webhooks and self-hosted
-# services); the others talk to a fixed public service (tgram://, discord:// ...)
-# and what stands where a host would be is an id or a token.
-HOST_SCHEMES = frozenset({"http", "https", "json", "jsons", "xml", "xmls", "form", "forms",
-                          "apprise", "apprises", "gotify", "gotifys", "mmost", "mmosts",
-                          "ntfys", "rocket", "rockets", "matrix", "matrixs"})
 # apprise reads configuration from these; a local file is not the console's business
 LOCAL_SCHEMES = frozenset({"file", "windows"})
+# what apprise's own parsing names the host of a URL that connects to it; a "Domain"
+# (mailgun://, mailto://) may be only a mail domain, and an optional host (ntfy://)
+# is absent in the hosted-service form
+HOST_TOKENS = ("Hostname", "Host", "Domain")
 
 
 def resolve(host: str) -> list[str]:
@@ -123,20 +121,49 @@ def check_url(url: str, allow: Sequence[str], *, schemes: Sequence[str] = SOURCE
     return check_host(host, allow, resolver)
 
 
+def _plugin_hosts(url: str) -> list[tuple[str, bool]] | None:
+    """The hosts apprise would connect to for ``url``, each with whether it must
+    resolve; [] when its plugin talks to a fixed public service only, None when
+    apprise cannot parse it. Taken from the plugin's own ``parse_url`` and its
+    declared ``host`` token, so every host-bearing scheme is covered, new ones too."""
+    from apprise.manager_plugins import NotificationManager  # heavy: only for channels
+
+    scheme = url.split("://", 1)[0].lower()
+    manager = NotificationManager()
+    if scheme not in manager:
+        return []  # apprise cannot notify it; the config's validation says so
+    plugin = manager[scheme]
+    token = getattr(plugin, "template_tokens", {}).get("host") or {}
+    parsed = plugin.parse_url(url)
+    if parsed is None:
+        return None
+    hosts: list[tuple[str, bool]] = []
+    name = str(token.get("name", ""))
+    if name in HOST_TOKENS and token.get("map_to", "host") == "host" and parsed.get("host"):
+        hosts.append((parsed["host"], bool(token.get("required")) and name != "Domain"))
+    if parsed.get("smtp_host"):  # mailto://...?smtp=10.0.0.1
+        hosts.append((parsed["smtp_host"], True))
+    return hosts
+
+
 def check_channel_url(url: str, allow: Sequence[str], resolver: Resolver = resolve
                       ) -> str | None:
-    """An error message for an apprise URL entered in the console, or None. Webhook
-    and self-hosted schemes have their host checked like a source's; local files
+    """An error message for an apprise URL entered in the console, or None. Every
+    host apprise would connect to is checked like a source's (a name that does not
+    resolve is let through only where it may be a token or a mail domain rather than
+    a host: it cannot be connected to, and delivery checks it again); local files
     (apprise configuration from file://) are refused."""
+    url = url.strip()
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in LOCAL_SCHEMES:
         return f"{scheme}:// cannot be entered in the console; put this channel in the config file"
-    if scheme not in HOST_SCHEMES:
-        return None
-    try:
-        host = urlsplit(url.strip()).hostname
-    except ValueError:
-        return "not a valid URL"
-    if not host:
-        return "the URL has no host"
-    return check_host(host, allow, resolver)
+    if scheme in SOURCE_SCHEMES:  # a native webhook URL or a remote apprise configuration
+        return check_url(url, allow, resolver=resolver)
+    hosts = _plugin_hosts(url) if scheme else []
+    if hosts is None:
+        return "apprise cannot read this URL"
+    for host, must_resolve in hosts:
+        error = check_host(host, allow, resolver)
+        if error and (must_resolve or not error.endswith("does not resolve")):
+            return error
+    return None

@@ -447,6 +447,25 @@ def test_channel_on_a_private_address_or_a_local_file_is_refused(make_client, en
     assert rows(engine, Channel) == []
 
 
+# every scheme whose apprise plugin names a host, found by apprise's own parsing
+PRIVATE_CHANNELS = ("ntfy://127.0.0.1/topic", "bark://10.0.0.1/device", "kodi://192.168.1.2",
+                    "json://localhost/hook", "ncloud://a:b@10.0.0.3/user",
+                    "signal://127.0.0.1:8080/+12345678901", "gotify://[::1]/token",
+                    "mailto://u:p@mail.example?smtp=169.254.169.254")
+
+
+def test_every_host_bearing_channel_scheme_is_checked_in_the_form(make_client, engine) -> None:  # noqa: ANN001
+    client = make_client("admin")
+    for url in PRIVATE_CHANNELS:
+        answer = post(client, "/admin/channels/new", _channel_form(url))
+        assert answer.status_code == 422, url
+        assert "Apprise URL: host" in answer.text and "console.allow_private" in answer.text, url
+    assert rows(engine, Channel) == []
+    public = post(client, "/admin/channels/new", _channel_form("ntfy://93.184.216.34/topic"))
+    assert public.status_code == 303
+    assert one(engine, Channel, name="pr-team").url == "ntfy://93.184.216.34/topic"
+
+
 # --- playbooks --------------------------------------------------------------------------
 
 
@@ -659,7 +678,7 @@ def test_only_http_schemes_for_sources() -> None:
     assert check_url("http:///nohost", []) is not None
 
 
-def test_channel_urls_check_webhook_hosts_only() -> None:
+def test_channel_urls_check_every_host_apprise_connects_to() -> None:
     assert check_channel_url("json://127.0.0.1:8000/hook", []) is not None
     assert check_channel_url("jsons://10.0.0.1/hook", []) is not None
     assert check_channel_url("xml://[::1]/x", []) is not None
@@ -669,6 +688,15 @@ def test_channel_urls_check_webhook_hosts_only() -> None:
     assert check_channel_url("json://8.8.8.8/hook", []) is None
     # fixed public services: what stands where a host would be is a token, not a host
     assert check_channel_url("tgram://123456:ABCdef/987", []) is None
+    assert check_channel_url("discord://123/abc", []) is None
+    assert check_channel_url("ntfy://alerts", []) is None  # ntfy.sh's topic, not a host
+    assert check_channel_url("wechat://corp/secret/1234", []) is None  # an agent id
+    for url in PRIVATE_CHANNELS:
+        assert check_channel_url(url, []) is not None, url
+    assert check_channel_url("ntfy://127.0.0.1/topic", ["127.0.0.0/8"]) is None
+    assert check_channel_url("bark://93.184.216.34/device", []) is None
+    assert check_channel_url("json://no-such-host.invalid/x", []) == \
+        "host 'no-such-host.invalid' does not resolve"
     assert check_channel_url("file:///etc/apprise.yaml", []) is not None
 
 
