@@ -167,3 +167,14 @@ def check_channel_url(url: str, allow: Sequence[str], resolver: Resolver = resol
         if error and (must_resolve or not error.endswith("does not resolve")):
             return error
     return None
+
+
+def refuse_delivery(url: str, console_added: bool, allow: Sequence[str],
+                    resolver: Resolver = resolve) -> str | None:
+    """Why a message must not be sent to this channel now, or None: a console-added
+    channel is checked again at each send (its DNS answer may have changed since it
+    was saved). The one check of every send: deliveries and the console's test button."""
+    if not console_added:
+        return None  # the operator's config file is trusted
+    error = check_channel_url(url, allow, resolver)
+    return f"refused: {error}" if error else None

@@ -418,6 +418,21 @@ def test_test_notification_reaches_the_receiver(make_client, engine, receiver) -
     assert len(receiver.received) == 1
 
 
+def test_test_button_is_checked_like_a_delivery(make_client, engine, receiver) -> None:  # noqa: ANN001
+    """A console channel whose host is now refused (saved under another allow-list,
+    or its name rebound) is not sent a test either; a config file's channel is."""
+    with session(engine) as s, s.begin():
+        s.add(Channel(name="console-hook", url=receiver.url, managed_by="console"))
+        s.add(Channel(name="config-hook", url=receiver.url, managed_by="config"))
+    client = make_client("admin")  # console.allow_private is empty
+    refused = post(client, f"/admin/channels/{one(engine, Channel, name='console-hook').id}/test")
+    assert refused.status_code == 200
+    assert "Result: not delivered: refused: host &#39;127.0.0.1&#39;" in refused.text
+    assert receiver.received == []
+    trusted = post(client, f"/admin/channels/{one(engine, Channel, name='config-hook').id}/test")
+    assert "Result: delivered" in trusted.text and len(receiver.received) == 1
+
+
 def test_channel_errors_name_the_field(make_client, engine, receiver) -> None:  # noqa: ANN001
     client = make_client("admin", allow=LOOPBACK)
     cases = [({"quiet_hours": "25:00-07:00"}, "Quiet hours: &#39;25:00-07:00&#39; is not a span"),
