@@ -29,6 +29,10 @@ Resolver = Callable[[str], list[str]]
 SOURCE_SCHEMES = ("http", "https")
 # apprise reads configuration from these; a local file is not the console's business
 LOCAL_SCHEMES = frozenset({"file", "windows"})
+# http://127.0.0.1\@example.com/: Python reads host example.com, a browser or a
+# WHATWG parser 127.0.0.1 (a backslash ends the host there); refuse the ambiguity
+BACKSLASH = ("a backslash in the host part reads as a different host to different "
+             "parsers; write the URL without it")
 # what apprise's own parsing names the host of a URL that connects to it; a "Domain"
 # (mailgun://, mailto://) may be only a mail domain, and an optional host (ntfy://)
 # is absent in the hosted-service form
@@ -116,6 +120,8 @@ def check_url(url: str, allow: Sequence[str], *, schemes: Sequence[str] = SOURCE
         return "not a valid URL"
     if parts.scheme.lower() not in schemes:
         return f"scheme {parts.scheme or '(none)'!r} is not allowed; use {' or '.join(schemes)}"
+    if "\\" in parts.netloc:
+        return BACKSLASH
     if not host:
         return "the URL has no host"
     return check_host(host, allow, resolver)
@@ -159,6 +165,8 @@ def check_channel_url(url: str, allow: Sequence[str], resolver: Resolver = resol
         return f"{scheme}:// cannot be entered in the console; put this channel in the config file"
     if scheme in SOURCE_SCHEMES:  # a native webhook URL or a remote apprise configuration
         return check_url(url, allow, resolver=resolver)
+    if "\\" in url.split("://", 1)[-1].split("/", 1)[0]:
+        return BACKSLASH
     hosts = _plugin_hosts(url) if scheme else []
     if hosts is None:
         return "apprise cannot read this URL"

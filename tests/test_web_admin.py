@@ -268,6 +268,19 @@ def test_source_on_a_private_address_is_refused_without_the_allow_list(
     assert rows(engine, Source) == []
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1\\@93.184.216.34/feed",
+                                 "http://public.example\\@127.0.0.1/feed"])
+def test_source_with_a_backslash_before_at_is_refused_at_save(make_client, engine, url) -> None:  # noqa: ANN001
+    """Python reads the host after the @, a WHATWG parser the one before the
+    backslash: refused whichever way it would be read, and whatever the allow-list."""
+    client = make_client("admin", allow=["0.0.0.0/0"])
+    answer = post(client, "/admin/sources/new", _source_form(url))
+    assert answer.status_code == 422
+    assert "URL: a backslash in the host part" in answer.text
+    assert rows(engine, Source) == []
+    assert check_channel_url(url.replace("http://", "json://"), []) is not None
+
+
 @pytest.mark.parametrize("url", PRIVATE_URLS)
 def test_source_on_a_private_address_is_accepted_with_the_allow_list(
         make_client, engine, url) -> None:  # noqa: ANN001
