@@ -13,15 +13,17 @@ The operator's own YAML is not checked; it is trusted like the rest of the
 server's configuration. The console checks a URL when it is saved or tested, and
 the daemon checks every request of a console-added source again when it fetches
 (``crawlers/guard.py``) and a console-added channel before each delivery
-(``monitor/stages/chain.py``), so a name whose DNS answer changes after saving
-(rebinding) is refused too. Lives in ``crawlers/`` because both need it."""
+(``monitor/stages/chain.py``; the console's "send a test" too), so a name whose
+DNS answer changes after saving (rebinding) is refused too; apprise follows no
+redirect for such a channel (``alerts/notify.py``). Lives in ``crawlers/``
+because both need it."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]
@@ -152,6 +154,15 @@ def _plugin_hosts(url: str) -> list[tuple[str, bool]] | None:
     return hosts
 
 
+def _follows_redirects(url: str) -> bool:
+    """apprise's ``?redirect=yes`` would override the no-redirect rule of delivery."""
+    try:
+        values = parse_qs(urlsplit(url).query).get("redirect", [])
+    except ValueError:
+        return False
+    return any(v.strip().lower() not in ("no", "n", "false", "0", "off", "") for v in values)
+
+
 def check_channel_url(url: str, allow: Sequence[str], resolver: Resolver = resolve
                       ) -> str | None:
     """An error message for an apprise URL entered in the console, or None. Every
@@ -167,6 +178,9 @@ def check_channel_url(url: str, allow: Sequence[str], resolver: Resolver = resol
         return check_url(url, allow, resolver=resolver)
     if "\\" in url.split("://", 1)[-1].split("/", 1)[0]:
         return BACKSLASH
+    if _follows_redirects(url):
+        return ("redirect=yes cannot be set on a console channel: the place a redirect "
+                "leads to is not checked")
     hosts = _plugin_hosts(url) if scheme else []
     if hosts is None:
         return "apprise cannot read this URL"

@@ -723,6 +723,9 @@ def test_channel_urls_check_every_host_apprise_connects_to() -> None:
         assert check_channel_url(url, []) is not None, url
     assert check_channel_url("ntfy://127.0.0.1/topic", ["127.0.0.0/8"]) is None
     assert check_channel_url("bark://93.184.216.34/device", []) is None
+    assert "redirect=yes cannot be set" in check_channel_url(
+        "json://93.184.216.34/hook?redirect=yes", [])
+    assert check_channel_url("json://93.184.216.34/hook?redirect=no", []) is None
     assert check_channel_url("json://no-such-host.invalid/x", []) == \
         "host 'no-such-host.invalid' does not resolve"
     assert check_channel_url("file:///etc/apprise.yaml", []) is not None

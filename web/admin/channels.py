@@ -146,7 +146,8 @@ def test_channel(channel_id: int, request: Request,
     refused = refuse_delivery(row.url, row.managed_by == "console",
                               allow_private(config_of(request)))
     result = SendResult(False, refused) if refused else send_apprise(
-        row.url, TEST_TITLE, TEST_BODY.format(name=row.name), "notice", row.format, row.tags)
+        row.url, TEST_TITLE, TEST_BODY.format(name=row.name), "notice", row.format, row.tags,
+        follow_redirects=row.managed_by != "console")
     message = "delivered" if result.ok else f"not delivered: {result.error}"
     return page(request, "admin/channel_test.html", channel=row,
                 shown_url=redact_url(row.url), ok=result.ok,
