@@ -29,17 +29,21 @@ class SendResult:
 
 
 def send_apprise(url: str, title: str, body: str, severity: str, fmt: str = "plain",
-                 tags: Sequence[str] = ()) -> SendResult:
+                 tags: Sequence[str] = (), follow_redirects: bool = True) -> SendResult:
     """Send one message to one apprise URL; report why it failed, if it did.
 
     With ``tags``, ``url`` is an apprise configuration (a YAML or text file, or a
     URL serving one) and only its entries carrying one of the tags are notified:
-    a team keeps its on-call targets in one file and each channel picks some."""
+    a team keeps its on-call targets in one file and each channel picks some.
+
+    ``follow_redirects=False`` (console-added channels) keeps apprise from following
+    a 3xx: the host was checked, the place it redirects to was not."""
     if fmt not in BODY_FORMAT:
         return SendResult(False, f"unknown body format {fmt!r}")
-    target = apprise.Apprise()
+    asset = apprise.AppriseAsset(http_redirects=follow_redirects)
+    target = apprise.Apprise(asset=asset)
     if tags:
-        config = apprise.AppriseConfig()
+        config = apprise.AppriseConfig(asset=asset)
         if not config.add(url) or not target.add(config):
             return SendResult(False, "apprise cannot read this channel's configuration")
     elif not target.add(url):

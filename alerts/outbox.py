@@ -60,7 +60,8 @@ Sender = Callable[[Message], SendResult]
 def send_message(message: Message) -> SendResult:
     """The production sender: apprise."""
     return send_apprise(message.url, message.title, message.body, message.severity,
-                        fmt=message.fmt, tags=message.tags)
+                        fmt=message.fmt, tags=message.tags,
+                        follow_redirects=not message.console_added)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -13,28 +13,32 @@ The operator's own YAML is not checked; it is trusted like the rest of the
 server's configuration. The console checks a URL when it is saved or tested, and
 the daemon checks every request of a console-added source again when it fetches
 (``crawlers/guard.py``) and a console-added channel before each delivery
-(``monitor/stages/chain.py``), so a name whose DNS answer changes after saving
-(rebinding) is refused too. Lives in ``crawlers/`` because both need it."""
+(``monitor/stages/chain.py``; the console's "send a test" too), so a name whose
+DNS answer changes after saving (rebinding) is refused too; apprise follows no
+redirect for such a channel (``alerts/notify.py``). Lives in ``crawlers/``
+because both need it."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]
 
 SOURCE_SCHEMES = ("http", "https")
-# apprise schemes that post to a host the URL names (webhooks and self-hosted
-# services); the others talk to a fixed public service (tgram://, discord:// ...)
-# and what stands where a host would be is an id or a token.
-HOST_SCHEMES = frozenset({"http", "https", "json", "jsons", "xml", "xmls", "form", "forms",
-                          "apprise", "apprises", "gotify", "gotifys", "mmost", "mmosts",
-                          "ntfys", "rocket", "rockets", "matrix", "matrixs"})
 # apprise reads configuration from these; a local file is not the console's business
 LOCAL_SCHEMES = frozenset({"file", "windows"})
+# http://127.0.0.1\@example.com/: Python reads host example.com, a browser or a
+# WHATWG parser 127.0.0.1 (a backslash ends the host there); refuse the ambiguity
+BACKSLASH = ("a backslash in the host part reads as a different host to different "
+             "parsers; write the URL without it")
+# what apprise's own parsing names the host of a URL that connects to it; a "Domain"
+# (mailgun://, mailto://) may be only a mail domain, and an optional host (ntfy://)
+# is absent in the hosted-service form
+HOST_TOKENS = ("Hostname", "Host", "Domain")
 
 
 def resolve(host: str) -> list[str]:
@@ -118,25 +122,81 @@ def check_url(url: str, allow: Sequence[str], *, schemes: Sequence[str] = SOURCE
         return "not a valid URL"
     if parts.scheme.lower() not in schemes:
         return f"scheme {parts.scheme or '(none)'!r} is not allowed; use {' or '.join(schemes)}"
+    if "\\" in parts.netloc:
+        return BACKSLASH
     if not host:
         return "the URL has no host"
     return check_host(host, allow, resolver)
+
+
+def _plugin_hosts(url: str) -> list[tuple[str, bool]] | None:
+    """The hosts apprise would connect to for ``url``, each with whether it must
+    resolve; [] when its plugin talks to a fixed public service only, None when
+    apprise cannot parse it. Taken from the plugin's own ``parse_url`` and its
+    declared ``host`` token, so every host-bearing scheme is covered, new ones too."""
+    from apprise.manager_plugins import NotificationManager  # heavy: only for channels
+
+    scheme = url.split("://", 1)[0].lower()
+    manager = NotificationManager()
+    if scheme not in manager:
+        return []  # apprise cannot notify it; the config's validation says so
+    plugin = manager[scheme]
+    token = getattr(plugin, "template_tokens", {}).get("host") or {}
+    parsed = plugin.parse_url(url)
+    if parsed is None:
+        return None
+    hosts: list[tuple[str, bool]] = []
+    name = str(token.get("name", ""))
+    if name in HOST_TOKENS and token.get("map_to", "host") == "host" and parsed.get("host"):
+        hosts.append((parsed["host"], bool(token.get("required")) and name != "Domain"))
+    if parsed.get("smtp_host"):  # mailto://...?smtp=10.0.0.1
+        hosts.append((parsed["smtp_host"], True))
+    return hosts
+
+
+def _follows_redirects(url: str) -> bool:
+    """apprise's ``?redirect=yes`` would override the no-redirect rule of delivery."""
+    try:
+        values = parse_qs(urlsplit(url).query).get("redirect", [])
+    except ValueError:
+        return False
+    return any(v.strip().lower() not in ("no", "n", "false", "0", "off", "") for v in values)
 
 
 def check_channel_url(url: str, allow: Sequence[str], resolver: Resolver = resolve
                       ) -> str | None:
-    """An error message for an apprise URL entered in the console, or None. Webhook
-    and self-hosted schemes have their host checked like a source's; local files
+    """An error message for an apprise URL entered in the console, or None. Every
+    host apprise would connect to is checked like a source's (a name that does not
+    resolve is let through only where it may be a token or a mail domain rather than
+    a host: it cannot be connected to, and delivery checks it again); local files
     (apprise configuration from file://) are refused."""
+    url = url.strip()
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in LOCAL_SCHEMES:
         return f"{scheme}:// cannot be entered in the console; put this channel in the config file"
-    if scheme not in HOST_SCHEMES:
-        return None
-    try:
-        host = urlsplit(url.strip()).hostname
-    except ValueError:
-        return "not a valid URL"
-    if not host:
-        return "the URL has no host"
-    return check_host(host, allow, resolver)
+    if scheme in SOURCE_SCHEMES:  # a native webhook URL or a remote apprise configuration
+        return check_url(url, allow, resolver=resolver)
+    if "\\" in url.split("://", 1)[-1].split("/", 1)[0]:
+        return BACKSLASH
+    if _follows_redirects(url):
+        return ("redirect=yes cannot be set on a console channel: the place a redirect "
+                "leads to is not checked")
+    hosts = _plugin_hosts(url) if scheme else []
+    if hosts is None:
+        return "apprise cannot read this URL"
+    for host, must_resolve in hosts:
+        error = check_host(host, allow, resolver)
+        if error and (must_resolve or not error.endswith("does not resolve")):
+            return error
+    return None
+
+
+def refuse_delivery(url: str, console_added: bool, allow: Sequence[str],
+                    resolver: Resolver = resolve) -> str | None:
+    """Why a message must not be sent to this channel now, or None: a console-added
+    channel is checked again at each send (its DNS answer may have changed since it
+    was saved). The one check of every send: deliveries and the console's test button."""
+    if not console_added:
+        return None  # the operator's config file is trusted
+    error = check_channel_url(url, allow, resolver)
+    return f"refused: {error}" if error else None

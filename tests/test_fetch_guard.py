@@ -128,3 +128,61 @@ def test_a_console_channel_that_now_resolves_to_loopback_is_refused_then_sent(
     allowed = guard_sender(send_message, ["localhost"])
     assert dispatch(engine, box, send=allowed, now=T0, ignore_backoff=True).sent == 1
     assert len(receiver.received) == 1
+
+
+def test_a_console_ntfy_channel_on_loopback_is_refused_at_delivery(tmp_path, receiver) -> None:  # noqa: ANN001
+    """Not only json/xml/form: any scheme whose apprise plugin names a host."""
+    from alerts.outbox import Outbox, dispatch, plan_deliveries, send_message
+    from db.models import Channel, Delivery
+    from monitor.stages.chain import guard_sender
+    from tests.test_alert_workflow import BOOKS, T0, _alert, _engine
+
+    port = receiver.server.server_address[1]
+    engine = _engine(tmp_path, [{"name": "push", "url": receiver.url}])
+    with session(engine) as s, s.begin():
+        channel = s.exec(select(Channel)).one()
+        channel.managed_by = "console"
+        channel.url = f"ntfy://127.0.0.1:{port}/alerts"
+    _alert(engine, "warning")
+    plan_deliveries(engine, BOOKS, now=T0)
+    report = dispatch(engine, Outbox(BOOKS, max_attempts=3), send=guard_sender(send_message, []),
+                      now=T0)
+    assert (report.sent, report.failed) == (0, 1) and not receiver.received
+    with session(engine) as s:
+        delivery = s.exec(select(Delivery)).one()
+    assert "refused: host '127.0.0.1'" in delivery.last_error
+
+
+def test_a_console_channel_redirecting_inwards_is_not_followed(tmp_path, receiver) -> None:  # noqa: ANN001
+    """The checked host answers 307 to a refused one: a console channel's delivery
+    stops there (not delivered, retried), a config file's channel follows it."""
+    from alerts.outbox import Outbox, dispatch, plan_deliveries, send_message
+    from db.models import Channel, Delivery
+    from monitor.lab.localsite import AlertReceiver
+    from monitor.stages.chain import guard_sender
+    from tests.test_alert_workflow import BOOKS, T0, _alert, _engine
+
+    hop = AlertReceiver()
+    hop.server.start()
+    try:
+        hop.redirect_to = receiver.url.replace("json://", "http://")
+        port = hop.server.server_address[1]
+        engine = _engine(tmp_path, [{"name": "hop", "url": receiver.url}])
+        with session(engine) as s, s.begin():
+            channel = s.exec(select(Channel)).one()
+            channel.managed_by = "console"
+            channel.url = f"json://localhost:{port}/hook"
+        _alert(engine, "warning")
+        plan_deliveries(engine, BOOKS, now=T0)
+        box = Outbox(BOOKS, max_attempts=3)
+        report = dispatch(engine, box, send=guard_sender(send_message, ["localhost"]), now=T0)
+        assert (report.sent, report.failed) == (0, 1) and receiver.received == []
+        with session(engine) as s:
+            assert s.exec(select(Delivery)).one().status == "pending"
+            s.exec(select(Channel)).one().managed_by = "config"
+            s.commit()
+        assert dispatch(engine, box, send=guard_sender(send_message, ["localhost"]), now=T0,
+                        ignore_backoff=True).sent == 1
+        assert len(receiver.received) == 1  # followed: the operator's own config
+    finally:
+        hop.server.stop()

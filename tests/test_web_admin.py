@@ -268,6 +268,19 @@ def test_source_on_a_private_address_is_refused_without_the_allow_list(
     assert rows(engine, Source) == []
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1\\@93.184.216.34/feed",
+                                 "http://public.example\\@127.0.0.1/feed"])
+def test_source_with_a_backslash_before_at_is_refused_at_save(make_client, engine, url) -> None:  # noqa: ANN001
+    """Python reads the host after the @, a WHATWG parser the one before the
+    backslash: refused whichever way it would be read, and whatever the allow-list."""
+    client = make_client("admin", allow=["0.0.0.0/0"])
+    answer = post(client, "/admin/sources/new", _source_form(url))
+    assert answer.status_code == 422
+    assert "URL: a backslash in the host part" in answer.text
+    assert rows(engine, Source) == []
+    assert check_channel_url(url.replace("http://", "json://"), []) is not None
+
+
 @pytest.mark.parametrize("url", PRIVATE_URLS)
 def test_source_on_a_private_address_is_accepted_with_the_allow_list(
         make_client, engine, url) -> None:  # noqa: ANN001
@@ -418,6 +431,21 @@ def test_test_notification_reaches_the_receiver(make_client, engine, receiver) -
     assert len(receiver.received) == 1
 
 
+def test_test_button_is_checked_like_a_delivery(make_client, engine, receiver) -> None:  # noqa: ANN001
+    """A console channel whose host is now refused (saved under another allow-list,
+    or its name rebound) is not sent a test either; a config file's channel is."""
+    with session(engine) as s, s.begin():
+        s.add(Channel(name="console-hook", url=receiver.url, managed_by="console"))
+        s.add(Channel(name="config-hook", url=receiver.url, managed_by="config"))
+    client = make_client("admin")  # console.allow_private is empty
+    refused = post(client, f"/admin/channels/{one(engine, Channel, name='console-hook').id}/test")
+    assert refused.status_code == 200
+    assert "Result: not delivered: refused: host &#39;127.0.0.1&#39;" in refused.text
+    assert receiver.received == []
+    trusted = post(client, f"/admin/channels/{one(engine, Channel, name='config-hook').id}/test")
+    assert "Result: delivered" in trusted.text and len(receiver.received) == 1
+
+
 def test_channel_errors_name_the_field(make_client, engine, receiver) -> None:  # noqa: ANN001
     client = make_client("admin", allow=LOOPBACK)
     cases = [({"quiet_hours": "25:00-07:00"}, "Quiet hours: &#39;25:00-07:00&#39; is not a span"),
@@ -445,6 +473,25 @@ def test_channel_on_a_private_address_or_a_local_file_is_refused(make_client, en
     local = post(client, "/admin/channels/new", _channel_form("file:///etc/passwd", tags="x"))
     assert local.status_code == 422 and "put this channel in the config file" in local.text
     assert rows(engine, Channel) == []
+
+
+# every scheme whose apprise plugin names a host, found by apprise's own parsing
+PRIVATE_CHANNELS = ("ntfy://127.0.0.1/topic", "bark://10.0.0.1/device", "kodi://192.168.1.2",
+                    "json://localhost/hook", "ncloud://a:b@10.0.0.3/user",
+                    "signal://127.0.0.1:8080/+12345678901", "gotify://[::1]/token",
+                    "mailto://u:p@mail.example?smtp=169.254.169.254")
+
+
+def test_every_host_bearing_channel_scheme_is_checked_in_the_form(make_client, engine) -> None:  # noqa: ANN001
+    client = make_client("admin")
+    for url in PRIVATE_CHANNELS:
+        answer = post(client, "/admin/channels/new", _channel_form(url))
+        assert answer.status_code == 422, url
+        assert "Apprise URL: host" in answer.text and "console.allow_private" in answer.text, url
+    assert rows(engine, Channel) == []
+    public = post(client, "/admin/channels/new", _channel_form("ntfy://93.184.216.34/topic"))
+    assert public.status_code == 303
+    assert one(engine, Channel, name="pr-team").url == "ntfy://93.184.216.34/topic"
 
 
 # --- playbooks --------------------------------------------------------------------------
@@ -659,7 +706,7 @@ def test_only_http_schemes_for_sources() -> None:
     assert check_url("http:///nohost", []) is not None
 
 
-def test_channel_urls_check_webhook_hosts_only() -> None:
+def test_channel_urls_check_every_host_apprise_connects_to() -> None:
     assert check_channel_url("json://127.0.0.1:8000/hook", []) is not None
     assert check_channel_url("jsons://10.0.0.1/hook", []) is not None
     assert check_channel_url("xml://[::1]/x", []) is not None
@@ -669,6 +716,18 @@ def test_channel_urls_check_webhook_hosts_only() -> None:
     assert check_channel_url("json://8.8.8.8/hook", []) is None
     # fixed public services: what stands where a host would be is a token, not a host
     assert check_channel_url("tgram://123456:ABCdef/987", []) is None
+    assert check_channel_url("discord://123/abc", []) is None
+    assert check_channel_url("ntfy://alerts", []) is None  # ntfy.sh's topic, not a host
+    assert check_channel_url("wechat://corp/secret/1234", []) is None  # an agent id
+    for url in PRIVATE_CHANNELS:
+        assert check_channel_url(url, []) is not None, url
+    assert check_channel_url("ntfy://127.0.0.1/topic", ["127.0.0.0/8"]) is None
+    assert check_channel_url("bark://93.184.216.34/device", []) is None
+    assert "redirect=yes cannot be set" in check_channel_url(
+        "json://93.184.216.34/hook?redirect=yes", [])
+    assert check_channel_url("json://93.184.216.34/hook?redirect=no", []) is None
+    assert check_channel_url("json://no-such-host.invalid/x", []) == \
+        "host 'no-such-host.invalid' does not resolve"
     assert check_channel_url("file:///etc/apprise.yaml", []) is not None
 
 

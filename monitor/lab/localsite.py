@@ -247,11 +247,13 @@ class Received:
 
 
 class AlertReceiver:
-    """Accepts apprise ``json://`` posts; ``down = True`` answers 503 instead."""
+    """Accepts apprise ``json://`` posts; ``down = True`` answers 503 instead, and
+    ``redirect_to = url`` a 307 to ``url`` (a hostile webhook pointing inwards)."""
 
     def __init__(self, on_alert: Callable[[Received], None] | None = None) -> None:
         self.received: list[Received] = []
         self.down = False
+        self.redirect_to: str | None = None
         self.on_alert = on_alert
         self.lock = threading.Lock()
         self.server = LoopbackServer(self._handler())
@@ -268,6 +270,9 @@ class AlertReceiver:
                 data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.down:
                     self.reply(503)
+                    return
+                if receiver.redirect_to:
+                    self.reply(307, headers={"Location": receiver.redirect_to})
                     return
                 payload = json.loads(data or b"{}")
                 item = Received(time.monotonic(), payload.get("title", ""),

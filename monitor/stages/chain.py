@@ -25,7 +25,7 @@ from alerts.outbox import (
     send_message,
 )
 from alerts.playbooks import Playbook
-from crawlers.urlcheck import check_channel_url
+from crawlers.urlcheck import refuse_delivery
 from db.models import utcnow
 from monitor.config import Config, source_lookbacks
 from monitor.detection.category import category_labels, playbooks_for
@@ -58,11 +58,8 @@ def guard_sender(send: Sender, allow: Sequence[str]) -> Sender:
     console checked it); the delivery stays pending and is retried like any failure."""
 
     def guarded(message: Message) -> SendResult:
-        if message.console_added:
-            error = check_channel_url(message.url, allow)
-            if error:
-                return SendResult(False, f"refused: {error}")
-        return send(message)
+        refused = refuse_delivery(message.url, message.console_added, allow)
+        return SendResult(False, refused) if refused else send(message)
 
     return guarded
 

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from alerts.notify import send_apprise
-from crawlers.urlcheck import check_channel_url
+from alerts.notify import SendResult, send_apprise
+from crawlers.urlcheck import check_channel_url, refuse_delivery
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Channel
 from monitor.config import ChannelConfig, redact_url
@@ -139,10 +139,15 @@ def _submit(request: Request, form: AdminForm, channel_id: int | None) -> Respon
 @router.post("/channels/{channel_id}/test")
 def test_channel(channel_id: int, request: Request,
                  form: PostedForm) -> Response:
-    """Send a test message through the stored channel and show apprise's answer."""
+    """Send a test message through the stored channel and show apprise's answer; a
+    console-added channel passes the same check as a delivery first (its host may
+    resolve elsewhere now than when it was saved)."""
     row = get_row(engine_of(request), Channel, channel_id, "channel")
-    result = send_apprise(row.url, TEST_TITLE, TEST_BODY.format(name=row.name), "notice",
-                          row.format, row.tags)
+    refused = refuse_delivery(row.url, row.managed_by == "console",
+                              allow_private(config_of(request)))
+    result = SendResult(False, refused) if refused else send_apprise(
+        row.url, TEST_TITLE, TEST_BODY.format(name=row.name), "notice", row.format, row.tags,
+        follow_redirects=row.managed_by != "console")
     message = "delivered" if result.ok else f"not delivered: {result.error}"
     return page(request, "admin/channel_test.html", channel=row,
                 shown_url=redact_url(row.url), ok=result.ok,
