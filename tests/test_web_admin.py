@@ -357,8 +357,11 @@ def test_source_list_shows_health_and_pause_works(make_client, engine) -> None: 
     add_post(engine, src, "today 2", age_days=0)
     add_post(engine, src, "six days ago", age_days=6)
     add_post(engine, src, "too old to count", age_days=9)
+    with session(engine) as s, s.begin():  # what was odd about a fetch (hostile text)
+        s.get(Source, src.id).health_note = "Retry-After 999999999 s capped at 24 h <b>x</b>"
     page = client.get("/admin/sources").text
     assert "HTTP 503 Service Unavailable" in page
+    assert "note: Retry-After 999999999 s capped at 24 h &lt;b&gt;x&lt;/b&gt;" in page
     assert "7 (2)" in page and "failing" in page
     assert '<td class="per-day">1 0 0 0 0 0 2</td>' in page
     assert post(client, f"/admin/sources/{src.id}/enabled", {"enabled": "0"}).status_code == 303
