@@ -45,18 +45,16 @@ def summarize(engine: Engine) -> Summary:
         unhealthy = [(src.name, *source_health(src)) for src in s.exec(
             select(Source).where(Source.enabled == True).order_by(Source.name)).all()]  # noqa: E712
         unhealthy = [row for row in unhealthy if row[1] != "ok"]
+        deliveries = dict(s.exec(select(Delivery.status, func.count())
+                                 .group_by(Delivery.status)).all())
         return Summary(
             posts=count(select(func.count()).select_from(Post)),
             mentions=count(select(func.count()).select_from(Mention)),
             flagged=count(select(func.count()).select_from(Mention).where(Mention.flagged)),
             alerts={k: alerts[k] for k in ("notice", "warning", "crisis") if alerts[k]},
-            delivered=count(select(func.count()).select_from(Delivery)
-                            .where(Delivery.status == "sent")),
-            pending=count(select(func.count()).select_from(Delivery)
-                          .where(Delivery.status.in_(("pending", "sending")))),
+            delivered=deliveries.get("sent", 0),
+            pending=deliveries.get("pending", 0) + deliveries.get("sending", 0),
             unhealthy=unhealthy,
-            dead=count(select(func.count()).select_from(Delivery)
-                       .where(Delivery.status == "dead")),
-            held=count(select(func.count()).select_from(Delivery)
-                       .where(Delivery.status == "held")),
+            dead=deliveries.get("dead", 0),
+            held=deliveries.get("held", 0),
         )

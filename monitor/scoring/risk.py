@@ -90,6 +90,8 @@ def counted_cues(hits: list[CueHit], positive: float, normalized_text: str,
     thank-you) it is not one, except a safety cue ("great phone, it caught fire");
     and a threat the author takes back ("I won't sue", "不会起诉") is not a threat.
     Everything else counts, as written."""
+    if not hits:  # most posts: no lookup table to build
+        return [], []
     by_key = {c.key: c for c in lexicon}
     kept, dropped = [], []
     for h in hits:
