@@ -151,3 +151,40 @@ def test_two_daemons_under_a_growing_stream_score_each_post_once(pg_url, tmp_pat
     assert keys and len(keys) == len(set(keys))
     assert len(deliveries) == len(set(deliveries)) == len(keys)
     assert len(sent) == len(keys)
+
+
+REPOST = "RT @angry: My Acme phone exploded and support was rude and useless. Terrible, refund now!"
+
+
+def test_grouping_waits_for_an_earlier_post_another_daemon_is_still_scoring(pg_url, tmp_path):
+    """Daemon A holds the first post mid-scoring (its claim is a row lock); daemon B
+    scores the repost fetched a minute later and runs detection. B must not open the
+    incident on the repost: the incident is the same one daemon would make, opened at
+    and titled by the first post."""
+    engine, _config = _setup(pg_url, tmp_path)
+    scorer, t0 = scorer_for(CONFIG), datetime.now(UTC) - timedelta(minutes=5)
+    with session(engine) as s, s.begin():
+        src = s.exec(select(Source)).one()
+        first = Post(source_id=src.id, entry_key="a", fingerprint="a", title="",
+                     text=COMPLAINT, fetched_at=t0)
+        s.add(first)
+        s.add(Post(source_id=src.id, entry_key="b", fingerprint="b", title="", text=REPOST,
+                   fetched_at=t0 + timedelta(minutes=1)))
+        s.flush()
+        first_id = first.id
+    daemon_a = session(engine)
+    daemon_a.begin()
+    daemon_a.exec(select(Post).where(Post.id == first_id).with_for_update()).one()
+    assert run_monitor(engine, scorer, 0.5).posts == 1  # B scores the repost only
+    assert run_detect(engine, Rules(), timedelta(hours=6)).mentions == 0  # and waits
+    daemon_a.rollback()
+    daemon_a.close()
+    assert run_monitor(engine, scorer, 0.5).posts == 1
+    assert run_detect(engine, Rules(), timedelta(hours=6)).mentions == 2
+    with session(engine) as s:
+        incident = s.exec(select(Incident)).one()
+        assert incident.opened_at == t0
+        assert incident.title == COMPLAINT[:120]
+        grouped = s.exec(select(Mention.grouped_by).join(Post, Mention.post_id == Post.id)
+                         .order_by(Post.fetched_at)).all()
+    assert grouped[0] == "new incident" and grouped[1] != "new incident"

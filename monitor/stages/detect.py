@@ -95,13 +95,14 @@ def _post_terms(text: str, language: str, exclude: tuple[str, ...]) -> tuple[str
     return salient_terms(text, language, exclude=exclude, limit=BACKGROUND_TERMS)
 
 
-def _background(s: Session, brand: Brand, now: datetime) -> TermBackground:
+def _background(s: Session, brand: Brand, at: datetime) -> TermBackground:
     """Terms of the brand's everyday mentions (flagged or not) of the ``TERM_DAYS``
-    before the last ``TERM_LAG``: all but those in an incident that reached warning or
-    crisis. The lag keeps a growing matter's own words out of "everyday": within an
-    hour its unflagged posts and stray fragments would make them common, and no later
-    post could join it on them."""
-    until = now - TERM_LAG
+    before ``TERM_LAG`` ahead of ``at`` (a mention's hour, never the clock: the same
+    posts give the same background whenever they are grouped): all but those in an
+    incident that reached warning or crisis. The lag keeps a growing matter's own
+    words out of "everyday": within an hour its unflagged posts and stray fragments
+    would make them common, and no later post could join it on them."""
+    until = at - TERM_LAG
     rows = s.exec(select(Post.title, Post.text, Mention.language, Incident.id,
                          Incident.severity)
                   .join(Mention, Mention.post_id == Post.id)
@@ -116,19 +117,31 @@ def _background(s: Session, brand: Brand, now: datetime) -> TermBackground:
          for title, text, language, inc, _ in rows if inc not in grown), grown)
 
 
+Backgrounds = dict[tuple[int, datetime], TermBackground]
+
+
+def _background_for(s: Session, brand: Brand, at: datetime, cache: Backgrounds
+                    ) -> TermBackground:
+    """The brand's background for the hour of ``at``, cached for this pass."""
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    if (brand.id, hour) not in cache:
+        cache[brand.id, hour] = _background(s, brand, hour)
+    return cache[brand.id, hour]
+
+
 def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
-            backgrounds: dict[int, TermBackground], now: datetime) -> Incident:
+            backgrounds: Backgrounds, now: datetime) -> Incident:
     """Put a flagged mention in the open incident about the same matter, or a new one.
-    ``backgrounds`` caches each brand's term background for this batch."""
+    ``backgrounds`` caches each brand's term background per hour for this pass."""
     brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
     key = _mention_key(m, post, source, brand)
     candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
                                                Incident.merged_into == None,  # noqa: E711
-                                               Incident.last_seen_at >= key.at - quiet)).all()
-    if candidates and brand.id not in backgrounds:
-        backgrounds[brand.id] = _background(s, brand, max(now, post.fetched_at))
+                                               Incident.last_seen_at >= key.at - quiet)
+                        .order_by(Incident.id)).all()
+    background = _background_for(s, brand, key.at, backgrounds) if candidates else None
     match = match_incident(key, [incident_key(i) for i in candidates], window=quiet,
-                           background=backgrounds.get(brand.id))
+                           background=background)
     if match is None:
         inc = Incident(brand_id=m.brand_id, opened_at=key.at, last_seen_at=key.at,
                        title=(post.title or post.text).strip()[:120])
@@ -141,7 +154,7 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
         if inc.resolved_at is not None:
             _reopen(s, inc, at)
         else:
-            inc = _bridge(s, key, match, candidates, backgrounds.get(brand.id), quiet, at) or inc
+            inc = _bridge(s, key, match, candidates, background, quiet, at) or inc
         if inc.id != match.incident_id:
             m.grouped_by += f"; its incident #{match.incident_id} merged into #{inc.id}"
         merged = merge_key(incident_key(inc), key)
@@ -249,8 +262,8 @@ def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert |
     inc.mention_count = len(evidence)
     inc.source_ids = sorted({src.id for _, _, src in members})
     inc.signals, inc.assessed_at = _summary(result, signals), now
-    if result.growing:
-        inc.last_seen_at = max(inc.last_seen_at, now)  # growth keeps an incident open
+    if result.growing:  # growth keeps an incident open, up to its newest reading
+        inc.last_seen_at = max(inc.last_seen_at, _newest_reading(evidence, series, now))
     _categorise(inc, members)
     s.add(inc)
     if rises(inc.severity, result.severity):
@@ -263,6 +276,13 @@ def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert |
         return _alert(s, inc, Assessment(inc.severity, result.reasons, True), evidence, now,
                       "reminder")
     return None
+
+
+def _newest_reading(evidence: list[Evidence], series: list, now: datetime) -> datetime:
+    """When the incident's data last moved (a post, a reply count) up to ``now``: not
+    the clock, so an incident stays open as long whenever its posts are grouped."""
+    times = [e.at for e in evidence] + [at for x in series for at, _ in x.points]
+    return max((t for t in times if t <= now), default=now)
 
 
 def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime) -> Alert | None:
@@ -327,6 +347,21 @@ def _affected_by_snapshots(s: Session) -> tuple[set[int], list[int]]:
     return set(ids), [x.id for x in snaps]
 
 
+def _pending(s: Session) -> list[tuple[Mention, Post]]:
+    """Flagged mentions not in an incident yet, in the order their posts were fetched,
+    and only those fetched before the oldest post still waiting for its score: with
+    two daemons one may score a later batch first, and grouping a mention before an
+    earlier one would give other incidents than one daemon does. The rest wait for
+    the next pass."""
+    horizon = s.exec(select(func.min(Post.fetched_at))
+                     .where(Post.scored_at == None)).one()  # noqa: E711
+    query = (select(Mention, Post).join(Post, Mention.post_id == Post.id)
+             .where(Mention.flagged == True, Mention.incident_id == None))  # noqa: E711, E712
+    if horizon is not None:
+        query = query.where(Post.fetched_at < horizon)
+    return list(s.exec(query.order_by(Post.fetched_at, Post.id, Mention.id).limit(BATCH)).all())
+
+
 def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:
     return rules_for(s.get(Brand, brand_id).name)
 
@@ -347,9 +382,7 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
             # one detect pass at a time: two would group the same mentions and
             # write the same alert key (SQLite serializes writers anyway)
             lock_stage(s, "detect")
-            rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
-                          .where(Mention.flagged == True, Mention.incident_id == None)  # noqa: E711, E712
-                          .order_by(Mention.id).limit(BATCH)).all()
+            rows = _pending(s)
             touched, snaps = _affected_by_snapshots(s)
             alerts, backgrounds = 0, {}
             for m, post in rows:
