@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, select
 
-from alerts.notify import SendResult, send_apprise
+from alerts.notify import Screen, SendResult, send_apprise
 from alerts.playbooks import Playbook, choose_playbook
 from alerts.render import AlertView, PostLine, Rendered, render_alert, render_digest
 from alerts.render import render_body as render_plain_body
@@ -52,6 +52,8 @@ class Message:
     fmt: str = "plain"
     tags: tuple[str, ...] = ()
     console_added: bool = False  # the daemon checks such a channel's host before sending
+    # with tags: what each entry of the apprise configuration must pass (console channels)
+    screen: Screen | None = field(default=None, compare=False)
 
 
 Sender = Callable[[Message], SendResult]
@@ -61,7 +63,7 @@ def send_message(message: Message) -> SendResult:
     """The production sender: apprise."""
     return send_apprise(message.url, message.title, message.body, message.severity,
                         fmt=message.fmt, tags=message.tags,
-                        follow_redirects=not message.console_added)
+                        follow_redirects=not message.console_added, screen=message.screen)
 
 
 def backoff(attempts: int) -> timedelta:

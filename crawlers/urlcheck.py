@@ -15,7 +15,9 @@ the daemon checks every request of a console-added source again when it fetches
 (``crawlers/guard.py``) and a console-added channel before each delivery
 (``monitor/stages/chain.py``; the console's "send a test" too), so a name whose
 DNS answer changes after saving (rebinding) is refused too; apprise follows no
-redirect for such a channel (``alerts/notify.py``). Lives in ``crawlers/``
+redirect for such a channel (``alerts/notify.py``). A channel with tags names an
+apprise configuration: each entry its tags pick is checked like a channel URL, on
+saving and before each send (``entry_screen``). Lives in ``crawlers/``
 because both need it."""
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Sequence
+from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -200,3 +203,14 @@ def refuse_delivery(url: str, console_added: bool, allow: Sequence[str],
         return None  # the operator's config file is trusted
     error = check_channel_url(url, allow, resolver)
     return f"refused: {error}" if error else None
+
+
+def entry_screen(console_added: bool, allow: Sequence[str], resolver: Resolver = resolve
+                 ) -> Callable[[str], str | None] | None:
+    """What each entry of a channel's apprise configuration (a channel with tags)
+    must pass before a send, or None for the config file's channels (trusted): for
+    a console-added one, the check of a URL typed in the console. apprise applies it
+    to the entries it read, just before notifying them (``alerts/notify.py``)."""
+    if not console_added:
+        return None
+    return partial(check_channel_url, allow=allow, resolver=resolver)

@@ -221,6 +221,37 @@ def test_dashboard_counts(console):
     assert "quiet-feed" in troubled and "fine-feed" not in troubled
 
 
+def test_dashboard_lists_throttled_and_partial_sources_by_seriousness(console):
+    """A throttled or half-working source shows on the dashboard too, with its state
+    and its health note (escaped: a feed's bytes can end up in it), after the
+    failing and the stale ones."""
+    now = utcnow()
+    with session(console.engine) as s, s.begin():
+        s.add(Source(name="a-half-feed", url="https://h.example/", interval_s=60,
+                     last_success_at=now, last_status=200,
+                     health_note="GUID <b>shared</b> by 2 items; bytes replaced"))
+        s.add(Source(name="b-slowed-feed", url="https://s.example/", interval_s=60,
+                     last_success_at=now, last_status=429, last_error="HTTP 429",
+                     consecutive_errors=1, health_note="Retry-After 999999999 s capped at 24 h"))
+        s.add(Source(name="c-quiet-feed", url="https://q.example/", interval_s=60,
+                     last_success_at=now - timedelta(minutes=10)))
+        s.add(Source(name="d-broken-feed", url="https://b.example/", consecutive_errors=2,
+                     last_error="HTTP 500", last_success_at=now))
+        s.add(Source(name="e-fine-feed", url="https://f.example/", interval_s=60,
+                     last_success_at=now))
+        s.add(Source(name="f-paused-feed", url="https://p.example/", enabled=False,
+                     health_note="bytes replaced"))
+    page = logged_in(console, "ana").get("/").text
+    troubled = page.split('id="troubled"', 1)[1].split("</table>", 1)[0]
+    listed = re.findall(r'<tr class="(\w+)"><td>([^<]+)</td>', troubled)
+    assert listed == [("failing", "d-broken-feed"), ("stale", "c-quiet-feed"),
+                      ("throttled", "b-slowed-feed"), ("partial", "a-half-feed")]
+    assert "the server asked to wait (HTTP 429); 1 failed fetch in a row" in troubled
+    assert "note: Retry-After 999999999 s capped at 24 h" in troubled
+    assert "note: GUID &lt;b&gt;shared&lt;/b&gt; by 2 items; bytes replaced" in troubled
+    assert "<b>shared</b>" not in page
+
+
 def test_hostile_post_content_is_escaped_everywhere(console):
     incident = add_incident(console.engine, title=XSS_TITLE)
     add_post(console.engine, title=XSS_TITLE, text=XSS_TEXT, url=XSS_LINK,

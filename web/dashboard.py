@@ -2,9 +2,12 @@
 their negative share per brand (24 h and 7 days), and sources in trouble.
 
 A mention counts as negative when its sentiment (the probability the post is
-positive) is below 0.5. A source is in trouble when its last fetch failed, or when
+positive) is below 0.5. A source is in trouble when its last fetch failed, when
 it has not succeeded for three of its polling intervals (a source can fail
-silently: an empty page, a changed layout)."""
+silently: an empty page, a changed layout), when the server asked it to wait
+(throttled), or when its last fetch worked only in part (a malformed feed whose
+items were stored, bytes replaced, GUIDs shared: its health note says which).
+The most serious come first."""
 
 from __future__ import annotations
 
@@ -18,12 +21,15 @@ from sqlmodel import select
 
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Incident, Mention, Post, Source, utcnow
+from monitor.history.health import source_health
 from web.auth import Reader, engine_of
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)
 NEGATIVE_BELOW = 0.5
 STALE_INTERVALS = 3
+# most serious first: no posts at all, then none lately, then late, then some odd
+TROUBLE = ("failing", "stale", "throttled", "partial")
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,8 @@ def brand_volumes(engine: Engine, since: datetime) -> list[BrandVolume]:
     return [BrandVolume(name, count, int(neg or 0)) for name, count, neg in rows]
 
 
-def in_trouble(source: Source, now: datetime) -> str | None:
-    """Why a source needs a look, or None when it is fine."""
-    if not source.enabled:
-        return None
-    if source.consecutive_errors > 0:
-        return f"{source.consecutive_errors} failed fetches in a row"
+def _stale(source: Source, now: datetime) -> str | None:
+    """Why a source that did not fail looks stuck, or None."""
     stale = now - timedelta(seconds=STALE_INTERVALS * source.interval_s)
     if source.last_success_at is None:
         if source.last_fetch_at is not None and source.last_fetch_at < stale:
@@ -82,10 +84,32 @@ def in_trouble(source: Source, now: datetime) -> str | None:
     return None
 
 
-def troubled_sources(engine: Engine, now: datetime) -> list[tuple[Source, str]]:
+def in_trouble(source: Source, now: datetime) -> tuple[str, str] | None:
+    """(state, why) when a source needs a look, or None when it is fine. The state
+    is one of TROUBLE; the health note itself is shown beside it."""
+    state, _reason = source_health(source)
+    if state == "disabled":
+        return None
+    n = source.consecutive_errors
+    failed = f"{n} failed fetch{'' if n == 1 else 'es'} in a row"
+    if state == "throttled":
+        return state, f"the server asked to wait (HTTP {source.last_status}); {failed}"
+    if state == "failing" or n > 0:
+        return "failing", failed if n else (source.last_error or "")
+    stale = _stale(source, now)
+    if stale:
+        return "stale", stale
+    if state == "partial":
+        return state, "the last fetch worked only in part (see its note)"
+    return None
+
+
+def troubled_sources(engine: Engine, now: datetime) -> list[tuple[Source, str, str]]:
+    """(source, state, why) of every source in trouble, most serious first."""
     with read_session(engine) as s:
         sources = s.exec(select(Source).order_by(Source.name)).all()
-    return [(src, why) for src in sources if (why := in_trouble(src, now))]
+    found = [(src, *trouble) for src in sources if (trouble := in_trouble(src, now))]
+    return sorted(found, key=lambda row: TROUBLE.index(row[1]))
 
 
 @router.get("/", response_class=HTMLResponse)

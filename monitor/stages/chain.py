@@ -7,7 +7,7 @@ duplicates anything."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -25,7 +25,7 @@ from alerts.outbox import (
     send_message,
 )
 from alerts.playbooks import Playbook
-from crawlers.urlcheck import refuse_delivery
+from crawlers.urlcheck import entry_screen, refuse_delivery
 from db.models import utcnow
 from monitor.config import Config, source_lookbacks
 from monitor.detection.category import category_labels, playbooks_for
@@ -55,11 +55,14 @@ def rules_for(config: Config, brand: str) -> Rules:
 def guard_sender(send: Sender, allow: Sequence[str]) -> Sender:
     """``send``, except that a console-added channel whose host now resolves to a
     private address the config does not allow is refused (DNS rebinding after the
-    console checked it); the delivery stays pending and is retried like any failure."""
+    console checked it), and so is one whose apprise configuration (a channel with
+    tags) has such an entry; the delivery stays pending and is retried like any failure."""
 
     def guarded(message: Message) -> SendResult:
         refused = refuse_delivery(message.url, message.console_added, allow)
-        return SendResult(False, refused) if refused else send(message)
+        if refused:
+            return SendResult(False, refused)
+        return send(replace(message, screen=entry_screen(message.console_added, allow)))
 
     return guarded
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, case
 from sqlmodel import Session, func, select, update
 
 from db.engine import read_session, session
@@ -90,13 +90,21 @@ def lookbacks_by_source(engine: Engine, default: timedelta = LOOKBACK,
 
 
 def thread_openers(engine: Engine, posts: list[Post]) -> set[int]:
-    """Ids of the first stored post of each thread these posts belong to."""
+    """Ids of the opening post of each thread these posts belong to: the one
+    published first (posts without a date after those with one), then the one
+    fetched first, then the smallest id. Not the smallest id alone: with two
+    writers on PostgreSQL ids are taken in one order and committed in another, so
+    a reply stored first would take the thread's title (and the opener lose it)."""
     threads = {p.thread_id for p in posts if p.thread_id is not None}
     if not threads:
         return set()
+    undated = case((Post.published_at.is_(None), 1), else_=0)
+    first = func.row_number().over(
+        partition_by=Post.thread_id,
+        order_by=(undated, Post.published_at, Post.fetched_at, Post.id)).label("first")
+    ranked = select(Post.id, first).where(Post.thread_id.in_(threads)).subquery()
     with read_session(engine) as s:
-        rows = s.exec(select(func.min(Post.id)).where(Post.thread_id.in_(threads))
-                      .group_by(Post.thread_id)).all()
+        rows = s.exec(select(ranked.c.id).where(ranked.c.first == 1)).all()
     return set(rows)
 
 

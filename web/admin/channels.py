@@ -4,8 +4,10 @@ A channel URL usually holds a token or password, so once saved it is never
 shown again, only redacted (monitor.config.redact_url), and a form sent back
 with errors does not echo it either: editing keeps the stored URL unless a new
 one is typed. Input is validated by the config's ChannelConfig; webhook hosts
-must pass crawlers/urlcheck.py. Channels the config file manages are read-only here
-(monitor/stages/sync.py rewrites them at every start) but can be paused and tested."""
+must pass crawlers/urlcheck.py, and so must every entry of the apprise
+configuration a channel with tags picks. Channels the config file manages are
+read-only here (monitor/stages/sync.py rewrites them at every start) but can be
+paused and tested."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from alerts.notify import SendResult, send_apprise
-from crawlers.urlcheck import check_channel_url, refuse_delivery
+from alerts.notify import SendResult, check_config_entries, send_apprise
+from crawlers.urlcheck import check_channel_url, entry_screen, refuse_delivery
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Channel
 from monitor.config import ChannelConfig, redact_url
@@ -94,6 +96,8 @@ def validate_channel(values: dict, url: str, *, allow: list[str], engine: Engine
     except ValidationError as exc:
         return None, field_errors(exc, (*TEXT_FIELDS, "url", "brands", "tags"))
     url_error = check_channel_url(url, allow)
+    if not url_error and ch.tags:  # the URL names an apprise configuration: its entries too
+        url_error = check_config_entries(url, ch.tags, entry_screen(True, allow))
     if url_error:
         return None, {"url": url_error}
     with read_session(engine) as s:
@@ -143,11 +147,11 @@ def test_channel(channel_id: int, request: Request,
     console-added channel passes the same check as a delivery first (its host may
     resolve elsewhere now than when it was saved)."""
     row = get_row(engine_of(request), Channel, channel_id, "channel")
-    refused = refuse_delivery(row.url, row.managed_by == "console",
-                              allow_private(config_of(request)))
+    console, allow = row.managed_by == "console", allow_private(config_of(request))
+    refused = refuse_delivery(row.url, console, allow)
     result = SendResult(False, refused) if refused else send_apprise(
         row.url, TEST_TITLE, TEST_BODY.format(name=row.name), "notice", row.format, row.tags,
-        follow_redirects=row.managed_by != "console")
+        follow_redirects=not console, screen=entry_screen(console, allow))
     message = "delivered" if result.ok else f"not delivered: {result.error}"
     return page(request, "admin/channel_test.html", channel=row,
                 shown_url=redact_url(row.url), ok=result.ok,
