@@ -32,6 +32,10 @@ class Brand(SQLModel, table=True):
                                   sa_column=Column(JSON, nullable=False, server_default="{}"))
     enabled: bool = True
     managed_by: str = "config"
+    # a pause made in the console: the config sync keeps the row disabled until the
+    # console resumes it (monitor/stages/sync.py), and the console shows who and when
+    paused_by: str | None = None
+    paused_at: datetime | None = None
 
 
 class Source(SQLModel, table=True):
@@ -48,6 +52,10 @@ class Source(SQLModel, table=True):
     hot_interval_s: int = 60
     enabled: bool = True
     managed_by: str = "config"
+    # a pause made in the console: the config sync keeps the row disabled until the
+    # console resumes it (monitor/stages/sync.py), and the console shows who and when
+    paused_by: str | None = None
+    paused_at: datetime | None = None
     # conditional GET validators, sent back on the next poll
     etag: str | None = None
     last_modified: str | None = None
@@ -230,6 +238,10 @@ class Channel(SQLModel, table=True):
     min_severity: str = "notice"
     enabled: bool = True
     managed_by: str = "config"
+    # a pause made in the console: the config sync keeps the row disabled until the
+    # console resumes it (monitor/stages/sync.py), and the console shows who and when
+    paused_by: str | None = None
+    paused_at: datetime | None = None
     # routing: which alerts, in what format, when (see alerts/routing.py)
     brands: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

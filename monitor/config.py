@@ -123,14 +123,18 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _forum_rules(self) -> SourceConfig:
+        # "field: message" names the field an error is about (the console shows it there)
         if self.kind != "forum":
             if self.preset or self.rules:
-                raise ValueError(f"preset and rules are for kind forum, not {self.kind}")
+                field = "preset" if self.preset else "rules"
+                raise ValueError(f"{field}: preset and rules are for kind forum, not {self.kind}")
             return self
         try:
             forum_rules = resolve_rules(self.preset, self.rules)
         except ValueError as exc:
-            raise ValueError(f"rules: {exc}") from None
+            message = str(exc)
+            raise ValueError(message if message.startswith(("preset: ", "rules: "))
+                             else f"rules: {message}") from None
         if self.page == "listing" and forum_rules.listing is None:
             raise ValueError("page: these rules have no listing section; use page: thread")
         return self

@@ -101,3 +101,45 @@ def test_upgrading_a_populated_database_sqlite(tmp_path):
 
 def test_upgrading_a_populated_database_postgres(pg_url):
     _upgrade_populated(pg_url)
+
+
+def _pause_override(url: str) -> None:
+    """0014: the sync keeps a file row the console paused disabled; resuming hands it
+    back to the file; the migration downgrades with plain DROP COLUMNs."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlmodel import select
+
+    from db.engine import MIGRATIONS, session
+    from db.models import Source
+    from monitor.config import parse_config
+    from monitor.stages.sync import sync_config
+    from web.admin.common import set_paused
+
+    config = parse_config({"database": url, "sources": [
+        {"name": "s", "kind": "feed", "url": "http://h/f"}]}, base=ROOT, env={})
+    engine = open_database(url)
+    for by, enabled in (("ada", False), (None, True)):
+        sync_config(engine, config)
+        with session(engine) as s, s.begin():
+            set_paused(s.exec(select(Source)).one(), by)
+        sync_config(engine, config)
+        with session(engine) as s:
+            row = s.exec(select(Source)).one()
+            assert (row.enabled, row.paused_by, row.paused_at is None) == (enabled, by, enabled)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0013")
+    with engine.connect() as conn:
+        columns = conn.exec_driver_sql("SELECT * FROM channel").keys()
+    assert "paused_by" not in columns and "managed_by" in columns
+
+
+def test_console_pause_override_sqlite(tmp_path):
+    _pause_override(f"sqlite:///{tmp_path / 'p.db'}")
+
+
+def test_console_pause_override_postgres(pg_url):
+    _pause_override(pg_url)

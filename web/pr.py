@@ -112,7 +112,7 @@ def alert_page(request: Request, user: Reader, alert_id: int, done: str = "",
                trust: float | None = None) -> HTMLResponse:
     flash = DONE.get(done)
     if flash and done == "resolved" and trust is not None:
-        flash += (f" Trust score {trust:.2f} (1: replied at once, 0: on the promised time, "
+        flash += (f" Trust score {trust:.1f} (100: replied at once, 0: on the promised time, "
                   "below 0: late).")
     return _alert_page(request, alert_id, flash=flash)
 
@@ -144,12 +144,13 @@ def resolve_alert(request: Request, user: Responder, alert_id: int,
     now = utcnow()
     try:
         trust = resolve(engine_of(request), alert_id, parse_reply_time(reply_at, now), now=now)
-    except (WorkflowError, SearchError) as exc:
-        return _alert_page(request, alert_id, status_code=400, error=str(exc))
+    except (WorkflowError, SearchError) as exc:  # the typed time stays in the form
+        return _alert_page(request, alert_id, status_code=400, error=str(exc),
+                           reply_at=reply_at)
     log.info("%s resolved alert %s", user.name, alert_id)
     target = f"/alerts/{alert_id}?done=resolved"
     if trust is not None:
-        target += f"&trust={trust:.2f}"
+        target += f"&trust={trust:.1f}"
     return RedirectResponse(target, status_code=303)
 
 

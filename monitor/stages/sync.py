@@ -2,7 +2,9 @@
 
 Rows the file manages (``managed_by == "config"``) are created or updated by
 name; the ones the file no longer lists are disabled, never deleted, so their
-history stays browsable. Rows added in the console are left alone.
+history stays browsable. Rows added in the console are left alone. A file row an
+admin paused in the console (``paused_by`` set) stays disabled until the console
+resumes it: the pause is an override of the file, not undone by the next start.
 
 ``apply_config`` is the one mapping from a config entry to its row's columns: the
 console's admin pages save what an admin typed through it too, so a field added to
@@ -55,8 +57,8 @@ MODELS: dict[type, type] = {BrandConfig: Brand, ChannelConfig: Channel, SourceCo
 
 
 def apply_config(row: Row, item: Item) -> None:
-    """Set ``row``'s columns from a validated config entry (not ``enabled`` or
-    ``managed_by``: who manages the row decides those)."""
+    """Set ``row``'s columns from a validated config entry (not ``enabled``,
+    ``paused_by`` or ``managed_by``: who manages the row decides those)."""
     _APPLY[type(item)](row, item)
 
 
@@ -64,7 +66,7 @@ def _upsert(s: Session, item: Item) -> None:
     model = MODELS[type(item)]
     row = s.exec(select(model).where(model.name == item.name)).first() or model(name=item.name)
     apply_config(row, item)
-    row.enabled = True
+    row.enabled = row.paused_by is None  # a console pause outlives the sync
     row.managed_by = "config"
     s.add(row)
 

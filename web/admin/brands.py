@@ -28,8 +28,10 @@ from web.admin.common import (
     AdminUser,
     RowSection,
     back,
+    config_of,
     engine_of,
     field_errors,
+    file_names,
     get_row,
     lines,
     mount_row_routes,
@@ -106,7 +108,8 @@ def _form_page(request: Request, row: Brand | None, values: dict, errors: dict,
 def list_brands(request: Request, user: AdminUser) -> Response:
     with read_session(engine_of(request)) as s:
         rows = s.exec(select(Brand).order_by(Brand.name)).all()
-    return page(request, "admin/brands.html", brands=rows, done=request.query_params.get("done"))
+    return page(request, "admin/brands.html", brands=rows, done=request.query_params.get("done"),
+                file_names=file_names(config_of(request), Brand))
 
 
 def _submit(request: Request, form: AdminForm, brand_id: int | None) -> Response:

@@ -1,15 +1,19 @@
 """Admin: notification channels (apprise URLs) and their routing.
 
 A channel URL usually holds a token or password, so once saved it is never
-shown again, only redacted (monitor.config.redact_url), and a form sent back
-with errors does not echo it either: editing keeps the stored URL unless a new
-one is typed. Input is validated by the config's ChannelConfig; webhook hosts
-must pass crawlers/urlcheck.py, and so must every entry of the apprise
+shown again, only redacted (monitor.config.redact_url). A form sent back with
+errors keeps the URL typed in that very request (pages are ``no-store``), so the
+admin can correct it, but never fills in the stored one: editing keeps the stored
+URL unless a new one is typed. Input is validated by the config's ChannelConfig;
+webhook hosts must pass crawlers/urlcheck.py, and so must every entry of the apprise
 configuration a channel with tags picks. Channels the config file manages are
 read-only here (monitor/stages/sync.py rewrites them at every start) but can be
 paused and tested."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -18,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from alerts.notify import SendResult, check_config_entries, send_apprise
+from alerts.render import BRAND_CAP, TITLE_CAP, inert, md_escape
 from crawlers.urlcheck import check_channel_url, entry_screen, refuse_delivery
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Channel
@@ -32,6 +37,7 @@ from web.admin.common import (
     config_of,
     engine_of,
     field_errors,
+    file_names,
     get_row,
     lines,
     mount_row_routes,
@@ -39,14 +45,30 @@ from web.admin.common import (
     require_editable,
     save_row,
 )
+from web.dashboard import open_incidents
 
 router = APIRouter()
 FORMATS = ("plain", "markdown", "html")
 TEXT_FIELDS = ("name", "min_severity", "tier", "format", "quiet_hours", "timezone",
                "quiet_override", "rate_limit", "digest", "digest_every")
 TEST_TITLE = "crisiswatch test notification"
-TEST_BODY = ("This is a test from the crisiswatch console: the channel {name} works. "
-             "No incident is open.")
+TEST_BODY = "This is a test from the crisiswatch console: the channel {name} works. {state}"
+
+
+def state_line(by_severity: Mapping[str, int], top: Sequence[Mapping], fmt: str) -> str:
+    """What is open now, in one sentence a test message can carry: how many incidents
+    per severity and the most severe one. Its title is a stranger's words, made inert
+    for the channel's format."""
+    total = sum(by_severity.values())
+    if not total or not top:
+        return "No incident is open."
+    counts = ", ".join(f"{n} {sev}" for sev, n in by_severity.items() if n)
+    worst = top[0]
+    title = inert(str(worst["title"] or "(no title)"), TITLE_CAP)
+    title = md_escape(title) if fmt == "markdown" else escape(title) if fmt == "html" else title
+    noun = "incident is" if total == 1 else "incidents are"
+    return (f"{total} {noun} open ({counts}). The most severe: #{worst['id']} "
+            f"{inert(worst['brand'], BRAND_CAP)}, {worst['severity']}: {title}")
 
 
 def _values_of(row: Channel | None) -> dict:
@@ -67,7 +89,7 @@ def _values_of(row: Channel | None) -> dict:
 def _form_values(form: AdminForm) -> dict:
     values = {key: form.get(key).strip() for key in TEXT_FIELDS}
     return values | {"brands": form.get("brands"), "tags": form.get("tags"),
-                     "enabled": form.flag("enabled")}
+                     "enabled": form.flag("enabled"), "url": form.get("url").strip()}
 
 
 def _unknown_brands(engine: Engine, names: list[str]) -> list[str]:
@@ -121,7 +143,8 @@ def list_channels(request: Request, user: AdminUser) -> Response:
         rows = s.exec(select(Channel).order_by(Channel.tier, Channel.name)).all()
     shown = [(row, redact_url(row.url)) for row in rows]
     return page(request, "admin/channels.html", rows=shown,
-                done=request.query_params.get("done"))
+                done=request.query_params.get("done"),
+                file_names=file_names(config_of(request), Channel))
 
 
 def _submit(request: Request, form: AdminForm, channel_id: int | None) -> Response:
@@ -129,7 +152,7 @@ def _submit(request: Request, form: AdminForm, channel_id: int | None) -> Respon
     row = get_row(engine, Channel, channel_id, "channel") if channel_id else None
     require_editable(row, "channel")
     values = _form_values(form)
-    url = form.get("url").strip() or (row.url if row else "")
+    url = values["url"] or (row.url if row else "")
     if not url:
         return _form_page(request, row, values, {"url": "enter the apprise URL"}, 422)
     ch, errors = validate_channel(values, url, allow=allow_private(config_of(request)),
@@ -149,13 +172,15 @@ def test_channel(channel_id: int, request: Request,
     row = get_row(engine_of(request), Channel, channel_id, "channel")
     console, allow = row.managed_by == "console", allow_private(config_of(request))
     refused = refuse_delivery(row.url, console, allow)
+    body = TEST_BODY.format(name=inert(row.name),
+                            state=state_line(*open_incidents(engine_of(request), 1), row.format))
     result = SendResult(False, refused) if refused else send_apprise(
-        row.url, TEST_TITLE, TEST_BODY.format(name=row.name), "notice", row.format, row.tags,
+        row.url, TEST_TITLE, body, "notice", row.format, row.tags,
         follow_redirects=not console, screen=entry_screen(console, allow))
     message = "delivered" if result.ok else f"not delivered: {result.error}"
     return page(request, "admin/channel_test.html", channel=row,
                 shown_url=redact_url(row.url), ok=result.ok,
-                message=_scrub(message, row.url))
+                message=_scrub(message, row.url), body=body)
 
 
 def _scrub(text: str, url: str) -> str:

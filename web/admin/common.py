@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from db.engine import read_session, session
-from db.models import User
+from db.models import Brand, Channel, Source, User, utcnow
 from monitor.config import Config
 from monitor.stages.sync import MODELS, Item, Row, apply_config
 from web.auth import check_csrf, require
@@ -135,7 +135,10 @@ def save_row(engine: Engine, item: Item, enabled: bool, row_id: int | None) -> N
     with session(engine) as s, s.begin():
         row = s.get(model, row_id) if row_id else model(name=item.name, managed_by="console")
         apply_config(row, item)
-        row.enabled = enabled
+        if enabled:
+            set_paused(row, None)
+        else:
+            row.enabled = False
         s.add(row)
 
 
@@ -188,9 +191,35 @@ def mount_row_routes(router: APIRouter, section: RowSection) -> None:
             row = s.get(section.model, row_id)
             if row is None:
                 raise HTTPException(404, f"no such {section.noun}")
-            row.enabled = enabled
+            if enabled and dropped_from_file(config_of(request), row):
+                raise HTTPException(409, f"this {section.noun} is no longer in the config "
+                                         "file; add it there to enable it")
+            set_paused(row, None if enabled else form.user.name)
             if enabled and section.on_enable is not None:
                 section.on_enable(row)
             s.add(row)
         verb = section.verbs[0] if enabled else section.verbs[1]
         return back(f"/admin{path}", f"{verb} {section.noun} {row.name}")
+
+
+def set_paused(row: Row, by: str | None) -> None:
+    """Pause (``by``: who) or resume a row. The config sync keeps a file row with
+    ``paused_by`` disabled (monitor/stages/sync.py), so the pause outlives restarts."""
+    row.enabled = by is None
+    row.paused_by = by
+    row.paused_at = utcnow() if by is not None else None
+
+
+def file_names(config: Config | None, model: type) -> set[str] | None:
+    """Names of the rows of ``model`` the config file lists; None without a config."""
+    if config is None:
+        return None
+    items = {Brand: config.brands, Channel: config.channels, Source: config.sources}[model]
+    return {item.name for item in items}
+
+
+def dropped_from_file(config: Config | None, row: Row) -> bool:
+    """A file row the file no longer lists: the sync disables it at every start, so
+    enabling it in the console would not last."""
+    names = file_names(config, type(row))
+    return row.managed_by == "config" and names is not None and row.name not in names

@@ -33,6 +33,7 @@ from web.admin.common import (
     config_of,
     engine_of,
     field_errors,
+    file_names,
     get_row,
     mount_row_routes,
     page,
@@ -167,7 +168,8 @@ def list_sources(request: Request, user: AdminUser) -> Response:
     days = [(now - timedelta(days=HEALTH_DAYS - 1 - i)).strftime("%m-%d")
             for i in range(HEALTH_DAYS)]
     return page(request, "admin/sources.html", rows=source_health(engine_of(request), now),
-                days=days, done=request.query_params.get("done"))
+                days=days, done=request.query_params.get("done"),
+                file_names=file_names(config_of(request), Source))
 
 
 def _submit(request: Request, form: AdminForm, source_id: int | None) -> Response:
