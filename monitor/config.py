@@ -35,11 +35,21 @@ from monitor.text.strict_yaml import line_of, load_yaml
 ENV_DATABASE = "CRISISWATCH_DATABASE"
 ENV_CONFIG = "CRISISWATCH_CONFIG"  # the config path `crisiswatch web` hands the console
 DEFAULT_CONFIG = "crisiswatch.yaml"
+BUILTIN_CONFIG = "-"  # as CRISISWATCH_CONFIG: no file, the built-in settings (web --database)
 Severity = Literal["notice", "warning", "crisis"]
 
 
 class ConfigError(Exception):
     """The config file is missing, unreadable or invalid; the message says where."""
+
+
+def check_zone(value: str) -> str:
+    """An IANA time zone name this machine knows (tzdata), or a ValueError that says so."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name like Asia/Shanghai") from None
+    return value
 
 
 def _bounded(at_most: float, shown: str) -> BeforeValidator:
@@ -179,11 +189,7 @@ class ChannelConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone name like Asia/Shanghai") from None
-        return value
+        return check_zone(value)
 
     @field_validator("url")
     @classmethod
@@ -233,6 +239,13 @@ class ConsoleConfig(_Strict):
     loopback or link-local addresses unless listed here (CIDRs or host names)."""
 
     allow_private: list[str] = []
+    # times shown in the console; default: the first channel's (console_timezone)
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
 
     @field_validator("allow_private")
     @classmethod
@@ -255,6 +268,15 @@ class AlertsConfig(_Strict):
     """Delivery: attempts before a message is dead-lettered (``alerts failed``/``retry``)."""
 
     max_attempts: int = Field(default=8, ge=1, le=100)
+
+
+def console_timezone(config: Config) -> str | None:
+    """``console.timezone``, else the first channel's ``timezone`` where the file sets
+    one (the team's own zone: quiet hours are written in it); None when neither says."""
+    if config.console.timezone:
+        return config.console.timezone
+    return next((c.timezone for c in config.channels if "timezone" in c.model_fields_set),
+                None)
 
 
 def source_lookbacks(config: Config) -> dict[str, float]:

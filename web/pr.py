@@ -67,7 +67,8 @@ def _posts(s, alert: Alert) -> list[dict]:  # noqa: ANN001 - Session
                   .outerjoin(Mention, and_(Mention.post_id == Post.id,
                                            Mention.brand_id == alert.brand_id))
                   .where(Post.id.in_(alert.post_ids or [-1])).order_by(Post.fetched_at)).all()
-    return [{"id": p.id, "at": p.fetched_at, "source": src.name, "title": p.title,
+    return [{"id": p.id, "at": p.fetched_at, "posted": p.published_at, "source": src.name,
+             "title": p.title,
              "text": p.text[:1000], "link": p.url, "language": m.language if m else "en",
              "risk": m.risk if m else None} for p, src, m in rows]
 
