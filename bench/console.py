@@ -52,7 +52,7 @@ from bench.console_data import (
 from bench.machine import cpu_name
 from db.engine import open_database, read_session
 from db.models import Incident, Mention, Post
-from monitor.cli.web import APP_FACTORY
+from monitor.cli.common import APP_FACTORY
 from monitor.config import parse_config
 from monitor.history.search import encode_cursor, parse_filter, parse_sort, search
 from monitor.users import add_user, create_token

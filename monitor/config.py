@@ -342,7 +342,7 @@ def format_errors(exc: ValidationError, node: yaml.Node | None = None) -> str:
     return "\n".join(lines)
 
 
-def _resolve_sqlite(url: str, base: Path) -> str:
+def resolve_sqlite(url: str, base: Path) -> str:
     """Relative SQLite paths are relative to the config file, not to the cwd of the day."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
@@ -369,7 +369,7 @@ def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None,
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_errors(exc, node)) from None
-    return config.model_copy(update={"database": _resolve_sqlite(config.database, base),
+    return config.model_copy(update={"database": resolve_sqlite(config.database, base),
                                      "data_dir": _resolve_dir(config.data_dir, base),
                                      "playbooks_dir": _resolve_dir(config.playbooks_dir, base),
                                      "templates_dir": _resolve_dir(config.templates_dir, base)})
