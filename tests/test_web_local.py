@@ -147,3 +147,17 @@ def test_csv_export_starts_with_a_utf8_bom_for_excel(tmp_path: Path) -> None:
     assert body.startswith(codecs.BOM_UTF8) and body.count(codecs.BOM_UTF8) == 1
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0]["title"] == "艾克美充电器发烫" and list(rows[0])[:3] == ["id", "time", "posted"]
+
+
+def test_the_holding_statement_dates_the_incident_in_the_console_zone(tmp_path: Path) -> None:
+    """Opened at 20:00 UTC on 1 May is 2 May in Shanghai: the statement says so."""
+    opened = datetime(2026, 5, 1, 20, 0, tzinfo=UTC)
+    for extra, day in (({}, "1 May 2026"), ({"console": {"timezone": "Asia/Shanghai"}},
+                                            "2 May 2026")):
+        console = _console(tmp_path / day.replace(" ", ""), **extra)
+        incident = add_incident(console.engine, at=opened, category="safety_incident")
+        alert = add_alert(console.engine, incident, at=opened, playbook="safety_incident")
+        add_user(console.engine, "pat", "pr", PASSWORD)
+        page = logged_in(console, "pat").get(f"/alerts/{alert}").text
+        statement = re.search(r'<p class="text" id="statement">(.*?)</p>', page, re.S).group(1)
+        assert day in statement, statement
