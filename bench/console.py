@@ -52,7 +52,7 @@ from bench.console_data import (
 from bench.machine import cpu_name
 from db.engine import open_database, read_session
 from db.models import Incident, Mention, Post
-from monitor.cli.web import APP_FACTORY
+from monitor.cli.common import APP_FACTORY
 from monitor.config import parse_config
 from monitor.history.search import encode_cursor, parse_filter, parse_sort, search
 from monitor.users import add_user, create_token
@@ -62,6 +62,7 @@ TARGET_MS = 300.0
 PASSWORD = "bench console password"
 
 COMMON_EN, COMMON_ZH, RARE, MISSING = "refund", "退款", "arbitration", "xylophone"
+TRADITIONAL_ZH = "發燙"  # the posts say 发烫: search folds scripts (issue 18)
 
 
 # ------------------------------------------------------------------ timing
@@ -180,6 +181,8 @@ def cases(client: TestClient, engine: Engine, stats: FillStats, now: datetime
             (f"search: rare word '{RARE}'", f"q={RARE}"),
             (f"search: rare two-character word '{RARE_ZH}'", f"q={RARE_ZH}"),
             (f"search: no match '{MISSING}'", f"q={MISSING}"),
+            (f"search: '{TRADITIONAL_ZH}' (Traditional: 6 spellings, finds 发烫)",
+             f"q={TRADITIONAL_ZH}"),
             (f"search: '{COMMON_EN}' + brand Beta + a week", f"q={COMMON_EN}&brand=Beta&{span}"),
             ("sort: risk, highest first", "sort=risk&order=desc"),
             ("sort: risk + brand Delta", "sort=risk&order=desc&brand=Delta"),

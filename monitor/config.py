@@ -35,11 +35,21 @@ from monitor.text.strict_yaml import line_of, load_yaml
 ENV_DATABASE = "CRISISWATCH_DATABASE"
 ENV_CONFIG = "CRISISWATCH_CONFIG"  # the config path `crisiswatch web` hands the console
 DEFAULT_CONFIG = "crisiswatch.yaml"
+BUILTIN_CONFIG = "-"  # as CRISISWATCH_CONFIG: no file, the built-in settings (web --database)
 Severity = Literal["notice", "warning", "crisis"]
 
 
 class ConfigError(Exception):
     """The config file is missing, unreadable or invalid; the message says where."""
+
+
+def check_zone(value: str) -> str:
+    """An IANA time zone name this machine knows (tzdata), or a ValueError that says so."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name like Asia/Shanghai") from None
+    return value
 
 
 def _bounded(at_most: float, shown: str) -> BeforeValidator:
@@ -183,11 +193,7 @@ class ChannelConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone name like Asia/Shanghai") from None
-        return value
+        return check_zone(value)
 
     @field_validator("url")
     @classmethod
@@ -237,6 +243,13 @@ class ConsoleConfig(_Strict):
     loopback or link-local addresses unless listed here (CIDRs or host names)."""
 
     allow_private: list[str] = []
+    # times shown in the console; default: the first channel's (console_timezone)
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
 
     @field_validator("allow_private")
     @classmethod
@@ -259,6 +272,15 @@ class AlertsConfig(_Strict):
     """Delivery: attempts before a message is dead-lettered (``alerts failed``/``retry``)."""
 
     max_attempts: int = Field(default=8, ge=1, le=100)
+
+
+def console_timezone(config: Config) -> str | None:
+    """``console.timezone``, else the first channel's ``timezone`` where the file sets
+    one (the team's own zone: quiet hours are written in it); None when neither says."""
+    if config.console.timezone:
+        return config.console.timezone
+    return next((c.timezone for c in config.channels if "timezone" in c.model_fields_set),
+                None)
 
 
 def source_lookbacks(config: Config) -> dict[str, float]:
@@ -324,7 +346,7 @@ def format_errors(exc: ValidationError, node: yaml.Node | None = None) -> str:
     return "\n".join(lines)
 
 
-def _resolve_sqlite(url: str, base: Path) -> str:
+def resolve_sqlite(url: str, base: Path) -> str:
     """Relative SQLite paths are relative to the config file, not to the cwd of the day."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
@@ -351,7 +373,7 @@ def parse_config(data: object, *, base: Path, env: dict[str, str] | None = None,
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_errors(exc, node)) from None
-    return config.model_copy(update={"database": _resolve_sqlite(config.database, base),
+    return config.model_copy(update={"database": resolve_sqlite(config.database, base),
                                      "data_dir": _resolve_dir(config.data_dir, base),
                                      "playbooks_dir": _resolve_dir(config.playbooks_dir, base),
                                      "templates_dir": _resolve_dir(config.templates_dir, base)})

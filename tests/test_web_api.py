@@ -188,13 +188,16 @@ def test_web_command_starts_uvicorn_with_the_factory(cli, monkeypatch):
 
     run, config = cli
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(uvicorn.Server, "run",
+                        lambda self, sockets=None: calls.append((self.config, sockets)))
     monkeypatch.setenv("CRISISWATCH_CONFIG", "unset-after-the-test")  # undone afterwards
-    result = run("web", "--port", "8099")
+    result = run("web", "--port", "0")
     assert result.exit_code == 0, result.output
-    (args, kwargs), = calls
-    assert args == ("web.app:create_app",) and kwargs["factory"] is True
-    assert kwargs["host"] == "127.0.0.1" and kwargs["port"] == 8099
+    (server_config, sockets), = calls
+    assert server_config.app == "web.app:create_app" and server_config.factory is True
+    host, port = sockets[0].getsockname()
+    sockets[0].close()
+    assert host == "127.0.0.1" and f"console on http://127.0.0.1:{port}/" in result.output
     assert os.environ["CRISISWATCH_CONFIG"] == str(config.resolve())
     from web.app import create_app
 

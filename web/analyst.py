@@ -40,6 +40,7 @@ from web.pages import render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 LANGUAGES = ("en", "zh")
+BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -91,7 +92,10 @@ def csv_cell(value: object) -> object:
 
 
 def csv_lines(rows: Iterator[dict]) -> Iterator[str]:
+    """The export as CSV, starting with a UTF-8 byte order mark: without it Excel in a
+    Chinese (or any non-UTF-8) locale reads the file in the local code page."""
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:

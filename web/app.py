@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, tzinfo
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,14 +17,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlmodel import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from db.engine import open_database
-from monitor.config import DEFAULT_CONFIG, ENV_CONFIG, Config, load_config
+from db.engine import open_database, read_session
+from db.models import Channel
+from monitor.config import (
+    BUILTIN_CONFIG,
+    DEFAULT_CONFIG,
+    ENV_CONFIG,
+    Config,
+    console_timezone,
+    load_config,
+    parse_config,
+)
 from monitor.history.search import SearchError
 from web import analyst, api, dashboard, login, pr
 from web.admin.router import router as admin_router
 from web.auth import LoginRequired, csrf_guard, is_api
+from web.clock import zone_of
 from web.pages import render
 from web.security import LoginLimiter, SecurityHeaders
 
@@ -32,7 +44,29 @@ log = logging.getLogger("crisiswatch.web")
 
 
 def _config_from_env() -> Config:
-    return load_config(os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
+    """The file CRISISWATCH_CONFIG names (default crisiswatch.yaml); ``BUILTIN_CONFIG``
+    there means no file, the built-in settings (``crisiswatch web --database``), with
+    the database from CRISISWATCH_DATABASE either way."""
+    path = os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG
+    if path == BUILTIN_CONFIG:
+        return parse_config({}, base=Path.cwd())
+    return load_config(path)
+
+
+def console_zone(config: Config, engine: Engine) -> tzinfo:
+    """The zone the console shows times in: ``console.timezone``, else the first
+    channel's in the file, else the first console-added channel's that is not UTC,
+    else UTC. Read once, when the console starts."""
+    name = console_timezone(config)
+    if name is None:
+        with read_session(engine) as s:
+            name = s.exec(select(Channel.timezone).where(Channel.timezone != "UTC")
+                          .order_by(Channel.id)).first()
+    try:
+        return zone_of(name)
+    except (ValueError, KeyError):  # a row written around the console's checks
+        log.warning("channel time zone %r is unknown; the console shows UTC", name)
+        return UTC
 
 
 def create_app(config: Config | None = None, engine: Engine | None = None) -> FastAPI:
@@ -44,6 +78,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None) -> Fa
                   openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
                   dependencies=[Depends(csrf_guard)])
     app.state.config, app.state.engine = config, engine
+    app.state.zone = console_zone(config, engine)
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -7,35 +7,50 @@ http(s) URLs only."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from alerts.render import safe_link
-from db.models import User
+from db.models import User, utcnow
+from monitor.text.normalize import detect_language
 from web.auth import READERS, allowed, csrf_token, current_user
+from web.clock import Clock, local_text, time_element
 
 TEMPLATES = Path(__file__).parent / "templates"
 NAV = (("Dashboard", "/", READERS), ("History", "/history", READERS),
        ("Incidents", "/incidents", READERS), ("Alerts", "/alerts", READERS),
        ("Admin", "/admin", ("admin",)))
+INTERFACE_LANG = "en"  # the language of the console's own words (its templates)
 
 
-def when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC time for people; ISO strings (from monitor's dicts) are accepted too."""
-    if not value:
-        return "-"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value.strftime(fmt)
+@pass_context
+def when(context: Context, value: datetime | str | None) -> Markup:
+    """A time as the page's ``<time>`` element: relative, local time on hover
+    (web/clock.py); the one way templates print a time."""
+    return time_element(value, context.get("clock") or Clock())
+
+
+@pass_context
+def local(context: Context, value: datetime | str | None, fmt: str = "%m-%d %H:%M") -> str:
+    """A local time as plain text, where no markup may go (SVG labels and titles)."""
+    return local_text(value, context.get("clock") or Clock(), fmt)
+
+
+@pass_context
+def lang_attr(context: Context, text: str | None) -> Markup:
+    """`` lang="zh"`` on Chinese text in an English page (and `` lang="en"`` on
+    English text in a Chinese one), so the browser picks fonts and voices for it."""
+    found = detect_language(text or "")
+    page = context.get("page_lang") or INTERFACE_LANG
+    return Markup(' lang="{}"').format(found) if text and found != page else Markup("")
 
 
 def post_link(url: str | None) -> str | None:
@@ -55,7 +70,7 @@ def query(params: dict[str, str], **changes: object) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters.update(when=when, post_link=post_link)
+    env.filters.update(when=when, local=local, lang_attr=lang_attr, post_link=post_link)
     env.globals.update(query=query)
     return env
 
@@ -76,11 +91,21 @@ def nav_for(user: User | None, path: str) -> list[dict]:
     return entries
 
 
+def page_lang(request: Request) -> str:
+    """The interface language of this response (``request.state.lang`` where a
+    language setting put one), which ``<html lang>`` and relative times follow."""
+    return getattr(request.state, "lang", None) or INTERFACE_LANG
+
+
 def render(request: Request, template: str, *, status_code: int = 200,
            **context: object) -> HTMLResponse:
-    """A page: ``template`` with ``context`` plus ``user``, ``csrf_token`` and ``nav``."""
+    """A page: ``template`` with ``context`` plus ``user``, ``csrf_token``, ``nav``,
+    ``page_lang`` and the ``clock`` its times are shown by."""
     user = current_user(request)
+    lang = page_lang(request)
+    zone = getattr(request.app.state, "zone", None) or UTC
     base = {"user": user, "csrf_token": csrf_token(request),
-            "nav": nav_for(user, request.url.path)}
+            "nav": nav_for(user, request.url.path), "page_lang": lang,
+            "clock": Clock(zone=zone, lang=lang, now=utcnow())}
     return templates.TemplateResponse(request, template, {**base, **context},
                                       status_code=status_code)

@@ -8,7 +8,7 @@ console and ``crisiswatch alerts ack`` can never disagree."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,6 +24,7 @@ from monitor.detection.category import playbooks_for
 from monitor.history.search import SearchError, parse_when
 from monitor.text.replycheck import check_reply
 from web.auth import RESPONDERS, Reader, Responder, allowed, current_user, engine_of
+from web.clock import as_utc
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -67,13 +68,16 @@ def _posts(s, alert: Alert) -> list[dict]:  # noqa: ANN001 - Session
                   .outerjoin(Mention, and_(Mention.post_id == Post.id,
                                            Mention.brand_id == alert.brand_id))
                   .where(Post.id.in_(alert.post_ids or [-1])).order_by(Post.fetched_at)).all()
-    return [{"id": p.id, "at": p.fetched_at, "source": src.name, "title": p.title,
+    return [{"id": p.id, "at": p.fetched_at, "posted": p.published_at, "source": src.name,
+             "title": p.title,
              "text": p.text[:1000], "link": p.url, "language": m.language if m else "en",
              "risk": m.risk if m else None} for p, src, m in rows]
 
 
-def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int) -> dict | None:
-    """Everything the alert page shows, or None when there is no such alert."""
+def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int,
+                  zone: tzinfo = UTC) -> dict | None:
+    """Everything the alert page shows, or None when there is no such alert. The
+    holding statement dates the incident in the console's ``zone``."""
     with read_session(engine) as s:
         alert = s.get(Alert, alert_id)
         if alert is None:
@@ -86,7 +90,8 @@ def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int) ->
         choose_playbook(books, incident.cues, incident.category)
     statement = fill_statement(book.text("holding_statement", lang),
                                {"brand": statement_brand(brand.name, brand.names, lang),
-                                "time": statement_time(incident.opened_at, lang)},
+                                "time": statement_time(
+                                    as_utc(incident.opened_at).astimezone(zone), lang)},
                                lang, book.placeholder_defaults)
     return {"alert": alert, "incident": incident, "brand": brand.name, "posts": posts,
             "book": book, "lang": lang, "statement": statement,
@@ -97,7 +102,8 @@ def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int) ->
 
 def _alert_page(request: Request, alert_id: int, *, status_code: int = 200,
                 **extra: object) -> HTMLResponse:
-    context = alert_context(engine_of(request), playbooks(request), alert_id)
+    context = alert_context(engine_of(request), playbooks(request), alert_id,
+                            request.app.state.zone)
     if context is None:
         raise HTTPException(404, f"There is no alert #{alert_id}.")
     user = current_user(request)
@@ -158,7 +164,8 @@ def resolve_alert(request: Request, user: Responder, alert_id: int,
 def reply_check(request: Request, user: Responder, alert_id: int,
                 text: str = Form("")) -> HTMLResponse:
     """Check a draft reply against the alert's playbook and show what to fix."""
-    context = alert_context(engine_of(request), playbooks(request), alert_id)
+    context = alert_context(engine_of(request), playbooks(request), alert_id,
+                            request.app.state.zone)
     if context is None:
         raise HTTPException(404, f"There is no alert #{alert_id}.")
     if len(text) > MAX_REPLY:

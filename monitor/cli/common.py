@@ -27,7 +27,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from alerts.playbooks import Playbook, PlaybookError
 from db.engine import open_database
 from monitor.config import (
+    BUILTIN_CONFIG,
     DEFAULT_CONFIG,
+    ENV_CONFIG,
     ENV_DATABASE,
     Config,
     ConfigError,
@@ -137,6 +139,44 @@ def config_or_default(path: Path | None, *, scorers: bool = True) -> Config:
     elif not path.exists():
         raise fail(f"--config {path}: no such file")
     return read_config(path, scorers=scorers)
+
+
+APP_FACTORY = "web.app:create_app"  # by name: the CLI never imports web/ (DESIGN.md)
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def serve_console(host: str, port: int, database: str | None = None,
+                  config: Path | None = None, login: str = "") -> None:
+    """Serve the console until Ctrl-C: ``config``'s file (None: the built-in settings)
+    with ``database`` over its own. The port is bound here, so port 0 takes a free
+    one and the printed URL is the real one."""
+    import socket
+
+    import uvicorn  # the server loads only for the commands that serve
+
+    os.environ[ENV_CONFIG] = str(config.resolve()) if config else BUILTIN_CONFIG
+    if database:
+        os.environ[ENV_DATABASE] = database
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                   code=EXIT_FAILED) from None
+    shown = f"[{host}]" if ":" in host else host
+    if host not in LOCAL_HOSTS:
+        typer.echo(f"note: listening on {host}; serve it over HTTPS (a reverse proxy) so "
+                   "passwords and session cookies are not sent in the clear", err=True)
+    typer.echo(f"console on http://{shown}:{sock.getsockname()[1]}/ (Ctrl-C stops); "
+               f"{login or 'add accounts with `crisiswatch users add NAME --role admin`'}",
+               err=True)
+    server = uvicorn.Server(uvicorn.Config(APP_FACTORY, factory=True, proxy_headers=True,
+                                           forwarded_allow_ips="127.0.0.1", log_level="info"))
+    server.run(sockets=[sock])
 
 
 def parse_since(value: str) -> datetime:

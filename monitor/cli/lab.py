@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+import shutil
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from monitor.cli.common import OptionalConfigOpt, config_or_default, fail, setup_logging
+from monitor.cli.common import (
+    OptionalConfigOpt,
+    config_or_default,
+    connect,
+    fail,
+    serve_console,
+    setup_logging,
+)
 from monitor.config import parse_duration
+from monitor.users import add_user
 
 
 def backtest(posts: Annotated[Path, typer.Option("--posts", help="Recorded stream: JSONL (or "
@@ -63,14 +74,36 @@ def backtest(posts: Annotated[Path, typer.Option("--posts", help="Recorded strea
                f"{len(report.alerts)} alerts in {report.incidents} incidents")
 
 
+DEMO_ADMIN = "demo-admin"
+
+
 def demo(speed: Annotated[float, typer.Option(min=0.5, max=20, help="Play the scripted minute "
                                               "this many times faster.")] = 1.0,
          keep: Annotated[bool, typer.Option(help="Keep the demo database and print "
-                                            "its path.")] = False) -> None:
+                                            "its path.")] = False,
+         web: Annotated[bool, typer.Option("--web", help="Then serve the console on the "
+                                           "demo's database, with an admin login printed; "
+                                           "Ctrl-C stops it.")] = False,
+         port: Annotated[int, typer.Option(min=0, max=65535, help="With --web: the console's "
+                                           "port on 127.0.0.1; 0: a free one.")] = 8080) -> None:
     """Play a scripted crisis on a local simulated site (127.0.0.1 only) and watch
     the daemon catch it: alerts as they arrive, then a summary."""
     from monitor.lab.demo import run_demo  # Scrapy installs its reactor on import
 
     setup_logging()
     logging.getLogger("crisiswatch").setLevel(logging.WARNING)  # the demo prints its own
-    raise typer.Exit(run_demo(speed=speed, keep=keep, echo=typer.echo))
+    if not web:
+        raise typer.Exit(run_demo(speed=speed, keep=keep, echo=typer.echo))
+    folder = Path(tempfile.mkdtemp(prefix="crisiswatch-demo-"))
+    try:
+        code = run_demo(speed=speed, keep=keep, echo=typer.echo, folder=folder)
+        url = f"sqlite:///{folder / 'demo.db'}"
+        password = secrets.token_urlsafe(12)
+        add_user(connect(url), DEMO_ADMIN, "admin", password)
+        setup_logging()  # uvicorn's own lines: where it listens, requests
+        serve_console("127.0.0.1", port, database=url,
+                      login=f"log in as {DEMO_ADMIN} with password {password}")
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    raise typer.Exit(code)

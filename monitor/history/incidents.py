@@ -76,7 +76,8 @@ def incident_detail(engine: Engine, incident_id: int) -> dict | None:
         rows = s.exec(select(Mention, Post, Source).join(Post, Mention.post_id == Post.id)
                       .join(Source, Post.source_id == Source.id)
                       .where(Mention.incident_id == inc.id).order_by(Post.fetched_at)).all()
-        events = [{"at": _iso(p.fetched_at), "kind": "mention", "source": src.name,
+        events = [{"at": _iso(p.fetched_at), "posted": _iso(p.published_at),
+                   "kind": "mention", "source": src.name,
                    "sentiment": round(m.sentiment, 2), "risk": round(m.risk, 2),
                    "text": (p.title or p.text)[:200], "link": p.url or "",
                    "grouped_by": m.grouped_by or ""} for m, p, src in rows]

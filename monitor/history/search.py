@@ -8,7 +8,9 @@ in constant memory. The indexes these queries lean on (post.fetched_at,
 mention (flagged, risk) and (flagged, sentiment)) come with migration 0005.
 
 Text search is a case-insensitive substring match over title and text (LIKE; ILIKE
-on PostgreSQL), with ``%`` and ``_`` in the query taken literally. A trigram index
+on PostgreSQL), with ``%`` and ``_`` in the query taken literally, of the query or
+another spelling of it in Chinese script (``spellings``: Traditional and
+Simplified find each other, as brand matching folds them). A trigram index
 (migration 0006, ``db/textindex.py``) finds a rare word of 3+ characters without
 reading every post: PostgreSQL's planner uses its pg_trgm indexes for ILIKE by
 itself; on SQLite ``text_matches_few`` counts the FTS5 table's candidates first,
@@ -26,6 +28,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Engine, func, literal_column, or_
 from sqlalchemy import column as sql_column
@@ -46,11 +49,12 @@ from db.textindex import (
     MIN_QUERY,
     bigram_query,
 )
+from monitor.text.normalize import script_variants
 
 SORTS = {"time": Post.fetched_at, "risk": Mention.risk, "sentiment": Mention.sentiment}
 MAX_PAGE = 500
 EXPORT_BATCH = MAX_PAGE
-COLUMNS = ("id", "time", "brand", "severity", "sentiment", "risk", "language", "source",
+COLUMNS = ("id", "time", "posted", "brand", "severity", "sentiment", "risk", "language", "source",
            "title", "text", "link", "reasons", "incident_id", "post_id")
 
 
@@ -177,9 +181,17 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@lru_cache(maxsize=256)
+def spellings(q: str) -> tuple[str, ...]:
+    """``q`` and its other Chinese scripts (monitor/text/normalize.py
+    ``script_variants``): 發燙 finds 发烫 and the reverse, as brand matching folds."""
+    return tuple(script_variants(q))
+
+
 def _text_clause(q: str):  # noqa: ANN202 - SQL expression
-    pattern = f"%{escape_like(q)}%"
-    return or_(Post.title.ilike(pattern, escape="\\"), Post.text.ilike(pattern, escape="\\"))
+    patterns = [f"%{escape_like(v)}%" for v in spellings(q)]
+    return or_(*(column.ilike(p, escape="\\") for p in patterns
+                 for column in (Post.title, Post.text)))
 
 
 def fts_phrase(q: str) -> str:
@@ -190,25 +202,29 @@ def fts_phrase(q: str) -> str:
 
 
 def indexable(q: str, dialect: str) -> bool:
-    """Is there an index that can narrow a search for ``q`` on this database?"""
+    """Is there an index that can narrow a search for ``q`` (every spelling) here?"""
     if dialect == "sqlite":
-        return len(q) >= MIN_QUERY or bigram_query(q)
-    return dialect == "postgresql" and bigram_query(q)  # 3+: the planner's own pg_trgm
+        return all(len(v) >= MIN_QUERY or bigram_query(v) for v in spellings(q))
+    # 3+ characters: the planner's own pg_trgm
+    return dialect == "postgresql" and all(bigram_query(v) for v in spellings(q))
 
 
 def text_candidates(q: str, dialect: str = "sqlite") -> Select:
-    """Ids of posts whose title or text may contain ``q`` (an ``indexable`` query): a
+    """Ids of posts whose title or text may contain ``q`` or another of its
+    ``spellings`` (an ``indexable`` query): a
     superset of the LIKE's matches, as the indexes fold at least the case LIKE folds.
     SQLite: the trigram or the bigram FTS5 table; PostgreSQL: the bigram GIN index.
     The bigram index holds only a post's start, so its candidates are the posts with
     the pair or with ``LONG_TOKEN`` (longer than that start; few)."""
+    variants = spellings(q)
     if dialect == "postgresql":
+        pairs = [func.lower(v) for v in variants]
         return select(Post.id).where(
-            literal_column(BIGRAM_EXPRESSION).op("&&")(array([func.lower(q), LONG_TOKEN])))
+            literal_column(BIGRAM_EXPRESSION).op("&&")(array([*pairs, LONG_TOKEN])))
     bigram = bigram_query(q)
     table = BIGRAM_TABLE if bigram else FTS_TABLE
     fts = sql_table(table, sql_column("rowid"))
-    match = f"{fts_phrase(q)} OR {LONG_TOKEN}" if bigram else fts_phrase(q)
+    match = " OR ".join([*map(fts_phrase, variants), *([LONG_TOKEN] if bigram else [])])
     return select(fts.c.rowid).where(literal_column(table).op("MATCH")(match))
 
 
@@ -318,7 +334,9 @@ def history_query(f: HistoryFilter, *, sort: str = "time", descending: bool = Tr
 
 def to_row(mention: Mention, post: Post, source: Source, brand: Brand) -> dict:
     """One result as plain values (the same shape for pages, CSV, JSON and the API)."""
+    posted = post.published_at.isoformat(timespec="seconds") if post.published_at else ""
     return {"id": mention.id, "time": post.fetched_at.isoformat(timespec="seconds"),
+            "posted": posted,
             "brand": brand.name, "severity": mention.severity or "",
             "sentiment": round(mention.sentiment, 3), "risk": round(mention.risk, 3),
             "language": mention.language, "source": source.name, "title": post.title,

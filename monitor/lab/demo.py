@@ -81,10 +81,14 @@ def demo_config(site: FeedSite, receiver: AlertReceiver, folder: Path, speed: fl
     return parse_config(data, base=folder, env={})
 
 
-def run_demo(*, speed: float, keep: bool, echo: Callable[[str], None]) -> int:
+def run_demo(*, speed: float, keep: bool, echo: Callable[[str], None],
+             folder: Path | None = None) -> int:
     """Play the script, print alerts as they arrive and a summary; 0 when all of
-    notice, warning and crisis were delivered."""
-    folder = Path(tempfile.mkdtemp(prefix="crisiswatch-demo-"))
+    notice, warning and crisis were delivered. The database is ``demo.db`` in
+    ``folder`` (which the caller then owns: ``demo --web`` serves it), else in a
+    temporary folder removed at the end unless ``keep``."""
+    owned = folder is None
+    folder = folder or Path(tempfile.mkdtemp(prefix="crisiswatch-demo-"))
     site = FeedSite()
     site.feeds = {name: list(entries) for name, entries in FEEDS.items()}
     site.threads = list(THREADS)
@@ -104,7 +108,7 @@ def run_demo(*, speed: float, keep: bool, echo: Callable[[str], None]) -> int:
     finally:
         site.server.stop()
         receiver.server.stop()
-        if not keep:
+        if owned and not keep:
             shutil.rmtree(folder, ignore_errors=True)
 
 

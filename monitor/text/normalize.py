@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import product
 
 from opencc import OpenCC
 
@@ -43,6 +44,47 @@ def to_simplified(text: str) -> str:
     if _traditional().isdisjoint(text):
         return text
     return _t2s().convert(text)
+
+
+@lru_cache(maxsize=1)
+def _traditional_forms() -> dict[str, frozenset[str]]:
+    """Simplified character -> the Traditional characters t2s folds onto it (发: 發 髮)."""
+    converter = _t2s()
+    converter.convert("")
+    forms: dict[str, set[str]] = {}
+    for max_len, _min_len, mapping in converter.dict_cache.values():
+        if max_len != 1:
+            continue
+        for key, value in mapping.items():
+            target = value.split(" ")[0]
+            if len(key) == len(target) == 1 and key != target:
+                forms.setdefault(target, set()).add(key)
+    return {s: frozenset(t) for s, t in forms.items()}
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> OpenCC:
+    return OpenCC("s2t")
+
+
+def script_variants(query: str, limit: int = 32) -> list[str]:
+    """The spellings of ``query`` whose Traditional -> Simplified fold (``to_simplified``,
+    the rule brand matching uses) is the query's: 发烫 and 發燙 find each other in a
+    search over text stored as written. Every mix of each character's forms while
+    there are at most ``limit``; past that (a long query of many such characters),
+    the query as typed, its Simplified and its usual Traditional form (OpenCC s2t).
+    The folded form comes first; the query as typed is always in."""
+    folded = to_simplified(query)
+    forms = _traditional_forms()
+    choices = [sorted({ch, *forms.get(ch, ())}) for ch in folded]
+    count = 1
+    for options in choices:
+        count *= len(options)
+    if count <= limit:
+        spelled = ["".join(mix) for mix in product(*choices)]
+    else:
+        spelled = [_s2t().convert(folded)]
+    return list(dict.fromkeys([folded, query, *spelled]))
 
 
 def clean(text: str) -> str:
