@@ -21,7 +21,7 @@ from db.engine import read_session, session
 from db.models import Brand, Mention, Post, Source, utcnow
 from db.queries import insert_new
 from monitor.scoring.risk import Scorer
-from monitor.text.matching import BrandRule, match_brands
+from monitor.text.matching import BrandIndex, BrandRule, match_brands
 from monitor.text.normalize import normalize
 
 BATCH = 200
@@ -35,10 +35,12 @@ class MonitorReport:
     flagged: int = 0
 
 
-def load_rules(engine: Engine) -> list[BrandRule]:
+def load_rules(engine: Engine) -> BrandIndex:
+    """The enabled brands' rules, indexed for one scan per post."""
     with read_session(engine) as s:
         brands = s.exec(select(Brand).where(Brand.enabled == True)).all()  # noqa: E712
-    return [BrandRule.build(b.id, b.name, b.keywords, b.exclude) for b in brands]
+    return BrandIndex.build([BrandRule.build(b.id, b.name, b.keywords, b.exclude)
+                             for b in brands])
 
 
 def _utc(when: datetime) -> datetime:
@@ -54,7 +56,7 @@ def is_stale(post: Post, lookback: timedelta) -> bool:
     return _utc(post.published_at) < _utc(post.fetched_at) - lookback
 
 
-def mentions_for(post: Post, rules: list[BrandRule], scorer: Scorer, threshold: float,
+def mentions_for(post: Post, rules: BrandIndex | list[BrandRule], scorer: Scorer, threshold: float,
                  *, with_title: bool = True, lookback: timedelta | None = None
                  ) -> list[Mention]:
     """Pure apart from the scorer: the mentions one post makes. A forum reply is
