@@ -21,7 +21,7 @@ from db.models import User
 from web.auth import READERS, allowed, csrf_token, current_user
 
 TEMPLATES = Path(__file__).parent / "templates"
-NAV = (("Dashboard", "/", READERS), ("History", "/history", READERS),
+NAV = (("Board", "/board", READERS), ("Dashboard", "/", READERS), ("History", "/history", READERS),
        ("Incidents", "/incidents", READERS), ("Alerts", "/alerts", READERS),
        ("Admin", "/admin", ("admin",)))
 
