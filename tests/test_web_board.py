@@ -167,7 +167,8 @@ def _forum_reply(console, incident: int, *, text: str, at: datetime,
         s.add(post)
         s.flush()
         brand = s.exec(select(Brand.id).where(Brand.name == "Acme")).one()
-        s.add(Mention(post_id=post.id, brand_id=brand, incident_id=incident, risk=0.9))
+        s.add(Mention(post_id=post.id, brand_id=brand, incident_id=incident, risk=0.9,
+                      sentiment=0.05, grouped_by="thread bbs:t9"))
         return post.id
 
 
@@ -190,6 +191,7 @@ def test_incident_and_alert_pages_show_every_post_with_its_own_words(console):
         posted = (utcnow() - timedelta(minutes=25)).strftime("%Y-%m-%d")
         assert f"posted {posted}" in item and "seen " in item
         assert "new since the alert" in item and "<details>" in item, path
+        assert "risk 0.90 · sentiment 0.05" in item and "grouped: thread bbs:t9" in item
         [older] = [i for i in section.split("</li>") if "Acme heater smoked" in i]
         assert "new since the alert" not in older, path  # seen before the alert fired
         assert f'data-alert="{alert}"' in section and 'data-poll-seconds="15' in section

@@ -51,15 +51,17 @@ def _heading(post_title: str, thread_title: str | None, text: str) -> str:
     return "" if not heading or body.startswith(" ".join(heading.split())) else heading
 
 
-def post_view(post: Post, source: str, kind: str, risk: float, language: str,
+def post_view(post: Post, source: str, kind: str, mention: Mention,
               thread_title: str | None, mark: AlertMark | None) -> dict:
-    """One post as the templates show it (a plain dict; the template escapes it)."""
+    """One post as the templates show it (a plain dict; the template escapes it), with
+    its mention's scores and why detection put it in this incident."""
     text = post.text or post.title or ""
     short, full = split_text(text)
     return {"id": post.id, "source": source, "kind": kind, "author": post.author,
             "heading": _heading(post.title, thread_title, text), "text": short,
             "full": full, "link": post.url, "posted": post.published_at,
-            "seen": post.fetched_at, "risk": risk, "language": language,
+            "seen": post.fetched_at, "risk": mention.risk, "sentiment": mention.sentiment,
+            "language": mention.language, "grouped_by": mention.grouped_by,
             "new": mark is not None and post.fetched_at > mark.created_at}
 
 
@@ -80,7 +82,7 @@ def alert_mark(engine: Engine, incident_id: int, alert_id: int | None = None
 def incident_posts(engine: Engine, incident_id: int, *, mark: AlertMark | None = None,
                    ids: Sequence[int] | None = None, limit: int = PAGE_POSTS) -> list[dict]:
     """The incident's posts, newest seen first (only ``ids`` among them when given)."""
-    q = (select(Post, Source.name, Source.kind, Mention.risk, Mention.language, Thread.title)
+    q = (select(Post, Source.name, Source.kind, Mention, Thread.title)
          .join(Mention, Mention.post_id == Post.id).join(Source, Post.source_id == Source.id)
          .outerjoin(Thread, Post.thread_id == Thread.id)
          .where(Mention.incident_id == incident_id))
@@ -88,8 +90,7 @@ def incident_posts(engine: Engine, incident_id: int, *, mark: AlertMark | None =
         q = q.where(Post.id.in_(list(ids) or [-1]))
     with read_session(engine) as s:
         rows = s.exec(q.order_by(Post.fetched_at.desc(), Post.id.desc()).limit(limit)).all()
-    return [post_view(p, src, kind, risk, lang, thread, mark)
-            for p, src, kind, risk, lang, thread in rows]
+    return [post_view(p, src, kind, m, thread, mark) for p, src, kind, m, thread in rows]
 
 
 def incident_post_ids(engine: Engine, incident_id: int) -> list[int]:
