@@ -111,9 +111,14 @@ def rows_in(body: str, path: str) -> int | None:
         return body.count('"post_id"')
     if ".csv" in path:
         return max(0, body.count("\n") - 1)  # a post text holds no newline here
+    if path.endswith("/posts.json"):
+        return body.count(",") + 1
     found = re.search(r'<table id="(?:history|incidents)">.*?<tbody>(.*?)</tbody>', body, re.S)
     if found:
         return found.group(1).count("<tr>")
+    board = re.search(r'<table id="board" class="board">.*?<tbody>(.*?)</tbody>', body, re.S)
+    if board:
+        return board.group(1).count("<tr ")
     return 0 if "No flagged posts match" in body or "No incidents match" in body else None
 
 
@@ -196,6 +201,9 @@ def cases(client: TestClient, engine: Engine, stats: FillStats, now: datetime
             Case("incident list", "/incidents"),
             Case("incident list: >= crisis", "/incidents?severity=crisis"),
             Case(f"incident detail: the biggest (#{biggest})", f"/incidents/{biggest}"),
+            Case(f"incident posts poll: the biggest (#{biggest})",
+                 f"/incidents/{biggest}/posts.json"),
+            Case("triage board", "/board"),
             Case("dashboard", "/")]
     return out
 

@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from db.engine import read_session
 from db.models import SEVERITIES, Brand, Source, utcnow
+from monitor.history.incident_posts import alert_mark
 from monitor.history.incidents import incident_detail, list_incidents
 from monitor.history.search import (
     COLUMNS,
@@ -34,6 +35,7 @@ from monitor.history.search import (
     search,
 )
 from web.auth import Reader, engine_of
+from web.board import incident_alerts, post_section
 from web.charts import timeline
 from web.pages import render
 
@@ -169,10 +171,11 @@ def incident_chart(detail: dict):  # noqa: ANN201 - web.charts.Chart | None
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident(request: Request, user: Reader, incident_id: int) -> HTMLResponse:
-    detail = incident_detail(engine_of(request), incident_id)
+    engine = engine_of(request)
+    detail = incident_detail(engine, incident_id)
     if detail is None:
         raise HTTPException(404, f"There is no incident #{incident_id}.")
-    posts = [e for e in detail["timeline"] if e["kind"] == "mention"]
     changes = [e for e in detail["timeline"] if e["kind"] in CHANGES]
     return render(request, "incident.html", incident=detail, chart=incident_chart(detail),
-                  posts=posts, changes=changes)
+                  changes=changes, alerts=incident_alerts(request, incident_id),
+                  **post_section(request, incident_id, alert_mark(engine, incident_id)))

@@ -32,7 +32,7 @@ from monitor.config import (
     parse_config,
 )
 from monitor.history.search import SearchError
-from web import analyst, api, dashboard, login, pr
+from web import analyst, api, board, dashboard, login, pr
 from web.admin.router import router as admin_router
 from web.auth import LoginRequired, csrf_guard, is_api
 from web.clock import zone_of
@@ -82,7 +82,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None) -> Fa
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (login, dashboard, analyst, pr):
+    for module in (login, dashboard, board, analyst, pr):
         app.include_router(module.router)
     app.include_router(admin_router, include_in_schema=False)
     app.include_router(api.router)

@@ -18,6 +18,14 @@ from web.pages import render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("crisiswatch.web")
+ROLE_HOME = {"pr": "/board"}  # where a role lands when the login led nowhere else
+
+
+def landing(target: str | None, role: str) -> str:
+    """Where to go after login: ``target`` if it names a page, else the role's home
+    (the PR team's triage board; the dashboard for the others)."""
+    found = safe_next(target)
+    return ROLE_HOME.get(role, "/") if found == "/" else found
 
 
 def safe_next(target: str | None) -> str:
@@ -70,7 +78,7 @@ async def login(request: Request, name: str = Form(""), password: str = Form("")
     limiter.succeeded(name, address)
     started = await run_in_threadpool(start_session, engine_of(request), user)
     log.info("%s logged in from %s", user.name, address)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(landing(next, user.role), status_code=303)
     response.set_cookie(SESSION_COOKIE, started.token, max_age=int(SESSION_TTL.total_seconds()),
                         httponly=True, samesite="lax", secure=_secure(request), path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")

@@ -25,7 +25,7 @@ from web.auth import READERS, allowed, csrf_token, current_user
 from web.clock import Clock, local_text, time_element
 
 TEMPLATES = Path(__file__).parent / "templates"
-NAV = (("Dashboard", "/", READERS), ("History", "/history", READERS),
+NAV = (("Board", "/board", READERS), ("Dashboard", "/", READERS), ("History", "/history", READERS),
        ("Incidents", "/incidents", READERS), ("Alerts", "/alerts", READERS),
        ("Admin", "/admin", ("admin",)))
 INTERFACE_LANG = "en"  # the language of the console's own words (its templates)

@@ -21,9 +21,11 @@ from alerts.workflow import STATUSES, WorkflowError, acknowledge, list_alerts, r
 from db.engine import read_session
 from db.models import Alert, Brand, Incident, Mention, Post, Source, utcnow
 from monitor.detection.category import playbooks_for
+from monitor.history.incident_posts import AlertMark
 from monitor.history.search import SearchError, parse_when
 from monitor.text.replycheck import check_reply
 from web.auth import RESPONDERS, Reader, Responder, allowed, current_user, engine_of
+from web.board import post_section
 from web.clock import as_utc
 from web.pages import render
 
@@ -109,8 +111,10 @@ def _alert_page(request: Request, alert_id: int, *, status_code: int = 200,
     user = current_user(request)
     can_work = user is not None and allowed(user, RESPONDERS)
     reply_default = f"{utcnow():%Y-%m-%dT%H:%M}"
+    alert = context["alert"]
+    posts = post_section(request, alert.incident_id, AlertMark(alert.id, alert.created_at))
     return render(request, "alert.html", status_code=status_code, can_work=can_work,
-                  reply_default=reply_default, **context, **extra)
+                  reply_default=reply_default, **context, **posts, **extra)
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)

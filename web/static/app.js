@@ -14,3 +14,101 @@ document.addEventListener("change", function (event) {
     el.form.submit();
   }
 });
+
+// The triage board's countdowns: <time class="countdown" datetime="..."> ticks every
+// second in the words monitor/history/board.py's countdown_text uses, and its cell
+// turns "overdue" (red, and the words say so) when the deadline passes.
+(function () {
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function words(secondsLeft) {
+    var total = Math.floor(Math.abs(secondsLeft));
+    var hours = Math.floor(total / 3600), minutes = Math.floor((total % 3600) / 60);
+    var span;
+    if (hours >= 24) { span = Math.floor(hours / 24) + " d " + (hours % 24) + " h"; }
+    else if (hours) { span = hours + " h " + pad(minutes) + " min"; }
+    else { span = minutes + " min " + pad(total % 60) + " s"; }
+    return secondsLeft < 0 ? "overdue by " + span : span;
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time.countdown[datetime]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(due)) { return; }
+      var left = (due - now) / 1000;
+      el.textContent = words(left);
+      var cell = el.closest(".deadline");
+      if (cell) { cell.classList.toggle("overdue", left < 0); }
+      var row = el.closest("tr");
+      if (row) { row.classList.toggle("row-overdue", left < 0); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("time.countdown")) { tick(); window.setInterval(tick, 1000); }
+  });
+})();
+
+// Post lists (<section data-poll="/incidents/N/posts">): every few seconds ask for the
+// incident's post ids, fetch the ones not on the page as an HTML fragment (escaped by
+// the server's template) and put them on top. Stops once the session is gone (the
+// answer is the login page), backs off while the server fails.
+(function () {
+  function poll(section) {
+    var base = section.getAttribute("data-poll");
+    var alertId = section.getAttribute("data-alert");
+    var list = section.querySelector(".post-list");
+    var count = section.querySelector(".post-count");
+    var every = parseFloat(section.getAttribute("data-poll-seconds")) || 15;
+    var timer, failures = 0;
+    function known() {
+      var ids = {};
+      list.querySelectorAll("[data-post-id]").forEach(function (el) {
+        ids[el.getAttribute("data-post-id")] = true;
+      });
+      return ids;
+    }
+    function json(response) {
+      var type = response.headers.get("content-type") || "";
+      if (response.ok && type.indexOf("application/json") !== 0) { throw new Error("logged out"); }
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    }
+    function insert(html) {
+      var holder = document.createElement("template");
+      holder.innerHTML = html;
+      var items = Array.prototype.slice.call(holder.content.querySelectorAll("li.post"));
+      var have = known();
+      items.reverse().forEach(function (item) {
+        if (have[item.getAttribute("data-post-id")]) { return; }
+        item.classList.add("post-arrived");
+        list.insertBefore(item, list.firstChild);
+      });
+    }
+    function check() {
+      fetch(base + ".json", {credentials: "same-origin", headers: {Accept: "application/json"}})
+        .then(json)
+        .then(function (data) {
+          if (count) { count.textContent = data.count; }
+          var have = known();
+          var missing = data.ids.filter(function (id) { return !have[String(id)]; });
+          if (!missing.length) { return null; }
+          var url = base + ".html?ids=" + missing.slice(0, 50).join(",") +
+            (alertId ? "&alert=" + encodeURIComponent(alertId) : "");
+          return fetch(url, {credentials: "same-origin"}).then(function (r) {
+            if (!r.ok) { throw new Error("HTTP " + r.status); }
+            return r.text();
+          }).then(insert);
+        })
+        .then(function () { failures = 0; timer = window.setTimeout(check, every * 1000); })
+        .catch(function (err) {
+          // logged out (a login page instead of JSON): stop; a hiccup: try again, slower
+          if (err && err.message === "logged out") { return; }
+          failures = Math.min(failures + 1, 5);
+          timer = window.setTimeout(check, every * 1000 * Math.pow(2, failures));
+        });
+    }
+    timer = window.setTimeout(check, every * 1000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("section[data-poll]").forEach(poll);
+  });
+})();
