@@ -178,7 +178,8 @@ def test_incident_and_alert_pages_show_every_post_with_its_own_words(console):
              at=utcnow() - timedelta(hours=2))
     alert = add_alert(console.engine, incident, at=utcnow() - timedelta(hours=1))
     words = "I am a lawyer; we will file against Acme on Monday. " + "Details. " * 80
-    reply = _forum_reply(console, incident, text=words, at=utcnow() - timedelta(minutes=5))
+    seen = utcnow() - timedelta(minutes=5)
+    reply = _forum_reply(console, incident, text=words, at=seen)
     with session(console.engine) as s:
         assert reply not in s.get(Alert, alert).post_ids  # not captured when it fired
     client = logged_in(console, "pat")
@@ -188,8 +189,8 @@ def test_incident_and_alert_pages_show_every_post_with_its_own_words(console):
         item = section.split(f'data-post-id="{reply}"', 1)[1].split("</li>", 1)[0]
         assert "I am a lawyer; we will file against Acme on Monday." in item, path
         assert "Acme heater thread" in item and "lawyer_li" in item and "bbs" in item
-        posted = (utcnow() - timedelta(minutes=25)).strftime("%Y-%m-%d")
-        assert f"posted {posted}" in item and "seen " in item
+        posted = (seen - timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%S")
+        assert f'posted <time datetime="{posted}' in item and "seen <time" in item
         assert "new since the alert" in item and "<details>" in item, path
         assert "risk 0.90 · sentiment 0.05" in item and "grouped: thread bbs:t9" in item
         [older] = [i for i in section.split("</li>") if "Acme heater smoked" in i]
