@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from crawlers.extractors import discourse
+from crawlers.extractors.follow import extract_followed
 from crawlers.extractors.forum import extract_listing, extract_thread, thread_key
 from crawlers.extractors.rules import ForumRules, resolve_rules
-from crawlers.items import Listing, ThreadPage, ThreadRef
+from crawlers.items import Listing, PostItem, ThreadPage, ThreadRef
 
 
 class Forum(Protocol):
@@ -20,6 +21,7 @@ class Forum(Protocol):
     def key(self, url: str) -> str: ...
     def listing(self, body: bytes, text: str, url: str) -> Listing: ...
     def thread(self, body: bytes, text: str, url: str, key: str) -> ThreadPage: ...
+    def followed(self, body: bytes, page_url: str, key: str, title: str) -> list[PostItem]: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ class HtmlForum:
     def thread(self, body: bytes, text: str, url: str, key: str) -> ThreadPage:
         return extract_thread(text, url, self.rules, key)
 
+    def followed(self, body: bytes, page_url: str, key: str, title: str) -> list[PostItem]:
+        """The posts a follow-up request answered (see crawlers/extractors/follow.py)."""
+        if self.rules.follow is None:
+            return []
+        return extract_followed(body, page_url, self.rules.follow, key, title)
+
 
 @dataclass(frozen=True)
 class Discourse:
@@ -54,6 +62,9 @@ class Discourse:
 
     def thread(self, body: bytes, text: str, url: str, key: str) -> ThreadPage:
         return discourse.extract_posts(discourse.parse_json(body), self.base, key)
+
+    def followed(self, body: bytes, page_url: str, key: str, title: str) -> list[PostItem]:
+        return []  # Discourse's JSON pages carry every post: nothing to follow
 
 
 def forum_for(kind: str, url: str, preset: str | None, rules: dict | None) -> Forum:

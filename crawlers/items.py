@@ -51,6 +51,7 @@ class ThreadPage:
     title: str = ""
     replies: int | None = None
     views: int | None = None
+    follow: list[str] = field(default_factory=list)  # per-post follow-ups (more comments)
 
 
 @dataclass
@@ -87,3 +88,5 @@ class ThreadResult:
     error: str | None = None
     done: bool = False  # the thread was read to its last page
     signature: str | None = None  # what the listing showed; stored when done
+    notes: list[str] = field(default_factory=list)  # odd but survivable: goes on health
+    extra: bool = False  # posts from a follow-up request: stored, the visit's place kept

@@ -115,7 +115,14 @@ def _when(value) -> str:  # noqa: ANN001
     return value.isoformat(timespec="minutes") if value else "-"
 
 
-def format_report(report: ProbeReport) -> str:
+def _body(text: str, full: bool) -> str:
+    if not full:
+        return _short(text)
+    return "\n      ".join(["", *text.splitlines()]) if "\n" in text else text
+
+
+def format_report(report: ProbeReport, *, full: bool = False) -> str:
+    """The probe's findings as text; ``full`` prints whole post bodies, not excerpts."""
     lines = [f"fetched {report.url}: HTTP {report.status if report.status else '-'}"]
     if report.error:
         lines.append(f"ERROR: {report.error}")
@@ -137,9 +144,12 @@ def format_report(report: ProbeReport) -> str:
         lines.append(f"thread {url}: {len(page.posts)} posts (next page: "
                      f"{page.next_page or '-'}) title={_short(page.title, 60)!r}")
         lines += [f"  - {p.author or '(no author)'} at {_when(p.published_at)} "
-                  f"likes={p.likes}: {_short(p.text)}" for p in page.posts]
+                  f"likes={p.likes} ({len(p.text)} chars): {_body(p.text, full)}"
+                  for p in page.posts]
         if not page.posts:
             lines.append("  extraction returned nothing: check the thread rules")
+        lines += [f"  WARNING: {w}" for w in report.warnings.get(url, [])]
+    lines += [f"follow-up ERROR: {e}" for e in report.follow_errors]
     return "\n".join(lines)
 
 

@@ -173,7 +173,7 @@ def test_sources_test_prints_extraction_and_stores_nothing(forum, make_config):
     result = crisiswatch("sources", "test", "board", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "1 threads" in result.stdout and "[1] Camera tips" in result.stdout
-    assert f"ann at {RECENT.strftime('%Y-%m-%dT%H:%M')}+00:00 likes=4: use a tripod" \
+    assert f"ann at {RECENT.strftime('%Y-%m-%dT%H:%M')}+00:00 likes=4 (12 chars): use a tripod" \
         in result.stdout
     assert not (config.parent / "cw.db").exists()
     assert time.monotonic() - started < 60

@@ -360,7 +360,7 @@ def test_resolve_rules_deep_merges_overrides():
 
 
 def test_resolve_rules_errors():
-    with pytest.raises(ValueError, match="known presets: discuz, hackernews, phpbb"):
+    with pytest.raises(ValueError, match="known presets: askbot, discuz, hackernews, phpbb"):
         resolve_rules("smf", None)
     with pytest.raises(ValueError, match="give a preset"):
         resolve_rules(None, None)

@@ -156,3 +156,23 @@ def test_hackernews_front_page():
         assert ref.replies == expected
     assert counted == len(comments) + len(discuss) == 29  # one job ad has no comments link
     assert listing.next_page == "https://news.ycombinator.com/news?p=2"
+
+
+def test_rule_warnings_stay_quiet_on_presets_and_catch_a_page_root_xpath():
+    """``sources test`` warnings on real pages: none for the shipped presets (no
+    false alarms on vBulletin posts or old Reddit's nested comments), and a
+    per-post XPath written from the page root is read per post and noted."""
+    from crawlers.extractors.checks import check_thread
+
+    for preset, name, url in (
+            ("vbulletin", "vbulletin_somethingawful/showthread.html",
+             "https://forums.somethingawful.com/showthread.php?threadid=1"),
+            ("reddit_old", "reddit_old/reddit_post_example.html",
+             "https://old.reddit.com/r/x/comments/abc/t/")):
+        html, rules = read(name), resolve_rules(preset, None)
+        assert check_thread(html, rules, extract_thread(html, url, rules)) == []
+    html = read("vbulletin_somethingawful/showthread.html")
+    rules = resolve_rules("vbulletin", {"thread": {"time": "xpath://td[@class='postdate']"}})
+    page = extract_thread(html, "https://forums.somethingawful.com/showthread.php?t=1", rules)
+    assert len({p.published_at for p in page.posts}) == len(page.posts) == 38
+    assert "starts at the page root" in check_thread(html, rules, page)[0]

@@ -9,20 +9,24 @@ instead of an exception, so one odd page never stops a crawl.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
+from crawlers.extractors.follow import follow_urls
 from crawlers.extractors.parsing import parse_count, parse_time
 from crawlers.extractors.rules import XPATH_PREFIX, ForumRules, ListingRules, ThreadRules
 from crawlers.extractors.text import fingerprint, html_to_text, safe_link
 from crawlers.items import Listing, PostItem, ThreadPage, ThreadRef
 
 T = TypeVar("T")
+log = logging.getLogger("crisiswatch.crawl")
 
 # query parameters that only choose a page (or a session) of the same thread
 _PAGE_PARAMS = frozenset({"page", "pagenumber", "start", "perpage", "pn", "pg", "offset", "p",
@@ -53,6 +57,16 @@ def _page(text: str) -> Selector | None:
         return Selector(text=text or "<html></html>")
     except Exception:  # lxml refusing a document is a bad page, not a crash
         return None
+
+
+def select(node: Selector, query: str | None) -> list[Selector]:
+    """What ``query`` (CSS, or XPath after ``xpath:``) matches in ``node``; [] on failure."""
+    return _select(node, query)
+
+
+def as_text(match: Selector) -> str:
+    """One match as plain text (see ``_as_text``)."""
+    return _as_text(match)
 
 
 def _select(node: Selector, query: str | None) -> list[Selector]:
@@ -157,6 +171,15 @@ def _body(post: Selector, query: str) -> str:
     return next((t for m in matches if (t := _as_text(m))), "")
 
 
+def _repeat(item: PostItem, post_id: str | None, n: int) -> PostItem:
+    """A double post (same author and text as one before it on the page) kept as its
+    own entry: its fingerprint is salted with its id, else its place among the
+    copies, so both survive storage and the same copy gets the same key next time."""
+    salt = f"#{post_id}" if post_id else f"#{n}"
+    fp = fingerprint(item.author or "", f"{item.text}\n{salt}")
+    return replace(item, fingerprint=fp, entry_key=item.entry_key if post_id else fp)
+
+
 def _post(node: Selector, url: str, tr: ThreadRules, title: str, key: str) -> PostItem | None:
     text = _body(node, tr.body)
     if not text:
@@ -190,12 +213,26 @@ def extract_thread(text: str, url: str, rules: ForumRules, thread_key: str | Non
     key = thread_key or _key_of(url, rules)
     title = (_first(page, tr.title) or "")[:500]
     posts: dict[str, PostItem] = {}
+    copies: dict[str, int] = {}
+    follow: list[str] = []
     for node in _select(page, tr.post):
         item = _post(node, url, tr, title, key)
-        if item is not None and item.entry_key not in posts:
-            posts[item.entry_key] = item
+        if item is None:
+            continue
+        post_id = item.entry_key[5:] if item.entry_key.startswith("post:") else None
+        n = copies[item.fingerprint] = copies.get(item.fingerprint, 0) + 1
+        if n > 1:
+            log.info("%s: %s posted the same text again; both are kept", url, item.author)
+            item = _repeat(item, post_id, n)
+        if item.entry_key in posts:  # the post rule matched one post twice
+            log.info("%s: post %s matched twice; read once", url, item.entry_key)
+            continue
+        posts[item.entry_key] = item
+        if rules.follow is not None:
+            follow += follow_urls(node, url, rules.follow, post_id)
     return ThreadPage(
         posts=list(posts.values()),
+        follow=list(dict.fromkeys(follow)),
         next_page=_next_page(page, tr.next_page, url),
         title=title,
         replies=_first_parsed(page, tr.replies, parse_count),

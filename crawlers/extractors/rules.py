@@ -3,7 +3,12 @@
 A rule set is data (YAML), not code, so a new forum is a config change and a
 bad selector is a config error caught at load time, never at crawl time.
 Selectors are CSS (parsel dialect: ``::text``, ``::attr(x)``) or XPath when
-prefixed ``xpath:``.
+prefixed ``xpath:``. A selector that runs inside a post (or a listing row) reads
+only that post: CSS does so by itself, and an XPath location path that starts with
+``/`` or ``//`` is rewritten to start at the post (``.//``), because XPath would
+otherwise search the whole page and give every post the first post's values. A
+rule that really wants something outside the post says so with an axis
+(``ancestor::``, ``preceding::``), which is left as written.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ XPATH_PREFIX = "xpath:"
 class ListingRules:
     """A forum's thread list. Row-relative: every selector but next_page runs inside a row."""
 
+    PAGE_WIDE = frozenset({"thread", "next_page"})
+
     thread: str  # one match per thread row
     link: str  # the thread's <a> (or its @href); its text is the default title
     title: str | None = None
@@ -38,6 +45,8 @@ class ListingRules:
 class ThreadRules:
     """A thread page. Post-relative: id/author/time/body/likes/permalink run inside a post;
     title/next_page/replies/views run on the whole page."""
+
+    PAGE_WIDE = frozenset({"post", "title", "next_page", "replies", "views"})
 
     post: str
     body: str
@@ -59,6 +68,28 @@ class ForumRules:
     listing: ListingRules | None
     thread: ThreadRules
     key_pattern: str | None = None  # regex, one group: the thread id inside a thread URL
+    follow: FollowRules | None = None  # a per-post follow-up request (comments loaded apart)
+    notes: tuple[str, ...] = ()  # per-post XPaths read from the post: ``sources test`` says so
+
+
+@dataclass(frozen=True)
+class FollowRules:
+    """A request made for a post whose comments the page does not all show (Askbot
+    loads them from ``/post_comments/``), answered with a JSON list of comments.
+
+    ``at`` runs inside the post; each element it matches makes one request to ``url``
+    with ``{name}`` replaced by that element's attribute ``name`` (URL-quoted) and
+    ``{post_id}`` by the post's id. The answer's ``items`` (a dotted path, empty for
+    the top level) is a list of objects whose keys ``id``/``author``/``time``/``body``
+    name; ``body`` is HTML, made plain text like a page's."""
+
+    at: str
+    url: str
+    body: str
+    items: str = ""
+    id: str | None = None
+    author: str | None = None
+    time: str | None = None
 
 
 _EMPTY = Selector(text="<html></html>")
@@ -72,7 +103,51 @@ def check_selector(query: str) -> None:
         _EMPTY.css(query)
 
 
-def _section(data: Any, name: str, cls: type) -> Any:
+_XPATH_OPERATORS = frozenset("(|,=<>!+[")
+_XPATH_WORD_OPS = re.compile(r"(?:^|\s)(?:and|or|div|mod)\s*$")
+
+
+def relative_xpath(expr: str) -> str:
+    """``expr`` with every location path that starts at the document root (``/x``,
+    ``//x``) starting at the context node instead (``./x``, ``.//x``). String
+    literals and predicates are left alone: inside ``[...]`` a ``//`` is a test
+    written about the page, not a path to a value."""
+    out: list[str] = []
+    quote, depth, prev = "", 0, ""
+    for i, ch in enumerate(expr):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth = max(0, depth - 1)
+        elif ch == "/" and depth == 0:
+            starts = prev == "" or prev in _XPATH_OPERATORS or bool(
+                _XPATH_WORD_OPS.search(expr[:i]))
+            if starts and not (i and expr[i - 1] == "/"):
+                out.append(".")
+        out.append(ch)
+        if not ch.isspace():
+            prev = ch
+    return "".join(out)
+
+
+def _relative(value: str, where: str, notes: list[str]) -> str:
+    """A per-post (per-row) selector made to read only its post; a note when changed."""
+    if not value.startswith(XPATH_PREFIX):
+        return value
+    expr = value[len(XPATH_PREFIX):]
+    rewritten = relative_xpath(expr)
+    if rewritten != expr:
+        notes.append(f"{where}: XPath {expr!r} starts at the page root; it is read from "
+                     f"each post as {rewritten!r} (write that, or ancestor::... to reach "
+                     "outside the post)")
+    return XPATH_PREFIX + rewritten
+
+
+def _section(data: Any, name: str, cls: type, notes: list[str] | None = None) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"{name}: must be a mapping, got {type(data).__name__}")
     known = {f.name for f in fields(cls)}
@@ -91,7 +166,36 @@ def _section(data: Any, name: str, cls: type) -> Any:
             check_selector(value)
         except Exception as exc:  # cssselect, lxml and parsel each raise their own kind
             raise ValueError(f"{name}.{f.name}: invalid selector {value!r}: {exc}") from None
-    return cls(**{k: v for k, v in data.items() if v not in (None, "")})
+    values = {k: v for k, v in data.items() if v not in (None, "")}
+    if notes is not None:
+        values = {k: v if k in cls.PAGE_WIDE else _relative(v, f"{name}.{k}", notes)
+                  for k, v in values.items()}
+    return cls(**values)
+
+
+def _follow(data: Any) -> FollowRules | None:
+    """Validated follow-up rules: ``at`` is a selector, the rest are plain strings."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError(f"follow: must be a mapping, got {type(data).__name__}")
+    known = {f.name for f in fields(FollowRules)}
+    for key, value in data.items():
+        if key not in known:
+            raise ValueError(f"follow.{key}: unknown key")
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"follow.{key}: must be a string")
+    for f in fields(FollowRules):
+        if f.default is MISSING and not data.get(f.name):
+            raise ValueError(f"follow.{f.name}: required")
+    try:
+        check_selector(data["at"])
+    except Exception as exc:
+        raise ValueError(f"follow.at: invalid selector {data['at']!r}: {exc}") from None
+    if not re.match(r"(?i)^(https?://|/)", data["url"]):
+        raise ValueError("follow.url: must be an absolute http(s) URL or a path")
+    at = _relative(data["at"], "follow.at", [])
+    return FollowRules(**{**{k: v for k, v in data.items() if v not in (None, "")}, "at": at})
 
 
 def _key_pattern(value: Any) -> str | None:
@@ -113,15 +217,17 @@ def rules_from_dict(data: dict) -> ForumRules:
     if not isinstance(data, dict):
         raise ValueError(f"rules: must be a mapping, got {type(data).__name__}")
     for key in data:
-        if key not in ("listing", "thread", "key_pattern"):
+        if key not in ("listing", "thread", "key_pattern", "follow"):
             raise ValueError(f"{key}: unknown key")
     if data.get("thread") is None:
         raise ValueError("thread: required")
-    listing = data.get("listing")
+    listing, notes = data.get("listing"), []
     return ForumRules(
-        listing=None if listing is None else _section(listing, "listing", ListingRules),
-        thread=_section(data["thread"], "thread", ThreadRules),
+        listing=None if listing is None else _section(listing, "listing", ListingRules, notes),
+        thread=_section(data["thread"], "thread", ThreadRules, notes),
         key_pattern=_key_pattern(data.get("key_pattern")),
+        follow=_follow(data.get("follow")),
+        notes=tuple(notes),
     )
 
 

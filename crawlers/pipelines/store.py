@@ -176,7 +176,14 @@ def _store_thread_page(engine: Engine, result: ThreadResult) -> int:
         if source is None:
             return 0
         thread = _upsert_thread(s, source.id, result.ref, result.replies, result.views)
+        if result.extra:  # a follow-up's comments: the visit's place and state are kept
+            new = sum(_store_post(s, source.id, item, thread.id) for item in result.posts)
+            source.posts_seen += new
+            s.add_all([thread, source])
+            return new
         thread.last_visit_at = now
+        if result.notes:  # e.g. a next-page link that loops back: the source is partial
+            source.health_note = storable("; ".join(result.notes))[:500]
         if result.error:
             thread.last_error = result.error
             source.last_error, source.error_count = result.error, source.error_count + 1

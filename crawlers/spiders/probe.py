@@ -10,10 +10,11 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawlers.extractors.checks import check_thread
 from crawlers.extractors.feed import MalformedFeed, parse_feed
-from crawlers.forums import Forum, forum_for
+from crawlers.forums import Forum, HtmlForum, forum_for
 from crawlers.items import Listing, ThreadPage
-from crawlers.spiders.watch import _describe, _text
+from crawlers.spiders.watch import FOLLOW_HEADERS, _describe, _text
 
 
 @dataclass
@@ -24,6 +25,21 @@ class ProbeReport:
     posts: list = field(default_factory=list)  # feed entries
     listing: Listing | None = None
     pages: list[tuple[str, ThreadPage | None, str | None]] = field(default_factory=list)
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # page URL: what looks off
+    follow_errors: list[str] = field(default_factory=list)
+
+    @property
+    def failure(self) -> str | None:
+        """Why the test fetch failed, if it did: a page that could not be fetched or
+        read, or no answer at all (a request dropped on the way)."""
+        if self.error:
+            return self.error
+        errors = [f"{url}: {error}" for url, _page, error in self.pages if error]
+        if errors:
+            return "; ".join(errors)
+        if self.status is None:
+            return "no response was received"
+        return None
 
 
 class ProbeSpider(scrapy.Spider):
@@ -69,15 +85,32 @@ class ProbeSpider(scrapy.Spider):
             yield scrapy.Request(ref.url, self.parse_thread, errback=self.on_thread_error,
                                  meta={**self.meta, "key": ref.key})
 
-    def parse_thread(self, response: Response) -> None:
+    def parse_thread(self, response: Response) -> Iterator[scrapy.Request]:
         self.report.status = self.report.status or response.status
+        text = _text(response)
         try:
-            page = self.forum.thread(response.body, _text(response), response.url,
-                                     response.meta["key"])
+            page = self.forum.thread(response.body, text, response.url, response.meta["key"])
         except ValueError as exc:
             self.report.pages.append((response.url, None, str(exc)))
             return
         self.report.pages.append((response.url, page, None))
+        if isinstance(self.forum, HtmlForum):
+            self.report.warnings[response.url] = check_thread(text, self.forum.rules, page)
+        for url in page.follow:
+            yield scrapy.Request(url, self.parse_followed, errback=self.on_follow_error,
+                                 headers=FOLLOW_HEADERS,
+                                 meta={**self.meta, "page": page, "key": response.meta["key"],
+                                       "page_url": response.url})
+
+    def parse_followed(self, response: Response) -> None:
+        """A follow-up's comments join the page's posts, as the crawl would store them."""
+        page, known = response.meta["page"], {p.entry_key for p in response.meta["page"].posts}
+        posts = self.forum.followed(response.body, response.meta["page_url"],
+                                    response.meta["key"], page.title)
+        page.posts += [p for p in posts if p.entry_key not in known]
+
+    def on_follow_error(self, failure: Failure) -> None:
+        self.report.follow_errors.append(f"{failure.request.url}: {_describe(failure)}")
 
     def on_thread_error(self, failure: Failure) -> None:
         self.report.pages.append((failure.request.url, None, _describe(failure)))

@@ -39,7 +39,7 @@ from crawlers.extractors.feed import MalformedFeed, read_feed
 from crawlers.extractors.text import sniff_text
 from crawlers.forums import Forum, forum_for, signature
 from crawlers.guard import GUARD_META, PrivateAddressRefused
-from crawlers.items import FetchResult, ThreadRef, ThreadResult
+from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
 from crawlers.schedule import is_due, retry_after_seconds
 from db.engine import open_database, read_session
 from db.models import Source, Thread, utcnow
@@ -73,6 +73,8 @@ def describe_failure(failure: Failure) -> str:
 
 MAX_PAGES_PER_VISIT = 50
 NOTHING = "extraction returned nothing"
+# Askbot answers /post_comments/ only to XMLHttpRequest; the JSON is what we want anyway
+FOLLOW_HEADERS = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
 
 
 class WatchSpider(scrapy.Spider):
@@ -85,6 +87,8 @@ class WatchSpider(scrapy.Spider):
         self.threads_in_flight: set[tuple[int, str]] = set()
         self.forums: dict[int, Forum] = {}
         self.forum_specs: dict[int, str] = {}
+        # per source, per thread: why its last visit stopped early (kept on health)
+        self.visit_notes: dict[int, dict[str, str]] = {}
         self.closing = False
         self._timer: task.LoopingCall | None = None
 
@@ -159,13 +163,14 @@ class WatchSpider(scrapy.Spider):
 
     def thread_request(self, source: Source, ref: ThreadRef, *, resume: str | None,
                        signature: str | None, is_poll: bool = False,
-                       pages: int = 1) -> scrapy.Request:
+                       pages: int = 1, visit: dict | None = None) -> scrapy.Request:
         self.threads_in_flight.add((source.id, ref.key))
+        visit = visit if visit is not None else {"urls": set(), "pages": set(), "last": None}
         return scrapy.Request(
             resume or ref.url, callback=self.parse_thread, errback=self.on_thread_error,
             dont_filter=True,
             meta=self._meta(source, ref=ref, signature=signature, is_poll=is_poll,
-                            pages=pages, source=source))
+                            pages=pages, source=source, visit=visit))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for request in self._requests_due():
@@ -261,6 +266,7 @@ class WatchSpider(scrapy.Spider):
             yield result
             return
         result.threads = listing.threads
+        result.notes += list(self.visit_notes.get(source_id, {}).values())
         yield result
         known = self._known_threads(source_id, [t.key for t in listing.threads])
         source = response.meta["source_name"]
@@ -278,7 +284,7 @@ class WatchSpider(scrapy.Spider):
     def parse_thread(self, response: Response) -> Iterator[ThreadResult | FetchResult
                                                            | scrapy.Request]:
         meta = response.meta
-        source, ref = meta["source"], meta["ref"]
+        source, ref, visit = meta["source"], meta["ref"], meta["visit"]
         result = ThreadResult(source_id=source.id, ref=ref, page_url=response.url,
                               signature=meta["signature"])
         try:
@@ -286,26 +292,72 @@ class WatchSpider(scrapy.Spider):
                                                   ref.key)
         except ValueError as exc:
             page, result.error = None, f"cannot read {response.url}: {exc}"[:300]
+        here = {response.url, response.request.url if response.request else response.url}
+        if page is not None and (note := _repeated(visit, response.url, here, page, ref)):
+            page, result.page_url, result.notes = None, visit["last"], [note]
+            log.warning("source %s: %s", source.name, note)
         if page is not None:
             result.posts, result.replies, result.views = page.posts, page.replies, page.views
             if page.title and not ref.title:
                 ref.title = page.title
             if not page.posts and meta["pages"] == 1:
                 result.error = f"{NOTHING}: no posts on {response.url} (layout changed?)"
+            yield from self._follow_ups(source, ref, response.url, page)
         next_page = page.next_page if page else None
-        here = {response.url, response.request.url if response.request else response.url}
         more = bool(next_page) and next_page not in here and result.error is None
+        if more and next_page in visit["urls"]:
+            more, result.notes = False, [f"thread {ref.key}: the next-page link of "
+                                         f"{response.url} leads back to {next_page}, already "
+                                         "read in this visit; stopped there"]
+            log.warning("source %s: %s", source.name, result.notes[0])
         if more and meta["pages"] < MAX_PAGES_PER_VISIT:
             yield result
             yield self.thread_request(source, ref, resume=next_page, signature=meta["signature"],
-                                      is_poll=meta["is_poll"], pages=meta["pages"] + 1)
+                                      is_poll=meta["is_poll"], pages=meta["pages"] + 1,
+                                      visit=visit)
             return
+        if more:
+            log.info("source %s: thread %s: %d pages read, the rest next visit", source.name,
+                     ref.key, meta["pages"])
+        yield from self._end_visit(source, ref, result, more, response.status, meta["is_poll"])
+
+    def _end_visit(self, source: Source, ref: ThreadRef, result: ThreadResult, more: bool,
+                   status: int, is_poll: bool) -> Iterator[ThreadResult | FetchResult]:
         result.done = result.error is None and not more
         self.threads_in_flight.discard((source.id, ref.key))
+        notes = self.visit_notes.setdefault(source.id, {})
+        if result.notes:
+            notes[ref.key] = result.notes[0]
+        elif result.error is None:
+            notes.pop(ref.key, None)
         yield result
-        if meta["is_poll"]:
+        if is_poll:
             self.in_flight.discard(source.id)
-            yield FetchResult(source_id=source.id, status=response.status, error=result.error)
+            yield FetchResult(source_id=source.id, status=status, error=result.error,
+                              notes=list(notes.values()))
+
+    def _follow_ups(self, source: Source, ref: ThreadRef, page_url: str, page: ThreadPage
+                    ) -> Iterator[scrapy.Request]:
+        """One request per post whose comments the page does not all show."""
+        for url in page.follow:
+            yield scrapy.Request(
+                url, callback=self.parse_followed, errback=self.on_follow_error,
+                dont_filter=True, headers=FOLLOW_HEADERS,
+                meta=self._meta(source, ref=ref, page_url=page_url, title=page.title))
+
+    def parse_followed(self, response: Response) -> Iterator[ThreadResult]:
+        meta = response.meta
+        ref = meta["ref"]
+        posts = self.forums[meta["source_id"]].followed(
+            response.body, meta["page_url"], ref.key, meta["title"] or ref.title)
+        yield ThreadResult(source_id=meta["source_id"], ref=ref, page_url=meta["page_url"],
+                           posts=posts, extra=True)
+
+    def on_follow_error(self, failure: Failure) -> None:
+        """A post's extra comments could not be read: the page's posts are stored
+        already; the comments come with the next visit of the thread."""
+        log.warning("source %s: follow-up %s failed: %s", failure.request.meta["source_name"],
+                    failure.request.url, _describe(failure))
 
     def on_thread_error(self, failure: Failure) -> Iterator[ThreadResult | FetchResult]:
         meta = failure.request.meta
@@ -322,6 +374,22 @@ class WatchSpider(scrapy.Spider):
         source_id = failure.request.meta["source_id"]
         self.in_flight.discard(source_id)
         yield _failed(failure, source_id, _describe(failure))
+
+
+def _repeated(visit: dict, url: str, here: set[str], page: ThreadPage, ref: ThreadRef
+              ) -> str | None:
+    """Why this page is one already read in this visit (same URL, or the same posts
+    under another URL: Askbot's hidden "next" on the last page, ``?page=None``,
+    serves page 1 again), else None after remembering it."""
+    posts = tuple(p.entry_key for p in page.posts)
+    again = here & visit["urls"] or (posts and posts in visit["pages"])
+    if again and visit["last"] is not None:
+        return (f"thread {ref.key}: {url} repeats a page already read in this "
+                f"visit (a next-page link that leads back?); stopped after {visit['last']}")
+    visit["urls"] |= here
+    visit["pages"].add(posts)
+    visit["last"] = url
+    return None
 
 
 def _describe(failure: Failure) -> str:

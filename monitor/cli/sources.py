@@ -61,36 +61,56 @@ def sources_list(config: ConfigOpt = Path(DEFAULT_CONFIG),
 def sources_test(
         name: Annotated[str | None, typer.Argument(help="A source in the config.")] = None,
         config: ConfigOpt = Path(DEFAULT_CONFIG),
-        url: Annotated[str | None, typer.Option(help="Test this URL instead.")] = None,
-        kind: Annotated[Kind, typer.Option(help="With --url.")] = Kind.forum,
-        preset: Annotated[str | None, typer.Option(help="With --url: a forum preset.")] = None,
-        page: Annotated[str, typer.Option(help="With --url: listing or thread.")] = "listing",
+        url: Annotated[str | None, typer.Option(help="Test this URL instead; with NAME, "
+                                                "with that source's rules (e.g. a "
+                                                "thread's last page).")] = None,
+        kind: Annotated[Kind, typer.Option(help="With --url alone.")] = Kind.forum,
+        preset: Annotated[str | None, typer.Option(help="With --url alone: a forum "
+                                                   "preset.")] = None,
+        page: Annotated[str | None, typer.Option(help="listing or thread (default: listing; "
+                                                 "thread with NAME and --url).")] = None,
         threads: Annotated[int, typer.Option(min=0, help="Threads to open from a "
-                                             "listing.")] = 1) -> None:
-    """Fetch a source once and print what would be extracted; stores nothing."""
+                                             "listing.")] = 1,
+        full: Annotated[bool, typer.Option("--full", help="Print whole post bodies, not "
+                                           "100-character excerpts.")] = False) -> None:
+    """Fetch a source once and print what would be extracted, with warnings about
+    rules that look wrong; stores nothing. Exits 1 when a fetch failed."""
     # Scrapy installs its reactor on import: only the command that crawls loads it
     from monitor.daemon import crawler_settings, fetch_settings, format_report, run_probe
 
-    if (name is None) == (url is None):
-        raise fail("give a source NAME from the config, or --url (with --kind/--preset)")
-    if name is not None:
-        cfg = read_config(config)
-        found = [src for src in cfg.sources if src.name == name]
-        if not found:
-            raise fail(f"no source named {name!r} in {config} "
-                       f"(known: {', '.join(x.name for x in cfg.sources) or 'none'})")
-        src, fetch = found[0], cfg.fetch
-    else:
-        try:
-            src = SourceConfig(name="probe", kind=kind.value, url=url, preset=preset, page=page)
-        except ValidationError as exc:
-            raise fail(format_errors(exc)) from None
-        fetch = FetchConfig()
+    if name is None and url is None:
+        raise fail("give a source NAME from the config, --url (with --kind/--preset), "
+                   "or both (NAME's rules on another URL)")
+    src, fetch = _probe_source(name, config, url, kind, preset, page)
     setup_logging()
     settings = crawler_settings(None, LOG_INSTALL_ROOT_HANDLER=False,
                                 **fetch_settings(Config(fetch=fetch)))
     report = run_probe(settings, kind=src.kind, url=src.url, preset=src.preset,
                        rules=src.rules, page=src.page, threads=threads, robots=src.robots)
-    typer.echo(format_report(report))
-    if report.error:
+    typer.echo(format_report(report, full=full))
+    if report.failure:
+        typer.echo(f"FAILED: {report.failure}", err=True)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _probe_source(name: str | None, config: Path, url: str | None, kind: Kind,
+                  preset: str | None, page: str | None) -> tuple[SourceConfig, FetchConfig]:
+    """The source to test: one from the config (maybe pointed at ``url``), or one
+    made of the command-line options."""
+    try:
+        if name is None:
+            return (SourceConfig(name="probe", kind=kind.value, url=url, preset=preset,
+                                 page=page or "listing"), FetchConfig())
+        cfg = read_config(config)
+        found = [src for src in cfg.sources if src.name == name]
+        if not found:
+            raise fail(f"no source named {name!r} in {config} "
+                       f"(known: {', '.join(x.name for x in cfg.sources) or 'none'})")
+        src = found[0]
+        if url is not None or page is not None:
+            src = src.model_copy(update={"url": url or src.url,
+                                         "page": page or ("thread" if url else src.page)})
+            src = SourceConfig.model_validate(src.model_dump())
+        return src, cfg.fetch
+    except ValidationError as exc:
+        raise fail(format_errors(exc)) from None
