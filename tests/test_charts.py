@@ -72,7 +72,7 @@ def test_lanes_never_stack_two_boxes_on_one_row():
 
 def test_text_width_counts_chinese_as_full_width():
     assert text_width("发烫") == 2 * FONT
-    assert text_width("ab") == pytest.approx(2 * 0.62 * FONT)
+    assert text_width("ab") == pytest.approx(2 * 0.66 * FONT)
 
 
 def _boxes(chart: Chart) -> list[tuple[float, float, float, Text]]:

@@ -122,8 +122,8 @@ class Chart:
 
 def text_width(text: str, font: float = FONT) -> float:
     """An upper estimate of ``text``'s rendered width: wide (CJK) characters take a
-    full em, others 0.62 em (more than digits and most Latin letters need)."""
-    return sum(font if unicodedata.east_asian_width(c) in "WF" else 0.62 * font for c in text)
+    full em, others 0.66 em (DejaVu Sans digits take 0.64, Noto Sans less)."""
+    return sum(font if unicodedata.east_asian_width(c) in "WF" else 0.66 * font for c in text)
 
 
 def bucket_size(span: timedelta) -> tuple[timedelta, str]:
