@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from alerts.workflow import acknowledge
 from db.engine import session
 from db.models import Source, utcnow
 from monitor.history.search import HistoryFilter, history_query, parse_filter, search
@@ -160,12 +161,23 @@ def test_incident_page_has_an_svg_timeline_and_its_posts(console):
     client = logged_in(console, "ana")
     listing = client.get("/incidents").text
     assert f'href="/incidents/{incident}"' in listing and "Acme refund row" in listing
+    alert = add_alert(console.engine, incident, at=T0 + timedelta(minutes=25))
+    acknowledge(console.engine, alert, by="pat", now=T0 + timedelta(minutes=35))
     page = client.get(f"/incidents/{incident}").text
-    svg = page.split('<svg class="chart" id="timeline"', 1)[1].split("</svg>", 1)[0]
+    svg = page.split('<svg class="chart chart-wide" id="timeline"', 1)[1].split("</svg>", 1)[0]
     bars = re.findall(r'<rect class="bar"[^>]*height="([\d.]+)"', svg)
     assert len(bars) == 6 and all(float(h) > 0 for h in bars)
-    assert '<polyline class="neg" points="' in svg  # negative share line
-    assert 'class="change change-warning"' in svg  # the severity change is marked
+    # 5 min buckets over 50 min, a post every 10: the negative share is six dots,
+    # never a line across the empty buckets between them
+    assert svg.count('class="neg-dot"') == 6 and "<polyline" not in svg
+    assert "mentions / 5 min" in svg
+    # the alert (a link to it) and its acknowledgement are marked, with tooltips
+    assert f'<a href="/alerts/{alert}">' in svg and 'class="mark mark-warning"' in svg
+    assert 'class="mark mark-acknowledged"' in svg and "acknowledged (by pat)</title>" in svg
+    narrow = page.split('id="timeline-narrow"', 1)[1].split("</svg>", 1)[0]
+    assert 'viewBox="0 0 400 250"' in narrow
+    legend = page.split('id="timeline-legend"', 1)[1].split("</ul>", 1)[0]
+    assert "mentions per 5 min" in legend and "warning alert" in legend
     assert page.count("Acme refund ") >= 6 and "replies 0 -&gt; 6" in page
 
 

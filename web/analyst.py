@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from db.engine import read_session
-from db.models import SEVERITIES, Brand, Source, utcnow
+from db.models import SEVERITIES, Alert, Brand, Source, utcnow
 from monitor.history.incident_posts import alert_mark
 from monitor.history.incidents import incident_detail, list_incidents
 from monitor.history.search import (
@@ -36,7 +36,7 @@ from monitor.history.search import (
 )
 from web.auth import Reader, engine_of
 from web.board import incident_alerts, post_section
-from web.charts import timeline
+from web.charts import NARROW, WIDE, Chart, Event, timeline
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -153,20 +153,39 @@ def incidents(request: Request, user: Reader, brand: str = "",
                   severities=SEVERITIES, form={"brand": brand, "severity": severity})
 
 
-CHANGES = ("rise", "reminder", "reopened", "merged")  # the timeline's incident changes
+CHANGES = ("rise", "reminder", "reopened", "merged")  # the incident's changes listed
 
 
 def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def incident_chart(detail: dict):  # noqa: ANN201 - web.charts.Chart | None
-    """The timeline chart of an ``incident_detail``: mentions and severity changes."""
-    events = detail["timeline"]
-    mentions = [(_at(e["at"]), e["sentiment"]) for e in events if e["kind"] == "mention"]
-    changes = [(_at(e["at"]), e["severity"], e["kind"]) for e in events
-               if e["kind"] in CHANGES]
-    return timeline(mentions, changes)
+def incident_events(engine: Engine, incident_id: int) -> list[Event]:
+    """The incident's alerts (each a marker at its level, linked to its page) and
+    the PR team's acknowledge and resolve (once per moment: one click acknowledges
+    every earlier alert), from the alerts themselves, since reopening the incident
+    forgets its own acknowledged and resolved times."""
+    with read_session(engine) as s:
+        alerts = s.exec(select(Alert).where(Alert.incident_id == incident_id)
+                        .order_by(Alert.id)).all()
+    events = [Event(a.created_at, a.severity, f"alert #{a.id}", f"/alerts/{a.id}")
+              for a in alerts if a.severity in SEVERITIES]
+    done: dict[tuple[str, datetime], str] = {}
+    for a in alerts:
+        if a.acknowledged_at is not None:
+            done.setdefault(("acknowledged", a.acknowledged_at),
+                            f"by {a.acknowledged_by}" if a.acknowledged_by else "")
+        if a.resolved_at is not None:
+            done.setdefault(("resolved", a.resolved_at), "")
+    return events + [Event(at, kind, note) for (kind, at), note in done.items()]
+
+
+def incident_charts(engine: Engine, detail: dict, zone: tzinfo) -> tuple[Chart | None, ...]:
+    """The timeline of an ``incident_detail``, drawn wide and narrow (web/charts.py)."""
+    mentions = [(_at(e["at"]), e["sentiment"]) for e in detail["timeline"]
+                if e["kind"] == "mention"]
+    events = incident_events(engine, detail["id"])
+    return tuple(timeline(mentions, events, zone, width) for width in (WIDE, NARROW))
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
@@ -176,6 +195,9 @@ def incident(request: Request, user: Reader, incident_id: int) -> HTMLResponse:
     if detail is None:
         raise HTTPException(404, f"There is no incident #{incident_id}.")
     changes = [e for e in detail["timeline"] if e["kind"] in CHANGES]
-    return render(request, "incident.html", incident=detail, chart=incident_chart(detail),
-                  changes=changes, alerts=incident_alerts(request, incident_id),
+    chart, narrow = incident_charts(engine, detail,
+                                    getattr(request.app.state, "zone", None) or UTC)
+    return render(request, "incident.html", incident=detail, chart=chart,
+                  chart_narrow=narrow, changes=changes,
+                  alerts=incident_alerts(request, incident_id),
                   **post_section(request, incident_id, alert_mark(engine, incident_id)))

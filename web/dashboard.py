@@ -1,5 +1,6 @@
 """The dashboard: what needs attention now. Open incidents by severity, mentions and
-their negative share per brand (24 h and 7 days), and sources in trouble.
+their negative share per brand (24 h and 7 days) with a sparkline of flagged
+mentions per hour over the last 24 h, and sources in trouble.
 
 A mention counts as negative when its sentiment (the probability the post is
 positive) is below 0.5. A source is in trouble when its last fetch failed, when
@@ -24,6 +25,7 @@ from db.models import SEVERITIES, Brand, Incident, Mention, Post, Source, utcnow
 from monitor.history.health import source_health
 from web.auth import Reader, engine_of
 from web.pages import render
+from web.sparkline import HOURS, first_hour, per_hour, sparkline
 
 router = APIRouter(include_in_schema=False)
 NEGATIVE_BELOW = 0.5
@@ -72,6 +74,30 @@ def brand_volumes(engine: Engine, since: datetime) -> list[BrandVolume]:
     return [BrandVolume(name, count, int(neg or 0)) for name, count, neg in rows]
 
 
+def _hour(dialect: str):  # noqa: ANN202 - a SQL expression
+    """The UTC hour of a post's fetch, in the database's own terms."""
+    if dialect == "postgresql":
+        return func.date_trunc("hour", func.timezone("UTC", Post.fetched_at))
+    return func.strftime("%Y-%m-%d %H:00:00", Post.fetched_at)
+
+
+def flagged_per_hour(engine: Engine, now: datetime) -> dict[str, list[int]]:
+    """Flagged mentions per brand and hour over the last HOURS hours (web/sparkline.py),
+    in one grouped query for the whole dashboard, not one per brand or hour."""
+    hour = _hour(engine.dialect.name)
+    with read_session(engine) as s:
+        rows = s.exec(select(Brand.name, hour, func.count(Mention.id))
+                      .join(Mention, Mention.brand_id == Brand.id)
+                      .join(Post, Mention.post_id == Post.id)
+                      .where(Mention.flagged, Post.fetched_at >= first_hour(now))
+                      .group_by(Brand.name, hour)).all()
+    return per_hour(((b, _as_time(h), n) for b, h, n in rows), now)
+
+
+def _as_time(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _stale(source: Source, now: datetime) -> str | None:
     """Why a source that did not fail looks stuck, or None."""
     stale = now - timedelta(seconds=STALE_INTERVALS * source.interval_s)
@@ -118,6 +144,8 @@ def dashboard(request: Request, user: Reader) -> HTMLResponse:
     by_severity, top = open_incidents(engine)
     day = {v.brand: v for v in brand_volumes(engine, now - timedelta(hours=24))}
     week = brand_volumes(engine, now - timedelta(days=7))
-    volumes = [(v.brand, day.get(v.brand), v) for v in week]
+    hourly = flagged_per_hour(engine, now)
+    volumes = [(v.brand, day.get(v.brand), v, sparkline(hourly.get(v.brand, [0] * HOURS)))
+               for v in week]
     return render(request, "dashboard.html", by_severity=by_severity, top=top,
                   volumes=volumes, troubled=troubled_sources(engine, now))
