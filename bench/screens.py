@@ -29,6 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 DEFAULT_OUT = Path(__file__).parent / "results" / "screens"
 # (file name, path); {incident} and {alert} are the seeded crisis and its alert
 PAGES = (
+    ("board", "/board"),
     ("dashboard", "/"),
     ("incident", "/incidents/{incident}"),
     ("alerts", "/alerts"),
