@@ -60,25 +60,49 @@ def _alert(s, alert_id: int) -> Alert:  # noqa: ANN001 - Session
     return alert
 
 
+def _survivor(s, incident: Incident) -> Incident | None:  # noqa: ANN001 - Session
+    """The incident a merged one lives on in (following merges of merges), or None."""
+    seen = {incident.id}
+    while incident.merged_into is not None and incident.merged_into not in seen:
+        incident = s.get(Incident, incident.merged_into)
+        seen.add(incident.id)
+    return None if len(seen) == 1 else incident
+
+
+def _acknowledge_open(s, incident_id: int, up_to: int | None, by: str | None,  # noqa: ANN001
+                      now: datetime) -> list[int]:
+    query = select(Alert).where(Alert.incident_id == incident_id,
+                                Alert.status.in_(("open", "escalated")))
+    if up_to is not None:
+        query = query.where(Alert.id <= up_to)
+    done = []
+    for a in s.exec(query).all():
+        a.status, a.acknowledged_at, a.acknowledged_by = "acknowledged", now, by
+        s.add(a)
+        done.append(a.id)
+    incident = s.get(Incident, incident_id)
+    if incident.acknowledged_at is None:
+        incident.acknowledged_at = now
+        s.add(incident)
+    return done
+
+
 def acknowledge(engine: Engine, alert_id: int, by: str | None = None,
                 now: datetime | None = None) -> list[int]:
-    """Acknowledge an alert and the earlier open alerts of its incident; returns their ids."""
+    """Acknowledge an alert and the earlier open alerts of its incident; returns their ids.
+
+    An alert of an incident since merged into another (a fragment of the matter)
+    acknowledges the matter: the surviving incident and its open alerts too, so its
+    reminders and escalation stop as they would for an alert of the survivor."""
     now = now or utcnow()
     with session(engine) as s, s.begin():
         alert = _alert(s, alert_id)
         if alert.status == "resolved":
             raise WorkflowError(f"alert #{alert_id} is already resolved")
-        done = []
-        for a in s.exec(select(Alert).where(Alert.incident_id == alert.incident_id,
-                                            Alert.id <= alert.id,
-                                            Alert.status.in_(("open", "escalated")))).all():
-            a.status, a.acknowledged_at, a.acknowledged_by = "acknowledged", now, by
-            s.add(a)
-            done.append(a.id)
-        incident = s.get(Incident, alert.incident_id)
-        if incident.acknowledged_at is None:
-            incident.acknowledged_at = now
-            s.add(incident)
+        done = _acknowledge_open(s, alert.incident_id, alert.id, by, now)
+        survivor = _survivor(s, s.get(Incident, alert.incident_id))
+        if survivor is not None and survivor.resolved_at is None:
+            done += _acknowledge_open(s, survivor.id, None, by, now)
         return sorted(done)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from alerts.workflow import acknowledge
 from db.engine import open_database, session
 from db.models import Alert, Incident, IncidentChange, Mention, Post, Source, Thread
 from monitor.config import Config, parse_config
@@ -133,3 +134,26 @@ def test_a_mention_joining_the_newer_fragment_goes_to_the_older(tmp_path: Path) 
     survivor = crisiswatch("incident", "1", "--database", db)
     assert "absorbed #2: a new mention matches each (#1: " in survivor.stdout
     assert "same thread; its incident #2 merged into #1" in survivor.stdout
+
+
+def test_acknowledging_an_alert_of_an_absorbed_fragment_acknowledges_the_matter(
+        tmp_path: Path) -> None:
+    """The PR person opens the older alert of a fragment merged since: the matter is
+    theirs now, so the surviving incident and its open alerts are acknowledged too
+    (its reminders and escalation stop)."""
+    engine = _engine(tmp_path)
+    _post(engine, FEED_POST, T0, 1, in_thread=False)
+    _post(engine, THREAD_POST, T0 + timedelta(minutes=5), 2, in_thread=True)
+    _post(engine, BRIDGE, T0 + timedelta(minutes=20), 3, in_thread=True)
+    with session(engine) as s:
+        absorbed = s.exec(select(Incident).where(Incident.merged_into != None)).one()  # noqa: E711
+        survivor_id = absorbed.merged_into
+        [alert] = s.exec(select(Alert.id).where(Alert.incident_id == absorbed.id)).all()
+        survivor_alerts = s.exec(select(Alert.id).where(Alert.incident_id == survivor_id)).all()
+    assert survivor_alerts
+    done = acknowledge(engine, alert, by="pat", now=T0 + timedelta(minutes=30))
+    assert done == sorted([alert, *survivor_alerts])
+    with session(engine) as s:
+        survivor = s.get(Incident, survivor_id)
+        assert survivor.acknowledged_at is not None
+        assert {a.acknowledged_by for a in s.exec(select(Alert)).all()} == {"pat"}
