@@ -335,6 +335,9 @@ Index("ix_post_unscored", Post.__table__.c.id, postgresql_where=text("scored_at 
       sqlite_where=text("scored_at IS NULL"))  # the monitor stage's queue
 Index("ix_engagementsnapshot_undetected", EngagementSnapshot.__table__.c.id,
       postgresql_where=text("detected_at IS NULL"), sqlite_where=text("detected_at IS NULL"))
+Index("ix_mention_pending", Mention.__table__.c.id,
+      postgresql_where=text("incident_id IS NULL AND grouped_by IS NULL"),
+      sqlite_where=text("incident_id IS NULL AND grouped_by IS NULL"))  # the detect queue
 Index("ix_mention_flagged_risk", Mention.__table__.c.flagged, Mention.__table__.c.risk)
 Index("ix_mention_flagged_sentiment", Mention.__table__.c.flagged,
       Mention.__table__.c.sentiment)

@@ -256,3 +256,32 @@ def match_incident(mention: MentionKey, open_incidents: Sequence[IncidentKey], *
     recent = [inc for inc in mine if _within(mention, inc, window)]
     return (_by_fingerprint(mention, recent, max_distance, part_distance)
             or _by_terms(mention, recent, min_shared_terms, background))
+
+
+def copy_of(mention: MentionKey, open_incidents: Sequence[IncidentKey], *,
+            window: timedelta, distance: int = PART_BITS) -> Match | None:
+    """The open incident an unflagged mention repeats, or None.
+
+    A repost the scorer did not flag ("转发", a bare "RT", a copy with a word
+    changed) is still the matter spreading: it joins the incident when the whole of
+    it, or the part it copied, is within ``distance`` bits of a post the incident
+    holds, within ``window``. Only the incident's own posts count, not what they
+    quoted: a complaint quoting the brand's announcement must not pull in every
+    plain repost of the announcement."""
+    best: tuple[tuple[int, datetime, int], int, IncidentKey] | None = None
+    for inc in open_incidents:
+        if inc.brand_id != mention.brand_id or not _within(mention, inc, window):
+            continue
+        mine = (mention.fingerprint, *mention.parts)
+        found = [hamming(a, b) for a in mine for b in inc.fingerprints
+                 if a != EMPTY_FINGERPRINT and near_duplicate(a, b, distance)]
+        if found:
+            rank = (-min(found), inc.last_seen_at, inc.incident_id)
+            if best is None or rank > best[0]:
+                best = (rank, min(found), inc)
+    if best is None:
+        return None
+    _, dist, inc = best
+    return Match(inc.incident_id, "copy",
+                 f"copy of a post in incident #{inc.incident_id} (distance {dist}; "
+                 "not flagged itself)", distance=dist)

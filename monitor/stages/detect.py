@@ -36,7 +36,13 @@ from db.models import (
 from db.queries import lock_stage
 from monitor.detection.alarm import brand_alarm
 from monitor.detection.category import guess_category
-from monitor.detection.grouping import IncidentKey, Match, MentionKey, match_incident, merge_key
+from monitor.detection.grouping import (
+    IncidentKey,
+    Match,
+    MentionKey,
+    match_incident,
+    merge_key,
+)
 from monitor.detection.merging import also_matches, plan_merge
 from monitor.detection.severity import (
     Assessment,
@@ -47,9 +53,9 @@ from monitor.detection.severity import (
     reminder_due,
     rises,
 )
-from monitor.detection.simhash import post_fingerprints
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
-from monitor.stages.merge import absorb, incident_key, store_key
+from monitor.stages.copies import attach_copy
+from monitor.stages.merge import absorb, incident_key, mention_key, store_key
 from monitor.stages.readings import (
     BASELINE_DAYS,
     evidence_of,
@@ -77,15 +83,6 @@ class DetectReport:
 
 
 # ------------------------------------------------------------------ grouping
-
-
-def _mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> MentionKey:
-    text = f"{post.title}\n{post.text}"
-    thread = f"{post.source_id}:{post.thread_id}" if post.thread_id is not None else None
-    exclude = [brand.name, *brand.keywords]
-    whole, *parts = post_fingerprints(post.title, post.text, m.language)
-    return MentionKey(m.brand_id, thread, source.name, post.fetched_at, whole,
-                      salient_terms(text, m.language, exclude=exclude), tuple(parts))
 
 
 @lru_cache(maxsize=65_536)
@@ -134,7 +131,7 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
     """Put a flagged mention in the open incident about the same matter, or a new one.
     ``backgrounds`` caches each brand's term background per hour for this pass."""
     brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
-    key = _mention_key(m, post, source, brand)
+    key = mention_key(m, post, source, brand)
     candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
                                                Incident.merged_into == None,  # noqa: E711
                                                Incident.last_seen_at >= key.at - quiet)
@@ -348,15 +345,15 @@ def _affected_by_snapshots(s: Session) -> tuple[set[int], list[int]]:
 
 
 def _pending(s: Session) -> list[tuple[Mention, Post]]:
-    """Flagged mentions not in an incident yet, in the order their posts were fetched,
-    and only those fetched before the oldest post still waiting for its score: with
-    two daemons one may score a later batch first, and grouping a mention before an
-    earlier one would give other incidents than one daemon does. The rest wait for
-    the next pass."""
+    """Mentions not grouped yet (flagged ones, and unflagged ones not yet checked for
+    being a copy), in the order their posts were fetched, and only those fetched
+    before the oldest post still waiting for its score: with two daemons one may
+    score a later batch first, and grouping a mention before an earlier one would
+    give other incidents than one daemon does. The rest wait for the next pass."""
     horizon = s.exec(select(func.min(Post.fetched_at))
                      .where(Post.scored_at == None)).one()  # noqa: E711
     query = (select(Mention, Post).join(Post, Mention.post_id == Post.id)
-             .where(Mention.flagged == True, Mention.incident_id == None))  # noqa: E711, E712
+             .where(Mention.incident_id == None, Mention.grouped_by == None))  # noqa: E711
     if horizon is not None:
         query = query.where(Post.fetched_at < horizon)
     return list(s.exec(query.order_by(Post.fetched_at, Post.id, Mention.id).limit(BATCH)).all())
@@ -384,10 +381,16 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
             lock_stage(s, "detect")
             rows = _pending(s)
             touched, snaps = _affected_by_snapshots(s)
-            alerts, backgrounds = 0, {}
+            alerts, grouped, backgrounds = 0, 0, {}
             for m, post in rows:
-                inc = _attach(s, m, post, quiet, backgrounds, at)
-                _mark_hot(s, post, hot_for)
+                if m.flagged:
+                    inc = _attach(s, m, post, quiet, backgrounds, at)
+                    _mark_hot(s, post, hot_for)
+                else:
+                    inc = attach_copy(s, m, post, quiet)
+                    if inc is None:
+                        continue
+                grouped += 1
                 s.flush()
                 brand_rules = _brand_rules(s, rules_for, inc.brand_id)
                 alerts += _reassess(s, inc, brand_rules, max(at, post.fetched_at)) is not None
@@ -399,13 +402,14 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
                     continue
                 brand_rules = _brand_rules(s, rules_for, inc.brand_id)
                 alerts += _reassess(s, inc, brand_rules, at) is not None
-            for brand_id in sorted({m.brand_id for m, _ in rows}):
-                latest = max([at, *(p.fetched_at for m, p in rows if m.brand_id == brand_id)])
+            flagged = [(m, p) for m, p in rows if m.flagged]
+            for brand_id in sorted({m.brand_id for m, _ in flagged}):
+                latest = max([at, *(p.fetched_at for m, p in flagged if m.brand_id == brand_id)])
                 alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id),
                                        latest) is not None
             if snaps:
                 s.execute(update(EngagementSnapshot).where(EngagementSnapshot.id.in_(snaps))
                           .values(detected_at=utcnow()))
-        total = DetectReport(total.mentions + len(rows), total.alerts + alerts)
+        total = DetectReport(total.mentions + grouped, total.alerts + alerts)
         if len(rows) < BATCH and not touched:
             return total

@@ -16,10 +16,12 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session
 
-from db.models import Incident, IncidentChange, Mention
-from monitor.detection.grouping import IncidentKey
+from db.models import Brand, Incident, IncidentChange, Mention, Post, Source
+from monitor.detection.grouping import IncidentKey, MentionKey
 from monitor.detection.merging import Merge, combine_keys
 from monitor.detection.severity import rises
+from monitor.detection.simhash import post_fingerprints
+from monitor.detection.terms import salient_terms
 
 
 def incident_key(inc: Incident) -> IncidentKey:
@@ -27,6 +29,16 @@ def incident_key(inc: Incident) -> IncidentKey:
     return IncidentKey(inc.id, inc.brand_id, frozenset(inc.thread_keys), tuple(inc.fingerprints),
                        inc.term_counts, inc.last_seen_at, inc.mention_count,
                        tuple(inc.part_prints))
+
+
+def mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> MentionKey:
+    """What grouping needs to know about one mention (``grouping.MentionKey``)."""
+    text = f"{post.title}\n{post.text}"
+    thread = f"{post.source_id}:{post.thread_id}" if post.thread_id is not None else None
+    exclude = [brand.name, *brand.keywords]
+    whole, *parts = post_fingerprints(post.title, post.text, m.language)
+    return MentionKey(m.brand_id, thread, source.name, post.fetched_at, whole,
+                      salient_terms(text, m.language, exclude=exclude), tuple(parts))
 
 
 def store_key(inc: Incident, key: IncidentKey) -> None:

@@ -44,6 +44,8 @@ def _apply(s, old: Mention | None, new: Mention) -> str:  # noqa: ANN001
     outcome = "newly_flagged" if new.flagged and not old.flagged else "updated"
     for field in ("language", "sentiment", "risk", "flagged", "strong", "cues", "reasons"):
         setattr(old, field, getattr(new, field))
+    if outcome == "newly_flagged" and old.incident_id is None:
+        old.grouped_by = None  # checked as a possible copy before: detect it now
     s.add(old)
     return outcome
 

@@ -1,0 +1,43 @@
+"""Unflagged reposts join the incident they copy (``grouping.copy_of``).
+
+A matter spreads through copies nobody wrote anew: "转发", a bare "RT", a headline
+over a pasted complaint. The scorer often does not flag them (the words are the
+original's, the copier adds none), yet they are the matter's reach: counted in its
+incident, they raise its volume like any mention. Each unflagged mention is
+checked once; ``grouped_by`` records the outcome (empty: not a copy).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from db.models import Brand, Incident, Mention, Post, Source
+from monitor.detection.grouping import copy_of, merge_key
+from monitor.stages.merge import incident_key, mention_key, store_key
+
+
+def attach_copy(s: Session, m: Mention, post: Post, quiet: timedelta) -> Incident | None:
+    """Put an unflagged mention in the open incident it copies (``grouping.copy_of``):
+    the matter's reposts count as its spread. Otherwise it is marked as checked
+    (``grouped_by`` empty) and never read again."""
+    candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
+                                               Incident.merged_into == None,  # noqa: E711
+                                               Incident.resolved_at == None,  # noqa: E711
+                                               Incident.last_seen_at >= post.fetched_at - quiet)
+                        .order_by(Incident.id)).all()
+    match = None
+    if candidates:
+        key = mention_key(m, post, s.get(Source, post.source_id), s.get(Brand, m.brand_id))
+        match = copy_of(key, [incident_key(i) for i in candidates], window=quiet)
+    if match is None:
+        m.grouped_by = ""
+        s.add(m)
+        return None
+    inc = s.get(Incident, match.incident_id)
+    store_key(inc, merge_key(incident_key(inc), key))
+    m.incident_id, m.fingerprint, m.terms = inc.id, key.fingerprint, list(key.terms)
+    m.grouped_by = match.reason
+    s.add_all([inc, m])
+    return inc
