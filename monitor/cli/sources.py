@@ -25,7 +25,7 @@ from monitor.cli.common import (
     setup_logging,
 )
 from monitor.config import DEFAULT_CONFIG, Config, FetchConfig, SourceConfig, format_errors
-from monitor.history.health import source_health
+from monitor.history.health import source_health, stream_status
 
 sources_app = typer.Typer(help="Inspect sources: health, and a dry-run fetch.",
                           no_args_is_help=True)
@@ -55,6 +55,8 @@ def sources_list(config: ConfigOpt = Path(DEFAULT_CONFIG),
             typer.echo(f"{'':<20} last error: {r.last_error}")
         if r.health_note:
             typer.echo(f"{'':<20} note: {inert(r.health_note, 500)}")
+        if r.stream_state is not None:
+            typer.echo(f"{'':<20} {stream_status(r)}")
 
 
 @sources_app.command("test")
