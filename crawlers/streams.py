@@ -226,3 +226,36 @@ class StreamThread:
     @property
     def alive(self) -> bool:
         return self.thread.is_alive()
+
+
+@dataclass
+class Sample:
+    """What ``sources test`` saw of a stream: events read and the posts kept."""
+
+    url: str
+    events: int = 0
+    posts: list[PostItem] = field(default_factory=list)
+    error: str | None = None
+
+
+async def sample(url: str, keep: Callable[[str], bool], *, seconds: float,
+                 max_events: int, open_timeout_s: float = 10.0) -> Sample:
+    """Read the live tail for ``seconds`` (or ``max_events``), storing nothing."""
+    found = Sample(subscribe_url(url, None))
+    try:
+        async with connect(found.url, user_agent_header=USER_AGENT,
+                           open_timeout=open_timeout_s, close_timeout=2) as ws:
+            async with asyncio.timeout(seconds):
+                async for message in ws:
+                    seen = read_event(json.loads(message), keep)
+                    found.events += seen is not None
+                    if seen is not None and seen.post is not None:
+                        found.posts.append(seen.post)
+                    if found.events >= max_events:
+                        break
+    except TimeoutError:
+        if not found.events:
+            found.error = "no event within the time given"
+    except Exception as exc:
+        found.error = describe(exc)
+    return found

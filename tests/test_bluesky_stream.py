@@ -189,3 +189,39 @@ def test_a_feed_cannot_have_a_websocket_url_nor_bluesky_a_preset(tmp_path):
     with pytest.raises(ConfigError, match="preset"):
         parse_config({"sources": [{"name": "b", "kind": "bluesky", "preset": "phpbb",
                                    "url": "wss://x.example/subscribe"}]}, base=tmp_path)
+
+
+def test_sources_test_prints_the_brand_posts_of_the_live_tail(tmp_path, jetstream):
+    import threading
+
+    import yaml
+
+    from typer.testing import CliRunner
+
+    from monitor.cli.main import app
+
+    def crisiswatch(*args: str):  # in-process: the command's own code, no start-up
+        return CliRunner().invoke(app, list(args))
+
+    config = tmp_path / "crisiswatch.yaml"
+    config.write_text(yaml.safe_dump({
+        "brands": [{"name": "Acme", "keywords": ["Acme"]}],
+        "sources": [{"name": "bsky", "kind": "bluesky", "url": jetstream.url}]}))
+    events = timeline(texts(40, every=10))
+
+    def publish_when_connected() -> None:
+        wait_for(lambda: jetstream.connections, 30, "the test to connect")
+        jetstream.publish(events)
+
+    threading.Thread(target=publish_when_connected, daemon=True).start()
+    result = crisiswatch("sources", "test", "bsky", "--config", str(config), "--seconds", "1")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("40 events in at most 1 s, 4 posts naming a brand:")
+    assert lines[1].startswith("  - did:plc:user0 at ")
+    assert lines[1].endswith("https://bsky.app/profile/did:plc:user0/post/r00000: "
+                             "Acme app crashed again #0")
+    assert len(lines) == 5
+    down = crisiswatch("sources", "test", "--kind", "bluesky", "--url",
+                       "ws://127.0.0.1:9/subscribe")
+    assert down.exit_code == 1 and "FAILED: cannot connect" in down.output

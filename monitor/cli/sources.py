@@ -35,6 +35,35 @@ class Kind(StrEnum):
     feed = "feed"
     forum = "forum"
     discourse = "discourse"
+    bluesky = "bluesky"
+
+
+STREAM_SECONDS, STREAM_EVENTS = 10.0, 5_000
+
+
+def _stream_test(src: SourceConfig, config: Path | None, full: bool, seconds: float) -> None:
+    """A stream source: read the live tail for a few seconds and print the posts
+    the config's brands would keep (every post without a config); store nothing."""
+    import asyncio
+
+    from crawlers.streams import sample
+    from monitor.text.matching import BrandIndex, BrandRule
+    from monitor.text.normalize import normalize
+
+    brands = read_config(config).brands if config else []
+    index = BrandIndex.build([BrandRule.build(i, b.name, b.keywords, b.exclude)
+                              for i, b in enumerate(brands)])
+    keep = (lambda text: bool(index.match(normalize(text)))) if brands else (lambda _t: True)
+    found = asyncio.run(sample(src.url, keep, seconds=seconds, max_events=STREAM_EVENTS))
+    typer.echo(f"read {found.url}: {found.events} events in at most {seconds:g} s, "
+               f"{len(found.posts)} posts {'naming a brand' if brands else 'kept'}:")
+    for p in found.posts:
+        when = p.published_at.isoformat(timespec="seconds") if p.published_at else "-"
+        typer.echo(f"  - {p.author} at {when}  {p.url}: "
+                   f"{inert(p.text, len(p.text) + 1 if full else 100)}")
+    if found.error:
+        typer.echo(f"FAILED: {found.error}", err=True)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @sources_app.command("list")
@@ -74,7 +103,10 @@ def sources_test(
         threads: Annotated[int, typer.Option(min=0, help="Threads to open from a "
                                              "listing.")] = 1,
         full: Annotated[bool, typer.Option("--full", help="Print whole post bodies, not "
-                                           "100-character excerpts.")] = False) -> None:
+                                           "100-character excerpts.")] = False,
+        seconds: Annotated[float, typer.Option(min=0.1, max=600, help="A stream (kind "
+                                               "bluesky): how long to read it.")]
+        = STREAM_SECONDS) -> None:
     """Fetch a source once and print what would be extracted, with warnings about
     rules that look wrong; stores nothing. Exits 1 when a fetch failed."""
     # Scrapy installs its reactor on import: only the command that crawls loads it
@@ -84,6 +116,8 @@ def sources_test(
         raise fail("give a source NAME from the config, --url (with --kind/--preset), "
                    "or both (NAME's rules on another URL)")
     src, fetch = _probe_source(name, config, url, kind, preset, page)
+    if src.kind == "bluesky":
+        return _stream_test(src, config if name else None, full, seconds)
     setup_logging()
     settings = crawler_settings(None, LOG_INSTALL_ROOT_HANDLER=False,
                                 **fetch_settings(Config(fetch=fetch)))
