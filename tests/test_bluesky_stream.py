@@ -195,7 +195,6 @@ def test_sources_test_prints_the_brand_posts_of_the_live_tail(tmp_path, jetstrea
     import threading
 
     import yaml
-
     from typer.testing import CliRunner
 
     from monitor.cli.main import app
