@@ -41,7 +41,7 @@ class Brand(SQLModel, table=True):
 class Source(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
-    kind: str = "feed"  # feed | forum | discourse
+    kind: str = "feed"  # feed | forum | discourse | bluesky
     url: str
     interval_s: int = 300
     # forums: a preset and/or extraction rules; whether the URL is a thread list or one thread
@@ -71,6 +71,13 @@ class Source(SQLModel, table=True):
     # what was odd about the last fetch even if it worked: bytes replaced, GUIDs
     # shared, a Retry-After obeyed (or capped)
     health_note: str | None = Field(default=None, sa_column=Column(Text))
+    # streams (kind bluesky): where a restart resumes (Jetstream's time_us of the last
+    # event processed, written in the same transaction as the posts it covers), the
+    # connection's state (connected | reconnecting | stopped) and the time of the last
+    # event processed: now minus that is the lag
+    stream_cursor: int | None = Field(default=None, sa_column=Column(BigInteger))
+    stream_state: str | None = None
+    stream_event_at: datetime | None = None
 
 
 class Thread(SQLModel, table=True):

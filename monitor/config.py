@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
 from crawlers.extractors.rules import resolve_rules
+from crawlers.jetstream import check_endpoint, plain_allowed
 from monitor.text.strict_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
@@ -121,8 +122,8 @@ class BrandConfig(_Strict):
 
 class SourceConfig(_Strict):
     name: str = Field(min_length=1)
-    kind: Literal["feed", "forum", "discourse"]
-    url: str
+    kind: Literal["feed", "forum", "discourse", "bluesky"]
+    url: str  # bluesky: a Jetstream endpoint, wss://.../subscribe
     interval: Duration = 300.0
     preset: str | None = None  # forum: vbulletin, phpbb, discuz, reddit_old, hackernews
     rules: dict | None = None  # forum: CSS/XPath rules, merged over the preset
@@ -151,7 +152,12 @@ class SourceConfig(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
+    def _http_url(cls, url: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "bluesky":  # ws:// beyond loopback: Config checks
+            problem = check_endpoint(url, allow_plain=lambda _host: True)
+            if problem:
+                raise ValueError(problem)
+            return url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{url!r} is not an http(s) URL with a host")
@@ -321,6 +327,10 @@ class Config(_Strict):
                 if key in seen:
                     raise ValueError(f"{section}[{i}].name: duplicate name {item.name!r}")
                 seen.add(key)
+        allowed = plain_allowed(self.console.allow_private)
+        for i, src in enumerate(self.sources):  # plain ws:// only where the operator says
+            if src.kind == "bluesky" and (problem := check_endpoint(src.url, allowed)):
+                raise ValueError(f"sources[{i}].url: {problem}")
         brands = {b.name.casefold() for b in self.brands}
         for i, ch in enumerate(self.channels):
             for name in ch.brands:

@@ -1,5 +1,6 @@
-"""The daemon: one Scrapy process with the long-running watch spider, and the
-later stages woken in-process whenever the store pipeline commits a fetch
+"""The daemon: one Scrapy process with the long-running watch spider, a thread
+per stream source (kind bluesky, ``monitor/stages/streams.py``), and the later
+stages woken in-process whenever the store pipeline or a stream commits posts
 (plus a periodic sweep for retries and anything missed).
 
 Stages run in one worker thread at a time so the reactor keeps fetching while
@@ -28,6 +29,7 @@ from crawlers.spiders.probe import ProbeReport, ProbeSpider
 from crawlers.spiders.watch import WatchSpider
 from monitor.config import Config
 from monitor.stages.chain import Stages, StagesReport
+from monitor.stages.streams import StreamSupervisor
 
 log = logging.getLogger("crisiswatch.daemon")
 SWEEP_S = 5.0
@@ -101,10 +103,28 @@ def run_daemon(stages: Stages, *, once: bool, stop_after: float | None = None,
         reactor.callWhenRunning(sweep.start, SWEEP_S, now=False)
         reactor.addSystemEventTrigger("before", "shutdown",
                                       lambda: sweep.running and sweep.stop())
+        _start_streams(stages, lambda: reactor.callFromThread(waker.wake), reactor)
     if stop_after is not None:
         reactor.callLater(stop_after, process.stop)
     process.start()  # blocks; SIGINT/SIGTERM stop it gracefully
     return stages.run(ignore_backoff=once)
+
+def _start_streams(stages: Stages, wake: Callable[[], None], reactor) -> None:  # noqa: ANN001
+    """The stream sources (kind bluesky) read beside the spider, each in its thread;
+    a new or re-enabled one starts at the next sweep; at shutdown each commits
+    what it read. A ``--once`` run polls and has no streams."""
+    streams = StreamSupervisor(stages.engine, wake,
+                               allow_private=stages.config.console.allow_private)
+    refresh = task.LoopingCall(streams.refresh)
+    reactor.callWhenRunning(refresh.start, SWEEP_S, now=True)
+
+    def stop() -> None:
+        if refresh.running:
+            refresh.stop()
+        streams.stop()
+
+    reactor.addSystemEventTrigger("before", "shutdown", stop)
+
 
 def _short(text: str | None, n: int = EXCERPT) -> str:
     text = " ".join((text or "").split())

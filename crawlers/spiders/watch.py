@@ -72,6 +72,7 @@ def describe_failure(failure: Failure) -> str:
 
 
 MAX_PAGES_PER_VISIT = 50
+STREAM_KINDS = ("bluesky",)  # read by their own consumers (monitor/stages/streams.py), not polled
 NOTHING = "extraction returned nothing"
 # Askbot answers /post_comments/ only to XMLHttpRequest; the JSON is what we want anyway
 FOLLOW_HEADERS = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
@@ -110,7 +111,7 @@ class WatchSpider(scrapy.Spider):
         now = utcnow()
         with read_session(self.engine) as s:
             rows = s.exec(select(Source).where(Source.enabled == True)).all()  # noqa: E712
-        return [r for r in rows if r.id not in self.in_flight
+        return [r for r in rows if r.id not in self.in_flight and r.kind not in STREAM_KINDS
                 and (self.once or is_due(r.next_poll_at, now))]
 
     def due_hot_threads(self) -> list[tuple[Source, Thread]]:

@@ -25,7 +25,7 @@ from monitor.cli.common import (
     setup_logging,
 )
 from monitor.config import DEFAULT_CONFIG, Config, FetchConfig, SourceConfig, format_errors
-from monitor.history.health import source_health
+from monitor.history.health import source_health, stream_status
 
 sources_app = typer.Typer(help="Inspect sources: health, and a dry-run fetch.",
                           no_args_is_help=True)
@@ -35,6 +35,35 @@ class Kind(StrEnum):
     feed = "feed"
     forum = "forum"
     discourse = "discourse"
+    bluesky = "bluesky"
+
+
+STREAM_SECONDS, STREAM_EVENTS = 10.0, 5_000
+
+
+def _stream_test(src: SourceConfig, config: Path | None, full: bool, seconds: float) -> None:
+    """A stream source: read the live tail for a few seconds and print the posts
+    the config's brands would keep (every post without a config); store nothing."""
+    import asyncio
+
+    from crawlers.streams import sample
+    from monitor.text.matching import BrandIndex, BrandRule
+    from monitor.text.normalize import normalize
+
+    brands = read_config(config).brands if config else []
+    index = BrandIndex.build([BrandRule.build(i, b.name, b.keywords, b.exclude)
+                              for i, b in enumerate(brands)])
+    keep = (lambda text: bool(index.match(normalize(text)))) if brands else (lambda _t: True)
+    found = asyncio.run(sample(src.url, keep, seconds=seconds, max_events=STREAM_EVENTS))
+    typer.echo(f"read {found.url}: {found.events} events in at most {seconds:g} s, "
+               f"{len(found.posts)} posts {'naming a brand' if brands else 'kept'}:")
+    for p in found.posts:
+        when = p.published_at.isoformat(timespec="seconds") if p.published_at else "-"
+        typer.echo(f"  - {p.author} at {when}  {p.url}: "
+                   f"{inert(p.text, len(p.text) + 1 if full else 100)}")
+    if found.error:
+        typer.echo(f"FAILED: {found.error}", err=True)
+        raise typer.Exit(EXIT_FAILED)
 
 
 @sources_app.command("list")
@@ -55,6 +84,8 @@ def sources_list(config: ConfigOpt = Path(DEFAULT_CONFIG),
             typer.echo(f"{'':<20} last error: {r.last_error}")
         if r.health_note:
             typer.echo(f"{'':<20} note: {inert(r.health_note, 500)}")
+        if r.stream_state is not None:
+            typer.echo(f"{'':<20} {stream_status(r)}")
 
 
 @sources_app.command("test")
@@ -72,7 +103,10 @@ def sources_test(
         threads: Annotated[int, typer.Option(min=0, help="Threads to open from a "
                                              "listing.")] = 1,
         full: Annotated[bool, typer.Option("--full", help="Print whole post bodies, not "
-                                           "100-character excerpts.")] = False) -> None:
+                                           "100-character excerpts.")] = False,
+        seconds: Annotated[float, typer.Option(min=0.1, max=600, help="A stream (kind "
+                                               "bluesky): how long to read it.")]
+        = STREAM_SECONDS) -> None:
     """Fetch a source once and print what would be extracted, with warnings about
     rules that look wrong; stores nothing. Exits 1 when a fetch failed."""
     # Scrapy installs its reactor on import: only the command that crawls loads it
@@ -82,6 +116,8 @@ def sources_test(
         raise fail("give a source NAME from the config, --url (with --kind/--preset), "
                    "or both (NAME's rules on another URL)")
     src, fetch = _probe_source(name, config, url, kind, preset, page)
+    if src.kind == "bluesky":
+        return _stream_test(src, config if name else None, full, seconds)
     setup_logging()
     settings = crawler_settings(None, LOG_INSTALL_ROOT_HANDLER=False,
                                 **fetch_settings(Config(fetch=fetch)))

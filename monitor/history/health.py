@@ -3,16 +3,42 @@ summary show, so a source that half-works never reads as plain "ok"."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from db.models import Source
 
 STATES = ("ok", "partial", "throttled", "failing", "disabled")
 
 
-def source_health(src: Source) -> tuple[str, str]:
+LAGGING_S = 300.0  # a stream further behind than this is "partial"
+
+
+def _utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
+def stream_lag(src: Source, now: datetime | None = None) -> float | None:
+    """Seconds between now and the last stream event processed (kind bluesky);
+    None for a source that is not a stream or has read nothing yet. It grows while
+    the consumer falls behind, and while the daemon is down."""
+    if src.stream_event_at is None:
+        return None
+    return max(0.0, ((now or datetime.now(UTC)) - _utc(src.stream_event_at)).total_seconds())
+
+
+def stream_status(src: Source, now: datetime | None = None) -> str:
+    """``stream connected, lag 1.2 s``: a stream source's connection and lag."""
+    lag = stream_lag(src, now)
+    return f"stream {src.stream_state or 'not started'}" + (
+        f", lag {lag:.1f} s" if lag is not None else "")
+
+
+def source_health(src: Source, now: datetime | None = None) -> tuple[str, str]:
     """(state, reason). ``throttled``: the server said 429, or 503 with a
     ``Retry-After``; ``failing``: the last fetch failed otherwise; ``partial``: it
     worked but something was off (a malformed feed whose items were stored,
-    bytes replaced, GUIDs shared); ``ok``: nothing to say."""
+    bytes replaced, GUIDs shared, a stream more than ``LAGGING_S`` behind);
+    ``ok``: nothing to say (a stream's reason is its state and lag)."""
     note = src.health_note or ""
     if not src.enabled:
         return "disabled", ""
@@ -23,4 +49,8 @@ def source_health(src: Source) -> tuple[str, str]:
         return ("throttled" if asked_to_wait else "failing"), reason
     if note:
         return "partial", note
+    if src.stream_state is not None:  # a stream: its lag is its health
+        lag = stream_lag(src, now)
+        lagging = src.stream_state == "connected" and lag is not None and lag > LAGGING_S
+        return ("partial" if lagging else "ok"), stream_status(src, now)
     return "ok", ""

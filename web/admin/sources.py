@@ -23,6 +23,7 @@ from crawlers.urlcheck import check_url
 from db.engine import read_session
 from db.models import Post, Source, utcnow
 from monitor.config import SourceConfig
+from monitor.history.health import stream_status
 from web.admin.common import (
     AdminForm,
     AdminUser,
@@ -55,6 +56,11 @@ class Health:
 
     source: Source
     per_day: list[int]  # posts stored per UTC day, oldest first, today last
+
+    @property
+    def stream(self) -> str:
+        """A stream source's connection and lag (kind bluesky), else empty."""
+        return stream_status(self.source) if self.source.stream_state else ""
 
     @property
     def state(self) -> str:
