@@ -6,8 +6,8 @@ A ``bluesky`` source reads Jetstream, a stream, not a poll. Its cursor (the
 the posts it covers, so a restart neither loses nor repeats posts; the state of
 the connection and the time of the last event (lag) go on the source's health.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-12 10:00:00
 """
 from alembic import op
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
