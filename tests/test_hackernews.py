@@ -155,25 +155,16 @@ def test_polls_store_hits_in_threads_and_resume_after_the_cursor(hnsite, make_co
     assert keys == ["hn:41230001", "hn:41230005", "hn:41230007", "hn:41230009",
                     "hn:41230012"]
     assert source.cursor == f"{newest + 30}:41230012"
-    run_once(config)
-    with session(engine) as s:
-        assert s.exec(select(func.count()).select_from(Post)).one() == 5
 
-
-def test_a_busy_term_is_read_page_by_page(hnsite, make_config):
-    config = make_config([], extra_sources=[hn_source(hnsite, query=["widget"])])
-    run_once(config)  # no hit yet for "widget": the cursor stays unset
-    newest = max(h["created_at_i"] for h in hnsite.hits)
-    hnsite.comment(41230100, newest, "a widget")
-    run_once(config)
+    # a busy spell: more new hits than one page holds are read page by page, once
     for i in range(1, 151):
-        hnsite.comment(41240000 + i, newest + i, f"widget number {i}")
+        hnsite.comment(41240000 + i, newest + 30 + i, f"Acme outage report {i}")
     hnsite.requests.clear()
     run_once(config)
-    pages = [r for r in searches(hnsite) if "query=widget" in r]
-    assert len(pages) == 2 and "page=1" in pages[1]
-    with session(db_engine(config.parent)) as s:
-        assert s.exec(select(func.count()).select_from(Post)).one() == 151
+    acme = [r for r in searches(hnsite) if "query=Acme" in r]
+    assert len(acme) == 2 and "page=1" in acme[1]
+    with session(engine) as s:
+        assert s.exec(select(func.count()).select_from(Post)).one() == 155
 
 
 def test_no_search_terms_is_a_failing_source_not_a_silent_one(hnsite, make_config):
@@ -247,3 +238,24 @@ def test_sources_test_prints_what_would_be_stored(hnsite, make_config):
     hnsite.stop()
     failed = crisiswatch("sources", "test", "hn", "--config", str(config))
     assert failed.returncode == 1 and "FAILED" in failed.stderr
+
+
+def test_a_console_added_source_goes_through_the_url_guard(hnsite, make_config):
+    """A console source's search and item requests are checked like any fetch: a
+    host that resolves to loopback is refused and nothing is sent to it."""
+    from urllib.parse import urlsplit
+
+    from db.engine import open_database
+
+    config = make_config([])
+    port = urlsplit(hnsite.base).port
+    engine = open_database(f"sqlite:///{config.parent / 'cw.db'}")
+    with session(engine) as s:  # as the console saves it; "localhost" stands for a rebinding name
+        s.add(Source(name="hn-console", kind="hackernews", url=f"http://localhost:{port}/api/v1",
+                     rules={"query": ["acme"], "items_url": None}, managed_by="console"))
+        s.commit()
+    run_once(config)
+    with session(engine) as s:
+        source = s.exec(select(Source).where(Source.name == "hn-console")).one()
+    assert "refused" in source.last_error and "console.allow_private" in source.last_error
+    assert not searches(hnsite)
