@@ -32,6 +32,7 @@ class ThreadRef:
     replies: int | None = None
     views: int | None = None
     last_post_at: datetime | None = None
+    likes: int | None = None  # points of a Hacker News story
 
 
 @dataclass
@@ -69,6 +70,7 @@ class FetchResult:
     threads: list[ThreadRef] = field(default_factory=list)  # forum listings
     retry_after: float | None = None  # seconds the server asked us to wait
     notes: list[str] = field(default_factory=list)  # odd but survivable: goes on health
+    cursor: str | None = None  # where a stream or search source resumes (Source.cursor)
 
     @property
     def ok(self) -> bool:

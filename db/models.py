@@ -41,7 +41,7 @@ class Brand(SQLModel, table=True):
 class Source(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
-    kind: str = "feed"  # feed | forum | discourse | bluesky
+    kind: str = "feed"  # feed | forum | discourse | bluesky | hackernews
     url: str
     interval_s: int = 300
     # forums: a preset and/or extraction rules; whether the URL is a thread list or one thread
@@ -59,6 +59,8 @@ class Source(SQLModel, table=True):
     # conditional GET validators, sent back on the next poll
     etag: str | None = None
     last_modified: str | None = None
+    # search and stream sources: where the next read resumes, stored with the posts
+    cursor: str | None = Field(default=None, sa_column=Column(Text))
     # health: what an admin needs to see whether the source works
     last_fetch_at: datetime | None = None
     last_success_at: datetime | None = None
@@ -94,6 +96,7 @@ class Thread(SQLModel, table=True):
     title: str = ""
     replies: int | None = None
     views: int | None = None
+    likes: int | None = None  # points of a Hacker News story
     last_post_at: datetime | None = None
     first_seen_at: datetime = Field(default_factory=utcnow)
     last_visit_at: datetime | None = None

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
+from crawlers.extractors import hackernews as hn
 from crawlers.extractors.rules import resolve_rules
 from crawlers.jetstream import check_endpoint, plain_allowed
 from monitor.text.strict_yaml import line_of, load_yaml
@@ -122,7 +123,7 @@ class BrandConfig(_Strict):
 
 class SourceConfig(_Strict):
     name: str = Field(min_length=1)
-    kind: Literal["feed", "forum", "discourse", "bluesky"]
+    kind: Literal["feed", "forum", "discourse", "bluesky", "hackernews"]
     url: str  # bluesky: a Jetstream endpoint, wss://.../subscribe
     interval: Duration = 300.0
     preset: str | None = None  # forum: vbulletin, phpbb, discuz, reddit_old, hackernews
@@ -131,6 +132,19 @@ class SourceConfig(_Strict):
     robots: bool = True  # obey robots.txt
     hot_interval: Duration = 60.0  # re-read threads with a flagged mention this often
     lookback: Duration | None = None  # older posts do not alert; default detection.lookback
+    query: list[str] | None = None  # hackernews: search terms (default: brands' keywords)
+    items_url: str | None = None  # hackernews: the item API (default: the official one)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data: object) -> object:
+        """``url`` may be left out where the kind has one service (Hacker News)."""
+        return hn.with_default_url(data)
+
+    @model_validator(mode="after")
+    def _kind_options(self) -> SourceConfig:
+        hn.check_options(self.kind, self.query, self.items_url)  # "field: message" errors
+        return self
 
     @model_validator(mode="after")
     def _forum_rules(self) -> SourceConfig:

@@ -170,7 +170,25 @@ def format_report(report: ProbeReport, *, full: bool = False) -> str:
             lines.append("  extraction returned nothing: check the thread rules")
         lines += [f"  WARNING: {w}" for w in report.warnings.get(url, [])]
     lines += [f"follow-up ERROR: {e}" for e in report.follow_errors]
+    lines += _searches(report, full)
     return "\n".join(lines)
+
+
+def _searches(report: ProbeReport, full: bool) -> list[str]:
+    """A Hacker News test: each search's hits as posts, their stories, one story's counters."""
+    lines = []
+    for url, posts, stories in report.searches:
+        lines.append(f"search {url}: {len(posts)} posts would be stored, in "
+                     f"{len(stories)} stories")
+        lines += [f"  - [story {p.thread_key}] {p.author or '(no author)'} at "
+                  f"{_when(p.published_at)} {_short(p.title, 60)!r} {p.url} "
+                  f"({len(p.text)} chars): {_body(p.text, full)}" for p in posts]
+        lines += [f"  story {t.key}: points={t.likes} comments={t.replies} "
+                  f"{_short(t.title, 60)!r}" for t in stories if t.replies is not None]
+    for url, ref in report.items:
+        if url:
+            lines.append(f"item API {url}: points={ref.likes} comments={ref.replies}")
+    return lines
 
 
 def run_probe(settings, **spider_args: object) -> ProbeReport:  # noqa: ANN001

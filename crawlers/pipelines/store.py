@@ -84,6 +84,8 @@ def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
         if not result.not_modified:
             source.etag = result.etag
             source.last_modified = result.last_modified
+        if result.cursor is not None:  # in the transaction of the posts it covers
+            source.cursor = result.cursor
         source.posts_seen += new_posts
     else:
         source.last_error = storable(result.error)
@@ -123,11 +125,14 @@ def _upsert_thread(s: Session, source_id: int, ref: ThreadRef,
     replies = ref.replies if ref.replies is not None else replies
     views = ref.views if ref.views is not None else views
     moved = (replies is not None and replies != thread.replies) or \
-        (views is not None and views != thread.views)
+        (views is not None and views != thread.views) or \
+        (ref.likes is not None and ref.likes != thread.likes)
     if moved:
-        s.add(EngagementSnapshot(thread_id=thread.id, replies=replies, views=views))
+        s.add(EngagementSnapshot(thread_id=thread.id, replies=replies, views=views,
+                                 likes=ref.likes))
         thread.replies = replies if replies is not None else thread.replies
         thread.views = views if views is not None else thread.views
+        thread.likes = ref.likes if ref.likes is not None else thread.likes
     thread.title = ref.title or thread.title
     thread.last_post_at = ref.last_post_at or thread.last_post_at
     s.add(thread)
@@ -150,9 +155,10 @@ def _store_result(engine: Engine, result: FetchResult) -> int:
         source = s.get(Source, result.source_id)
         if source is None:  # deleted while its request was in flight
             return 0
-        new = sum(_store_post(s, source.id, item) for item in result.posts)
-        for ref in result.threads:
-            _upsert_thread(s, source.id, ref)
+        # threads first: a search hit's post goes in the thread it names (Hacker News)
+        threads = {ref.key: _upsert_thread(s, source.id, ref).id for ref in result.threads}
+        new = sum(_store_post(s, source.id, item, threads.get(item.thread_key or ""))
+                  for item in result.posts)
         _record_health(source, result, new)
         s.add(source)
     return new

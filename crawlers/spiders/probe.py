@@ -13,7 +13,8 @@ from twisted.python.failure import Failure
 from crawlers.extractors.checks import check_thread
 from crawlers.extractors.feed import MalformedFeed, parse_feed
 from crawlers.forums import Forum, HtmlForum, forum_for
-from crawlers.items import Listing, ThreadPage
+from crawlers.items import Listing, ThreadPage, ThreadRef
+from crawlers.spiders.hackernews import hn_probe_requests
 from crawlers.spiders.watch import FOLLOW_HEADERS, _describe, _text
 
 
@@ -27,6 +28,9 @@ class ProbeReport:
     pages: list[tuple[str, ThreadPage | None, str | None]] = field(default_factory=list)
     warnings: dict[str, list[str]] = field(default_factory=dict)  # page URL: what looks off
     follow_errors: list[str] = field(default_factory=list)
+    # kind hackernews: per search URL, the posts and stories a first poll would store
+    searches: list[tuple[str, list, list]] = field(default_factory=list)
+    items: list[tuple[str, ThreadRef]] = field(default_factory=list)  # a story's counters
 
     @property
     def failure(self) -> str | None:
@@ -52,11 +56,15 @@ class ProbeSpider(scrapy.Spider):
         self.kind, self.url, self.page, self.max_threads = kind, url, page, threads
         self.report = report if report is not None else ProbeReport(url)
         self.meta = {} if robots else {"dont_obey_robotstxt": True}
-        self.forum: Forum | None = None if kind == "feed" else forum_for(kind, url, preset,
-                                                                          rules)
+        self.rules = rules
+        self.forum: Forum | None = None if kind in ("feed", "hackernews") else forum_for(
+            kind, url, preset, rules)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if self.forum is None:
+        if self.kind == "hackernews":
+            for request in hn_probe_requests(self, self.url, self.rules):
+                yield request
+        elif self.forum is None:
             yield scrapy.Request(self.url, self.parse_feed, errback=self.on_error,
                                  meta=self.meta)
         elif self.page == "thread":

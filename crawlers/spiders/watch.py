@@ -41,6 +41,7 @@ from crawlers.forums import Forum, forum_for, signature
 from crawlers.guard import GUARD_META, PrivateAddressRefused
 from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
 from crawlers.schedule import is_due, retry_after_seconds
+from crawlers.spiders.hackernews import HackerNewsPolls
 from db.engine import open_database, read_session
 from db.models import Source, Thread, utcnow
 
@@ -78,7 +79,7 @@ NOTHING = "extraction returned nothing"
 FOLLOW_HEADERS = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
 
 
-class WatchSpider(scrapy.Spider):
+class WatchSpider(HackerNewsPolls, scrapy.Spider):
     name = "watch"
 
     def __init__(self, *args, once: bool | str = False, **kwargs) -> None:
@@ -153,6 +154,8 @@ class WatchSpider(scrapy.Spider):
                 source.url, headers=headers, callback=self.parse_feed_response,
                 errback=self.on_error, dont_filter=True,
                 meta=self._meta(source, handle_httpstatus_list=[304]))
+        if source.kind == "hackernews":
+            return self.hn_request(source)
         forum = self._forum(source)
         if source.page == "thread":
             ref = ThreadRef(key=forum.key(source.url), url=source.url)
@@ -193,6 +196,9 @@ class WatchSpider(scrapy.Spider):
                 yield request
         if not self.once:
             for source, thread in self.due_hot_threads():
+                if source.kind == "hackernews":
+                    yield self.hn_item_request(source, thread)
+                    continue
                 ref = ThreadRef(key=thread.key, url=thread.url, title=thread.title)
                 yield self.thread_request(source, ref, resume=thread.resume_url,
                                           signature=thread.crawled_signature)

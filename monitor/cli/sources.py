@@ -36,6 +36,7 @@ class Kind(StrEnum):
     forum = "forum"
     discourse = "discourse"
     bluesky = "bluesky"
+    hackernews = "hackernews"
 
 
 STREAM_SECONDS, STREAM_EVENTS = 10.0, 5_000
@@ -121,8 +122,9 @@ def sources_test(
     setup_logging()
     settings = crawler_settings(None, LOG_INSTALL_ROOT_HANDLER=False,
                                 **fetch_settings(Config(fetch=fetch)))
+    rules = _hn_rules(src, config) if src.kind == "hackernews" else src.rules
     report = run_probe(settings, kind=src.kind, url=src.url, preset=src.preset,
-                       rules=src.rules, page=src.page, threads=threads, robots=src.robots)
+                       rules=rules, page=src.page, threads=threads, robots=src.robots)
     typer.echo(format_report(report, full=full))
     if report.failure:
         typer.echo(f"FAILED: {report.failure}", err=True)
@@ -150,3 +152,17 @@ def _probe_source(name: str | None, config: Path, url: str | None, kind: Kind,
         return src, cfg.fetch
     except ValidationError as exc:
         raise fail(format_errors(exc)) from None
+
+
+def _hn_rules(src: SourceConfig, config: Path) -> dict:
+    """A Hacker News source's search terms as the crawl would use them: its
+    ``query``, else the keywords of the config's brands."""
+    terms = src.query
+    if terms is None:
+        if not config.exists():
+            raise fail(f"{config} not found: its brands' keywords are the search terms "
+                       "of a hackernews source without query:")
+        terms = [k for brand in read_config(config).brands for k in brand.keywords]
+    if not terms:
+        raise fail("no search terms: give the source query: or the config brands")
+    return {"query": terms, "items_url": src.items_url}

@@ -50,6 +50,8 @@ def _source(row: Source, src: SourceConfig) -> None:
     row.name, row.kind, row.url = src.name, src.kind, src.url
     row.interval_s, row.hot_interval_s = int(src.interval), int(src.hot_interval)
     row.preset, row.rules, row.page, row.obey_robots = src.preset, src.rules, src.page, src.robots
+    if src.kind == "hackernews":  # its options ride in the rules column
+        row.rules = {"query": src.query, "items_url": src.items_url}
 
 
 _APPLY = {BrandConfig: _brand, ChannelConfig: _channel, SourceConfig: _source}

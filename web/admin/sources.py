@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from crawlers.urlcheck import check_url
 from db.engine import read_session
-from db.models import Post, Source, utcnow
+from db.models import Brand, Post, Source, utcnow
 from monitor.config import SourceConfig
 from monitor.history.health import stream_status
 from web.admin.common import (
@@ -45,7 +45,7 @@ from web.admin.probe import ProbeResult, probe
 
 router = APIRouter()
 HEALTH_DAYS = 7
-KINDS = ("feed", "forum", "discourse")
+KINDS = ("feed", "forum", "discourse", "hackernews")
 PAGES = ("listing", "thread")
 FIELDS = ("name", "kind", "url", "interval", "preset", "rules", "page", "hot_interval")
 
@@ -158,8 +158,22 @@ def run_test_fetch(request: Request, src: SourceConfig, *,
     config = config_of(request)
     allow = allow_private(config) if guard else ["0.0.0.0/0", "::/0"]
     fetch = config.fetch.model_dump() if config is not None else {}
-    return probe({"kind": src.kind, "url": src.url, "preset": src.preset, "rules": src.rules,
-                  "page": src.page, "robots": src.robots}, allow=allow, fetch=fetch)
+    return probe({"kind": src.kind, "url": src.url, "preset": src.preset,
+                  "rules": _probe_rules(src, engine_of(request)), "page": src.page,
+                  "robots": src.robots}, allow=allow, fetch=fetch)
+
+
+def _probe_rules(src: SourceConfig, engine: Engine) -> dict | None:
+    """A Hacker News source searches its ``query``, else the brands' keywords (as
+    the crawl does); its item API may be stored in the row's rules."""
+    if src.kind != "hackernews":
+        return src.rules
+    with read_session(engine) as s:
+        keywords = [k for row in s.exec(select(Brand).where(Brand.enabled == True)).all()  # noqa: E712
+                    for k in row.keywords]
+    stored = src.rules or {}
+    return {"query": src.query or stored.get("query") or keywords,
+            "items_url": src.items_url or stored.get("items_url")}
 
 
 def _form_page(request: Request, row: Source | None, values: dict, errors: dict,
