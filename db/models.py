@@ -207,11 +207,18 @@ class IncidentChange(SQLModel, table=True):
 
 
 class Alert(SQLModel, table=True):
-    """One per severity rise of an incident; ``dedup_key`` is reused on every resend."""
+    """One per severity rise of an incident; ``dedup_key`` is reused on every resend.
+
+    ``kind`` "source_silent" is a system alert about a source, not an incident: it has
+    ``source_id`` and no incident or brand, is stored rendered, goes to the channels
+    that take every brand, never escalates, and is resolved when the source posts
+    again (monitor/stages/silence.py)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", index=True)
-    brand_id: int = Field(foreign_key="brand.id")
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id")
+    kind: str = Field(default="incident", sa_column_kwargs={"server_default": "incident"})
+    source_id: int | None = None  # no foreign key: deleting a source keeps its alert
     severity: str
     dedup_key: str = Field(unique=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -335,6 +342,10 @@ Index("ix_post_unscored", Post.__table__.c.id, postgresql_where=text("scored_at 
       sqlite_where=text("scored_at IS NULL"))  # the monitor stage's queue
 Index("ix_engagementsnapshot_undetected", EngagementSnapshot.__table__.c.id,
       postgresql_where=text("detected_at IS NULL"), sqlite_where=text("detected_at IS NULL"))
+# the detection stage's queue, and the age of its oldest entry (the stage-lag gauge)
+Index("ix_mention_pending", Mention.__table__.c.scored_at,
+      postgresql_where=text("flagged AND incident_id IS NULL"),
+      sqlite_where=text("flagged AND incident_id IS NULL"))
 Index("ix_mention_flagged_risk", Mention.__table__.c.flagged, Mention.__table__.c.risk)
 Index("ix_mention_flagged_sentiment", Mention.__table__.c.flagged,
       Mention.__table__.c.sentiment)
