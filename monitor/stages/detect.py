@@ -10,6 +10,7 @@ inputs and writes their outputs. ``now`` is a parameter so
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ from monitor.stages.readings import (
     series_of,
     volume,
 )
+
+log = logging.getLogger("crisiswatch.detect")
 
 BATCH = 500
 MAX_ALERT_POSTS = 5
@@ -241,6 +244,8 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
                   dedup_key=key, reasons=list(result.reasons), post_ids=post_ids,
                   created_at=now)
     s.add(alert)
+    log.info("incident %s of %s: %s alert %s", inc.id, brand.name, result.severity, key,
+             extra={"alert": key, "brand": brand.name, "incident": inc.id})
     return alert
 
 
