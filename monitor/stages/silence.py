@@ -17,6 +17,7 @@ silent for a while still shows its busy week), at most every ``EVERY``."""
 from __future__ import annotations
 
 import logging
+import shlex
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,7 +74,7 @@ def silence_message(name: str, kind: str, url: str, silence: Silence, days: int,
              f"{_span(silence.threshold)} of quiet.",
              f"Last fetch error: {inert(last_error, 300)}" if last_error
              else "Its fetches succeed: the site may have changed its address or layout.",
-             f"Check it: crisiswatch sources test {name}",
+             f"Check it: crisiswatch sources test {shlex.quote(name)}",
              "This alert clears when the source stores a post again."]
     return title, "\n".join(lines)
 
