@@ -68,3 +68,61 @@ def test_a_silent_source_alerts_once_and_clears_when_it_posts_again(
         assert s.get(Alert, alert.id).status == "resolved"
         assert s.exec(select(Delivery)).all() != []
     assert len(receiver.received) == 1
+
+
+def _upgrade_with_deliveries(url: str) -> None:
+    """0015 makes alert.incident_id optional: on SQLite that rebuilds the alert table,
+    which deliveries reference; alerts and deliveries stored at 0014 survive it."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from db.engine import MIGRATIONS, make_engine
+
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0014")
+    rows = [
+        "INSERT INTO brand (name, keywords, exclude, names, enabled, managed_by) "
+        "VALUES ('Acme', '[]', '[]', '{}', true, 'config')",
+        "INSERT INTO incident (brand_id, opened_at, last_seen_at, mention_count, source_ids, "
+        "cues, title, category_confidence, thread_keys, fingerprints, part_prints, "
+        "term_counts, signals) VALUES (1, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0, "
+        "'[]', '[]', 't', 0, '[]', '[]', '[]', '{}', '{}')",
+        "INSERT INTO alert (incident_id, brand_id, severity, dedup_key, created_at, reasons, "
+        "post_ids, status, escalation_tier) VALUES (1, 1, 'warning', 'acme:1:warning', "
+        "'2026-01-01 00:00:00', '[]', '[]', 'open', 0)",
+        "INSERT INTO channel (name, url, min_severity, enabled, managed_by, brands, tags, "
+        "tier, format, timezone, quiet_override, digest_every_s) VALUES ('c', 'json://h', "
+        "'notice', true, 'config', '[]', '[]', 0, 'plain', 'UTC', 'crisis', 3600)",
+        "INSERT INTO delivery (alert_id, channel_id, status, kind, members, attempts, "
+        "next_attempt_at, created_at) VALUES (1, 1, 'sent', 'alert', '[]', 1, "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    ]
+    with engine.begin() as conn:
+        for row in rows:
+            conn.execute(text(row))
+    engine = open_database(url)
+    with engine.connect() as conn:
+        alert = conn.execute(text("SELECT id, kind, source_id, incident_id FROM alert")).all()
+        delivery = conn.execute(text("SELECT alert_id, status FROM delivery")).all()
+    assert [tuple(r) for r in alert] == [(1, "incident", None, 1)]
+    assert [tuple(r) for r in delivery] == [(1, "sent")]
+    with session(engine) as s:  # a system alert fits now, and foreign keys still hold
+        s.add(Alert(kind="source_silent", source_id=1, severity="warning", dedup_key="x"))
+        s.commit()
+    with pytest.raises(Exception, match="(?i)foreign key"), session(engine) as s:
+        s.add(Delivery(alert_id=99, channel_id=1))
+        s.commit()
+
+
+def test_alerts_and_deliveries_survive_migration_0015_sqlite(tmp_path):
+    _upgrade_with_deliveries(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+@pytest.mark.postgres
+def test_alerts_and_deliveries_survive_migration_0015_postgres(pg_url):
+    _upgrade_with_deliveries(pg_url)
