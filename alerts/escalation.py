@@ -71,5 +71,7 @@ def escalate(engine: Engine, *, now: datetime | None = None) -> int:
             alert.escalation_tier, alert.escalated_at, alert.status = tier, now, "escalated"
             s.add(alert)
             log.warning("alert %s not acknowledged by %s: escalated to tier %d",
-                        alert.dedup_key, alert.respond_by, tier)
+                        alert.dedup_key, alert.respond_by, tier,
+                        extra={"alert": alert.dedup_key, "brand": brand,
+                               "incident": alert.incident_id})
     return queued

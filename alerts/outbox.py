@@ -138,7 +138,8 @@ def _route_alert(s: Session, alert: Alert, brand: str, channels: Sequence[Channe
                        next_attempt_at=r.not_before, created_at=now))
         s.flush()  # the next alert's rate count sees this one
         if r.why:
-            log.info("alert %s on %s: %s", alert.dedup_key, ch.name, r.why)
+            log.info("alert %s on %s: %s", alert.dedup_key, ch.name, r.why,
+                     extra={"alert": alert.dedup_key, "channel": ch.name, "brand": brand})
         planned += 1
     return planned
 
@@ -170,7 +171,9 @@ def plan_deliveries(engine: Engine, playbooks: Sequence[Playbook], *,
                 s.add(incident)
             s.add(alert)
             planned += _route_alert(s, alert, view.brand, channels, now)
-            log.info("alert %s: %s", alert.dedup_key, alert.title)
+            log.info("alert %s: %s", alert.dedup_key, alert.title,
+                     extra={"alert": alert.dedup_key, "brand": view.brand,
+                            "incident": alert.incident_id})
     return planned
 
 
@@ -249,6 +252,9 @@ def compose(s: Session, d: Delivery, channel: Channel, box: Outbox) -> Message:
         severity = max((a.severity for a in alerts if a), key=rank, default="notice")
         return Message(channel.url, out.title, out.body, severity, channel.format,
                        tuple(channel.tags), channel.managed_by == "console")
+    if alert.incident_id is None:  # a system alert (a silent source): stored rendered
+        return Message(channel.url, alert.title or "", alert.body or "", alert.severity,
+                       "plain", tuple(channel.tags), channel.managed_by == "console")
     view = alert_view(s, alert, box.console_url, box.category_labels)
     out = render_alert(view, playbook_for(box.playbooks, alert.playbook), channel.format, folder)
     title, body = out.title, out.body
@@ -272,12 +278,14 @@ def _send_one(engine: Engine, delivery_id: int, send: Sender, box: Outbox,
         d = s.get(Delivery, delivery_id)
         if result.ok:
             d.status, d.sent_at, d.last_error = "sent", now, None
-            log.info("delivered %s (%s) to %s", key, d.kind, channel.name)
+            log.info("delivered %s (%s) to %s", key, d.kind, channel.name,
+                     extra={"alert": key, "channel": channel.name, "delivery": d.id})
         else:
             _failed(d, result.error, box.max_attempts, now)
             log.warning("delivery of %s to %s failed (attempt %d, %s): %s", key, channel.name,
                         d.attempts, "dead-lettered" if d.status == "dead"
-                        else f"retry after {d.next_attempt_at:%H:%M:%S}", result.error)
+                        else f"retry after {d.next_attempt_at:%H:%M:%S}", result.error,
+                        extra={"alert": key, "channel": channel.name, "delivery": d.id})
         d.claimed_until = None
         s.add(d)
     return result.ok

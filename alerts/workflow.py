@@ -57,6 +57,9 @@ def _alert(s, alert_id: int) -> Alert:  # noqa: ANN001 - Session
     alert = s.get(Alert, alert_id)
     if alert is None:
         raise WorkflowError(f"no alert #{alert_id}")
+    if alert.incident_id is None:
+        raise WorkflowError(f"alert #{alert_id} is a system alert ({alert.kind}): it has no "
+                            "incident and clears by itself when its source posts again")
     return alert
 
 

@@ -36,6 +36,7 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 
 ITEM_PIPELINES = {"crawlers.pipelines.store.StorePipeline": 300}
+EXTENSIONS = {"crawlers.metrics.CrawlMetrics": 500}  # Prometheus counters (crawlers/metrics.py)
 # before robots.txt (100): a console-added source's host is checked before anything
 # is sent to it (crawlers/guard.py); the config file's own sources pass unchecked
 DOWNLOADER_MIDDLEWARES = {"crawlers.guard.PrivateAddressGuard": 50}

@@ -57,9 +57,26 @@ def upgrade(engine: Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:  # a batch copy drops a table others reference (alembic's advice)
+            _pragma(conn, "PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite and (bad := conn.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"migration broke a foreign key: {tuple(bad)}")
+        finally:
+            if sqlite:
+                _pragma(conn, "PRAGMA foreign_keys=ON")
+
+
+def _pragma(conn, statement: str) -> None:  # noqa: ANN001 - Connection
+    """Run a PRAGMA outside any transaction (inside one, foreign_keys is ignored)."""
+    cur = conn.connection.dbapi_connection.cursor()
+    cur.execute(statement)
+    cur.close()
 
 
 def open_database(url: str) -> Engine:

@@ -217,11 +217,18 @@ class IncidentChange(SQLModel, table=True):
 
 
 class Alert(SQLModel, table=True):
-    """One per severity rise of an incident; ``dedup_key`` is reused on every resend."""
+    """One per severity rise of an incident; ``dedup_key`` is reused on every resend.
+
+    ``kind`` "source_silent" is a system alert about a source, not an incident: it has
+    ``source_id`` and no incident or brand, is stored rendered, goes to the channels
+    that take every brand, never escalates, and is resolved when the source posts
+    again (monitor/stages/silence.py)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", index=True)
-    brand_id: int = Field(foreign_key="brand.id")
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    brand_id: int | None = Field(default=None, foreign_key="brand.id")
+    kind: str = Field(default="incident", sa_column_kwargs={"server_default": "incident"})
+    source_id: int | None = None  # no foreign key: deleting a source keeps its alert
     severity: str
     dedup_key: str = Field(unique=True)
     created_at: datetime = Field(default_factory=utcnow)

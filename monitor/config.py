@@ -288,10 +288,32 @@ class ConsoleConfig(_Strict):
         return values
 
 
+class SilenceConfig(_Strict):
+    """A source that posted on ``active_days`` of the ``days`` before its last post and
+    has been quiet longer than ``min_gap`` and ``gap_factor`` times its median gap
+    raises one "source went silent" alert (monitor/detection/silence.py)."""
+
+    enabled: bool = True
+    days: int = Field(default=7, ge=2, le=30)
+    active_days: int = Field(default=5, ge=1, le=30)
+    min_gap: Duration = 86400.0
+    gap_factor: float = Field(default=3.0, ge=1)
+
+
 class AlertsConfig(_Strict):
     """Delivery: attempts before a message is dead-lettered (``alerts failed``/``retry``)."""
 
     max_attempts: int = Field(default=8, ge=1, le=100)
+    silent_source: SilenceConfig = SilenceConfig()
+
+
+class MetricsConfig(_Strict):
+    """``crisiswatch run``'s /metrics, /healthz and /readyz; off until ``port`` is set.
+    /readyz fails when a stage's oldest waiting work is older than ``ready_lag``."""
+
+    port: int | None = Field(default=None, ge=0, le=65535)
+    host: str = "127.0.0.1"
+    ready_lag: Duration = 300.0
 
 
 def console_timezone(config: Config) -> str | None:
@@ -319,6 +341,7 @@ class Config(_Strict):
     detection: DetectionConfig = DetectionConfig()
     alerts: AlertsConfig = AlertsConfig()
     console: ConsoleConfig = ConsoleConfig()
+    metrics: MetricsConfig = MetricsConfig()
     playbooks_dir: str | None = None  # your own playbooks: add to or replace the built-in ones
     templates_dir: str | None = None  # your own message templates, searched first
     console_url: str | None = None  # base URL of the web console: messages get an ack link

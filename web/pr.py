@@ -52,7 +52,9 @@ def playbooks(request: Request) -> tuple[Playbook, ...]:
 
 def status_counts(engine: Engine) -> dict[str, int]:
     with read_session(engine) as s:
-        found = dict(s.exec(select(Alert.status, func.count()).group_by(Alert.status)).all())
+        found = dict(s.exec(select(Alert.status, func.count())  # the inbox's: incidents'
+                            .where(Alert.incident_id != None)  # noqa: E711
+                            .group_by(Alert.status)).all())
     return {status: found.get(status, 0) for status in STATUSES}
 
 
@@ -82,7 +84,7 @@ def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int,
     holding statement dates the incident in the console's ``zone``."""
     with read_session(engine) as s:
         alert = s.get(Alert, alert_id)
-        if alert is None:
+        if alert is None or alert.incident_id is None:  # a system alert has no page
             return None
         incident, brand = s.get(Incident, alert.incident_id), s.get(Brand, alert.brand_id)
         posts = _posts(s, alert)

@@ -110,7 +110,8 @@ def _record_store_failure(engine: Engine, source_id: int, status: int | None,
                                                error=storable(error)[:300]), 0)
             s.add(source)
     except Exception:
-        log.exception("source #%s: could not record that its fetch failed to store", source_id)
+        log.exception("source #%s: could not record that its fetch failed to store", source_id,
+                      extra={"source": source_id})
 
 
 def _upsert_thread(s: Session, source_id: int, ref: ThreadRef,
@@ -145,7 +146,8 @@ def store_result(engine: Engine, result: FetchResult) -> int:
     try:
         return _store_result(engine, result)
     except Exception as exc:
-        log.exception("source #%s: storing its fetch failed", result.source_id)
+        log.exception("source #%s: storing its fetch failed", result.source_id,
+                      extra={"source": result.source_id})
         _record_store_failure(engine, result.source_id, result.status, exc)
         return 0
 
@@ -170,7 +172,8 @@ def store_thread_page(engine: Engine, result: ThreadResult) -> int:
     try:
         return _store_thread_page(engine, result)
     except Exception as exc:
-        log.exception("source #%s: storing thread %s failed", result.source_id, result.ref.key)
+        log.exception("source #%s: storing thread %s failed", result.source_id, result.ref.key,
+                      extra={"source": result.source_id})
         _record_store_failure(engine, result.source_id, None, exc)
         return 0
 
@@ -231,25 +234,28 @@ class StorePipeline:
     def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
         if isinstance(item, ThreadResult):
             new = store_thread_page(self.engine, item)
+            ctx = {"source": item.source_id, "thread": item.ref.key}
             if item.error:
-                log.warning("thread %s failed: %s", item.ref.key, item.error)
+                log.warning("thread %s failed: %s", item.ref.key, item.error, extra=ctx)
             elif new:
-                log.info("thread %s: %d new posts", item.ref.title or item.ref.key, new)
+                log.info("thread %s: %d new posts", item.ref.title or item.ref.key, new,
+                         extra={**ctx, "new_posts": new})
             self.crawler.signals.send_catch_log(
                 cw_signals.fetch_stored, source_id=item.source_id, new_posts=new)
             return item
         if not isinstance(item, FetchResult):
             return item
         new = store_result(self.engine, item)
-        name = f"source #{item.source_id}"
+        name, ctx = f"source #{item.source_id}", {"source": item.source_id}
         if item.error:
-            log.warning("%s failed: %s", name, item.error)
+            log.warning("%s failed: %s", name, item.error, extra=ctx)
         elif item.not_modified:
-            log.debug("%s not modified", name)
+            log.debug("%s not modified", name, extra=ctx)
         elif item.threads:
-            log.info("%s listing: %d threads", name, len(item.threads))
+            log.info("%s listing: %d threads", name, len(item.threads), extra=ctx)
         else:
-            log.info("%s fetched: %d entries, %d new", name, len(item.posts), new)
+            log.info("%s fetched: %d entries, %d new", name, len(item.posts), new,
+                     extra={**ctx, "new_posts": new})
         self.crawler.signals.send_catch_log(
             cw_signals.fetch_stored, source_id=item.source_id, new_posts=new)
         return item

@@ -136,7 +136,7 @@ class WatchSpider(HackerNewsPolls, scrapy.Spider):
         return self.forums[source.id]
 
     def _meta(self, src: Source, **extra: object) -> dict:
-        meta = {"source_id": src.id, "source_name": src.name,
+        meta = {"source_id": src.id, "source_name": src.name, "source_kind": src.kind,
                 GUARD_META: src.managed_by == "console", **extra}
         if not src.obey_robots:
             meta["dont_obey_robotstxt"] = True

@@ -81,10 +81,18 @@ class _QuietLibraries(logging.Filter):
         return record.levelno >= logging.WARNING or record.name.startswith("crisiswatch")
 
 
-def setup_logging(verbose: bool = False) -> None:
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def setup_logging(verbose: bool = False, fmt: str = "text") -> None:
+    """Log to stderr: the human format, or one JSON object a line (monitor/cli/logs.py)."""
+    from monitor.cli.logs import JsonFormatter
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-                                           "%H:%M:%S"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:
         handler.addFilter(_QuietLibraries())

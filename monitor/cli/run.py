@@ -9,8 +9,11 @@ from typing import Annotated
 import typer
 
 from monitor.cli.common import (
+    EXIT_FAILED,
     ConfigOpt,
+    LogFormat,
     connect,
+    fail,
     log,
     parse_since,
     read_config,
@@ -32,7 +35,13 @@ def check_config(file: Annotated[Path, typer.Argument(help="The YAML file to val
 
 def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
         once: Annotated[bool, typer.Option(help="Poll every source once, process, exit.")] = False,
-        verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+        verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+        metrics_port: Annotated[int | None, typer.Option(
+            help="Serve /metrics, /healthz and /readyz on this port (0: any free one); "
+                 "default: the config's metrics.port, else off.", show_default=False)] = None,
+        log_format: Annotated[LogFormat, typer.Option(
+            help="text: for people; json: one object a line, for log collectors.")
+        ] = LogFormat.text) -> None:
     """Watch the configured sources until Ctrl-C (or once, with --once)."""
     # Scrapy installs its reactor on import, and the stages load the scorers' models:
     # only the commands that run them pay for it
@@ -40,14 +49,37 @@ def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
     from monitor.stages.chain import Stages
 
     cfg = read_config(config)
-    setup_logging(verbose)
+    setup_logging(verbose, log_format.value)
     engine = connect(cfg.database)
     sync_config(engine, cfg)
+    endpoint = _serve_metrics(engine, cfg, metrics_port)
     log.info("watching %d sources for %d brands%s", len(cfg.sources), len(cfg.brands),
              " (one pass)" if once else "; Ctrl-C stops")
-    run_daemon(Stages(engine, cfg), once=once)
+    try:
+        run_daemon(Stages(engine, cfg), once=once)
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
     for line in summarize(engine).lines():
         typer.echo(line)
+
+
+def _serve_metrics(engine, cfg, port: int | None):  # noqa: ANN001, ANN202
+    """The metrics endpoint (monitor/stages/observe.py) if a port is given, else None."""
+    from monitor.stages.observe import serve_endpoint
+
+    port = port if port is not None else cfg.metrics.port
+    if port is None:
+        return None
+    try:
+        endpoint = serve_endpoint(engine, cfg.metrics.host, port,
+                                  timedelta(seconds=cfg.metrics.ready_lag))
+    except OSError as exc:
+        raise fail(f"cannot serve metrics on {cfg.metrics.host}:{port}: "
+                   f"{exc.strerror or exc}", code=EXIT_FAILED) from None
+    log.info("metrics on http://%s:%d/metrics (/healthz, /readyz)", cfg.metrics.host,
+             endpoint.port, extra={"metrics_port": endpoint.port})
+    return endpoint
 
 
 def rescore(config: ConfigOpt = Path(DEFAULT_CONFIG),

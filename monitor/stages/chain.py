@@ -33,7 +33,9 @@ from monitor.detection.severity import Rules
 from monitor.scoring.backends import scorer_for
 from monitor.scoring.risk import Scorer
 from monitor.stages.detect import DetectReport, run_detect
+from monitor.stages.observe import timed
 from monitor.stages.score import MonitorReport, run_monitor
+from monitor.stages.silence import EVERY, SilenceReport, check_silence, rule_of
 
 
 def rules_for(config: Config, brand: str) -> Rules:
@@ -75,6 +77,7 @@ class StagesReport:
     dispatch: DispatchReport
     escalated: int = 0
     digests: int = 0
+    silence: SilenceReport = SilenceReport()
 
 
 @dataclass
@@ -85,6 +88,8 @@ class Stages:
     playbooks: tuple[Playbook, ...] | None = None  # None: built-ins + playbooks_dir
     send: Sender = send_message
     clock: Callable[[], datetime] = field(default=utcnow)  # tests move time themselves
+
+    silence_checked: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.scorer is None:
@@ -100,16 +105,34 @@ class Stages:
         return rules_for(self.config, brand)
 
     def run(self, *, ignore_backoff: bool = False) -> StagesReport:
+        """One pass of every stage, each timed (crisiswatch_stage_seconds)."""
         d = self.config.detection
-        monitor = run_monitor(self.engine, self.scorer, d.risk_threshold,
-                              timedelta(seconds=d.lookback), source_lookbacks(self.config))
-        detect = run_detect(self.engine, self.rules_for, timedelta(seconds=d.incident_quiet),
-                            timedelta(seconds=d.hot_for))
+        with timed("score"):
+            monitor = run_monitor(self.engine, self.scorer, d.risk_threshold,
+                                  timedelta(seconds=d.lookback), source_lookbacks(self.config))
+        with timed("detect"):
+            detect = run_detect(self.engine, self.rules_for,
+                                timedelta(seconds=d.incident_quiet), timedelta(seconds=d.hot_for))
         now = self.clock()
-        planned = plan_deliveries(self.engine, self.playbooks, now=now)
-        escalated = escalate(self.engine, now=now)
-        digests = plan_digests(self.engine, now=now)
-        sent = dispatch(self.engine, self.outbox,
-                        send=guard_sender(self.send, self.config.console.allow_private),
-                        ignore_backoff=ignore_backoff, now=now)
-        return StagesReport(monitor, detect, planned, sent, escalated, digests)
+        with timed("plan"):
+            planned = plan_deliveries(self.engine, self.playbooks, now=now)
+        with timed("escalate"):
+            escalated = escalate(self.engine, now=now)
+        with timed("digest"):
+            digests = plan_digests(self.engine, now=now)
+        silence = self.check_silence(now)
+        with timed("dispatch"):
+            sent = dispatch(self.engine, self.outbox,
+                            send=guard_sender(self.send, self.config.console.allow_private),
+                            ignore_backoff=ignore_backoff, now=now)
+        return StagesReport(monitor, detect, planned, sent, escalated, digests, silence)
+
+    def check_silence(self, now: datetime) -> SilenceReport:
+        """Silent sources (monitor/stages/silence.py), at most every ``EVERY``."""
+        rule = self.config.alerts.silent_source
+        if not rule.enabled or (self.silence_checked and now - self.silence_checked < EVERY):
+            return SilenceReport()
+        with timed("silence"):
+            report = check_silence(self.engine, rule_of(rule), now=now)
+        self.silence_checked = now
+        return report

@@ -10,6 +10,7 @@ inputs and writes their outputs. ``now`` is a parameter so
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ from monitor.stages.readings import (
     series_of,
     volume,
 )
+
+log = logging.getLogger("crisiswatch.detect")
 
 BATCH = 500
 MAX_ALERT_POSTS = 5
@@ -238,6 +241,8 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
                   dedup_key=key, reasons=list(result.reasons), post_ids=post_ids,
                   created_at=now)
     s.add(alert)
+    log.info("incident %s of %s: %s alert %s", inc.id, brand.name, result.severity, key,
+             extra={"alert": key, "brand": brand.name, "incident": inc.id})
     return alert
 
 
