@@ -165,3 +165,15 @@ def _thread_of(record: dict) -> str | None:
     root = reply.get("root") if isinstance(reply, dict) else None
     uri = root.get("uri") if isinstance(root, dict) else None
     return uri if isinstance(uri, str) else None
+
+
+def source_url_problem(kind: str | None, url: str) -> str | None:
+    """What is wrong with a source's ``url`` for its kind, or None: a Jetstream
+    endpoint for ``bluesky`` (ws:// beyond loopback is the config's to allow), an
+    http(s) URL with a host for every other kind."""
+    if kind == "bluesky":
+        return check_endpoint(url, allow_plain=lambda _host: True)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http(s) URL with a host"
+    return None

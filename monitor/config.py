@@ -10,7 +10,6 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import apprise
@@ -30,8 +29,8 @@ from sqlalchemy.engine import make_url
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
 from crawlers.extractors import hackernews as hn
-from crawlers.extractors.rules import resolve_rules
-from crawlers.jetstream import check_endpoint, plain_allowed
+from crawlers.extractors.rules import check_forum_options
+from crawlers.jetstream import check_endpoint, plain_allowed, source_url_problem
 from monitor.text.strict_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
@@ -148,33 +147,15 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _forum_rules(self) -> SourceConfig:
-        # "field: message" names the field an error is about (the console shows it there)
-        if self.kind != "forum":
-            if self.preset or self.rules:
-                field = "preset" if self.preset else "rules"
-                raise ValueError(f"{field}: preset and rules are for kind forum, not {self.kind}")
-            return self
-        try:
-            forum_rules = resolve_rules(self.preset, self.rules)
-        except ValueError as exc:
-            message = str(exc)
-            raise ValueError(message if message.startswith(("preset: ", "rules: "))
-                             else f"rules: {message}") from None
-        if self.page == "listing" and forum_rules.listing is None:
-            raise ValueError("page: these rules have no listing section; use page: thread")
+        check_forum_options(self.kind, self.preset, self.rules, self.page)
         return self
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str, info: ValidationInfo) -> str:
-        if info.data.get("kind") == "bluesky":  # ws:// beyond loopback: Config checks
-            problem = check_endpoint(url, allow_plain=lambda _host: True)
-            if problem:
-                raise ValueError(problem)
-            return url
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{url!r} is not an http(s) URL with a host")
+    def _source_url(cls, url: str, info: ValidationInfo) -> str:
+        problem = source_url_problem(info.data.get("kind"), url)
+        if problem:
+            raise ValueError(problem)
         return url
 
 

@@ -266,3 +266,21 @@ def resolve_rules(preset: str | None, overrides: dict | None) -> ForumRules:
     if overrides is not None and not isinstance(overrides, dict):
         raise ValueError(f"rules: must be a mapping, got {type(overrides).__name__}")
     return rules_from_dict(deep_merge(base, overrides or {}))
+
+
+def check_forum_options(kind: str, preset: str | None, rules: dict | None, page: str) -> None:
+    """A source config's forum options, or ValueError("field: message"): the field an
+    error is about comes first, so the console shows it under that field."""
+    if kind != "forum":
+        if preset or rules:
+            field = "preset" if preset else "rules"
+            raise ValueError(f"{field}: preset and rules are for kind forum, not {kind}")
+        return
+    try:
+        forum_rules = resolve_rules(preset, rules)
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(message if message.startswith(("preset: ", "rules: "))
+                         else f"rules: {message}") from None
+    if page == "listing" and forum_rules.listing is None:
+        raise ValueError("page: these rules have no listing section; use page: thread")
