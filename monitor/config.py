@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
 from crawlers.extractors.rules import resolve_rules
+from crawlers.mastodon import check_source, lift_keys
 from monitor.text.strict_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
@@ -121,7 +122,7 @@ class BrandConfig(_Strict):
 
 class SourceConfig(_Strict):
     name: str = Field(min_length=1)
-    kind: Literal["feed", "forum", "discourse"]
+    kind: Literal["feed", "forum", "discourse", "mastodon"]
     url: str
     interval: Duration = 300.0
     preset: str | None = None  # forum: vbulletin, phpbb, discuz, reddit_old, hackernews
@@ -131,9 +132,18 @@ class SourceConfig(_Strict):
     hot_interval: Duration = 60.0  # re-read threads with a flagged mention this often
     lookback: Duration | None = None  # older posts do not alert; default detection.lookback
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stream_keys(cls, data: object) -> object:
+        return lift_keys(data)  # mastodon: hashtags, timeline, search, token_env, limit
+
     @model_validator(mode="after")
     def _forum_rules(self) -> SourceConfig:
         # "field: message" names the field an error is about (the console shows it there)
+        if self.kind == "mastodon":  # rules: the streams to read (crawlers/mastodon.py)
+            object.__setattr__(self, "rules", check_source(self.url, self.rules,
+                                                           self.preset, self.page))
+            return self
         if self.kind != "forum":
             if self.preset or self.rules:
                 field = "preset" if self.preset else "rules"

@@ -41,6 +41,7 @@ from crawlers.forums import Forum, forum_for, signature
 from crawlers.guard import GUARD_META, PrivateAddressRefused
 from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
 from crawlers.schedule import is_due, retry_after_seconds
+from crawlers.spiders.mastodon import MastodonCrawl
 from db.engine import open_database, read_session
 from db.models import Source, Thread, utcnow
 
@@ -77,7 +78,11 @@ NOTHING = "extraction returned nothing"
 FOLLOW_HEADERS = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
 
 
-class WatchSpider(scrapy.Spider):
+# kinds whose polls never revisit a thread: their hot threads are re-read with --once too
+REREAD_HOT_ONCE = ("mastodon",)
+
+
+class WatchSpider(MastodonCrawl, scrapy.Spider):
     name = "watch"
 
     def __init__(self, *args, once: bool | str = False, **kwargs) -> None:
@@ -89,6 +94,7 @@ class WatchSpider(scrapy.Spider):
         self.forum_specs: dict[int, str] = {}
         # per source, per thread: why its last visit stopped early (kept on health)
         self.visit_notes: dict[int, dict[str, str]] = {}
+        self.mastodon_quiet = {}  # source id: no request before (its rate limit)
         self.closing = False
         self._timer: task.LoopingCall | None = None
 
@@ -120,7 +126,7 @@ class WatchSpider(scrapy.Spider):
             rows = s.exec(select(Source, Thread).join(Thread, Thread.source_id == Source.id)
                           .where(Source.enabled == True, Thread.hot_until > now)).all()  # noqa: E712
         return [(src, t) for src, t in rows if (src.id, t.key) not in self.threads_in_flight
-                and is_due(t.next_visit_at, now)]
+                and (self.once or is_due(t.next_visit_at, now)) and not self.held_back(src)]
 
     def _forum(self, source: Source) -> Forum:
         """The source's forum reader, rebuilt when its URL, preset or rules change
@@ -142,6 +148,8 @@ class WatchSpider(scrapy.Spider):
 
     def request_for(self, source: Source) -> scrapy.Request | None:
         self.in_flight.add(source.id)
+        if source.kind == "mastodon":
+            return self.mastodon_poll(source)
         if source.kind == "feed":
             headers = {}
             if source.etag:
@@ -165,6 +173,8 @@ class WatchSpider(scrapy.Spider):
                        signature: str | None, is_poll: bool = False,
                        pages: int = 1, visit: dict | None = None) -> scrapy.Request:
         self.threads_in_flight.add((source.id, ref.key))
+        if source.kind == "mastodon":
+            return self.mastodon_thread(source, ref)
         visit = visit if visit is not None else {"urls": set(), "pages": set(), "last": None}
         return scrapy.Request(
             resume or ref.url, callback=self.parse_thread, errback=self.on_thread_error,
@@ -190,8 +200,8 @@ class WatchSpider(scrapy.Spider):
                 continue
             if request is not None:
                 yield request
-        if not self.once:
-            for source, thread in self.due_hot_threads():
+        for source, thread in self.due_hot_threads():
+            if not self.once or source.kind in REREAD_HOT_ONCE:
                 ref = ThreadRef(key=thread.key, url=thread.url, title=thread.title)
                 yield self.thread_request(source, ref, resume=thread.resume_url,
                                           signature=thread.crawled_signature)
