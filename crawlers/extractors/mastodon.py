@@ -143,7 +143,9 @@ def status_item(status: object, thread: str | None = None) -> PostItem | None:
     title = _clean(status.get("spoiler_text"), 500)  # a content warning reads as a subject
     url = safe_link(_str(status.get("url"))) or safe_link(_str(status.get("uri")))
     return PostItem(
-        entry_key=f"status:{sid}", fingerprint=fingerprint(f"{author}\x1f{sid}", f"{title}\x1f{text}"),
+        # the id in the fingerprint: two statuses alike in words are two posts
+        entry_key=f"status:{sid}",
+        fingerprint=fingerprint(f"{author}\x1f{sid}", f"{title}\x1f{text}"),
         title=title, text=text, url=url, author=author or None,
         published_at=_when(status.get("created_at")),
         replies=_int(status.get("replies_count")),

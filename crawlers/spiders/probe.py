@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import scrapy
 from scrapy.http import Response
@@ -12,8 +13,11 @@ from twisted.python.failure import Failure
 
 from crawlers.extractors.checks import check_thread
 from crawlers.extractors.feed import MalformedFeed, parse_feed
+from crawlers.extractors.mastodon import extract_stream, parse_body
 from crawlers.forums import Forum, HtmlForum, forum_for
 from crawlers.items import Listing, ThreadPage
+from crawlers.mastodon import parse_rules, rate_limit, stream_url, streams, throttle
+from crawlers.spiders.mastodon import headers_of, request_headers
 from crawlers.spiders.watch import FOLLOW_HEADERS, _describe, _text
 
 
@@ -27,6 +31,7 @@ class ProbeReport:
     pages: list[tuple[str, ThreadPage | None, str | None]] = field(default_factory=list)
     warnings: dict[str, list[str]] = field(default_factory=dict)  # page URL: what looks off
     follow_errors: list[str] = field(default_factory=list)
+    label: str = "thread"  # what a page is: a forum thread's, or a stream's (mastodon)
 
     @property
     def failure(self) -> str | None:
@@ -52,11 +57,15 @@ class ProbeSpider(scrapy.Spider):
         self.kind, self.url, self.page, self.max_threads = kind, url, page, threads
         self.report = report if report is not None else ProbeReport(url)
         self.meta = {} if robots else {"dont_obey_robotstxt": True}
-        self.forum: Forum | None = None if kind == "feed" else forum_for(kind, url, preset,
-                                                                          rules)
+        self.rules = rules
+        self.forum: Forum | None = None if kind in ("feed", "mastodon") else forum_for(
+            kind, url, preset, rules)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if self.forum is None:
+        if self.kind == "mastodon":
+            for request in self.stream_requests():
+                yield request
+        elif self.forum is None:
             yield scrapy.Request(self.url, self.parse_feed, errback=self.on_error,
                                  meta=self.meta)
         elif self.page == "thread":
@@ -72,6 +81,30 @@ class ProbeSpider(scrapy.Spider):
             self.report.posts = parse_feed(response.body, url=response.url)
         except MalformedFeed as exc:
             self.report.error = str(exc)
+
+    def stream_requests(self) -> list[scrapy.Request]:
+        """Each stream of a mastodon source once, newest statuses first (no cursor)."""
+        rules = parse_rules(self.rules)
+        headers, note = request_headers(rules)
+        urls = [stream_url(self.url, stream, None) for stream in streams(rules)]
+        self.report.label = "stream"
+        if note:
+            self.report.warnings.setdefault(urls[0], []).append(note)
+        return [scrapy.Request(url, self.parse_stream, headers=headers,
+                               errback=self.on_thread_error, meta=self.meta) for url in urls]
+
+    def parse_stream(self, response: Response) -> None:
+        """A stream's statuses as the crawl would store them, as a page of posts."""
+        self.report.status = self.report.status or response.status
+        wait = throttle(rate_limit(headers_of(response)), datetime.now(UTC))
+        if wait is not None:
+            self.report.warnings.setdefault(response.url, []).append(wait[1])
+        try:
+            page = extract_stream(parse_body(response.body))
+        except ValueError as exc:
+            self.report.pages.append((response.url, None, str(exc)))
+            return
+        self.report.pages.append((response.url, ThreadPage(posts=page.posts), None))
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         self.report.status = response.status

@@ -35,6 +35,7 @@ class Kind(StrEnum):
     feed = "feed"
     forum = "forum"
     discourse = "discourse"
+    mastodon = "mastodon"
 
 
 @sources_app.command("list")

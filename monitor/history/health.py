@@ -11,8 +11,9 @@ STATES = ("ok", "partial", "throttled", "failing", "disabled")
 def source_health(src: Source) -> tuple[str, str]:
     """(state, reason). ``throttled``: the server said 429, or 503 with a
     ``Retry-After``, or its rate limit (``X-RateLimit-*``) is nearly spent;
-    ``failing``: the last fetch failed otherwise; ``partial``: it worked but something was off (a malformed feed whose items were stored,
-    bytes replaced, GUIDs shared); ``ok``: nothing to say."""
+    ``failing``: the last fetch failed otherwise; ``partial``: it worked but
+    something was off (a malformed feed whose items were stored, bytes replaced,
+    GUIDs shared); ``ok``: nothing to say."""
     note = src.health_note or ""
     if not src.enabled:
         return "disabled", ""

@@ -44,7 +44,7 @@ from web.admin.probe import ProbeResult, probe
 
 router = APIRouter()
 HEALTH_DAYS = 7
-KINDS = ("feed", "forum", "discourse")
+KINDS = ("feed", "forum", "discourse", "mastodon")
 PAGES = ("listing", "thread")
 FIELDS = ("name", "kind", "url", "interval", "preset", "rules", "page", "hot_interval")
 
