@@ -69,7 +69,7 @@ def request_headers(rules: MastodonRules, environ: dict | None = None) -> tuple[
 
 class MastodonCrawl:
     """Polls and hot re-reads of Mastodon sources; needs WatchSpider's ``_meta``,
-    ``in_flight``, ``threads_in_flight`` and ``on_thread_error``."""
+    ``why``, ``in_flight``, ``threads_in_flight`` and ``on_thread_error``."""
 
     mastodon_quiet: dict[int, datetime]  # source id: no request before (rate limit)
 
@@ -157,8 +157,6 @@ class MastodonCrawl:
         yield result
 
     def on_mastodon_stream_error(self, failure: Failure) -> Iterator[scrapy.Request | FetchResult]:
-        from crawlers.spiders.watch import _describe
-
         meta = failure.request.meta
         visit, stream = meta["visit"], meta["stream"]
         response = getattr(failure.value, "response", None)
@@ -166,7 +164,7 @@ class MastodonCrawl:
             visit["result"].status = response.status
         refused = isinstance(failure.value, HttpError) and response.status == 429
         self._stop(visit, response, refused)
-        visit["errors"].append(f"{stream.name}: {_describe(failure)}"[:300])
+        visit["errors"].append(f"{stream.name}: {self.why(failure)}"[:300])
         yield from self._next_stream(visit, response)
 
     # -- hot statuses ------------------------------------------------------------

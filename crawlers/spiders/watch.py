@@ -380,6 +380,11 @@ class WatchSpider(MastodonCrawl, scrapy.Spider):
             self.in_flight.discard(source.id)
             yield _failed(failure, source.id, error)
 
+    @staticmethod
+    def why(failure: Failure) -> str:
+        """Why a fetch failed, in a few words (for the mixins' errbacks)."""
+        return _describe(failure)
+
     def on_error(self, failure: Failure) -> Iterator[FetchResult]:
         source_id = failure.request.meta["source_id"]
         self.in_flight.discard(source_id)
