@@ -203,3 +203,23 @@ def test_check_config_names_the_bad_option(instance, make_config, monkeypatch):
     result = crisiswatch("check-config", str(config))
     assert result.returncode == 0, result.stderr
     assert "source masto: warning: MASTO_TEST_TOKEN is not set here" in result.stdout
+
+
+def test_console_added_instance_goes_through_the_url_guard(instance, make_config):
+    config = make_config([], extra_sources=[mastodon_source(instance)])
+    run_once(config)  # the YAML's own source on 127.0.0.1: not checked
+    assert api_requests(instance) == ["/api/v1/timelines/tag/acme?limit=40"]
+    engine = db_engine(config.parent)
+    with session(engine) as s:  # as the console saved it; "localhost" stands for a rebind
+        s.add(Source(name="sneaky", kind="mastodon", managed_by="console", interval_s=60,
+                     url=instance.base.replace("127.0.0.1", "localhost"),
+                     rules={"hashtags": ["acme"], "timeline": "local"}))
+        s.commit()
+    instance.requests.clear()
+    run_once(config)
+    with session(engine) as s:
+        sneaky = s.exec(select(Source).where(Source.name == "sneaky")).one()
+    assert "refused" in sneaky.last_error and "console.allow_private" in sneaky.last_error
+    assert "tag:acme: refused" in sneaky.last_error and "local: refused" in sneaky.last_error
+    # only the YAML source's poll reached the instance (no status yet: no cursor)
+    assert api_requests(instance) == ["/api/v1/timelines/tag/acme?limit=40"]

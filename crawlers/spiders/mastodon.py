@@ -94,6 +94,7 @@ class MastodonCrawl:
         rules = parse_rules(source.rules)
         headers, note = request_headers(rules)
         visit = {"source": source, "streams": streams(rules), "headers": headers,
+                 "limit": rules.limit,
                  "cursor": dict(source.cursor or {}), "errors": [], "done": 0,
                  "result": FetchResult(source_id=source.id, notes=[note] if note else [],
                                        cursor={})}
@@ -124,8 +125,7 @@ class MastodonCrawl:
             cursor = newest(page.ids, meta["min_id"])
             if cursor:
                 result.cursor[stream.name] = cursor
-            limit = parse_rules(visit["source"].rules).limit
-            full = page.count >= limit and meta["min_id"] is not None and page.ids
+            full = page.count >= visit["limit"] and meta["min_id"] is not None and page.ids
             if self._stop(visit, response) is None and full and meta["page"] < MAX_PAGES:
                 yield self._stream_request(visit, stream, meta["page"] + 1)
                 return
