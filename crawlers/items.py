@@ -20,6 +20,7 @@ class PostItem:
     replies: int | None = None
     likes: int | None = None
     thread_key: str | None = None  # forum posts: the thread they belong to
+    shares: int | None = None  # boosts, reposts: social networks' posts only
 
 
 @dataclass
@@ -70,7 +71,10 @@ class FetchResult:
     threads: list[ThreadRef] = field(default_factory=list)  # forum listings
     retry_after: float | None = None  # seconds the server asked us to wait
     notes: list[str] = field(default_factory=list)  # odd but survivable: goes on health
-    cursor: str | None = None  # where a stream or search source resumes (Source.cursor)
+    # search and stream sources (hackernews, mastodon): where each stream's next poll
+    # starts, saved with the posts it covers (merged into Source.cursor)
+    cursor: dict[str, str] | None = None
+    retry_reason: str = "Retry-After"  # the header that asked for ``retry_after``
 
     @property
     def ok(self) -> bool:

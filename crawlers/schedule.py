@@ -40,11 +40,11 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def retry_wait(asked: float) -> tuple[float, str]:
-    """How long to honour a ``Retry-After`` of ``asked`` seconds (at most a day,
-    so a hostile or broken header cannot silence a source for years), and the
-    health note that says so."""
+def retry_wait(asked: float, reason: str = "Retry-After") -> tuple[float, str]:
+    """How long to honour a ``Retry-After`` (or ``reason``'s header) of ``asked``
+    seconds (at most a day, so a hostile or broken header cannot silence a source
+    for years), and the health note that says so."""
     if asked > MAX_RETRY_AFTER_S or asked != asked:  # too long, or NaN
-        return MAX_RETRY_AFTER_S, (f"server asked to wait {asked:.0f} s (Retry-After); "
+        return MAX_RETRY_AFTER_S, (f"server asked to wait {asked:.0f} s ({reason}); "
                                    f"capped at {MAX_RETRY_AFTER_S:.0f} s")
-    return asked, f"server asked to wait {asked:.0f} s (Retry-After)"
+    return asked, f"server asked to wait {asked:.0f} s ({reason})"

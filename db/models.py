@@ -41,10 +41,11 @@ class Brand(SQLModel, table=True):
 class Source(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
-    kind: str = "feed"  # feed | forum | discourse | bluesky | hackernews
+    kind: str = "feed"  # feed | forum | discourse | bluesky | hackernews | mastodon
     url: str
     interval_s: int = 300
     # forums: a preset and/or extraction rules; whether the URL is a thread list or one thread
+    # (mastodon: the streams to read, crawlers/mastodon.py)
     preset: str | None = None
     rules: dict | None = Field(default=None, sa_column=Column(JSON))
     page: str = "listing"
@@ -59,8 +60,9 @@ class Source(SQLModel, table=True):
     # conditional GET validators, sent back on the next poll
     etag: str | None = None
     last_modified: str | None = None
-    # search and stream sources: where the next read resumes, stored with the posts
-    cursor: str | None = Field(default=None, sa_column=Column(Text))
+    # search and stream sources: where each stream's next read resumes, saved with the
+    # posts it covers (hackernews: {"search": "time:id"}; mastodon: newest id per stream)
+    cursor: dict | None = Field(default=None, sa_column=Column(JSON))
     # health: what an admin needs to see whether the source works
     last_fetch_at: datetime | None = None
     last_success_at: datetime | None = None
@@ -124,6 +126,7 @@ class Post(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow)
     replies: int | None = None
     likes: int | None = None
+    shares: int | None = None  # boosts, reposts (social networks)
     thread_id: int | None = Field(default=None, foreign_key="thread.id", index=True)
     # set with its mentions by the monitor stage: what marks a post done, whatever the
     # order in which concurrent writers commit ids (an id cursor skips late commits)
@@ -141,6 +144,7 @@ class EngagementSnapshot(SQLModel, table=True):
     replies: int | None = None
     views: int | None = None
     likes: int | None = None
+    shares: int | None = None
     # set when detection has re-assessed the incidents it touches (claimed by state,
     # like Post.scored_at: an id cursor skips a snapshot that commits late)
     detected_at: datetime | None = None

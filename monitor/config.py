@@ -31,6 +31,7 @@ from alerts.playbook_check import LANGS
 from crawlers.extractors import hackernews as hn
 from crawlers.extractors.rules import check_forum_options
 from crawlers.jetstream import check_endpoint, plain_allowed, source_url_problem
+from crawlers.mastodon import check_source, lift_keys
 from monitor.text.strict_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
@@ -122,7 +123,7 @@ class BrandConfig(_Strict):
 
 class SourceConfig(_Strict):
     name: str = Field(min_length=1)
-    kind: Literal["feed", "forum", "discourse", "bluesky", "hackernews"]
+    kind: Literal["feed", "forum", "discourse", "bluesky", "hackernews", "mastodon"]
     url: str  # bluesky: a Jetstream endpoint, wss://.../subscribe
     interval: Duration = 300.0
     preset: str | None = None  # forum: vbulletin, phpbb, discuz, reddit_old, hackernews
@@ -145,8 +146,17 @@ class SourceConfig(_Strict):
         hn.check_options(self.kind, self.query, self.items_url)  # "field: message" errors
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stream_keys(cls, data: object) -> object:
+        return lift_keys(data)  # mastodon: hashtags, timeline, search, token_env, limit
+
     @model_validator(mode="after")
     def _forum_rules(self) -> SourceConfig:
+        if self.kind == "mastodon":  # rules: the streams to read (crawlers/mastodon.py)
+            object.__setattr__(self, "rules", check_source(self.url, self.rules,
+                                                           self.preset, self.page))
+            return self
         check_forum_options(self.kind, self.preset, self.rules, self.page)
         return self
 

@@ -141,6 +141,13 @@ def _body(text: str, full: bool) -> str:
     return "\n      ".join(["", *text.splitlines()]) if "\n" in text else text
 
 
+def _counts(post) -> str:  # noqa: ANN001
+    """A social post's other counters and address (a forum post has no boosts)."""
+    if post.shares is None:
+        return ""
+    return f" replies={post.replies} boosts={post.shares} {post.url or ''}"
+
+
 def format_report(report: ProbeReport, *, full: bool = False) -> str:
     """The probe's findings as text; ``full`` prints whole post bodies, not excerpts."""
     lines = [f"fetched {report.url}: HTTP {report.status if report.status else '-'}"]
@@ -159,12 +166,12 @@ def format_report(report: ProbeReport, *, full: bool = False) -> str:
             lines.append("  extraction returned nothing: check the listing rules")
     for url, page, error in report.pages:
         if error:
-            lines.append(f"thread {url}: ERROR: {error}")
+            lines.append(f"{report.label} {url}: ERROR: {error}")
             continue
-        lines.append(f"thread {url}: {len(page.posts)} posts (next page: "
+        lines.append(f"{report.label} {url}: {len(page.posts)} posts (next page: "
                      f"{page.next_page or '-'}) title={_short(page.title, 60)!r}")
         lines += [f"  - {p.author or '(no author)'} at {_when(p.published_at)} "
-                  f"likes={p.likes} ({len(p.text)} chars): {_body(p.text, full)}"
+                  f"likes={p.likes}{_counts(p)} ({len(p.text)} chars): {_body(p.text, full)}"
                   for p in page.posts]
         if not page.posts:
             lines.append("  extraction returned nothing: check the thread rules")

@@ -135,7 +135,7 @@ def test_polls_store_hits_in_threads_and_resume_after_the_cursor(hnsite, make_co
     assert (story.replies, story.likes, story.url) == (
         2, 12, "https://news.ycombinator.com/item?id=41230001")
     newest = max(h["created_at_i"] for h in hnsite.hits)
-    assert source.cursor == f"{newest}:41230007" and source.last_error is None
+    assert source.cursor == {"search": f"{newest}:41230007"} and source.last_error is None
     # the brands' keywords are the terms; the first poll reads one page, no time filter
     assert [r.split("?")[1].split("&")[0] for r in searches(hnsite)] == [
         "query=Acme", "query=%E8%89%BE%E5%85%8B%E7%BE%8E"]
@@ -154,7 +154,7 @@ def test_polls_store_hits_in_threads_and_resume_after_the_cursor(hnsite, make_co
         source = s.exec(select(Source)).one()
     assert keys == ["hn:41230001", "hn:41230005", "hn:41230007", "hn:41230009",
                     "hn:41230012"]
-    assert source.cursor == f"{newest + 30}:41230012"
+    assert source.cursor == {"search": f"{newest + 30}:41230012"}
 
     # a busy spell: more new hits than one page holds are read page by page, once
     for i in range(1, 151):

@@ -31,15 +31,18 @@ def _store_post(s: Session, source_id: int, item: PostItem, thread_id: int | Non
         or_(Post.entry_key == item.entry_key, Post.fingerprint == item.fingerprint),
     )).first()
     if existing is not None:
-        if item.replies is not None and item.replies != existing.replies:
+        if _moved(existing, item):
             existing.replies = item.replies
+            existing.likes = item.likes if item.likes is not None else existing.likes
+            existing.shares = item.shares if item.shares is not None else existing.shares
             s.add(existing)
-            s.add(EngagementSnapshot(post_id=existing.id, replies=item.replies))
+            s.add(EngagementSnapshot(post_id=existing.id, replies=item.replies,
+                                     likes=item.likes, shares=item.shares))
         return False
     post = Post(source_id=source_id, entry_key=item.entry_key, fingerprint=item.fingerprint,
                 url=item.url, title=item.title, text=item.text, author=item.author,
                 published_at=item.published_at, replies=item.replies, likes=item.likes,
-                thread_id=thread_id)
+                shares=item.shares, thread_id=thread_id)
     try:
         with s.begin_nested():  # another crawler node may have stored it a moment ago
             s.add(post)
@@ -47,8 +50,20 @@ def _store_post(s: Session, source_id: int, item: PostItem, thread_id: int | Non
     except IntegrityError:
         return False
     if item.replies is not None:
-        s.add(EngagementSnapshot(post_id=post.id, replies=item.replies))
+        s.add(EngagementSnapshot(post_id=post.id, replies=item.replies, likes=item.likes,
+                                 shares=item.shares))
     return True
+
+
+def _moved(post: Post, item: PostItem) -> bool:
+    """Whether a post's counters changed: its replies, or (where the source reports
+    them, with replies) its likes or boosts. Posts without a reply count get no
+    snapshots, as the growth series is one of replies."""
+    if item.replies is None:
+        return False
+    return item.replies != post.replies or (
+        item.likes is not None and item.likes != post.likes) or (
+        item.shares is not None and item.shares != post.shares)
 
 
 def _cleaned(item: PostItem) -> PostItem:
@@ -59,7 +74,8 @@ def _cleaned(item: PostItem) -> PostItem:
                    url=storable(item.url), author=storable(item.author))
 
 
-def _schedule(source: Source, now: datetime, retry_after: float | None) -> list[str]:
+def _schedule(source: Source, now: datetime, retry_after: float | None,
+              reason: str = "Retry-After") -> list[str]:
     """Set the next poll (backoff after errors, never before a Retry-After, which
     is capped); return the health notes it made."""
     try:
@@ -68,7 +84,8 @@ def _schedule(source: Source, now: datetime, retry_after: float | None) -> list[
         source.next_poll_at = now + timedelta(seconds=MAX_BACKOFF_S)
     if not retry_after:
         return []
-    wait, note = retry_wait(retry_after)  # the server said when to come back: never sooner
+    # the server said when to come back: never sooner
+    wait, note = retry_wait(retry_after, reason)
     source.next_poll_at = max(source.next_poll_at, now + timedelta(seconds=wait))
     return [note]
 
@@ -84,14 +101,12 @@ def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
         if not result.not_modified:
             source.etag = result.etag
             source.last_modified = result.last_modified
-        if result.cursor is not None:  # in the transaction of the posts it covers
-            source.cursor = result.cursor
         source.posts_seen += new_posts
     else:
         source.last_error = storable(result.error)
         source.error_count += 1
         source.consecutive_errors += 1
-    notes = [*result.notes, *_schedule(source, now, result.retry_after)]
+    notes = [*result.notes, *_schedule(source, now, result.retry_after, result.retry_reason)]
     if notes or not result.not_modified:  # a 304 is the same body: its note still holds
         source.health_note = storable("; ".join(notes))[:500] if notes else None
 
@@ -157,13 +172,21 @@ def _store_result(engine: Engine, result: FetchResult) -> int:
         source = s.get(Source, result.source_id)
         if source is None:  # deleted while its request was in flight
             return 0
-        # threads first: a search hit's post goes in the thread it names (Hacker News)
-        threads = {ref.key: _upsert_thread(s, source.id, ref).id for ref in result.threads}
-        new = sum(_store_post(s, source.id, item, threads.get(item.thread_key or ""))
+        threads = {ref.key: _upsert_thread(s, source.id, ref) for ref in result.threads}
+        # threads first: a search hit (hackernews) or a stream's status (mastodon) goes in
+        # the thread its post names
+        new = sum(_store_post(s, source.id, item, _thread_id(threads, item))
                   for item in result.posts)
+        if result.cursor:  # saved with the posts it covers: a restart resumes exactly
+            source.cursor = {**(source.cursor or {}), **result.cursor}
         _record_health(source, result, new)
         s.add(source)
     return new
+
+
+def _thread_id(threads: dict[str, Thread], item: PostItem) -> int | None:
+    thread = threads.get(item.thread_key) if item.thread_key else None
+    return thread.id if thread is not None else None
 
 
 def store_thread_page(engine: Engine, result: ThreadResult) -> int:

@@ -29,6 +29,14 @@ from db.models import Brand, Source, Thread
 log = logging.getLogger("crisiswatch.crawl")
 
 
+CURSOR_KEY = "search"  # this source's place in Source.cursor (a JSON object)
+
+
+def _cursor(newest: hn.Cursor | None) -> dict[str, str] | None:
+    text = hn.format_cursor(newest)
+    return {CURSOR_KEY: text} if text else None
+
+
 class HackerNewsPolls:
     """Mixed into ``WatchSpider``: uses its ``_meta``, ``in_flight``,
     ``threads_in_flight``, ``engine``, ``on_error`` and ``on_thread_error``."""
@@ -53,8 +61,8 @@ class HackerNewsPolls:
             store_result(self.engine, FetchResult(source_id=source.id, error=why))
             return None
         poll = {"source": source, "options": options, "terms": terms, "term": 0, "page": 0,
-                "cursor": hn.parse_cursor(source.cursor), "posts": {}, "threads": {},
-                "newest": None, "notes": []}
+                "cursor": hn.parse_cursor((source.cursor or {}).get(CURSOR_KEY)),
+                "posts": {}, "threads": {}, "newest": None, "notes": []}
         return self._hn_search(poll)
 
     def _hn_search(self, poll: dict) -> scrapy.Request:
@@ -93,7 +101,7 @@ class HackerNewsPolls:
         posts = sorted(poll["posts"].values(), key=lambda p: (p.published_at, p.entry_key))
         yield FetchResult(source_id=source.id, status=response.status, posts=posts,
                           threads=list(poll["threads"].values()),
-                          cursor=hn.format_cursor(newest), notes=poll["notes"])
+                          cursor=_cursor(newest), notes=poll["notes"])
 
     def hn_item_request(self, source: Source, thread: Thread) -> scrapy.Request:
         """Re-read a hot story's points and comment count from the item API."""

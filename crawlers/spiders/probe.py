@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import scrapy
 from scrapy.http import Response
@@ -12,9 +13,12 @@ from twisted.python.failure import Failure
 
 from crawlers.extractors.checks import check_thread
 from crawlers.extractors.feed import MalformedFeed, parse_feed
+from crawlers.extractors.mastodon import extract_stream, parse_body
 from crawlers.forums import Forum, HtmlForum, forum_for
 from crawlers.items import Listing, ThreadPage, ThreadRef
+from crawlers.mastodon import parse_rules, rate_limit, stream_url, streams, throttle
 from crawlers.spiders.hackernews import hn_probe_requests
+from crawlers.spiders.mastodon import headers_of, request_headers
 from crawlers.spiders.watch import FOLLOW_HEADERS, _describe, _text
 
 
@@ -31,6 +35,7 @@ class ProbeReport:
     # kind hackernews: per search URL, the posts and stories a first poll would store
     searches: list[tuple[str, list, list]] = field(default_factory=list)
     items: list[tuple[str, ThreadRef]] = field(default_factory=list)  # a story's counters
+    label: str = "thread"  # what a page is: a forum thread's, or a stream's (mastodon)
 
     @property
     def failure(self) -> str | None:
@@ -57,12 +62,14 @@ class ProbeSpider(scrapy.Spider):
         self.report = report if report is not None else ProbeReport(url)
         self.meta = {} if robots else {"dont_obey_robotstxt": True}
         self.rules = rules
-        self.forum: Forum | None = None if kind in ("feed", "hackernews") else forum_for(
-            kind, url, preset, rules)
+        self.forum: Forum | None = None if kind in (
+            "feed", "hackernews", "mastodon") else forum_for(kind, url, preset, rules)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if self.kind == "hackernews":
-            for request in hn_probe_requests(self, self.url, self.rules):
+        if self.kind in ("hackernews", "mastodon"):
+            requests = (hn_probe_requests(self, self.url, self.rules)
+                        if self.kind == "hackernews" else self.stream_requests())
+            for request in requests:
                 yield request
         elif self.forum is None:
             yield scrapy.Request(self.url, self.parse_feed, errback=self.on_error,
@@ -80,6 +87,30 @@ class ProbeSpider(scrapy.Spider):
             self.report.posts = parse_feed(response.body, url=response.url)
         except MalformedFeed as exc:
             self.report.error = str(exc)
+
+    def stream_requests(self) -> list[scrapy.Request]:
+        """Each stream of a mastodon source once, newest statuses first (no cursor)."""
+        rules = parse_rules(self.rules)
+        headers, note = request_headers(rules)
+        urls = [stream_url(self.url, stream, None) for stream in streams(rules)]
+        self.report.label = "stream"
+        if note:
+            self.report.warnings.setdefault(urls[0], []).append(note)
+        return [scrapy.Request(url, self.parse_stream, headers=headers,
+                               errback=self.on_thread_error, meta=self.meta) for url in urls]
+
+    def parse_stream(self, response: Response) -> None:
+        """A stream's statuses as the crawl would store them, as a page of posts."""
+        self.report.status = self.report.status or response.status
+        wait = throttle(rate_limit(headers_of(response)), datetime.now(UTC))
+        if wait is not None:
+            self.report.warnings.setdefault(response.url, []).append(wait[1])
+        try:
+            page = extract_stream(parse_body(response.body))
+        except ValueError as exc:
+            self.report.pages.append((response.url, None, str(exc)))
+            return
+        self.report.pages.append((response.url, ThreadPage(posts=page.posts), None))
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         self.report.status = response.status

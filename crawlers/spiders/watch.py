@@ -42,6 +42,7 @@ from crawlers.guard import GUARD_META, PrivateAddressRefused
 from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
 from crawlers.schedule import is_due, retry_after_seconds
 from crawlers.spiders.hackernews import HackerNewsPolls
+from crawlers.spiders.mastodon import MastodonCrawl
 from db.engine import open_database, read_session
 from db.models import Source, Thread, utcnow
 
@@ -79,7 +80,11 @@ NOTHING = "extraction returned nothing"
 FOLLOW_HEADERS = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
 
 
-class WatchSpider(HackerNewsPolls, scrapy.Spider):
+# kinds whose polls never revisit a thread: their hot threads are re-read with --once too
+REREAD_HOT_ONCE = ("mastodon",)
+
+
+class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
     name = "watch"
 
     def __init__(self, *args, once: bool | str = False, **kwargs) -> None:
@@ -91,6 +96,7 @@ class WatchSpider(HackerNewsPolls, scrapy.Spider):
         self.forum_specs: dict[int, str] = {}
         # per source, per thread: why its last visit stopped early (kept on health)
         self.visit_notes: dict[int, dict[str, str]] = {}
+        self.mastodon_quiet = {}  # source id: no request before (its rate limit)
         self.closing = False
         self._timer: task.LoopingCall | None = None
 
@@ -122,7 +128,7 @@ class WatchSpider(HackerNewsPolls, scrapy.Spider):
             rows = s.exec(select(Source, Thread).join(Thread, Thread.source_id == Source.id)
                           .where(Source.enabled == True, Thread.hot_until > now)).all()  # noqa: E712
         return [(src, t) for src, t in rows if (src.id, t.key) not in self.threads_in_flight
-                and is_due(t.next_visit_at, now)]
+                and (self.once or is_due(t.next_visit_at, now)) and not self.held_back(src)]
 
     def _forum(self, source: Source) -> Forum:
         """The source's forum reader, rebuilt when its URL, preset or rules change
@@ -144,6 +150,8 @@ class WatchSpider(HackerNewsPolls, scrapy.Spider):
 
     def request_for(self, source: Source) -> scrapy.Request | None:
         self.in_flight.add(source.id)
+        if source.kind == "mastodon":
+            return self.mastodon_poll(source)
         if source.kind == "feed":
             headers = {}
             if source.etag:
@@ -169,6 +177,8 @@ class WatchSpider(HackerNewsPolls, scrapy.Spider):
                        signature: str | None, is_poll: bool = False,
                        pages: int = 1, visit: dict | None = None) -> scrapy.Request:
         self.threads_in_flight.add((source.id, ref.key))
+        if source.kind == "mastodon":
+            return self.mastodon_thread(source, ref)
         visit = visit if visit is not None else {"urls": set(), "pages": set(), "last": None}
         return scrapy.Request(
             resume or ref.url, callback=self.parse_thread, errback=self.on_thread_error,
@@ -194,11 +204,12 @@ class WatchSpider(HackerNewsPolls, scrapy.Spider):
                 continue
             if request is not None:
                 yield request
-        if not self.once:
-            for source, thread in self.due_hot_threads():
-                if source.kind == "hackernews":
-                    yield self.hn_item_request(source, thread)
-                    continue
+        for source, thread in self.due_hot_threads():
+            if self.once and source.kind not in REREAD_HOT_ONCE:
+                continue
+            if source.kind == "hackernews":
+                yield self.hn_item_request(source, thread)
+            else:
                 ref = ThreadRef(key=thread.key, url=thread.url, title=thread.title)
                 yield self.thread_request(source, ref, resume=thread.resume_url,
                                           signature=thread.crawled_signature)
@@ -376,6 +387,11 @@ class WatchSpider(HackerNewsPolls, scrapy.Spider):
         if meta["is_poll"]:
             self.in_flight.discard(source.id)
             yield _failed(failure, source.id, error)
+
+    @staticmethod
+    def why(failure: Failure) -> str:
+        """Why a fetch failed, in a few words (for the mixins' errbacks)."""
+        return _describe(failure)
 
     def on_error(self, failure: Failure) -> Iterator[FetchResult]:
         source_id = failure.request.meta["source_id"]

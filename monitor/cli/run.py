@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,11 @@ def check_config(file: Annotated[Path, typer.Argument(help="The YAML file to val
                f"{len(config.channels)} channels")
     for ch in config.channels:
         typer.echo(f"  channel {ch.name}: {redact_url(ch.url)} (min {ch.min_severity})")
+    for src in config.sources:
+        token_env = (src.rules or {}).get("token_env") if src.kind == "mastodon" else None
+        if token_env and not os.environ.get(token_env):
+            typer.echo(f"  source {src.name}: warning: {token_env} is not set here; the "
+                       "daemon reads it from its environment (search needs the token)")
 
 
 def run(config: ConfigOpt = Path(DEFAULT_CONFIG),

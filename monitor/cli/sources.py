@@ -37,6 +37,7 @@ class Kind(StrEnum):
     discourse = "discourse"
     bluesky = "bluesky"
     hackernews = "hackernews"
+    mastodon = "mastodon"
 
 
 STREAM_SECONDS, STREAM_EVENTS = 10.0, 5_000

@@ -35,10 +35,11 @@ def stream_status(src: Source, now: datetime | None = None) -> str:
 
 def source_health(src: Source, now: datetime | None = None) -> tuple[str, str]:
     """(state, reason). ``throttled``: the server said 429, or 503 with a
-    ``Retry-After``; ``failing``: the last fetch failed otherwise; ``partial``: it
-    worked but something was off (a malformed feed whose items were stored,
-    bytes replaced, GUIDs shared, a stream more than ``LAGGING_S`` behind);
-    ``ok``: nothing to say (a stream's reason is its state and lag)."""
+    ``Retry-After``, or its rate limit (``X-RateLimit-*``) is nearly spent;
+    ``failing``: the last fetch failed otherwise; ``partial``: it worked but
+    something was off (a malformed feed whose items were stored, bytes replaced,
+    GUIDs shared, a stream more than ``LAGGING_S`` behind); ``ok``: nothing to say
+    (a stream's reason is its state and lag)."""
     note = src.health_note or ""
     if not src.enabled:
         return "disabled", ""
@@ -47,6 +48,8 @@ def source_health(src: Source, now: datetime | None = None) -> tuple[str, str]:
                                                    and "Retry-After" in note)
         reason = f"{src.last_error}; {note}" if note else src.last_error
         return ("throttled" if asked_to_wait else "failing"), reason
+    if "(X-RateLimit)" in note:  # it worked, but the instance's budget is nearly spent
+        return "throttled", note
     if note:
         return "partial", note
     if src.stream_state is not None:  # a stream: its lag is its health

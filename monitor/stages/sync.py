@@ -44,8 +44,9 @@ def _channel(row: Channel, c: ChannelConfig) -> None:
 
 
 def _source(row: Source, src: SourceConfig) -> None:
-    if row.url != src.url:  # the conditional-GET validators belong to the old URL
+    if row.url != src.url:  # the conditional-GET validators (and ids) belong to the old URL
         row.etag = row.last_modified = None
+        row.cursor = None
         row.next_poll_at = None
     row.name, row.kind, row.url = src.name, src.kind, src.url
     row.interval_s, row.hot_interval_s = int(src.interval), int(src.hot_interval)

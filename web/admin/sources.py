@@ -45,7 +45,7 @@ from web.admin.probe import ProbeResult, probe
 
 router = APIRouter()
 HEALTH_DAYS = 7
-KINDS = ("feed", "forum", "discourse", "hackernews")
+KINDS = ("feed", "forum", "discourse", "hackernews", "mastodon")
 PAGES = ("listing", "thread")
 FIELDS = ("name", "kind", "url", "interval", "preset", "rules", "page", "hot_interval")
 

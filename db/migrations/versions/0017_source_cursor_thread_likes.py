@@ -1,8 +1,9 @@
 """source cursor, thread likes: Hacker News search and story points (issue 19)
 
-A ``hackernews`` source reads only the search hits newer than the last one it
-stored; ``source.cursor`` keeps that place in the same transaction as the posts,
-so a restart neither loses nor repeats hits. ``thread.likes`` keeps a story's
+Search and stream sources read only what is newer than what they stored:
+``source.cursor`` (JSON: hackernews ``{"search": "time:id"}``, mastodon the newest
+status id per stream) keeps that place in the same transaction as the posts, so a
+restart neither loses nor repeats. ``thread.likes`` keeps a story's
 points beside its comment count, as its engagement snapshots do.
 
 Revision ID: 0017
@@ -21,7 +22,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('source', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('cursor', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('cursor', sa.JSON(), nullable=True))
     with op.batch_alter_table('thread', schema=None) as batch_op:
         batch_op.add_column(sa.Column('likes', sa.Integer(), nullable=True))
 
