@@ -23,6 +23,7 @@ because both need it."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -214,3 +215,18 @@ def entry_screen(console_added: bool, allow: Sequence[str], resolver: Resolver =
     if not console_added:
         return None
     return partial(check_channel_url, allow=allow, resolver=resolver)
+
+
+_HOSTPORT = re.compile(r"(?:localhost|[\w-]+(?:\.[\w-]+)+|\[[0-9a-f:]+\])(?::\d{1,5})?", re.I)
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only, and the host only when it is a real host name:
+    apprise URLs carry tokens and passwords, some of them where a host would be
+    (``tgram://BOT_ID:TOKEN/CHAT``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<redacted>"
+    hostport = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    shown = hostport if _HOSTPORT.fullmatch(hostport) else ""
+    return f"{scheme}://{shown}/<redacted>" if shown else f"{scheme}://<redacted>"

@@ -7,7 +7,6 @@ can be overridden by ``CRISISWATCH_DATABASE`` so secrets stay out of the file.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +31,7 @@ from crawlers.extractors import hackernews as hn
 from crawlers.extractors.rules import check_forum_options
 from crawlers.jetstream import check_endpoint, plain_allowed, source_url_problem
 from crawlers.mastodon import check_source, lift_keys
+from crawlers.urlcheck import redact_url  # noqa: F401 - config users import it from here
 from monitor.text.strict_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
@@ -440,18 +440,3 @@ def load_config(path: str | Path, *, env: dict[str, str] | None = None) -> Confi
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return parse_config(data, base=path.resolve().parent, env=env, node=node)
-
-
-_HOSTPORT = re.compile(r"(?:localhost|[\w-]+(?:\.[\w-]+)+|\[[0-9a-f:]+\])(?::\d{1,5})?", re.I)
-
-
-def redact_url(url: str) -> str:
-    """Scheme and host only, and the host only when it is a real host name:
-    apprise URLs carry tokens and passwords, some of them where a host would be
-    (``tgram://BOT_ID:TOKEN/CHAT``)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return "<redacted>"
-    hostport = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    shown = hostport if _HOSTPORT.fullmatch(hostport) else ""
-    return f"{scheme}://{shown}/<redacted>" if shown else f"{scheme}://<redacted>"
