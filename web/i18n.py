@@ -23,6 +23,7 @@ from jinja2.runtime import Context
 
 from alerts.workflow import STATUSES
 from db.models import INTERFACE_LANGUAGES, ROLES, SEVERITIES
+from monitor.detection.category import known_keys
 from monitor.history.board import COUNTDOWN_EN
 from monitor.history.health import STATES
 from web.i18n_zh import ZH
@@ -120,9 +121,10 @@ def word(context: Context, value: object) -> str:
 
 
 # Stored words the pages show through ``|word``: severities, alert statuses, roles,
-# source states, incident trends and changes, who manages a row, and the choices of
-# the admin forms' selects (source kinds and pages, message formats).
-WORDS = (*SEVERITIES, *STATUSES, *ROLES, *STATES, "paused", "not fetched yet", "stale",
+# source states, incident categories, trends and changes, who manages a row, and the
+# choices of the admin forms' selects (source kinds and pages, message formats).
+WORDS = (*SEVERITIES, *STATUSES, *ROLES, *STATES, *sorted(known_keys()[0]), "paused", "not fetched yet", "stale",
          "growing", "steady", "merged", "rise", "reminder", "reopened", "enabled",
          "disabled", "active", "console", "config", "feed", "forum", "discourse", "listing",
-         "thread", "plain", "markdown", "html")
+         "thread", "plain", "markdown", "html",
+         "builtin", "custom")
