@@ -123,7 +123,8 @@ def word(context: Context, value: object) -> str:
 # Stored words the pages show through ``|word``: severities, alert statuses, roles,
 # source states, incident categories, trends and changes, who manages a row, and the
 # choices of the admin forms' selects (source kinds and pages, message formats).
-WORDS = (*SEVERITIES, *STATUSES, *ROLES, *STATES, *sorted(known_keys()[0]), "paused", "not fetched yet", "stale",
+WORDS = (*SEVERITIES, *STATUSES, *ROLES, *STATES, *sorted(known_keys()[0]), "paused",
+         "not fetched yet", "stale",
          "growing", "steady", "merged", "rise", "reminder", "reopened", "enabled",
          "disabled", "active", "console", "config", "feed", "forum", "discourse", "listing",
          "thread", "plain", "markdown", "html",
