@@ -311,6 +311,7 @@ class StageCursor(SQLModel, table=True):
 # --------------------------------------------------------------- console accounts
 
 ROLES = ("admin", "analyst", "pr")
+INTERFACE_LANGUAGES = ("zh", "en")  # the console's own words (web/i18n.py)
 
 
 class User(SQLModel, table=True):
@@ -323,6 +324,8 @@ class User(SQLModel, table=True):
     password_hash: str
     created_at: datetime = Field(default_factory=utcnow)
     disabled: bool = False
+    # the console's language as the user chose it; None: follow the browser
+    language: str | None = None
 
 
 class WebSession(SQLModel, table=True):

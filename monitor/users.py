@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import select
 
 from db.engine import read_session, session
-from db.models import ROLES, ApiToken, User, WebSession, utcnow
+from db.models import INTERFACE_LANGUAGES, ROLES, ApiToken, User, WebSession, utcnow
 
 MIN_PASSWORD = 10
 SESSION_TTL = timedelta(hours=12)
@@ -106,6 +106,18 @@ def set_disabled(engine: Engine, name: str, disabled: bool = True) -> None:
         s.add(user)
         if disabled:
             s.exec(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+def set_language(engine: Engine, name: str, language: str | None) -> None:
+    """The console's interface language for this account (``zh`` or ``en``); None
+    goes back to following the browser's Accept-Language."""
+    if language is not None and language not in INTERFACE_LANGUAGES:
+        raise UserError(f"unknown language {language!r}; use one of "
+                        f"{', '.join(INTERFACE_LANGUAGES)}")
+    with session(engine) as s, s.begin():
+        user = _find(s, name)
+        user.language = language
+        s.add(user)
 
 
 def list_users(engine: Engine) -> list[User]:

@@ -32,11 +32,12 @@ from monitor.config import (
     parse_config,
 )
 from monitor.history.search import SearchError
-from web import analyst, api, board, dashboard, login, pr
+from web import account, analyst, api, board, dashboard, login, pr
 from web.admin.router import router as admin_router
 from web.auth import LoginRequired, csrf_guard, is_api
 from web.clock import zone_of
-from web.pages import render
+from web.i18n import t
+from web.pages import page_lang, render
 from web.security import LoginLimiter, SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -82,7 +83,7 @@ def create_app(config: Config | None = None, engine: Engine | None = None) -> Fa
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (login, dashboard, board, analyst, pr):
+    for module in (login, account, dashboard, board, analyst, pr):
         app.include_router(module.router)
     app.include_router(admin_router, include_in_schema=False)
     app.include_router(api.router)
@@ -107,7 +108,8 @@ def _error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "error"
         if exc.status_code == 404 and message == "Not Found":
-            message = "There is nothing at this address."
+            lang = "en" if is_api(request) else page_lang(request)
+            message = t(lang, "There is nothing at this address.")
         if is_api(request):
             return _json_error(exc.status_code, message, getattr(exc, "headers", None))
         return render(request, "error.html", status_code=exc.status_code,

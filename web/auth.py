@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from db.models import User, WebSession
 from monitor.users import check_token, same_secret, session_user
+from web.i18n import LANG_COOKIE, choose_lang, t
 
 SESSION_COOKIE = "cw_session"
 LOGIN_COOKIE = "cw_login"  # double-submit CSRF token of the login form (no session yet)
@@ -57,6 +58,19 @@ def current_user(request: Request) -> User | None:
     return found[0] if found else None
 
 
+def interface_lang(request: Request) -> str:
+    """The interface language of this response (web/i18n.py): the logged-in user's
+    setting, else the language last chosen on this browser (for the login page),
+    else the browser's Accept-Language. Worked out once per request."""
+    found = getattr(request.state, "lang", None)
+    if found is None:
+        user = current_user(request)
+        setting = user.language if user else request.cookies.get(LANG_COOKIE)
+        found = choose_lang(setting, request.headers.get("accept-language"))
+        request.state.lang = found
+    return found
+
+
 def current_session(request: Request) -> WebSession | None:
     found = _auth(request)
     return found[1] if found else None
@@ -89,9 +103,11 @@ def allowed(user: User, roles: tuple[str, ...]) -> bool:
     return user.role == "admin" or not roles or user.role in roles
 
 
-def _role_problem(user: User, roles: tuple[str, ...]) -> HTTPException:
-    wanted = " or ".join(dict.fromkeys((*roles, "admin")))
-    return HTTPException(403, f"this needs the role {wanted}; you are {user.role}")
+def _role_problem(request: Request, user: User, roles: tuple[str, ...]) -> HTTPException:
+    lang = "en" if is_api(request) else interface_lang(request)
+    wanted = t(lang, " or ").join(t(lang, r) for r in dict.fromkeys((*roles, "admin")))
+    return HTTPException(403, t(lang, "this needs the role %(wanted)s; you are %(role)s",
+                                wanted=wanted, role=t(lang, user.role)))
 
 
 def require(*roles: str):  # noqa: ANN201 - a FastAPI dependency
@@ -111,7 +127,7 @@ def require(*roles: str):  # noqa: ANN201 - a FastAPI dependency
             if user is None:
                 raise LoginRequired()
         if not allowed(user, roles):
-            raise _role_problem(user, roles)
+            raise _role_problem(request, user, roles)
         return user
 
     return dependency
@@ -129,8 +145,8 @@ def check_csrf(request: Request, token: str | None) -> None:
     web_session = current_session(request)
     expected = web_session.csrf_token if web_session else request.cookies.get(LOGIN_COOKIE)
     if not same_secret(token, expected):
-        raise HTTPException(403, "the form's security token is missing or out of date: "
-                            "reload the page and try again")
+        raise HTTPException(403, t(interface_lang(request), "the form's security token is "
+                                   "missing or out of date: reload the page and try again"))
 
 
 async def csrf_guard(request: Request) -> None:

@@ -25,7 +25,8 @@ from monitor.history.incident_posts import (
     incident_posts,
 )
 from web.auth import Reader, engine_of
-from web.pages import render
+from web.i18n import countdown_words
+from web.pages import page_lang, render
 
 router = APIRouter(include_in_schema=False)
 POLL_SECONDS = 15  # app.state.post_poll_seconds overrides it (the browser tests use 1)
@@ -38,8 +39,10 @@ def poll_seconds(request: Request) -> float:
 
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request, user: Reader) -> HTMLResponse:
+    words = countdown_words(page_lang(request))
     return render(request, "board.html", rows=triage_board(engine_of(request)),
-                  now=utcnow(), countdown=countdown_text)
+                  now=utcnow(), countdown_words=words,
+                  countdown=lambda seconds: countdown_text(seconds, words))
 
 
 def incident_alerts(request: Request, incident_id: int) -> list[AlertLink]:

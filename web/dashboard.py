@@ -24,7 +24,8 @@ from db.engine import read_session
 from db.models import SEVERITIES, Brand, Incident, Mention, Post, Source, utcnow
 from monitor.history.health import source_health
 from web.auth import Reader, engine_of
-from web.pages import render
+from web.i18n import plural, t
+from web.pages import page_lang, render
 from web.sparkline import HOURS, first_hour, per_hour, sparkline
 
 router = APIRouter(include_in_schema=False)
@@ -98,43 +99,47 @@ def _as_time(value: datetime | str) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _stale(source: Source, now: datetime) -> str | None:
+def _stale(source: Source, now: datetime, lang: str = "en") -> str | None:
     """Why a source that did not fail looks stuck, or None."""
     stale = now - timedelta(seconds=STALE_INTERVALS * source.interval_s)
     if source.last_success_at is None:
         if source.last_fetch_at is not None and source.last_fetch_at < stale:
-            return "never fetched successfully"
+            return t(lang, "never fetched successfully")
         return None
     if source.last_success_at < stale:
-        return f"no success in {STALE_INTERVALS} intervals"
+        return t(lang, "no success in %(n)s intervals", n=STALE_INTERVALS)
     return None
 
 
-def in_trouble(source: Source, now: datetime) -> tuple[str, str] | None:
+def in_trouble(source: Source, now: datetime, lang: str = "en") -> tuple[str, str] | None:
     """(state, why) when a source needs a look, or None when it is fine. The state
-    is one of TROUBLE; the health note itself is shown beside it."""
+    is one of TROUBLE; the health note itself is shown beside it. ``why`` is in the
+    page's ``lang``."""
     state, _reason = source_health(source)
     if state == "disabled":
         return None
     n = source.consecutive_errors
-    failed = f"{n} failed fetch{'' if n == 1 else 'es'} in a row"
+    failed = plural(lang, "%(n)s failed fetch in a row", "%(n)s failed fetches in a row",
+                    n) % {"n": n}
     if state == "throttled":
-        return state, f"the server asked to wait (HTTP {source.last_status}); {failed}"
+        return state, t(lang, "the server asked to wait (HTTP %(status)s); %(failed)s",
+                        status=source.last_status, failed=failed)
     if state == "failing" or n > 0:
         return "failing", failed if n else (source.last_error or "")
-    stale = _stale(source, now)
+    stale = _stale(source, now, lang)
     if stale:
         return "stale", stale
     if state == "partial":
-        return state, "the last fetch worked only in part (see its note)"
+        return state, t(lang, "the last fetch worked only in part (see its note)")
     return None
 
 
-def troubled_sources(engine: Engine, now: datetime) -> list[tuple[Source, str, str]]:
+def troubled_sources(engine: Engine, now: datetime,
+                     lang: str = "en") -> list[tuple[Source, str, str]]:
     """(source, state, why) of every source in trouble, most serious first."""
     with read_session(engine) as s:
         sources = s.exec(select(Source).order_by(Source.name)).all()
-    found = [(src, *trouble) for src in sources if (trouble := in_trouble(src, now))]
+    found = [(src, *trouble) for src in sources if (trouble := in_trouble(src, now, lang))]
     return sorted(found, key=lambda row: TROUBLE.index(row[1]))
 
 
@@ -148,4 +153,4 @@ def dashboard(request: Request, user: Reader) -> HTMLResponse:
     volumes = [(v.brand, day.get(v.brand), v, sparkline(hourly.get(v.brand, [0] * HOURS)))
                for v in week]
     return render(request, "dashboard.html", by_severity=by_severity, top=top,
-                  volumes=volumes, troubled=troubled_sources(engine, now))
+                  volumes=volumes, troubled=troubled_sources(engine, now, page_lang(request)))

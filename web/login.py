@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from monitor.users import SESSION_TTL, end_session, start_session, verify
 from web.auth import LOGIN_COOKIE, SESSION_COOKIE, AnyUser, engine_of, new_login_csrf
-from web.pages import render
+from web.i18n import plural, t
+from web.pages import page_lang, render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("crisiswatch.web")
@@ -66,15 +67,18 @@ async def login(request: Request, name: str = Form(""), password: str = Form("")
     if wait:
         minutes = max(1, round(wait / 60))
         log.warning("login rate limit hit for %r from %s", name[:60], address)
-        return _login_page(request, next_url=next, name=name, status_code=429,
-                           error=f"Too many failed logins for this name. Try again in about "
-                                 f"{minutes} minute{'s' if minutes != 1 else ''}.")
+        lang = page_lang(request)
+        error = t(lang, "Too many failed logins for this name.") + " " + plural(
+            lang, "Try again in about %(n)s minute.", "Try again in about %(n)s minutes.",
+            minutes) % {"n": minutes}
+        return _login_page(request, next_url=next, name=name, status_code=429, error=error)
     user = await run_in_threadpool(verify, engine_of(request), name, password)
     if user is None:
         limiter.failed(name, address)
         log.info("failed login for %r from %s", name[:60], address)
         return _login_page(request, next_url=next, name=name, status_code=401,
-                           error="Wrong name or password (or the account is disabled).")
+                           error=t(page_lang(request),
+                                   "Wrong name or password (or the account is disabled)."))
     limiter.succeeded(name, address)
     started = await run_in_threadpool(start_session, engine_of(request), user)
     log.info("%s logged in from %s", user.name, address)

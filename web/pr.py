@@ -27,14 +27,15 @@ from monitor.text.replycheck import check_reply
 from web.auth import RESPONDERS, Reader, Responder, allowed, current_user, engine_of
 from web.board import post_section
 from web.clock import as_utc
-from web.pages import render
+from web.i18n import N_, t
+from web.pages import page_lang, render
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("crisiswatch.web")
 FIRST_STEPS = 4
 MAX_REPLY = 5000
-DONE = {"ack": "Acknowledged: escalation and reminders for this incident have stopped.",
-        "resolved": "Resolved: the incident and all its alerts are closed."}
+DONE = {"ack": N_("Acknowledged: escalation and reminders for this incident have stopped."),
+        "resolved": N_("Resolved: the incident and all its alerts are closed.")}
 
 
 def playbooks(request: Request) -> tuple[Playbook, ...]:
@@ -61,7 +62,8 @@ def status_counts(engine: Engine) -> dict[str, int]:
 @router.get("/alerts", response_class=HTMLResponse)
 def inbox(request: Request, user: Reader, status: str = "open") -> HTMLResponse:
     if status not in STATUSES:
-        raise HTTPException(404, f"There is no {status!r} tab (use {', '.join(STATUSES)}).")
+        raise HTTPException(404, t(page_lang(request), "There is no %(tab)r tab (use %(tabs)s).",
+                                   tab=status, tabs=", ".join(STATUSES)))
     engine = engine_of(request)
     return render(request, "alerts.html", tab=status, counts=status_counts(engine),
                   rows=list_alerts(engine, status=status, limit=200), now=utcnow())
@@ -78,18 +80,29 @@ def _posts(s, alert: Alert) -> list[dict]:  # noqa: ANN001 - Session
              "risk": m.risk if m else None} for p, src, m in rows]
 
 
+def statement_lang(languages: list[str], interface: str) -> str:
+    """The holding statement's language: the posts' (the reply answers them) when most
+    are Chinese or most are English; the interface's when they split evenly or the
+    alert has no posts, the page having no better reason to choose."""
+    zh, en = languages.count("zh"), len(languages) - languages.count("zh")
+    if zh != en:
+        return "zh" if zh > en else "en"
+    return interface
+
+
 def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int,
-                  zone: tzinfo = UTC) -> dict | None:
+                  zone: tzinfo = UTC, interface: str = "en") -> dict | None:
     """Everything the alert page shows, or None when there is no such alert. The
-    holding statement dates the incident in the console's ``zone``."""
+    team's part of the playbook (title, owner, first steps) is in the ``interface``
+    language; the holding statement and what never to say in it are in the posts'
+    language (``statement_lang``), dating the incident in the console's ``zone``."""
     with read_session(engine) as s:
         alert = s.get(Alert, alert_id)
         if alert is None or alert.incident_id is None:  # a system alert has no page
             return None
         incident, brand = s.get(Incident, alert.incident_id), s.get(Brand, alert.brand_id)
         posts = _posts(s, alert)
-    languages = [p["language"] for p in posts]
-    lang = "zh" if languages and languages.count("zh") * 2 > len(languages) else "en"
+    lang = statement_lang([p["language"] for p in posts], interface)
     book = next((b for b in books if b.name == alert.playbook), None) or \
         choose_playbook(books, incident.cues, incident.category)
     statement = fill_statement(book.text("holding_statement", lang),
@@ -99,17 +112,25 @@ def alert_context(engine: Engine, books: tuple[Playbook, ...], alert_id: int,
                                lang, book.placeholder_defaults)
     return {"alert": alert, "incident": incident, "brand": brand.name, "posts": posts,
             "book": book, "lang": lang, "statement": statement,
-            "first_steps": list(book.text("first_steps", lang))[:FIRST_STEPS],
+            "first_steps": list(book.text("first_steps", interface))[:FIRST_STEPS],
             "never_say": list(book.text("never_say", lang)),
-            "owner": book.text("owner", lang), "book_title": book.text("title", lang)}
+            "owner": book.text("owner", interface),
+            "book_title": book.text("title", interface)}
+
+
+def _context(request: Request, alert_id: int) -> dict:
+    """The alert page's context in this page's language; 404 for no such alert."""
+    context = alert_context(engine_of(request), playbooks(request), alert_id,
+                            request.app.state.zone, page_lang(request))
+    if context is None:
+        raise HTTPException(404, t(page_lang(request), "There is no alert #%(id)s.",
+                                   id=alert_id))
+    return context
 
 
 def _alert_page(request: Request, alert_id: int, *, status_code: int = 200,
                 **extra: object) -> HTMLResponse:
-    context = alert_context(engine_of(request), playbooks(request), alert_id,
-                            request.app.state.zone)
-    if context is None:
-        raise HTTPException(404, f"There is no alert #{alert_id}.")
+    context = _context(request, alert_id)
     user = current_user(request)
     can_work = user is not None and allowed(user, RESPONDERS)
     reply_default = f"{utcnow():%Y-%m-%dT%H:%M}"
@@ -122,10 +143,11 @@ def _alert_page(request: Request, alert_id: int, *, status_code: int = 200,
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
 def alert_page(request: Request, user: Reader, alert_id: int, done: str = "",
                trust: float | None = None) -> HTMLResponse:
-    flash = DONE.get(done)
+    lang = page_lang(request)
+    flash = t(lang, DONE[done]) if done in DONE else None
     if flash and done == "resolved" and trust is not None:
-        flash += (f" Trust score {trust:.1f} (100: replied at once, 0: on the promised time, "
-                  "below 0: late).")
+        flash += " " + t(lang, "Trust score %(trust).1f (100: replied at once, 0: on the "
+                         "promised time, below 0: late).", trust=trust)
     return _alert_page(request, alert_id, flash=flash)
 
 
@@ -170,16 +192,14 @@ def resolve_alert(request: Request, user: Responder, alert_id: int,
 def reply_check(request: Request, user: Responder, alert_id: int,
                 text: str = Form("")) -> HTMLResponse:
     """Check a draft reply against the alert's playbook and show what to fix."""
-    context = alert_context(engine_of(request), playbooks(request), alert_id,
-                            request.app.state.zone)
-    if context is None:
-        raise HTTPException(404, f"There is no alert #{alert_id}.")
+    context, lang = _context(request, alert_id), page_lang(request)
     if len(text) > MAX_REPLY:
         return _alert_page(request, alert_id, status_code=400, draft=text[:MAX_REPLY],
-                           reply_error=f"The draft is longer than {MAX_REPLY} characters.")
+                           reply_error=t(lang, "The draft is longer than %(n)s characters.",
+                                         n=MAX_REPLY))
     try:
         check = check_reply(text, context["book"]).to_dict()
     except ValueError as exc:
         return _alert_page(request, alert_id, status_code=400, draft=text,
-                           reply_error=f"Nothing to check: {exc}.")
+                           reply_error=t(lang, "Nothing to check: %(why)s.", why=exc))
     return _alert_page(request, alert_id, draft=text, check=check)

@@ -11,7 +11,7 @@ the countdown wording are pure functions, tested without a database."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -99,20 +99,25 @@ def board_order(rows: Sequence[BoardRow]) -> list[BoardRow]:
     return sorted(rows, key=key)
 
 
-def countdown_text(seconds_left: float) -> str:
+COUNTDOWN_EN = {"days": "{d} d {h} h", "hours": "{h} h {m} min",
+                "minutes": "{m} min {s} s", "overdue": "overdue by {span}"}
+
+
+def countdown_text(seconds_left: float, words: Mapping[str, str] = COUNTDOWN_EN) -> str:
     """The countdown's words (web/static/app.js says the same in the browser):
-    "1 h 05 min", "12 min 30 s", or "overdue by 3 min 10 s"."""
+    "1 h 05 min", "12 min 30 s", or "overdue by 3 min 10 s"; ``words`` gives the
+    phrases in the page's language (web/i18n.py)."""
     late = seconds_left < 0
     total = int(abs(seconds_left))
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours >= 24:
-        span = f"{hours // 24} d {hours % 24} h"
+        span = words["days"].format(d=hours // 24, h=hours % 24)
     elif hours:
-        span = f"{hours} h {minutes:02d} min"
+        span = words["hours"].format(h=hours, m=f"{minutes:02d}")
     else:
-        span = f"{minutes} min {secs:02d} s"
-    return f"overdue by {span}" if late else span
+        span = words["minutes"].format(m=minutes, s=f"{secs:02d}")
+    return words["overdue"].format(span=span) if late else span
 
 
 def newest_post_time(max_published: datetime | None, max_seen: datetime) -> datetime:

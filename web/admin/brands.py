@@ -39,6 +39,8 @@ from web.admin.common import (
     require_editable,
     save_row,
 )
+from web.i18n import N_, t
+from web.pages import page_lang
 
 router = APIRouter()
 PREVIEW_DAYS = 7
@@ -68,8 +70,8 @@ def preview_matches(engine: Engine, keywords: list[str], exclude: list[str], *,
     return Preview(len(hits), len(posts), len(posts) >= scan, hits[:show])
 
 
-def _validate(engine: Engine, values: dict, brand_id: int | None) -> tuple[BrandConfig | None,
-                                                                           dict[str, str]]:
+def _validate(engine: Engine, values: dict, brand_id: int | None, lang: str = "en"
+              ) -> tuple[BrandConfig | None, dict[str, str]]:
     """The brand as the config would accept it, and one message per bad field."""
     try:
         brand = BrandConfig(name=values["name"].strip(), keywords=values["keywords"],
@@ -80,7 +82,8 @@ def _validate(engine: Engine, values: dict, brand_id: int | None) -> tuple[Brand
         taken = [b for b in s.exec(select(Brand)).all()
                  if b.name.casefold() == brand.name.casefold() and b.id != brand_id]
     if taken:
-        return None, {"name": f"a brand named {taken[0].name!r} already exists"}
+        return None, {"name": t(lang, "a brand named %(name)r already exists",
+                                name=taken[0].name)}
     return brand, {}
 
 
@@ -115,16 +118,17 @@ def list_brands(request: Request, user: AdminUser) -> Response:
 def _submit(request: Request, form: AdminForm, brand_id: int | None) -> Response:
     """Preview (nothing saved) or save, depending on the button pressed."""
     engine = engine_of(request)
-    row = get_row(engine, Brand, brand_id, "brand") if brand_id else None
-    require_editable(row, "brand")
+    row = get_row(engine, Brand, brand_id, "brand", page_lang(request)) if brand_id else None
+    require_editable(row, "brand", page_lang(request))
     values = _form_values(form)
-    brand, errors = _validate(engine, values, brand_id)
+    lang = page_lang(request)
+    brand, errors = _validate(engine, values, brand_id, lang)
     if brand is None or form.get("action") == "preview":
         found = preview_matches(engine, values["keywords"], values["exclude"]) if brand else None
         return _form_page(request, row, values, errors, 200 if brand else 422,
                           preview=found, days=PREVIEW_DAYS)
     save_row(engine, brand, values["enabled"], brand_id)
-    return back("/admin/brands", f"saved brand {brand.name}")
+    return back("/admin/brands", t(lang, "saved brand %(name)s", name=brand.name))
 
 
-mount_row_routes(router, RowSection("/brands", Brand, "brand", _form_page, _values_of, _submit))
+mount_row_routes(router, RowSection("/brands", Brand, N_("brand"), _form_page, _values_of, _submit))

@@ -46,6 +46,8 @@ from web.admin.common import (
     save_row,
 )
 from web.dashboard import open_incidents
+from web.i18n import N_, t
+from web.pages import page_lang
 
 router = APIRouter()
 FORMATS = ("plain", "markdown", "html")
@@ -99,13 +101,15 @@ def _unknown_brands(engine: Engine, names: list[str]) -> list[str]:
 
 
 def validate_channel(values: dict, url: str, *, allow: list[str], engine: Engine,
-                     channel_id: int | None) -> tuple[ChannelConfig | None, dict[str, str]]:
+                     channel_id: int | None, lang: str = "en"
+                     ) -> tuple[ChannelConfig | None, dict[str, str]]:
     """The channel as the config would accept it (URL included), its webhook host
     checked, its brands known and its name unique; else one message per field."""
     brands = lines(values["brands"])
     unknown = _unknown_brands(engine, brands)
     if unknown:
-        return None, {"brands": f"no brand named {', '.join(map(repr, unknown))}"}
+        return None, {"brands": t(lang, "no brand named %(names)s",
+                                  names=", ".join(map(repr, unknown)))}
     try:
         ch = ChannelConfig(name=values["name"], url=url, min_severity=values["min_severity"],
                            brands=brands, tags=lines(values["tags"]), tier=values["tier"] or 0,
@@ -126,7 +130,8 @@ def validate_channel(values: dict, url: str, *, allow: list[str], engine: Engine
         taken = [c for c in s.exec(select(Channel)).all()
                  if c.name.casefold() == ch.name.casefold() and c.id != channel_id]
     if taken:
-        return None, {"name": f"a channel named {taken[0].name!r} already exists"}
+        return None, {"name": t(lang, "a channel named %(name)r already exists",
+                                name=taken[0].name)}
     return ch, {}
 
 
@@ -148,19 +153,22 @@ def list_channels(request: Request, user: AdminUser) -> Response:
 
 
 def _submit(request: Request, form: AdminForm, channel_id: int | None) -> Response:
-    engine = engine_of(request)
-    row = get_row(engine, Channel, channel_id, "channel") if channel_id else None
-    require_editable(row, "channel")
+    engine, lang = engine_of(request), page_lang(request)
+    row = get_row(engine, Channel, channel_id, "channel", lang) if channel_id else None
+    require_editable(row, "channel", lang)
     values = _form_values(form)
     url = values["url"] or (row.url if row else "")
     if not url:
-        return _form_page(request, row, values, {"url": "enter the apprise URL"}, 422)
+        return _form_page(request, row, values,
+                          {"url": t(page_lang(request), "enter the apprise URL")}, 422)
     ch, errors = validate_channel(values, url, allow=allow_private(config_of(request)),
-                                  engine=engine, channel_id=channel_id)
+                                  engine=engine, channel_id=channel_id,
+                                  lang=page_lang(request))
     if ch is None:
         return _form_page(request, row, values, errors, 422)
     save_row(engine, ch, values["enabled"], channel_id)
-    return back("/admin/channels", f"saved channel {ch.name}")
+    return back("/admin/channels", t(page_lang(request), "saved channel %(name)s",
+                                     name=ch.name))
 
 
 @router.post("/channels/{channel_id}/test")
@@ -169,7 +177,8 @@ def test_channel(channel_id: int, request: Request,
     """Send a test message through the stored channel and show apprise's answer; a
     console-added channel passes the same check as a delivery first (its host may
     resolve elsewhere now than when it was saved)."""
-    row = get_row(engine_of(request), Channel, channel_id, "channel")
+    row = get_row(engine_of(request), Channel, channel_id, "channel",
+                  page_lang(request))
     console, allow = row.managed_by == "console", allow_private(config_of(request))
     refused = refuse_delivery(row.url, console, allow)
     body = TEST_BODY.format(name=inert(row.name),
@@ -177,7 +186,9 @@ def test_channel(channel_id: int, request: Request,
     result = SendResult(False, refused) if refused else send_apprise(
         row.url, TEST_TITLE, body, "notice", row.format, row.tags,
         follow_redirects=not console, screen=entry_screen(console, allow))
-    message = "delivered" if result.ok else f"not delivered: {result.error}"
+    lang = page_lang(request)
+    message = (t(lang, "delivered") if result.ok
+               else t(lang, "not delivered: %(why)s", why=result.error))
     return page(request, "admin/channel_test.html", channel=row,
                 shown_url=redact_url(row.url), ok=result.ok,
                 message=_scrub(message, row.url), body=body)
@@ -188,5 +199,5 @@ def _scrub(text: str, url: str) -> str:
     return text.replace(url, redact_url(url)) if url else text
 
 
-mount_row_routes(router, RowSection("/channels", Channel, "channel", _form_page, _values_of,
+mount_row_routes(router, RowSection("/channels", Channel, N_("channel"), _form_page, _values_of,
                                     _submit))

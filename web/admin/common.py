@@ -25,7 +25,8 @@ from db.models import Brand, Channel, Source, User, utcnow
 from monitor.config import Config
 from monitor.stages.sync import MODELS, Item, Row, apply_config
 from web.auth import check_csrf, require
-from web.pages import render
+from web.i18n import N_, t
+from web.pages import page_lang, render
 
 CSRF_FIELD = "csrf_token"  # web/auth.py csrf_guard reads the same field
 FORM_ERROR = "_form"  # errors that belong to no single field
@@ -113,18 +114,20 @@ def field_errors(exc: ValidationError, fields: Collection[str]) -> dict[str, str
     return errors
 
 
-def require_editable(row: object | None, what: str) -> None:
+def require_editable(row: object | None, what: str, lang: str = "en") -> None:
     """409 for rows the YAML file manages: sync would undo a console edit at the next start."""
     if row is not None and getattr(row, "managed_by", "console") != "console":
-        raise HTTPException(409, f"this {what} is managed by the config file; edit it there")
+        raise HTTPException(409, t(lang, "this %(what)s is managed by the config file; "
+                                   "edit it there", what=t(lang, what)))
 
 
-def get_row(engine: Engine, model: type[Row], row_id: int, noun: str) -> Row:
+def get_row(engine: Engine, model: type[Row], row_id: int, noun: str,
+            lang: str = "en") -> Row:
     """The row, or 404 naming what was not found."""
     with read_session(engine) as s:
         row = s.get(model, row_id)
     if row is None:
-        raise HTTPException(404, f"no such {noun}")
+        raise HTTPException(404, t(lang, "no such %(what)s", what=t(lang, noun)))
     return row
 
 
@@ -153,11 +156,11 @@ class RowSection:
 
     path: str  # under /admin: "/brands"
     model: type
-    noun: str  # "brand"
+    noun: str  # "brand" (translated by web/i18n.py: listed in NOUNS)
     form_page: FormPage  # (request, row or None, form values, errors) -> the form
     values_of: Callable[[Row | None], dict]  # a row's form values; None: a new row's
     submit: Submit  # (request, form, row id or None for a new row) -> response
-    verbs: tuple[str, str] = ("enabled", "disabled")
+    verbs: tuple[str, str] = (N_("enabled"), N_("disabled"))
     on_enable: Callable[[Row], None] | None = None  # e.g. a source polls again at once
 
 
@@ -173,7 +176,8 @@ def mount_row_routes(router: APIRouter, section: RowSection) -> None:
 
     @router.get(f"{path}/{{row_id}}")
     def edit_row(row_id: int, request: Request, user: AdminUser) -> Response:
-        row = get_row(engine_of(request), section.model, row_id, section.noun)
+        row = get_row(engine_of(request), section.model, row_id, section.noun,
+                      page_lang(request))
         return section.form_page(request, row, section.values_of(row), {})
 
     @router.post(f"{path}/new")
@@ -186,20 +190,22 @@ def mount_row_routes(router: APIRouter, section: RowSection) -> None:
 
     @router.post(f"{path}/{{row_id}}/enabled")
     def set_enabled(row_id: int, request: Request, form: PostedForm) -> Response:
-        enabled = form.flag("enabled")
+        enabled, lang = form.flag("enabled"), page_lang(request)
+        noun = t(lang, section.noun)
         with session(engine_of(request)) as s, s.begin():
             row = s.get(section.model, row_id)
             if row is None:
-                raise HTTPException(404, f"no such {section.noun}")
+                raise HTTPException(404, t(lang, "no such %(what)s", what=noun))
             if enabled and dropped_from_file(config_of(request), row):
-                raise HTTPException(409, f"this {section.noun} is no longer in the config "
-                                         "file; add it there to enable it")
+                raise HTTPException(409, t(lang, "this %(what)s is no longer in the config "
+                                         "file; add it there to enable it", what=noun))
             set_paused(row, None if enabled else form.user.name)
             if enabled and section.on_enable is not None:
                 section.on_enable(row)
             s.add(row)
-        verb = section.verbs[0] if enabled else section.verbs[1]
-        return back(f"/admin{path}", f"{verb} {section.noun} {row.name}")
+        verb = t(lang, section.verbs[0] if enabled else section.verbs[1])
+        return back(f"/admin{path}", t(lang, "%(verb)s %(what)s %(name)s", verb=verb,
+                                       what=noun, name=row.name))
 
 
 def set_paused(row: Row, by: str | None) -> None:

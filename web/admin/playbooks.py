@@ -17,6 +17,8 @@ from alerts.playbooks import BUILTIN, Playbook, PlaybookError, load_playbooks, v
 from monitor.config import Config
 from monitor.detection.category import known_keys, playbooks_for
 from web.admin.common import AdminUser, config_of, page
+from web.i18n import t
+from web.pages import page_lang
 
 router = APIRouter()
 LANGS = ("en", "zh")
@@ -38,8 +40,10 @@ def folder_of(config: Config | None) -> Path | None:
 
 
 def _lang(request: Request) -> str:
-    lang = request.query_params.get("lang", "en")
-    return lang if lang in LANGS else "en"
+    """The language a playbook is shown in: the one picked on the page, else the
+    interface's."""
+    lang = request.query_params.get("lang", "")
+    return lang if lang in LANGS else page_lang(request)
 
 
 @router.get("/playbooks")
@@ -67,7 +71,7 @@ def show_playbook(name: str, request: Request, user: AdminUser) -> Response:
     books, _problem = loaded_playbooks(config_of(request))
     found = [b for b in books if b.name == name]
     if not found:
-        raise HTTPException(404, "no such playbook")
+        raise HTTPException(404, t(page_lang(request), "no such playbook"))
     book = found[0]
     defaults = {key: value.get(_lang(request)) or value.get("en", "")
                 for key, value in sorted(book.placeholder_defaults.items())}

@@ -14,14 +14,18 @@ from fastapi.responses import Response
 
 from web.admin import brands, channels, playbooks, sources, users
 from web.admin.common import AdminUser, page
+from web.i18n import N_
 
 router = APIRouter(prefix="/admin")
 
-SECTIONS = (("Brands", "/admin/brands", "watch keywords, with a preview of what they match"),
-            ("Sources", "/admin/sources", "feeds and forums, their health, test fetch"),
-            ("Channels", "/admin/channels", "where alerts go, routing, test notification"),
-            ("Playbooks", "/admin/playbooks", "first-response playbooks, folder check"),
-            ("Users", "/admin/users", "console accounts and roles"))
+SECTIONS = ((N_("Brands"), "/admin/brands",
+             N_("watch keywords, with a preview of what they match")),
+            (N_("Sources"), "/admin/sources",
+             N_("feeds and forums, their health, test fetch")),
+            (N_("Channels"), "/admin/channels",
+             N_("where alerts go, routing, test notification")),
+            (N_("Playbooks"), "/admin/playbooks", N_("first-response playbooks, folder check")),
+            (N_("Users"), "/admin/users", N_("console accounts and roles")))
 
 
 @router.get("")

@@ -42,6 +42,8 @@ from web.admin.common import (
     save_row,
 )
 from web.admin.probe import ProbeResult, probe
+from web.i18n import N_, t
+from web.pages import page_lang
 
 router = APIRouter()
 HEALTH_DAYS = 7
@@ -127,7 +129,8 @@ def _parse_rules(text: str) -> tuple[dict | None, str | None]:
 
 
 def validate_source(values: dict, *, allow: list[str], engine: Engine,
-                    source_id: int | None) -> tuple[SourceConfig | None, dict[str, str]]:
+                    source_id: int | None, lang: str = "en"
+                    ) -> tuple[SourceConfig | None, dict[str, str]]:
     """The source as the config would accept it, its URL checked for private
     addresses, its name unique; else one message per bad field."""
     rules, rules_error = _parse_rules(values["rules"])
@@ -147,7 +150,8 @@ def validate_source(values: dict, *, allow: list[str], engine: Engine,
         taken = [x for x in s.exec(select(Source)).all()
                  if x.name.casefold() == src.name.casefold() and x.id != source_id]
     if taken:
-        return None, {"name": f"a source named {taken[0].name!r} already exists"}
+        return None, {"name": t(lang, "a source named %(name)r already exists",
+                                name=taken[0].name)}
     return src, {}
 
 
@@ -195,24 +199,27 @@ def list_sources(request: Request, user: AdminUser) -> Response:
 def _submit(request: Request, form: AdminForm, source_id: int | None) -> Response:
     """Test fetch (nothing saved) or save, depending on the button pressed."""
     engine = engine_of(request)
-    row = get_row(engine, Source, source_id, "source") if source_id else None
-    require_editable(row, "source")
+    row = get_row(engine, Source, source_id, "source", page_lang(request)) if source_id else None
+    require_editable(row, "source", page_lang(request))
     values = _form_values(form)
     src, errors = validate_source(values, allow=allow_private(config_of(request)),
-                                  engine=engine, source_id=source_id)
+                                  engine=engine, source_id=source_id,
+                                  lang=page_lang(request))
     if src is None:
         return _form_page(request, row, values, errors, 422)
     if form.get("action") == "test":
         return _form_page(request, row, values, {}, test=run_test_fetch(request, src))
     save_row(engine, src, values["enabled"], source_id)
-    return back("/admin/sources", f"saved source {src.name}")
+    return back("/admin/sources", t(page_lang(request), "saved source %(name)s",
+                                    name=src.name))
 
 
 @router.post("/sources/{source_id}/test")
 def test_source(source_id: int, request: Request,
                 form: PostedForm) -> Response:
     """Test fetch of a stored source as it is saved."""
-    row = get_row(engine_of(request), Source, source_id, "source")
+    row = get_row(engine_of(request), Source, source_id, "source",
+                  page_lang(request))
     src = SourceConfig.model_construct(name=row.name, kind=row.kind, url=row.url,
                                        preset=row.preset, rules=row.rules, page=row.page,
                                        robots=row.obey_robots)
@@ -224,6 +231,6 @@ def _poll_now(row: Source) -> None:
     row.next_poll_at = None  # resume now, not after the backoff of the old errors
 
 
-mount_row_routes(router, RowSection("/sources", Source, "source", _form_page, _values_of,
-                                    _submit, verbs=("resumed", "paused"),
+mount_row_routes(router, RowSection("/sources", Source, N_("source"), _form_page, _values_of,
+                                    _submit, verbs=(N_("resumed"), N_("paused")),
                                     on_enable=_poll_now))

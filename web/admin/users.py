@@ -20,6 +20,8 @@ from monitor.users import (
     set_role,
 )
 from web.admin.common import AdminUser, PostedForm, back, engine_of, page
+from web.i18n import t
+from web.pages import page_lang
 
 router = APIRouter()
 
@@ -48,20 +50,23 @@ def users_page(request: Request, user: AdminUser) -> Response:
 @router.post("/users/new")
 def create_user(request: Request, form: PostedForm) -> Response:
     values = {"name": form.get("name").strip(), "role": form.get("role")}
+    lang = page_lang(request)
     if form.get("password") != form.get("password2"):
-        return _page(request, form.user, {"password": "the two passwords differ"}, values, 422)
+        return _page(request, form.user, {"password": t(lang, "the two passwords differ")},
+                     values, 422)
     try:
         add_user(engine_of(request), values["name"], values["role"], form.get("password"))
     except UserError as exc:
         return _page(request, form.user, {_error_field(str(exc)): str(exc)}, values, 422)
-    return back("/admin/users", f"added user {values['name']}")
+    return back("/admin/users", t(lang, "added user %(name)s", name=values["name"]))
 
 
 def _name_of(request: Request, user_id: int) -> str:
     """Accounts are addressed by id in URLs (a name may hold a slash)."""
     found = [u.name for u in list_users(engine_of(request)) if u.id == user_id]
     if not found:
-        raise HTTPException(404, "no such user")
+        raise HTTPException(404, t(page_lang(request), "no such %(what)s",
+                                   what=t(page_lang(request), "user")))
     return found[0]
 
 
@@ -69,12 +74,14 @@ def _name_of(request: Request, user_id: int) -> str:
 def disable_user(user_id: int, request: Request,
                  form: PostedForm) -> Response:
     """Disable (``disabled=1``) or enable an account."""
-    name = _name_of(request, user_id)
+    name, lang = _name_of(request, user_id), page_lang(request)
     disabled = form.flag("disabled")
     if disabled and name == getattr(form.user, "name", None):
-        raise HTTPException(409, "you cannot disable your own account")
+        raise HTTPException(409, t(lang, "you cannot disable your own account"))
     set_disabled(engine_of(request), name, disabled)
-    return back("/admin/users", f"{'disabled' if disabled else 'enabled'} user {name}")
+    verb = t(lang, "disabled") if disabled else t(lang, "enabled")
+    return back("/admin/users", t(lang, "%(verb)s %(what)s %(name)s", verb=verb,
+                                  what=t(lang, "user"), name=name))
 
 
 @router.post("/users/{user_id}/password")
@@ -86,17 +93,19 @@ def reset_password(user_id: int, request: Request,
         set_password(engine_of(request), name, form.get("password"))
     except UserError as exc:
         return _page(request, form.user, {f"password:{user_id}": str(exc)}, status_code=422)
-    return back("/admin/users", f"set a new password for {name}")
+    return back("/admin/users", t(page_lang(request), "set a new password for %(name)s",
+                                  name=name))
 
 
 @router.post("/users/{user_id}/role")
 def change_role(user_id: int, request: Request, form: PostedForm) -> Response:
     """Give an account another role (not one's own: see the module docstring)."""
-    name = _name_of(request, user_id)
+    name, lang = _name_of(request, user_id), page_lang(request)
     if name == getattr(form.user, "name", None):
-        raise HTTPException(409, "you cannot change your own role")
+        raise HTTPException(409, t(lang, "you cannot change your own role"))
     try:
         set_role(engine_of(request), name, form.get("role"))
     except UserError as exc:
         return _page(request, form.user, {f"role:{user_id}": str(exc)}, status_code=422)
-    return back("/admin/users", f"{name} is now {form.get('role')}")
+    return back("/admin/users", t(lang, "%(name)s is now %(role)s", name=name,
+                                  role=t(lang, form.get("role"))))

@@ -16,18 +16,36 @@ document.addEventListener("change", function (event) {
 });
 
 // The triage board's countdowns: <time class="countdown" datetime="..."> ticks every
-// second in the words monitor/history/board.py's countdown_text uses, and its cell
+// second in the words monitor/history/board.py's countdown_text uses, in the page's
+// language (the board's data-countdown-* attributes hold the phrases), and its cell
 // turns "overdue" (red, and the words say so) when the deadline passes.
 (function () {
+  var ENGLISH = {days: "{d} d {h} h", hours: "{h} h {m} min", minutes: "{m} min {s} s",
+                 overdue: "overdue by {span}"};
   function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function phrases() {
+    var board = document.querySelector("[data-countdown-overdue]");
+    var found = {};
+    Object.keys(ENGLISH).forEach(function (key) {
+      found[key] = (board && board.getAttribute("data-countdown-" + key)) || ENGLISH[key];
+    });
+    return found;
+  }
+  function fill(phrase, values) {
+    return phrase.replace(/\{(\w+)\}/g, function (all, name) {
+      return name in values ? String(values[name]) : all;
+    });
+  }
+  var said;
   function words(secondsLeft) {
+    said = said || phrases();
     var total = Math.floor(Math.abs(secondsLeft));
     var hours = Math.floor(total / 3600), minutes = Math.floor((total % 3600) / 60);
     var span;
-    if (hours >= 24) { span = Math.floor(hours / 24) + " d " + (hours % 24) + " h"; }
-    else if (hours) { span = hours + " h " + pad(minutes) + " min"; }
-    else { span = minutes + " min " + pad(total % 60) + " s"; }
-    return secondsLeft < 0 ? "overdue by " + span : span;
+    if (hours >= 24) { span = fill(said.days, {d: Math.floor(hours / 24), h: hours % 24}); }
+    else if (hours) { span = fill(said.hours, {h: hours, m: pad(minutes)}); }
+    else { span = fill(said.minutes, {m: minutes, s: pad(total % 60)}); }
+    return secondsLeft < 0 ? fill(said.overdue, {span: span}) : span;
   }
   function tick() {
     var now = Date.now();
