@@ -3,8 +3,8 @@
 NULL (every existing user) means "follow the browser's Accept-Language"; "zh" or
 "en" once the user picks one from the console's header (issue 18).
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-12 10:00:00
 """
 from alembic import op
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0015'
-down_revision = '0014'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
