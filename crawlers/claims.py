@@ -75,7 +75,8 @@ def db_now(conn: Connection) -> datetime | ColumnElement:
 def _soft(conn: Connection) -> Connection:
     """Commit this transaction without waiting for the disk: a lease lost in a
     PostgreSQL crash only frees its source early, and the wait for the WAL flush
-    was most of a claim's time."""
+    was most of a claim's time (10,000 sources: 6.7 ms a claim with it, 2.8 ms
+    without, ``python -m bench.scheduler``)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
     return conn
