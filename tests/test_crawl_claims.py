@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import func, select
 
-from crawlers.claims import claim_due, release_all, renew
+from crawlers.claims import Claimer, claim_due, release_all, renew
 from crawlers.items import FetchResult, PostItem
 from crawlers.pipelines.store import store_result
 from db.engine import open_database, session
@@ -247,3 +247,20 @@ def test_sqlite_claim_searches_the_index(tmp_path: Path) -> None:
                 f"EXPLAIN QUERY PLAN {statement}", parameters)]
             assert any("USING INDEX ix_source_next_poll_at" in p for p in plan), plan
             assert not any(p.startswith("SCAN source") and "INDEX" not in p for p in plan), plan
+
+
+def test_a_worker_claims_within_its_cap_renews_and_gives_back(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'cw.db'}")
+    _add(engine, **{f"s{i}": None for i in range(5)})
+    worker = Claimer(engine, lease_s=0.6, limit=10, max_claimed=3)
+    first = worker.due(in_flight=set())
+    assert len(first) == 3  # no more than it may hold
+    in_flight = {c.id for c in first}
+    assert worker.due(in_flight) == []  # full
+    time.sleep(0.25)  # past a third of the lease: the next tick renews
+    worker.renew_due(in_flight)
+    time.sleep(0.45)  # the first leases would have lapsed by now without it
+    assert len(claim_due(engine, "other")) == 2  # only the two it never held
+    assert all(_source(engine, i).lease_owner == worker.owner for i in in_flight)
+    worker.close()
+    assert all(_source(engine, i).lease_owner is None for i in in_flight)
