@@ -70,7 +70,8 @@ class Source(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     error_count: int = 0
     consecutive_errors: int = 0
-    next_poll_at: datetime | None = None
+    # indexed: a crawl worker's claim reads only the due rows (crawlers/claims.py)
+    next_poll_at: datetime | None = Field(default=None, index=True)
     posts_seen: int = 0
     # what was odd about the last fetch even if it worked: bytes replaced, GUIDs
     # shared, a Retry-After obeyed (or capped)
@@ -82,6 +83,10 @@ class Source(SQLModel, table=True):
     stream_cursor: int | None = Field(default=None, sa_column=Column(BigInteger))
     stream_state: str | None = None
     stream_event_at: datetime | None = None
+    # the crawl worker polling it now and until when (the database's clock): a
+    # lease, so two workers never poll it at once and a dead one's lapses
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
 
 
 class Thread(SQLModel, table=True):

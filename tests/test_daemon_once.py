@@ -79,6 +79,9 @@ def test_broken_sources_are_marked_and_others_carry_on(site, receiver, make_conf
     assert result.returncode == 0, result.stderr
     engine = db_engine(config.parent)
     assert _source(engine, "good").last_error is None
+    # every poll gave its lease back when it was stored (crawlers/claims.py)
+    with session(engine) as s:
+        assert s.exec(select(Source).where(Source.lease_owner != None)).all() == []  # noqa: E711
     assert len(receiver.received) == 1
     malformed, down, html = (_source(engine, n) for n in ("malformed", "down", "html"))
     assert malformed.last_error.startswith("malformed feed")

@@ -1,18 +1,24 @@
 """Stores each FetchResult: new posts (deduplicated), engagement changes and the
-source's health, in one transaction, then tells the daemon there is new work."""
+source's health, in one transaction, then tells the daemon there is new work.
+
+The source's schedule and health move only while the storing worker still holds
+the source's lease (crawlers/claims.py), and the lease is given back with them;
+a worker whose lease another took keeps its posts (deduplicated as always) but
+leaves the schedule to the new holder."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from scrapy.exceptions import NotConfigured
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from crawlers import signals as cw_signals
+from crawlers.claims import holds_lease, release
 from crawlers.extractors.text import storable
 from crawlers.items import FetchResult, PostItem, ThreadRef, ThreadResult
 from crawlers.schedule import MAX_BACKOFF_S, next_poll, retry_wait
@@ -90,8 +96,9 @@ def _schedule(source: Source, now: datetime, retry_after: float | None,
     return [note]
 
 
-def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
-    now = utcnow()
+def _record_health(source: Source, result: FetchResult, new_posts: int,
+                   now: datetime | None = None) -> None:
+    now = now or utcnow()
     source.last_fetch_at = now
     source.last_status = result.status
     if result.ok:
@@ -112,17 +119,18 @@ def _record_health(source: Source, result: FetchResult, new_posts: int) -> None:
 
 
 def _record_store_failure(engine: Engine, source_id: int, status: int | None,
-                          exc: Exception) -> None:
+                          exc: Exception, owner: str | None = None) -> None:
     """Mark the source failing, with backoff, when its fetch could not be stored:
     otherwise its next poll never moves and the site is fetched twice a second."""
     error = f"could not store the fetch: {type(exc).__name__}: {exc}"
     try:
         with session(engine) as s, s.begin():
-            source = s.get(Source, source_id)
-            if source is None:
+            source, now = _locked_source(s, source_id)
+            if source is None or not holds_lease(source, owner):
                 return
             _record_health(source, FetchResult(source_id=source_id, status=status,
-                                               error=storable(error)[:300]), 0)
+                                               error=storable(error)[:300]), 0, now)
+            release(source, owner)
             s.add(source)
     except Exception:
         log.exception("source #%s: could not record that its fetch failed to store", source_id,
@@ -155,21 +163,34 @@ def _upsert_thread(s: Session, source_id: int, ref: ThreadRef,
     return thread
 
 
-def store_result(engine: Engine, result: FetchResult) -> int:
+def store_result(engine: Engine, result: FetchResult, owner: str | None = None) -> int:
     """Write one fetch's outcome atomically; return how many posts were new. If that
-    fails, the failure itself goes on the source's health (with backoff)."""
+    fails, the failure itself goes on the source's health (with backoff). ``owner``
+    is the crawl worker that claimed the source: the schedule moves only if it
+    still holds the lease."""
     try:
-        return _store_result(engine, result)
+        return _store_result(engine, result, owner)
     except Exception as exc:
         log.exception("source #%s: storing its fetch failed", result.source_id,
                       extra={"source": result.source_id})
-        _record_store_failure(engine, result.source_id, result.status, exc)
+        _record_store_failure(engine, result.source_id, result.status, exc, owner)
         return 0
 
 
-def _store_result(engine: Engine, result: FetchResult) -> int:
+def _locked_source(s: Session, source_id: int) -> tuple[Source | None, datetime]:
+    """The source row and the time on the clock leases run on (crawlers/claims.py).
+    On PostgreSQL the row stays locked until commit, so no claim can take its
+    lease between our check and our write; SQLite's writers run one at a time."""
+    if s.get_bind().dialect.name != "postgresql":
+        return s.get(Source, source_id), utcnow()
+    row = s.exec(select(Source, func.now()).where(Source.id == source_id)
+                 .with_for_update(of=Source)).first()
+    return (row[0], row[1].astimezone(UTC)) if row else (None, utcnow())
+
+
+def _store_result(engine: Engine, result: FetchResult, owner: str | None) -> int:
     with session(engine) as s, s.begin():
-        source = s.get(Source, result.source_id)
+        source, now = _locked_source(s, result.source_id)
         if source is None:  # deleted while its request was in flight
             return 0
         threads = {ref.key: _upsert_thread(s, source.id, ref) for ref in result.threads}
@@ -179,7 +200,13 @@ def _store_result(engine: Engine, result: FetchResult) -> int:
                   for item in result.posts)
         if result.cursor:  # saved with the posts it covers: a restart resumes exactly
             source.cursor = {**(source.cursor or {}), **result.cursor}
-        _record_health(source, result, new)
+        if holds_lease(source, owner):
+            _record_health(source, result, new, now)
+            release(source, owner)
+        else:  # another worker claimed it after our lease ran out: its poll decides
+            source.posts_seen += new
+            log.warning("source %s: lease lost to %s; %d new posts kept, schedule not moved",
+                        source.name, source.lease_owner, new)
         s.add(source)
     return new
 
@@ -268,7 +295,7 @@ class StorePipeline:
             return item
         if not isinstance(item, FetchResult):
             return item
-        new = store_result(self.engine, item)
+        new = store_result(self.engine, item, getattr(self.crawler.spider, "worker_id", None))
         name, ctx = f"source #{item.source_id}", {"source": item.source_id}
         if item.error:
             log.warning("%s failed: %s", name, item.error, extra=ctx)

@@ -7,9 +7,13 @@ mention stay "hot" and are re-read every ``hot_interval_s`` for a while.
 
 It stays open on ``spider_idle`` and feeds due requests to the engine from a
 reactor timer (the engine's idle check runs only every 5 s, so scheduling from
-``spider_idle`` alone would add up to 5 s to every poll). Re-polled URLs carry
-``dont_filter=True`` or the dupefilter would drop them. With ``once=True`` it
-polls every enabled source one time, ignoring backoff, and closes when done.
+``spider_idle`` alone would add up to 5 s to every poll). Each tick claims a few
+due sources with leases (crawlers/claims.py: an indexed read of the due rows,
+never-polled first), so several crawl workers can share one PostgreSQL database;
+the leases of sources in flight are renewed, and given back on a clean close.
+Re-polled URLs carry ``dont_filter=True`` or the dupefilter would drop them. With
+``once=True`` it polls every enabled source one time, ignoring backoff, and
+closes when done.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from sqlmodel import select
 from twisted.internet import task
 from twisted.python.failure import Failure
 
+from crawlers import claims
+from crawlers.claims import ClaimedSource
 from crawlers.extractors.feed import MalformedFeed, read_feed
 from crawlers.extractors.text import sniff_text
 from crawlers.forums import Forum, forum_for, signature
@@ -74,7 +80,6 @@ def describe_failure(failure: Failure) -> str:
 
 
 MAX_PAGES_PER_VISIT = 50
-STREAM_KINDS = ("bluesky",)  # read by their own consumers (monitor/stages/streams.py), not polled
 NOTHING = "extraction returned nothing"
 # Askbot answers /post_comments/ only to XMLHttpRequest; the JSON is what we want anyway
 FOLLOW_HEADERS = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
@@ -107,19 +112,22 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
         if not url:
             raise NotConfigured("set CRISISWATCH_DATABASE to the database URL")
         spider.engine = open_database(url)  # also lets `scrapy crawl watch` start cold
+        get = crawler.settings
+        spider.claimer = claims.Claimer(
+            spider.engine, lease_s=get.getfloat("CRISISWATCH_LEASE", claims.LEASE_S),
+            limit=get.getint("CRISISWATCH_CLAIM_LIMIT", claims.CLAIM_LIMIT),
+            max_claimed=get.getint("CRISISWATCH_MAX_CLAIMED", claims.MAX_CLAIMED))
+        spider.worker_id = spider.claimer.owner  # the store pipeline checks leases by it
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         return spider
 
     # -- scheduling ------------------------------------------------------
 
-    def due_sources(self) -> list[Source]:
-        """Enabled sources whose next poll time has come and that are not in flight."""
-        now = utcnow()
-        with read_session(self.engine) as s:
-            rows = s.exec(select(Source).where(Source.enabled == True)).all()  # noqa: E712
-        return [r for r in rows if r.id not in self.in_flight and r.kind not in STREAM_KINDS
-                and (self.once or is_due(r.next_poll_at, now))]
+    def due_sources(self) -> list[ClaimedSource]:
+        """Due sources now leased to this worker, not in flight (with ``once``, all);
+        stream kinds are read by their own consumers, never claimed here."""
+        return self.claimer.due(self.in_flight, every=self.once)
 
     def due_hot_threads(self) -> list[tuple[Source, Thread]]:
         """Threads with a flagged mention, due for their next quick re-read."""
@@ -130,7 +138,7 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
         return [(src, t) for src, t in rows if (src.id, t.key) not in self.threads_in_flight
                 and (self.once or is_due(t.next_visit_at, now)) and not self.held_back(src)]
 
-    def _forum(self, source: Source) -> Forum:
+    def _forum(self, source: ClaimedSource | Source) -> Forum:
         """The source's forum reader, rebuilt when its URL, preset or rules change
         (an admin may edit a source in the console while the daemon runs)."""
         spec = json.dumps([source.kind, source.url, source.preset, source.rules],
@@ -141,14 +149,14 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
             self.forum_specs[source.id] = spec
         return self.forums[source.id]
 
-    def _meta(self, src: Source, **extra: object) -> dict:
+    def _meta(self, src: ClaimedSource | Source, **extra: object) -> dict:
         meta = {"source_id": src.id, "source_name": src.name, "source_kind": src.kind,
                 GUARD_META: src.managed_by == "console", **extra}
         if not src.obey_robots:
             meta["dont_obey_robotstxt"] = True
         return meta
 
-    def request_for(self, source: Source) -> scrapy.Request | None:
+    def request_for(self, source: ClaimedSource) -> scrapy.Request | None:
         self.in_flight.add(source.id)
         if source.kind == "mastodon":
             return self.mastodon_poll(source)
@@ -173,8 +181,8 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
                               errback=self.on_error, dont_filter=True,
                               meta=self._meta(source, source=source))
 
-    def thread_request(self, source: Source, ref: ThreadRef, *, resume: str | None,
-                       signature: str | None, is_poll: bool = False,
+    def thread_request(self, source: ClaimedSource | Source, ref: ThreadRef, *,
+                       resume: str | None, signature: str | None, is_poll: bool = False,
                        pages: int = 1, visit: dict | None = None) -> scrapy.Request:
         self.threads_in_flight.add((source.id, ref.key))
         if source.kind == "mastodon":
@@ -218,6 +226,7 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
         if self.closing:
             return
         try:
+            self.claimer.renew_due(self.in_flight)
             for request in self._requests_due():
                 self.crawler.engine.crawl(request)
         except Exception:  # a locked or unreachable database must not kill the timer
@@ -231,6 +240,7 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
         self.closing = True
         if self._timer is not None and self._timer.running:
             self._timer.stop()
+        self.claimer.close()
 
     # -- feeds -----------------------------------------------------------
 
