@@ -80,3 +80,19 @@ def signature(ref: ThreadRef) -> str:
     """What a listing says about a thread; when it changes there is something new."""
     last = ref.last_post_at.isoformat() if ref.last_post_at else ""
     return f"{ref.replies}|{last}"
+
+
+def repeated_page(visit: dict, url: str, here: set[str], page: ThreadPage, ref: ThreadRef
+              ) -> str | None:
+    """Why this page is one already read in this visit (same URL, or the same posts
+    under another URL: Askbot's hidden "next" on the last page, ``?page=None``,
+    serves page 1 again), else None after remembering it."""
+    posts = tuple(p.entry_key for p in page.posts)
+    again = here & visit["urls"] or (posts and posts in visit["pages"])
+    if again and visit["last"] is not None:
+        return (f"thread {ref.key}: {url} repeats a page already read in this "
+                f"visit (a next-page link that leads back?); stopped after {visit['last']}")
+    visit["urls"] |= here
+    visit["pages"].add(posts)
+    visit["last"] = url
+    return None

@@ -43,7 +43,7 @@ from crawlers import claims
 from crawlers.claims import ClaimedSource
 from crawlers.extractors.feed import MalformedFeed, read_feed
 from crawlers.extractors.text import sniff_text
-from crawlers.forums import Forum, forum_for, signature
+from crawlers.forums import Forum, forum_for, repeated_page, signature
 from crawlers.guard import GUARD_META, PrivateAddressRefused
 from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
 from crawlers.schedule import is_due, retry_after_seconds
@@ -321,7 +321,7 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
         except ValueError as exc:
             page, result.error = None, f"cannot read {response.url}: {exc}"[:300]
         here = {response.url, response.request.url if response.request else response.url}
-        if page is not None and (note := _repeated(visit, response.url, here, page, ref)):
+        if page is not None and (note := repeated_page(visit, response.url, here, page, ref)):
             page, result.page_url, result.notes = None, visit["last"], [note]
             log.warning("source %s: %s", source.name, note)
         if page is not None:
@@ -407,22 +407,6 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
         source_id = failure.request.meta["source_id"]
         self.in_flight.discard(source_id)
         yield _failed(failure, source_id, _describe(failure))
-
-
-def _repeated(visit: dict, url: str, here: set[str], page: ThreadPage, ref: ThreadRef
-              ) -> str | None:
-    """Why this page is one already read in this visit (same URL, or the same posts
-    under another URL: Askbot's hidden "next" on the last page, ``?page=None``,
-    serves page 1 again), else None after remembering it."""
-    posts = tuple(p.entry_key for p in page.posts)
-    again = here & visit["urls"] or (posts and posts in visit["pages"])
-    if again and visit["last"] is not None:
-        return (f"thread {ref.key}: {url} repeats a page already read in this "
-                f"visit (a next-page link that leads back?); stopped after {visit['last']}")
-    visit["urls"] |= here
-    visit["pages"].add(posts)
-    visit["last"] = url
-    return None
 
 
 def _describe(failure: Failure) -> str:
