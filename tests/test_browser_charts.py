@@ -19,7 +19,7 @@ from tests.browser_support import chromium, loopback_socket, serve
 from web.app import create_app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 TIMEOUT_MS = 15_000
 # every text of the visible chart: (left, top, right, bottom, text) as drawn
@@ -45,7 +45,8 @@ def browser() -> Iterator[Browser]:
         yield found
 
 
-def _page(browser: Browser, base: str, seeded: Seeded, width: int) -> Page:
+def _page(browser: Browser, base: str, seeded: Seeded, width: int, lang: str = "en-US"
+          ) -> Page:
     context = browser.new_context(base_url=base, viewport={"width": width, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -54,7 +55,21 @@ def _page(browser: Browser, base: str, seeded: Seeded, width: int) -> Page:
     page.get_by_label("Password").fill(seeded.password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/$"))
+    context.set_extra_http_headers({"Accept-Language": lang})  # logged in: now the language
     return page
+
+
+def _assert_legible(svg: Locator, width: int) -> list[str]:
+    """No two texts of the drawn chart overlap and none leaves it: its texts."""
+    boxes = svg.evaluate(BOXES_JS)
+    for a, b in itertools.combinations(boxes, 2):
+        overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+        assert not overlap, f"{a[4]!r} overlaps {b[4]!r} at {width} px"
+    frame = svg.bounding_box()
+    assert frame["x"] >= 0 and frame["x"] + frame["width"] <= width
+    for left, _top, right, _bottom, text in boxes:  # no label clipped by the chart's edge
+        assert frame["x"] <= left and right <= frame["x"] + frame["width"] + 0.5, text
+    return [b[4] for b in boxes]
 
 
 @pytest.mark.parametrize("width, chart", [(1280, "#timeline"), (390, "#timeline-narrow")])
@@ -71,18 +86,27 @@ def test_the_timeline_is_legible_at_desktop_and_phone_width(browser, site, width
     for words in ("mentions per 15 min", "negative share", "notice alert", "warning alert",
                   "crisis alert", "acknowledged"):
         assert words in legend.inner_text()
-    boxes = svg.evaluate(BOXES_JS)
-    texts = [b[4] for b in boxes]
+    texts = _assert_legible(svg, width)
     assert "mentions / 15 min" in texts and "100%" in texts and "crisis" in texts
-    for a, b in itertools.combinations(boxes, 2):
-        overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-        assert not overlap, f"{a[4]!r} overlaps {b[4]!r} at {width} px"
-    frame = svg.bounding_box()
-    assert frame["x"] >= 0 and frame["x"] + frame["width"] <= width
-    for left, _top, right, _bottom, text in boxes:  # no label clipped by the chart's edge
-        assert frame["x"] <= left and right <= frame["x"] + frame["width"] + 0.5, text
     assert page.locator(f"{chart} .mark-crisis title").first.text_content().endswith(
         f"crisis alert (alert #{seeded.alert})")
+    page.context.close()
+
+
+@pytest.mark.parametrize("width, chart", [(1280, "#timeline"), (390, "#timeline-narrow")])
+def test_the_timeline_in_chinese_is_legible_too(browser, site, width, chart):
+    """Chinese labels are measured with the real CJK font: still no overlap."""
+    base, seeded = site
+    page = _page(browser, base, seeded, width, "zh-CN,zh;q=0.9")
+    page.goto(f"/incidents/{seeded.incident}")
+    svg = page.locator(chart)
+    assert svg.is_visible()
+    assert "每 15 分钟 提及数" in page.locator("#timeline-legend").inner_text()
+    texts = _assert_legible(svg, width)
+    assert "提及 / 15 分钟" in texts and "负面 %" in texts and "危机" in texts
+    assert svg.get_attribute("aria-label").startswith("时间线：")
+    assert page.locator(f"{chart} .mark-crisis title").first.text_content().endswith(
+        f"危机警报（警报 #{seeded.alert}）")
     page.context.close()
 
 

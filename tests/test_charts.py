@@ -164,3 +164,25 @@ def test_no_mentions_no_chart_and_one_instant_still_draws():
     assert timeline([], [Event(T0, "notice")]) is None
     chart = timeline([(T0, 0.2)], (), UTC)
     assert chart.step == "10 s" and len(chart.bars) == 1 and len(chart.dots) == 1
+
+
+@pytest.mark.parametrize("width", [WIDE, NARROW])
+def test_the_chart_speaks_chinese_and_its_labels_still_never_overprint(width):
+    mentions, events = _crowded()
+    chart = timeline(mentions, events, SHANGHAI, width, "zh")
+    assert_no_overprint(chart)
+    words = [t.text for t in chart.texts]
+    assert chart.step == "5 分钟" and "提及 / 5 分钟" in words and "负面 %" in words
+    assert {m.label.text for m in chart.marks if m.label} <= {"提示", "警告", "危机", "已认领",
+                                                              "已解决"}
+    assert ("bar", "每 5 分钟 提及数", "") in chart.legend
+    assert ("crisis", "危机警报") == chart.legend[4][:2]
+    ack = next(m for m in chart.marks if m.kind == "acknowledged")
+    assert ack.title == "2026-05-01 14:10 CST (UTC+08:00)：已认领（by pat）"
+    assert chart.bars[0].title == "14:00-14:05：2 条提及，1 条负面"
+    assert chart.summary.startswith("05-01 14:00 至 05-01 15:05 共 12 条提及，按每 5 分钟 计")
+    assert chart.summary.endswith("已解决于 05-01 15:03。")
+    readable = " ".join([*words, *(w for _, w, _ in chart.legend), chart.summary,
+                         *(m.title for m in chart.marks), *(b.title for b in chart.bars)])
+    allowed = {"CST", "UTC", "by", "pat", "alert"}  # the notes: the caller words them
+    assert not set(re.findall(r"[A-Za-z]{2,}", readable)) - allowed

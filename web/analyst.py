@@ -37,7 +37,8 @@ from monitor.history.search import (
 from web.auth import Reader, engine_of
 from web.board import incident_alerts, post_section
 from web.charts import NARROW, WIDE, Chart, Event, timeline
-from web.pages import render
+from web.i18n import DEFAULT_LANG, t
+from web.pages import page_lang, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -160,32 +161,37 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def incident_events(engine: Engine, incident_id: int) -> list[Event]:
+def incident_events(engine: Engine, incident_id: int, lang: str = DEFAULT_LANG
+                    ) -> list[Event]:
     """The incident's alerts (each a marker at its level, linked to its page) and
     the PR team's acknowledge and resolve (once per moment: one click acknowledges
     every earlier alert), from the alerts themselves, since reopening the incident
-    forgets its own acknowledged and resolved times."""
+    forgets its own acknowledged and resolved times. Notes are worded in ``lang``."""
     with read_session(engine) as s:
         alerts = s.exec(select(Alert).where(Alert.incident_id == incident_id)
                         .order_by(Alert.id)).all()
-    events = [Event(a.created_at, a.severity, f"alert #{a.id}", f"/alerts/{a.id}")
+    events = [Event(a.created_at, a.severity, t(lang, "alert #%(id)s", id=a.id),
+                    f"/alerts/{a.id}")
               for a in alerts if a.severity in SEVERITIES]
     done: dict[tuple[str, datetime], str] = {}
     for a in alerts:
         if a.acknowledged_at is not None:
             done.setdefault(("acknowledged", a.acknowledged_at),
-                            f"by {a.acknowledged_by}" if a.acknowledged_by else "")
+                            t(lang, "by %(who)s", who=a.acknowledged_by)
+                            if a.acknowledged_by else "")
         if a.resolved_at is not None:
             done.setdefault(("resolved", a.resolved_at), "")
     return events + [Event(at, kind, note) for (kind, at), note in done.items()]
 
 
-def incident_charts(engine: Engine, detail: dict, zone: tzinfo) -> tuple[Chart | None, ...]:
-    """The timeline of an ``incident_detail``, drawn wide and narrow (web/charts.py)."""
+def incident_charts(engine: Engine, detail: dict, zone: tzinfo, lang: str = DEFAULT_LANG
+                    ) -> tuple[Chart | None, ...]:
+    """The timeline of an ``incident_detail``, drawn wide and narrow (web/charts.py),
+    in the page's language."""
     mentions = [(_at(e["at"]), e["sentiment"]) for e in detail["timeline"]
                 if e["kind"] == "mention"]
-    events = incident_events(engine, detail["id"])
-    return tuple(timeline(mentions, events, zone, width) for width in (WIDE, NARROW))
+    events = incident_events(engine, detail["id"], lang)
+    return tuple(timeline(mentions, events, zone, width, lang) for width in (WIDE, NARROW))
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
@@ -196,7 +202,8 @@ def incident(request: Request, user: Reader, incident_id: int) -> HTMLResponse:
         raise HTTPException(404, f"There is no incident #{incident_id}.")
     changes = [e for e in detail["timeline"] if e["kind"] in CHANGES]
     chart, narrow = incident_charts(engine, detail,
-                                    getattr(request.app.state, "zone", None) or UTC)
+                                    getattr(request.app.state, "zone", None) or UTC,
+                                    page_lang(request))
     return render(request, "incident.html", incident=detail, chart=chart,
                   chart_narrow=narrow, changes=changes,
                   alerts=incident_alerts(request, incident_id),

@@ -13,7 +13,10 @@ Legibility rules, each tested in tests/test_charts.py without a browser:
   (or go without a label, keeping their shape and tooltip), axis ticks are thinned
   to fit, and every text is kept inside the chart's width;
 - alerts, acknowledge and resolve differ by shape and label, not only by colour.
-Text widths are estimated (``text_width``); the browser test measures the real ones."""
+Every word is the page's language (``lang``): English keys, marked with ``N_`` or
+passed to ``t``/``translate`` so tests/test_i18n.py finds them, Chinese in
+web/i18n_zh.py. Text widths are estimated (``text_width``); the browser test
+measures the real ones."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from web.clock import absolute
+from web.i18n import DEFAULT_LANG, N_, plural, t, translate
 
 WIDE, NARROW = 800, 400  # the desktop chart, and the one shown under 600 px
 HEIGHT = 250
@@ -39,14 +43,22 @@ TICK_Y = PLOT_BOTTOM + 17  # baseline of the time axis labels
 GAP = 6  # px between two texts on a row
 MAX_BUCKETS = 30
 NEGATIVE_BELOW = 0.5
-STEPS = ((timedelta(seconds=10), "10 s"), (timedelta(seconds=30), "30 s"),
-         (timedelta(minutes=1), "1 min"), (timedelta(minutes=5), "5 min"),
-         (timedelta(minutes=15), "15 min"), (timedelta(hours=1), "1 h"),
-         (timedelta(hours=3), "3 h"), (timedelta(hours=6), "6 h"),
-         (timedelta(days=1), "1 d"), (timedelta(days=7), "7 d"), (timedelta(days=30), "30 d"))
+STEPS = ((timedelta(seconds=10), N_("10 s")), (timedelta(seconds=30), N_("30 s")),
+         (timedelta(minutes=1), N_("1 min")), (timedelta(minutes=5), N_("5 min")),
+         (timedelta(minutes=15), N_("15 min")), (timedelta(hours=1), N_("1 h")),
+         (timedelta(hours=3), N_("3 h")), (timedelta(hours=6), N_("6 h")),
+         (timedelta(days=1), N_("1 d")), (timedelta(days=7), N_("7 d")),
+         (timedelta(days=30), N_("30 d")))
 MARKS = ("notice", "warning", "crisis", "acknowledged", "resolved")
-MARK_LABELS = {"notice": "notice", "warning": "warning", "crisis": "crisis",
-               "acknowledged": "ack", "resolved": "resolved"}
+MARK_LABELS = {"notice": N_("notice"), "warning": N_("warning"), "crisis": N_("crisis"),
+               "acknowledged": N_("ack"), "resolved": N_("resolved")}
+WHAT = {"notice": N_("notice alert"), "warning": N_("warning alert"),
+        "crisis": N_("crisis alert"), "acknowledged": N_("acknowledged"),
+        "resolved": N_("resolved")}  # a marker in its tooltip and the summary
+LEGEND = {**WHAT, "acknowledged": N_("acknowledged (ack)")}
+# punctuation between the catalogue's phrases: full-width in Chinese
+PUNCT = {"en": {"colon": ": ", "open": " (", "close": ")", "sep": "; ", "end": "."},
+         "zh": {"colon": "：", "open": "（", "close": "）", "sep": "；", "end": "。"}}
 _ORIGIN = datetime(1970, 1, 5)  # a Monday: week buckets start on Mondays, local time
 
 
@@ -212,6 +224,11 @@ class _Frame:
     n: int
     width: int
     zone: tzinfo
+    lang: str = DEFAULT_LANG
+
+    @property
+    def p(self) -> dict[str, str]:
+        return PUNCT.get(self.lang, PUNCT[DEFAULT_LANG])
 
     @property
     def left(self) -> float:
@@ -245,11 +262,12 @@ class _Frame:
         return "%H:%M" if same_day else "%m-%d %H:%M"
 
 
-def _frame(times: Sequence[datetime], zone: tzinfo, width: int) -> _Frame:
+def _frame(times: Sequence[datetime], zone: tzinfo, width: int, lang: str) -> _Frame:
     low, high = min(times), max(times)
     step, name = bucket_size(high - low)
     start = floor_local(low, step, zone)
-    return _Frame(start, step, name, max(1, math.floor((high - start) / step) + 1), width, zone)
+    return _Frame(start, step, translate(lang, name),
+                  max(1, math.floor((high - start) / step) + 1), width, zone, lang)
 
 
 def _counts(mentions: Sequence[tuple[datetime, float]], f: _Frame) -> tuple[list[int], list[int]]:
@@ -262,8 +280,9 @@ def _counts(mentions: Sequence[tuple[datetime, float]], f: _Frame) -> tuple[list
 
 
 def _bucket_title(f: _Frame, i: int, count: int, negative: int) -> str:
-    return (f"{f.local(f.edge(i), f.fmt)}-{f.local(f.edge(i + 1), f.fmt)}: {count} "
-            f"mention{'' if count == 1 else 's'}, {negative} negative")
+    words = plural(f.lang, "%(n)s mention, %(neg)s negative",
+                   "%(n)s mentions, %(neg)s negative", count) % {"n": count, "neg": negative}
+    return f"{f.local(f.edge(i), f.fmt)}-{f.local(f.edge(i + 1), f.fmt)}{f.p['colon']}{words}"
 
 
 def _bars(counts: list[int], negatives: list[int], f: _Frame) -> tuple[Bar, ...]:
@@ -300,15 +319,15 @@ def _baseline(lane: int) -> float:
     return LANE_TOP + (lane + 1) * LANE_H - 4
 
 
-def _describe(e: Event) -> str:
-    what = f"{e.kind} alert" if e.kind in MARKS[:3] else e.kind
-    return f"{what} ({e.note})" if e.note else what
+def _describe(e: Event, f: _Frame) -> str:
+    what = translate(f.lang, WHAT[e.kind])
+    return f"{what}{f.p['open']}{e.note}{f.p['close']}" if e.note else what
 
 
 def _mark(e: Event, f: _Frame, lanes: list[list[tuple[float, float]]]) -> Mark:
     """A marker in the first lane with room for its shape and label; with room for
     the shape only, it goes unlabelled (the legend and tooltip say what it is)."""
-    x, label = f.x_of(e.at), MARK_LABELS[e.kind]
+    x, label = f.x_of(e.at), translate(f.lang, MARK_LABELS[e.kind])
     w = text_width(label)
     after = x + 8 + w <= f.width  # the label right of the shape, else left of it
     box = (x - 6, x + 8 + w) if after else (x - 8 - w, x + 6)
@@ -322,12 +341,13 @@ def _mark(e: Event, f: _Frame, lanes: list[list[tuple[float, float]]]) -> Mark:
         lane = LANES - 1 if lane is None else lane
     y = _baseline(lane) - 4
     return Mark(e.kind, x, y, _shape(e.kind, x, y), text,
-                f"{absolute(e.at, f.zone)}: {_describe(e)}", e.href)
+                f"{absolute(e.at, f.zone)}{f.p['colon']}{_describe(e, f)}", e.href)
 
 
 def _axis_texts(f: _Frame, top: int) -> list[Text]:
-    return [Text(0, TITLE_Y, f"mentions / {f.name}", "start", "axis-title"),
-            Text(f.width, TITLE_Y, "negative %", "end", "axis-title"),
+    return [Text(0, TITLE_Y, t(f.lang, "mentions / %(step)s", step=f.name), "start",
+                 "axis-title"),
+            Text(f.width, TITLE_Y, translate(f.lang, "negative %"), "end", "axis-title"),
             Text(f.left - 5, PLOT_TOP + 4, str(top), "end"),
             Text(f.left - 5, PLOT_BOTTOM - 1, "0", "end"),
             Text(f.right + 5, PLOT_TOP + 4, "100%"),
@@ -359,32 +379,34 @@ def _ticks(f: _Frame) -> tuple[list[Text], list[float]]:
 def _legend(f: _Frame, events: Sequence[Event]) -> tuple[tuple[str, str, str], ...]:
     """(key, words, shape) of the bars, the line and each kind of marker shown."""
     kinds = {e.kind for e in events}
-    words = {"notice": "notice alert", "warning": "warning alert", "crisis": "crisis alert",
-             "acknowledged": "acknowledged (ack)", "resolved": "resolved"}
-    return (("bar", f"mentions per {f.name}", ""),
-            ("line", "negative share, % (right axis)", ""),
-            *((k, words[k], icon(k)) for k in MARKS if k in kinds))
+    return (("bar", t(f.lang, "mentions per %(step)s", step=f.name), ""),
+            ("line", translate(f.lang, "negative share, % (right axis)"), ""),
+            *((k, translate(f.lang, LEGEND[k]), icon(k)) for k in MARKS if k in kinds))
 
 
 def _summary(f: _Frame, counts: list[int], events: Sequence[Event]) -> str:
     fmt = "%m-%d %H:%M"
-    said = [f"{sum(counts)} mentions from {f.local(f.start, fmt)} to "
-            f"{f.local(f.edge(f.n), fmt)}, counted per {f.name}, at most {max(counts)} "
-            f"per {f.name}"]
-    said += [f"{_describe(e)} at {f.local(e.at, fmt)}" for e in events]
-    return "; ".join(said) + "."
+    said = [t(f.lang, "%(n)s mentions from %(start)s to %(end)s, counted per %(step)s, "
+                      "at most %(peak)s per %(step)s", n=sum(counts),
+              start=f.local(f.start, fmt), end=f.local(f.edge(f.n), fmt), step=f.name,
+              peak=max(counts))]
+    said += [t(f.lang, "%(what)s at %(when)s", what=_describe(e, f), when=f.local(e.at, fmt))
+             for e in events]
+    return f.p["sep"].join(said) + f.p["end"]
 
 
 def timeline(mentions: Sequence[tuple[datetime, float]], events: Sequence[Event] = (),
-             zone: tzinfo = UTC, width: int = WIDE) -> Chart | None:
+             zone: tzinfo = UTC, width: int = WIDE, lang: str = DEFAULT_LANG
+             ) -> Chart | None:
     """Mentions per time bucket (bars), their negative share (a line, 0-100 % on the
     right axis, broken by empty buckets) and the PR team's events (markers), for a
-    chart ``width`` px wide in ``zone``. ``mentions`` are (time, sentiment) pairs.
+    chart ``width`` px wide in ``zone``, worded in ``lang``. ``mentions`` are (time,
+    sentiment) pairs.
     None without mentions."""
     if not mentions:
         return None
     events = sorted(events, key=lambda e: e.at)
-    f = _frame([t for t, _ in mentions] + [e.at for e in events], zone, width)
+    f = _frame([at for at, _ in mentions] + [e.at for e in events], zone, width, lang)
     counts, negatives = _counts(mentions, f)
     lines, dots = _share(counts, negatives, f)
     lanes: list[list[tuple[float, float]]] = [[] for _ in range(LANES)]

@@ -6,12 +6,15 @@ statement, 来源 source, 渠道 channel, 抓取 fetch/seen."""
 
 # ruff: noqa: E501 - some keys are whole sentences
 
+from web.i18n_zh_chart import CHART_ZH
+
 ZH: dict[str, str] = {
     # the dashboard's sparkline
     'Flagged per hour, last 24 h': '每小时负面提及（近 24 小时）',
     '%(n)s flagged in the last 24 h, peak %(peak)s/h': '近 24 小时负面提及 %(n)s 条，峰值每小时 %(peak)s 条',
     'none flagged in the last 24 h': '近 24 小时没有负面提及',
     '%(n)s, peak %(peak)s/h': '%(n)s，峰值 %(peak)s/小时',
+    **CHART_ZH,  # the incident timeline's words (web/charts.py)
     # navigation and chrome
     'Board': '看板',
     'Dashboard': '总览',
