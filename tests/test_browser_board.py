@@ -175,7 +175,7 @@ def test_the_board_fits_a_phone(browser: Browser, live: tuple[str, Console],
     from playwright.sync_api import expect
 
     base, console = live
-    _war(console)
+    crisis, alert = _war(console)
     page = _context_page(browser, base, 390, 844)
     try:
         _log_in(page)
@@ -190,5 +190,16 @@ def test_the_board_fits_a_phone(browser: Browser, live: tuple[str, Console],
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the board is {width} px wide at 390 px"
         Shots(page, artifacts, "war-room-phone")("board")
+        # the PR team's other pages fit too
+        for path in ("/alerts", "/incidents", "/", f"/incidents/{crisis}", f"/alerts/{alert}"):
+            page.goto(f"{base}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > 391)
+                .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ' '
+                                 + Math.round(e.getBoundingClientRect().right))""")
+            assert width <= 390, f"{path} is {width} px wide at 390 px: {wide}"
+        page.goto(f"{base}/alerts")
+        expect(page.locator("#alerts thead")).to_be_hidden()  # cards, not a table
     finally:
         page.context.close()
