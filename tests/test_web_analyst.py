@@ -255,7 +255,7 @@ def test_dashboard_lists_throttled_and_partial_sources_by_seriousness(console):
                      health_note="bytes replaced"))
     page = logged_in(console, "ana").get("/").text
     troubled = page.split('id="troubled"', 1)[1].split("</table>", 1)[0]
-    listed = re.findall(r'<tr class="(\w+)"><td>([^<]+)</td>', troubled)
+    listed = re.findall(r'<tr class="(\w+)"><td[^>]*>([^<]+)</td>', troubled)
     assert listed == [("failing", "d-broken-feed"), ("stale", "c-quiet-feed"),
                       ("throttled", "b-slowed-feed"), ("partial", "a-half-feed")]
     assert "the server asked to wait (HTTP 429); 1 failed fetch in a row" in troubled
