@@ -85,12 +85,17 @@ def _hour(dialect: str):  # noqa: ANN202 - a SQL expression
 def flagged_per_hour(engine: Engine, now: datetime) -> dict[str, list[int]]:
     """Flagged mentions per brand and hour over the last HOURS hours (web/sparkline.py),
     in one grouped query for the whole dashboard, not one per brand or hour."""
-    hour = _hour(engine.dialect.name)
+    hour, since = _hour(engine.dialect.name), first_hour(now)
+    # the day's posts by the fetch-time index, then their mentions by post, flagged
+    # ones counted (not filtered: a WHERE on ``flagged`` sent SQLite through every
+    # flagged mention of the year, 1.2 s at a million posts)
+    recent = select(Post.id).where(Post.fetched_at >= since)
+    flagged = func.sum(case((Mention.flagged == True, 1), else_=0))  # noqa: E712
     with read_session(engine) as s:
-        rows = s.exec(select(Brand.name, hour, func.count(Mention.id))
+        rows = s.exec(select(Brand.name, hour, flagged)
                       .join(Mention, Mention.brand_id == Brand.id)
                       .join(Post, Mention.post_id == Post.id)
-                      .where(Mention.flagged, Post.fetched_at >= first_hour(now))
+                      .where(Post.fetched_at >= since, Mention.post_id.in_(recent))
                       .group_by(Brand.name, hour)).all()
     return per_hour(((b, _as_time(h), n) for b, h, n in rows), now)
 
