@@ -36,7 +36,8 @@ def _when(entry: dict) -> datetime | None:
 
 
 def _replies(entry: dict) -> int | None:
-    for key in ("slash_comments", "thr_total"):
+    # comments_count: RSSHub's <stats><comments_count> (Weibo routes fill it)
+    for key in ("slash_comments", "thr_total", "comments_count"):
         value = entry.get(key)
         if value is not None:
             try:
