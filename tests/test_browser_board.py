@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import select
 
 from db.engine import session
-from db.models import Brand, Mention, Post, Source, Thread, utcnow
+from db.models import Brand, Incident, Mention, Post, Source, Thread, utcnow
 from tests.browser_support import Shots, artifacts_dir, chromium, loopback_socket, serve
 from tests.web_support import PASSWORD, Console, add_alert, add_incident, add_post, make_console
 
@@ -201,5 +201,47 @@ def test_the_board_fits_a_phone(browser: Browser, live: tuple[str, Console],
             assert width <= 390, f"{path} is {width} px wide at 390 px: {wide}"
         page.goto(f"{base}/alerts")
         expect(page.locator("#alerts thead")).to_be_hidden()  # cards, not a table
+    finally:
+        page.context.close()
+
+
+def test_the_board_follows_the_incidents_without_a_reload(browser: Browser,
+                                                         live: tuple[str, Console]) -> None:
+    """The board polls its rows (every second here): an incident opened after the page
+    loaded appears, a resolved one goes, a raised one changes its badge; the page is
+    not reloaded and the countdowns keep ticking."""
+    from playwright.sync_api import expect
+
+    base, console = live
+    crisis, _alert = _war(console)
+    page = _context_page(browser, base, 1280, 900)
+    try:
+        _log_in(page)
+        expect(page).to_have_url(f"{base}/board")
+        rows = page.locator("#board tbody tr")
+        expect(rows).to_have_count(3)
+        page.evaluate("window.__same_page = true")
+        fresh = add_incident(console.engine, title="Acme battery swelling", severity="warning")
+        add_post(console.engine, title="Acme battery swelling", incident_id=fresh)
+        add_alert(console.engine, fresh, severity="warning", at=utcnow())
+        arrived = page.locator(f'#board tbody tr[data-incident="{fresh}"]')
+        expect(arrived).to_contain_text("Acme battery swelling", timeout=10_000)
+        expect(rows).to_have_count(4)
+        # the crisis's countdown (minutes and seconds) still ticks in the swapped rows
+        countdown = page.locator(f'#board tbody tr[data-incident="{crisis}"] time.countdown')
+        before = countdown.text_content()
+        page.wait_for_timeout(1500)
+        assert countdown.text_content() != before, "the countdown stopped after the swap"
+        expect(countdown).to_have_text(re.compile(r"^(38|39|40) min \d\d s$"))
+        with session(console.engine) as s, s.begin():
+            notice = s.exec(select(Incident).where(Incident.title == "Acme slow delivery")).one()
+            notice.resolved_at = utcnow()
+            s.get(Incident, fresh).severity = "crisis"
+        expect(rows).to_have_count(3, timeout=10_000)
+        expect(page.locator("#board")).not_to_contain_text("Acme slow delivery")
+        expect(arrived.locator(".sev-badge")).to_have_text(re.compile("CRISIS"))
+        expect(page.locator("#board tbody tr").first).to_have_attribute(
+            "data-incident", re.compile(f"^({crisis}|{fresh})$"))
+        assert page.evaluate("window.__same_page") is True, "the page was reloaded"
     finally:
         page.context.close()

@@ -276,3 +276,38 @@ def test_playbook_team_text_follows_the_interface_statement_the_posts(console: C
     page = client.get(f"/alerts/{bare}").text
     statement = re.search(r'<p class="text" id="statement">(.*?)</p>', page, re.S).group(1)
     assert re.search(r"[\u4e00-\u9fff]", statement) and "(English)" not in page
+
+
+def test_handler_errors_are_in_chinese_on_chinese_pages(console: Console) -> None:
+    """Errors raised by web/ code, not only the templates, go through the catalogue:
+    the reply time, the page size, the severity filter and the forum rules."""
+    _incident, alert = _war_room(console)
+    client = logged_in(console, "ada")
+    client.headers.update(ZH_BROWSER)
+    refused = client.post(f"/alerts/{alert}/resolve", data={
+        "csrf_token": csrf_of(client), "reply_at": "2999-01-01T08:00"})
+    assert refused.status_code == 400
+    assert "回应时间：这是将来的时间；请填写首次公开回应发出的时间（UTC）" in refused.text
+    assert "in the future" not in refused.text
+    bad_date = client.post(f"/alerts/{alert}/resolve", data={
+        "csrf_token": csrf_of(client), "reply_at": "明天"})
+    assert bad_date.status_code == 400 and "不是日期和时间" in bad_date.text
+    limit = client.get("/history?limit=lots")
+    assert limit.status_code == 400 and "limit：&#39;lots&#39; 不是整数" in limit.text
+    too_many = client.get("/history?limit=99999")
+    assert too_many.status_code == 400 and "limit：必须在 1 到" in too_many.text
+    severity = client.get("/incidents?severity=bad")
+    assert severity.status_code == 400 and "不是 notice, warning, crisis 之一" in severity.text
+    missing = client.get("/incidents/999")
+    assert missing.status_code == 404 and "没有事件 #999。" in missing.text
+    rules = client.post("/admin/sources/new", data={
+        "csrf_token": csrf_of(client, "/admin/sources/new"), "name": "bbs", "kind": "forum",
+        "url": "https://forum.example/", "interval": "5m", "page": "listing",
+        "hot_interval": "1m", "rules": "listing: [oops", "action": "save"})
+    assert rules.status_code == 422 and "不是有效的 YAML：" in rules.text
+    assert "not valid YAML" not in rules.text
+    mapping = client.post("/admin/sources/new", data={
+        "csrf_token": csrf_of(client, "/admin/sources/new"), "name": "bbs", "kind": "forum",
+        "url": "https://forum.example/", "interval": "5m", "page": "listing",
+        "hot_interval": "1m", "rules": "- a list", "action": "save"})
+    assert mapping.status_code == 422 and "应为映射" in mapping.text

@@ -7,7 +7,8 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -27,6 +28,7 @@ from tests.web_support import (
     console_fixture,  # noqa: F401 - the console fixture
     logged_in,
 )
+from web.clock import local_day_bound
 
 
 def _titles(html: str) -> list[str]:
@@ -287,3 +289,23 @@ def test_hostile_post_content_is_escaped_everywhere(console):
     history = client.get("/history").text
     assert ('<a href="https://forum.example/ok" rel="noopener noreferrer" target="_blank">'
             in history)
+
+
+def test_history_from_and_to_are_days_in_the_consoles_zone(console):
+    """20:00 UTC on 1 March is 04:00 on 2 March in Shanghai: with the console in
+    Asia/Shanghai the post belongs to the 2nd, in the page and in the export."""
+    console.app.state.zone = ZoneInfo("Asia/Shanghai")
+    add_post(console.engine, title="Acme afternoon", at=datetime(2025, 3, 1, 10, 0, tzinfo=UTC))
+    add_post(console.engine, title="Acme late night", at=datetime(2025, 3, 1, 20, 0, tzinfo=UTC))
+    add_post(console.engine, title="Acme dawn", at=datetime(2025, 2, 28, 17, 0, tzinfo=UTC))
+    client = logged_in(console, "ana")
+    page = client.get("/history?since=2025-03-01&until=2025-03-01").text
+    assert _titles(page) == ["Acme afternoon", "Acme dawn"]  # 18:00 and 01:00 local
+    assert "From (Asia/Shanghai)" in page and "(UTC)" not in page
+    assert 'name="since" type="date" value="2025-03-01"' in page  # the form keeps the day
+    assert _titles(client.get("/history?since=2025-03-02").text) == ["Acme late night"]
+    exported = client.get("/history.csv?until=2025-02-28").text
+    assert "Acme dawn" not in exported and "Acme late night" not in exported
+    assert local_day_bound("2025-03-01", ZoneInfo("Asia/Shanghai"), end=True) == \
+        "2025-03-01T16:00:00+00:00"
+    assert local_day_bound("2025-03-01T08:00Z", UTC) == "2025-03-01T08:00Z"  # left as typed

@@ -217,3 +217,31 @@ def test_the_poll_endpoints_are_role_checked_scoped_and_escaping(console):
     assert "<script>" not in fragment and "&lt;script&gt;" in fragment
     assert client.get(f"/incidents/{incident}/posts.html?ids=a,b").status_code == 400
     assert client.get("/incidents/999/posts.json").status_code == 404
+
+
+def test_the_board_fragment_is_the_board_as_it_is_now(console):
+    """What app.js swaps in every few seconds: the board's table alone, with an
+    incident opened after the page loaded, without a resolved one, at its new level."""
+    stays = add_incident(console.engine, title="Acme refund row", severity="notice")
+    add_post(console.engine, title="Acme refund row", incident_id=stays)
+    goes = add_incident(console.engine, title="Acme parcel late", severity="warning")
+    add_post(console.engine, title="Acme parcel late", incident_id=goes)
+    client = logged_in(console, "pat")
+    page = client.get("/board").text
+    assert 'data-board-poll="/board/rows.html"' in page and 'data-countdown-overdue="' in page
+    fresh = add_incident(console.engine, title=HOSTILE, severity="crisis")
+    add_post(console.engine, title=HOSTILE, incident_id=fresh)
+    _set(console, Incident, goes, resolved_at=utcnow())
+    _set(console, Incident, stays, severity="warning")
+    fragment = client.get("/board/rows.html")
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    rows = fragment.text.split("<tbody>", 1)[1].split("<tr ")[1:]
+    assert [r.split('data-incident="', 1)[1].split('"', 1)[0] for r in rows] == \
+        [str(fresh), str(stays)]
+    assert 'class="row-warning"' in rows[1] and "&lt;script&gt;window.__x" in rows[0]
+    assert "<script>" not in fragment.text
+    _set(console, Incident, fresh, resolved_at=utcnow())
+    _set(console, Incident, stays, resolved_at=utcnow())
+    assert 'id="board-empty"' in client.get("/board/rows.html").text
+    anonymous = console.client().get("/board/rows.html", follow_redirects=False)
+    assert anonymous.status_code == 303 and "/login" in anonymous.headers["location"]

@@ -4,12 +4,15 @@ Acknowledge and Resolve forms, the reply checker, and the messages' ack link."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import select
 
 from db.engine import read_session, session
 from db.models import Alert, Brand, Incident
+from monitor.history.search import SearchError
 from tests.web_support import (
     T0,
     add_alert,
@@ -19,6 +22,7 @@ from tests.web_support import (
     csrf_of,
     logged_in,
 )
+from web.pr import parse_reply_time
 
 
 def _alert(console, **kwargs) -> int:
@@ -143,3 +147,39 @@ def test_the_ack_link_in_messages_opens_the_alert(console):
     landed = client.post("/login", data={"name": "pat", "password": "correct horse battery",
                                          "csrf_token": token, "next": f"/alerts/{alert}"})
     assert landed.status_code == 200 and f"Alert #{alert}" in landed.text
+
+
+def test_the_reply_time_is_typed_and_shown_in_the_consoles_zone(console):
+    """A PR manager in Shanghai types the reply time off the wall clock: it is read
+    in console.timezone and stored as the UTC instant (8 hours earlier)."""
+    console.app.state.zone = ZoneInfo("Asia/Shanghai")
+    alert = _alert(console)
+    client = logged_in(console, "pat")
+    page = client.get(f"/alerts/{alert}").text
+    assert "First public reply at (Asia/Shanghai)" in page and "(UTC)" not in page
+    shown = re.search(r'name="reply_at" value="([^"]+)"', page).group(1)
+    typed_now = datetime.fromisoformat(shown).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert abs(typed_now - datetime.now(UTC)) < timedelta(minutes=2)  # Shanghai's now
+    reply_at = (T0 + timedelta(minutes=45)).replace(second=0)
+    typed = reply_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+    done = client.post(f"/alerts/{alert}/resolve",
+                       data={"csrf_token": csrf_of(client), "reply_at": typed})
+    assert done.status_code == 200 and "Resolved: the incident" in done.text
+    with read_session(console.engine) as s:
+        incident = s.get(Incident, _status(console, alert).incident_id)
+    assert incident.first_reply_at.replace(tzinfo=UTC) == reply_at
+
+
+def test_a_reply_time_ahead_of_now_in_the_zone_is_refused_naming_the_zone(console):
+    console.app.state.zone = ZoneInfo("Asia/Shanghai")
+    alert = _alert(console)
+    client = logged_in(console, "pat")
+    soon = (datetime.now(UTC) + timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+    refused = client.post(f"/alerts/{alert}/resolve", data={
+        "csrf_token": csrf_of(client), "reply_at": soon.strftime("%Y-%m-%dT%H:%M")})
+    assert refused.status_code == 400 and "in the future" in refused.text
+    assert "(Asia/Shanghai)" in refused.text and _status(console, alert).status == "open"
+    assert parse_reply_time("2026-05-01T08:00", datetime(2026, 5, 2, tzinfo=UTC),
+                            ZoneInfo("Asia/Shanghai")) == datetime(2026, 5, 1, 0, 0, tzinfo=UTC)
+    with pytest.raises(SearchError, match="not a date and time"):
+        parse_reply_time("tomorrow", datetime(2026, 5, 2, tzinfo=UTC))

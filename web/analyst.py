@@ -28,6 +28,7 @@ from monitor.history.search import (
     FILTER_KEYS,
     MAX_PAGE,
     SORTS,
+    HistoryFilter,
     SearchError,
     iter_rows,
     parse_filter,
@@ -37,6 +38,7 @@ from monitor.history.search import (
 from web.auth import Reader, engine_of
 from web.board import incident_alerts, post_section
 from web.charts import NARROW, WIDE, Chart, Event, timeline
+from web.clock import local_day_bound
 from web.i18n import DEFAULT_LANG, t
 from web.pages import page_lang, render
 
@@ -47,16 +49,30 @@ BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def page_size(raw: str | None, default: int = PAGE_SIZE) -> int:
+def page_size(raw: str | None, default: int = PAGE_SIZE, lang: str = DEFAULT_LANG) -> int:
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise SearchError(f"limit: {raw!r} is not a whole number") from None
+        raise SearchError(t(lang, "limit: %(raw)r is not a whole number", raw=raw)) from None
     if not 1 <= value <= MAX_PAGE:
-        raise SearchError(f"limit: must be between 1 and {MAX_PAGE}")
+        raise SearchError(t(lang, "limit: must be between 1 and %(max)s", max=MAX_PAGE))
     return value
+
+
+def zone_of_console(request: Request) -> tzinfo:
+    return getattr(request.app.state, "zone", None) or UTC
+
+
+def local_filter(params: Mapping[str, str], zone: tzinfo) -> HistoryFilter:
+    """The filter of the query string, its From and To dates being days in the
+    console's ``zone`` (the zone the page shows times in), not UTC days."""
+    local = dict(params)
+    for key, end in (("since", False), ("until", True)):
+        if (local.get(key) or "").strip():
+            local[key] = local_day_bound(local[key], zone, end=end)
+    return parse_filter(local)
 
 
 def kept_params(params: Mapping[str, str]) -> dict[str, str]:
@@ -73,11 +89,11 @@ def names(engine: Engine, model: type[Brand] | type[Source]) -> list[str]:
 @router.get("/history", response_class=HTMLResponse)
 def history(request: Request, user: Reader) -> HTMLResponse:
     params, engine = request.query_params, engine_of(request)
-    found = parse_filter(params)
+    found = local_filter(params, zone_of_console(request))
     sort, descending = parse_sort(params.get("sort"), params.get("order"))
     after = params.get("after") or None
     page = search(engine, found, sort=sort, descending=descending, after=after,
-                  limit=page_size(params.get("limit")))
+                  limit=page_size(params.get("limit"), lang=page_lang(request)))
     return render(request, "history.html", rows=page.rows, next_cursor=page.next_cursor,
                   paged=after is not None, keep=kept_params(params),
                   form={k: params.get(k, "") for k in FILTER_KEYS}, sort=sort,
@@ -120,7 +136,7 @@ def json_chunks(rows: Iterator[dict]) -> Iterator[str]:
 
 def _export(request: Request, kind: str) -> StreamingResponse:
     params = request.query_params
-    found = parse_filter(params)
+    found = local_filter(params, zone_of_console(request))
     sort, descending = parse_sort(params.get("sort"), params.get("order"))
     rows = iter_rows(engine_of(request), found, sort=sort, descending=descending)
     stamp = f"{utcnow():%Y%m%d-%H%M}"
@@ -146,7 +162,8 @@ def history_json(request: Request, user: Reader
 def incidents(request: Request, user: Reader, brand: str = "",
               severity: str = "") -> HTMLResponse:
     if severity and severity not in SEVERITIES:
-        raise SearchError(f"severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
+        raise SearchError(t(page_lang(request), "severity: %(severity)r is not one of %(all)s",
+                            severity=severity, all=", ".join(SEVERITIES)))
     engine = engine_of(request)
     rows = list_incidents(engine, brand=brand or None, min_severity=severity or None,
                           limit=200)
@@ -199,10 +216,10 @@ def incident(request: Request, user: Reader, incident_id: int) -> HTMLResponse:
     engine = engine_of(request)
     detail = incident_detail(engine, incident_id)
     if detail is None:
-        raise HTTPException(404, f"There is no incident #{incident_id}.")
+        raise HTTPException(404, t(page_lang(request), "There is no incident #%(id)s.",
+                                   id=incident_id))
     changes = [e for e in detail["timeline"] if e["kind"] in CHANGES]
-    chart, narrow = incident_charts(engine, detail,
-                                    getattr(request.app.state, "zone", None) or UTC,
+    chart, narrow = incident_charts(engine, detail, zone_of_console(request),
                                     page_lang(request))
     return render(request, "incident.html", incident=detail, chart=chart,
                   chart_narrow=narrow, changes=changes,

@@ -1,6 +1,7 @@
 """The PR team's war room: the triage board (``/board``, where PR users land after
 logging in) and the incident's posts as the incident and alert pages show them,
-with the small endpoints their polling script reads.
+with the small endpoints their polling scripts read (the board's rows as a
+fragment; the posts as ids and items).
 
 The board's rows come from monitor.history.board; the posts from
 monitor.history.incident_posts. Both endpoints of the poll are pages for logged-in
@@ -25,7 +26,7 @@ from monitor.history.incident_posts import (
     incident_posts,
 )
 from web.auth import Reader, engine_of
-from web.i18n import countdown_words
+from web.i18n import countdown_words, t
 from web.pages import page_lang, render
 
 router = APIRouter(include_in_schema=False)
@@ -37,12 +38,26 @@ def poll_seconds(request: Request) -> float:
     return float(getattr(request.app.state, "post_poll_seconds", POLL_SECONDS))
 
 
+def board_context(request: Request) -> dict:
+    """The board's rows and countdown words, for the page and for its poll."""
+    words = countdown_words(page_lang(request))
+    return {"rows": triage_board(engine_of(request)), "now": utcnow(),
+            "countdown_words": words, "poll_seconds": poll_seconds(request),
+            "countdown": lambda seconds: countdown_text(seconds, words)}
+
+
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request, user: Reader) -> HTMLResponse:
-    words = countdown_words(page_lang(request))
-    return render(request, "board.html", rows=triage_board(engine_of(request)),
-                  now=utcnow(), countdown_words=words,
-                  countdown=lambda seconds: countdown_text(seconds, words))
+    return render(request, "board.html", **board_context(request))
+
+
+@router.get("/board/rows.html", response_class=HTMLResponse)
+def board_rows(request: Request, user: Reader) -> HTMLResponse:
+    """The board's table (or its empty note) as it is now: app.js swaps it in every
+    few seconds, so incidents opened, resolved or raised show without a reload.
+    The whole table rather than a diff: a few dozen rows are a few kilobytes, and
+    the order (severity, deadline) may change with any of them."""
+    return render(request, "_board_rows.html", **board_context(request))
 
 
 def incident_alerts(request: Request, incident_id: int) -> list[AlertLink]:
@@ -66,7 +81,8 @@ def post_section(request: Request, incident_id: int, mark: AlertMark | None) -> 
 def _known_incident(request: Request, incident_id: int) -> None:
     with read_session(engine_of(request)) as s:
         if s.get(Incident, incident_id) is None:
-            raise HTTPException(404, f"There is no incident #{incident_id}.")
+            raise HTTPException(404, t(page_lang(request), "There is no incident #%(id)s.",
+                                       id=incident_id))
 
 
 @router.get("/incidents/{incident_id}/posts.json")

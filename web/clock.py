@@ -11,7 +11,7 @@ Pure functions: the page's ``Clock`` carries the zone, language and "now"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
@@ -97,3 +97,40 @@ def local_text(value: datetime | str | None, clock: Clock, fmt: str = "%m-%d %H:
     """The local time as plain text, for places that take no markup (SVG labels)."""
     at = as_utc(value)
     return at.astimezone(clock.zone).strftime(fmt) if at else "-"
+
+
+# ---------------------------------------------------------------- typed times
+# Date and time inputs are read and filled in the console's zone, as everything on
+# the page is shown in it; the database and the API stay in UTC.
+
+
+def local_instant(raw: str, zone: tzinfo) -> datetime | None:
+    """A typed date-time (``2026-05-01T14:20``, as ``datetime-local`` sends it) read in
+    ``zone``, as UTC; an explicit offset wins; None when it is not a date-time."""
+    try:
+        at = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def input_value(at: datetime, zone: tzinfo) -> str:
+    """``at`` as a ``datetime-local`` input's value in ``zone``."""
+    return f"{as_utc(at).astimezone(zone):%Y-%m-%dT%H:%M}"
+
+
+def local_day_bound(raw: str, zone: tzinfo, *, end: bool = False) -> str:
+    """A filter's bare date (``2026-05-01``) as the UTC instant its local day starts
+    (``end``: the next local day starts, the bound being exclusive), in ISO form;
+    anything else (a date-time with a zone, a typo) is left for the filter to judge."""
+    raw = raw.strip()
+    try:
+        day = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        return raw
+    if end:
+        day += timedelta(days=1)
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    return start.astimezone(UTC).isoformat()

@@ -7,6 +7,7 @@ statement, 来源 source, 渠道 channel, 抓取 fetch/seen."""
 # ruff: noqa: E501 - some keys are whole sentences
 
 from web.i18n_zh_chart import CHART_ZH
+from web.i18n_zh_errors import ERRORS_ZH
 
 ZH: dict[str, str] = {
     # the dashboard's sparkline
@@ -15,6 +16,7 @@ ZH: dict[str, str] = {
     'none flagged in the last 24 h': '近 24 小时没有负面提及',
     '%(n)s, peak %(peak)s/h': '%(n)s，峰值 %(peak)s/小时',
     **CHART_ZH,  # the incident timeline's words (web/charts.py)
+    **ERRORS_ZH,  # handlers' error messages
     # navigation and chrome
     'Board': '看板',
     'Dashboard': '总览',
@@ -104,7 +106,7 @@ ZH: dict[str, str] = {
     '%(num)d mentions': '%(num)d 次提及',
     'opened %(when)s': '%(when)s 开启',
     'Acknowledge (I own this)': '认领（由我负责）',
-    'First public reply at (UTC)': '首次公开回应时间（UTC）',
+    'First public reply at (%(zone)s)': '首次公开回应时间（%(zone)s）',
     'Resolve the incident and all its alerts?': '解决该事件及其全部警报？',
     'Resolve': '解决',
     'Playbook:': '应对手册：',
@@ -169,7 +171,7 @@ ZH: dict[str, str] = {
     'Sentiment from': '情感值从',
     'to': '到',
     'Language': '语言',
-    'From (UTC)': '起始（UTC）',
+    'From (%(zone)s)': '起始（%(zone)s）',
     'To': '截止',
     'Clear': '清除',
     'Export this view:': '导出当前视图：',

@@ -22,11 +22,11 @@ from db.engine import read_session
 from db.models import Alert, Brand, Incident, Mention, Post, Source, utcnow
 from monitor.detection.category import playbooks_for
 from monitor.history.incident_posts import AlertMark
-from monitor.history.search import SearchError, parse_when
+from monitor.history.search import SearchError
 from monitor.text.replycheck import check_reply
 from web.auth import RESPONDERS, Reader, Responder, allowed, current_user, engine_of
 from web.board import post_section
-from web.clock import as_utc
+from web.clock import as_utc, input_value, local_instant
 from web.i18n import N_, t
 from web.pages import page_lang, render
 
@@ -133,7 +133,7 @@ def _alert_page(request: Request, alert_id: int, *, status_code: int = 200,
     context = _context(request, alert_id)
     user = current_user(request)
     can_work = user is not None and allowed(user, RESPONDERS)
-    reply_default = f"{utcnow():%Y-%m-%dT%H:%M}"
+    reply_default = input_value(utcnow(), request.app.state.zone)
     alert = context["alert"]
     posts = post_section(request, alert.incident_id, AlertMark(alert.id, alert.created_at))
     return render(request, "alert.html", status_code=status_code, can_work=can_work,
@@ -161,14 +161,19 @@ def ack(request: Request, user: Responder, alert_id: int) -> Response:
     return RedirectResponse(f"/alerts/{alert_id}?done=ack", status_code=303)
 
 
-def parse_reply_time(raw: str, now: datetime) -> datetime:
-    """The reply time from the form (UTC); not in the future."""
+def parse_reply_time(raw: str, now: datetime, zone: tzinfo = UTC,
+                     lang: str = "en") -> datetime:
+    """The reply time typed in the form, read in the console's ``zone`` (the form
+    is filled and labelled in it), as UTC; not in the future. Errors in ``lang``."""
     if not raw.strip():
         return now
-    at = parse_when(raw, "reply time")
+    at = local_instant(raw, zone)
+    if at is None:
+        raise SearchError(t(lang, "reply time: %(raw)r is not a date and time "
+                            "(use 2026-11-01T08:00)", raw=raw))
     if at > now + timedelta(minutes=5):
-        raise SearchError("reply time: that is in the future; give the time the first "
-                          "public reply went out (UTC)")
+        raise SearchError(t(lang, "reply time: that is in the future; give the time the "
+                            "first public reply went out (%(zone)s)", zone=str(zone)))
     return at
 
 
@@ -177,7 +182,8 @@ def resolve_alert(request: Request, user: Responder, alert_id: int,
                   reply_at: str = Form("")) -> Response:
     now = utcnow()
     try:
-        trust = resolve(engine_of(request), alert_id, parse_reply_time(reply_at, now), now=now)
+        at = parse_reply_time(reply_at, now, request.app.state.zone, page_lang(request))
+        trust = resolve(engine_of(request), alert_id, at, now=now)
     except (WorkflowError, SearchError) as exc:  # the typed time stays in the form
         return _alert_page(request, alert_id, status_code=400, error=str(exc),
                            reply_at=reply_at)

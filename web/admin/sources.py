@@ -115,16 +115,17 @@ def _form_values(form: AdminForm) -> dict:
         "robots": form.flag("robots"), "enabled": form.flag("enabled")}
 
 
-def _parse_rules(text: str) -> tuple[dict | None, str | None]:
-    """Forum extraction rules typed as YAML (or JSON) text."""
+def _parse_rules(text: str, lang: str = "en") -> tuple[dict | None, str | None]:
+    """Forum extraction rules typed as YAML (or JSON) text; the error in ``lang``
+    (the parser's own detail, with line and column, stays as PyYAML words it)."""
     if not text.strip():
         return None, None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        return None, f"not valid YAML: {' '.join(str(exc).split())}"
+        return None, t(lang, "not valid YAML: %(why)s", why=" ".join(str(exc).split()))
     if not isinstance(data, dict):
-        return None, "expected a mapping such as listing: {...}, thread: {...}"
+        return None, t(lang, "expected a mapping such as listing: {...}, thread: {...}")
     return data, None
 
 
@@ -133,7 +134,7 @@ def validate_source(values: dict, *, allow: list[str], engine: Engine,
                     ) -> tuple[SourceConfig | None, dict[str, str]]:
     """The source as the config would accept it, its URL checked for private
     addresses, its name unique; else one message per bad field."""
-    rules, rules_error = _parse_rules(values["rules"])
+    rules, rules_error = _parse_rules(values["rules"], lang)
     if rules_error:
         return None, {"rules": rules_error}
     try:

@@ -61,7 +61,56 @@ document.addEventListener("change", function (event) {
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    if (document.querySelector("time.countdown")) { tick(); window.setInterval(tick, 1000); }
+    if (document.querySelector("time.countdown, [data-board-poll]")) {
+      tick(); window.setInterval(tick, 1000);
+    }
+  });
+  // new rows from the board's poll tick at once, not a second later
+  document.addEventListener("crisiswatch:board", tick);
+})();
+
+// The triage board (<div data-board-poll="/board/rows.html">): every few seconds fetch
+// the board's table as the server renders it now (escaped by its template) and swap
+// it in, so an incident opened, resolved or raised shows without a reload; the
+// countdowns keep ticking and a focused link keeps its focus. Stops once the session
+// is gone (the answer is the login page), backs off while the server fails.
+(function () {
+  function poll(holder) {
+    var url = holder.getAttribute("data-board-poll");
+    var every = parseFloat(holder.getAttribute("data-poll-seconds")) || 15;
+    var failures = 0;
+    function swap(html) {
+      var fresh = document.createElement("template");
+      fresh.innerHTML = html;
+      if (!fresh.content.querySelector("#board, #board-empty")) { throw new Error("logged out"); }
+      var focused = document.activeElement;
+      var href = focused && holder.contains(focused) && focused.getAttribute("href");
+      holder.replaceChildren(fresh.content);
+      if (href) {
+        var again = holder.querySelector('a[href="' + href.replace(/"/g, "") + '"]');
+        if (again) { again.focus(); }
+      }
+      document.dispatchEvent(new CustomEvent("crisiswatch:board"));
+    }
+    function check() {
+      fetch(url, {credentials: "same-origin", headers: {Accept: "text/html"}})
+        .then(function (response) {
+          if (response.redirected) { throw new Error("logged out"); }
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.text();
+        })
+        .then(swap)
+        .then(function () { failures = 0; window.setTimeout(check, every * 1000); })
+        .catch(function (err) {
+          if (err && err.message === "logged out") { return; }
+          failures = Math.min(failures + 1, 5);
+          window.setTimeout(check, every * 1000 * Math.pow(2, failures));
+        });
+    }
+    window.setTimeout(check, every * 1000);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-board-poll]").forEach(poll);
   });
 })();
 
