@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -78,6 +79,7 @@ def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
     --role splits the work into crawl, process and dispatch workers."""
     cfg = read_config(config)
     setup_logging(verbose, log_format.value)
+    _exit_on_signals_while_starting()
     engine = connect(cfg.database)
     sync_config(engine, cfg)
     endpoint = _serve_metrics(engine, cfg, metrics_port)
@@ -90,6 +92,19 @@ def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
             endpoint.stop()
     for line in summarize(engine).lines():
         typer.echo(line)
+
+
+def _exit_on_signals_while_starting() -> None:
+    """Until a role installs its own handlers (Scrapy's, or the loop's stop event),
+    SIGTERM or Ctrl-C exits 0 at once: a ``docker stop`` or ``systemctl stop``
+    while the models load is a clean stop, not a kill or a traceback."""
+
+    def leave(signum: int, _frame: object) -> None:
+        log.info("%s while starting: exiting", signal.Signals(signum).name)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, leave)
+    signal.signal(signal.SIGTERM, leave)
 
 
 def _run_role(role: Role, engine: Engine, cfg: Config, once: bool) -> None:
