@@ -63,6 +63,7 @@ def upgrade(engine: Engine) -> None:
             _pragma(conn, "PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
+                setup_lock(conn)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 if sqlite and (bad := conn.exec_driver_sql("PRAGMA foreign_key_check").first()):
@@ -70,6 +71,18 @@ def upgrade(engine: Engine) -> None:
         finally:
             if sqlite:
                 _pragma(conn, "PRAGMA foreign_keys=ON")
+
+
+SETUP_LOCK = 0x63770001  # any constant: the advisory lock key of schema and config setup
+
+
+def setup_lock(conn) -> None:  # noqa: ANN001 - Connection
+    """On PostgreSQL, hold an advisory lock until this transaction ends, so workers
+    started together (one of each role) migrate and sync the config one at a time
+    instead of racing to create the same tables and rows. SQLite's write lock does
+    that already."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SETUP_LOCK})")
 
 
 def _pragma(conn, statement: str) -> None:  # noqa: ANN001 - Connection

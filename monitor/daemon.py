@@ -1,7 +1,9 @@
 """The daemon: one Scrapy process with the long-running watch spider, a thread
 per stream source (kind bluesky, ``monitor/stages/streams.py``), and the later
 stages woken in-process whenever the store pipeline or a stream commits posts
-(plus a periodic sweep for retries and anything missed).
+(plus a periodic sweep for retries and anything missed). That is the ``all``
+role; ``run_crawler`` is the ``crawl`` role, the same crawl with no stages (the
+``process`` and ``dispatch`` roles loop in ``monitor/stages/loop.py``).
 
 Stages run in one worker thread at a time so the reactor keeps fetching while
 posts are scored; wake-ups that arrive while they run are coalesced into one
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from sqlalchemy import Engine
 from twisted.internet import task, threads
 from twisted.python.failure import Failure
 
@@ -84,37 +87,54 @@ def fetch_settings(config: Config) -> dict[str, object]:
 
 def run_daemon(stages: Stages, *, once: bool, stop_after: float | None = None,
                **settings: object) -> StagesReport:
-    """Fetch and process until stopped (or, with ``once``, one poll of every
-    source); return the report of the final drain."""
-    process = CrawlerProcess(crawler_settings(
-        stages.config.database, LOG_INSTALL_ROOT_HANDLER=False,
-        **{**fetch_settings(stages.config), **settings}))
-    crawler = process.create_crawler(WatchSpider)
+    """The ``all`` role: fetch and process until stopped (or, with ``once``, one
+    poll of every source); return the report of the final drain."""
     waker = StageWaker(stages.run)
-    if not once:
-        crawler.signals.connect(waker.wake, signal=cw_signals.fetch_stored)
+    _crawl(stages.config, stages.engine, once=once, wake=None if once else waker.wake,
+           stop_after=stop_after, settings=settings)
+    return stages.run(ignore_backoff=once)
+
+
+def run_crawler(config: Config, engine: Engine, *, once: bool,
+                stop_after: float | None = None, **settings: object) -> None:
+    """The ``crawl`` role: the watch spider and the stream sources, storing posts
+    for the process workers; no stage runs in this process."""
+    _crawl(config, engine, once=once, wake=None, stop_after=stop_after, settings=settings)
+
+
+def _crawl(config: Config, engine: Engine, *, once: bool, wake: Callable[..., None] | None,
+           stop_after: float | None, settings: dict[str, object]) -> None:
+    """One Scrapy process with the watch spider (and, unless ``once``, the streams);
+    ``wake`` is called when a fetch stored something and at each sweep."""
+    process = CrawlerProcess(crawler_settings(
+        config.database, LOG_INSTALL_ROOT_HANDLER=False,
+        **{**fetch_settings(config), **settings}))
+    crawler = process.create_crawler(WatchSpider)
+    if wake is not None:
+        crawler.signals.connect(wake, signal=cw_signals.fetch_stored)
     process.crawl(crawler, once=once)
     # Scrapy installs the reactor it is configured for inside crawl(); importing
     # it any earlier would install Twisted's default one instead.
     from twisted.internet import reactor
 
-    if not once:
-        sweep = task.LoopingCall(waker.wake)
+    if wake is not None:
+        sweep = task.LoopingCall(wake)
         reactor.callWhenRunning(sweep.start, SWEEP_S, now=False)
         reactor.addSystemEventTrigger("before", "shutdown",
                                       lambda: sweep.running and sweep.stop())
-        _start_streams(stages, lambda: reactor.callFromThread(waker.wake), reactor)
+    if not once:
+        _start_streams(engine, config, (lambda: reactor.callFromThread(wake)) if wake
+                       else (lambda: None), reactor)
     if stop_after is not None:
         reactor.callLater(stop_after, process.stop)
     process.start()  # blocks; SIGINT/SIGTERM stop it gracefully
-    return stages.run(ignore_backoff=once)
 
-def _start_streams(stages: Stages, wake: Callable[[], None], reactor) -> None:  # noqa: ANN001
+def _start_streams(engine: Engine, config: Config, wake: Callable[[], None],
+                   reactor) -> None:  # noqa: ANN001
     """The stream sources (kind bluesky) read beside the spider, each in its thread;
     a new or re-enabled one starts at the next sweep; at shutdown each commits
     what it read. A ``--once`` run polls and has no streams."""
-    streams = StreamSupervisor(stages.engine, wake,
-                               allow_private=stages.config.console.allow_private)
+    streams = StreamSupervisor(engine, wake, allow_private=config.console.allow_private)
     refresh = task.LoopingCall(streams.refresh)
     reactor.callWhenRunning(refresh.start, SWEEP_S, now=True)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
 from monitor.cli.common import (
     EXIT_FAILED,
@@ -20,7 +23,7 @@ from monitor.cli.common import (
     read_config,
     setup_logging,
 )
-from monitor.config import DEFAULT_CONFIG, redact_url, source_lookbacks
+from monitor.config import DEFAULT_CONFIG, Config, redact_url, source_lookbacks
 from monitor.history.summary import summarize
 from monitor.stages.sync import sync_config
 
@@ -32,6 +35,10 @@ def check_config(file: Annotated[Path, typer.Argument(help="The YAML file to val
                f"{len(config.channels)} channels")
     for ch in config.channels:
         typer.echo(f"  channel {ch.name}: {redact_url(ch.url)} (min {ch.min_severity})")
+    typer.echo(f"  roles (crisiswatch run --role): crawl fetches the {len(config.sources)} "
+               f"sources, process scores and detects for the {len(config.brands)} brands, "
+               f"dispatch sends to the {len(config.channels)} channels; all (the default) "
+               "does the three in one process")
     for src in config.sources:
         token_env = (src.rules or {}).get("token_env") if src.kind == "mastodon" else None
         if token_env and not os.environ.get(token_env):
@@ -39,8 +46,28 @@ def check_config(file: Annotated[Path, typer.Argument(help="The YAML file to val
                        "daemon reads it from its environment (search needs the token)")
 
 
+class Role(StrEnum):
+    """What one ``crisiswatch run`` process does; ``all`` is every role in one."""
+
+    all = "all"
+    crawl = "crawl"
+    process = "process"
+    dispatch = "dispatch"
+
+
+ROLES_HELP = ("all: everything in one process (the default). crawl: fetch sources and "
+              "store posts, nothing else. process: score, detect and plan alerts from "
+              "stored posts, fetching and sending nothing. dispatch: send planned "
+              "deliveries. Run one process of each role against the same database "
+              "(SQLite or PostgreSQL).")
+
+
 def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
-        once: Annotated[bool, typer.Option(help="Poll every source once, process, exit.")] = False,
+        role: Annotated[Role, typer.Option(help=ROLES_HELP)] = Role.all,
+        once: Annotated[bool, typer.Option(
+            help="One pass, then exit: all polls every source once, processes and sends; "
+                 "crawl polls every source once; process and dispatch run one pass.")
+        ] = False,
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
         metrics_port: Annotated[int | None, typer.Option(
             help="Serve /metrics, /healthz and /readyz on this port (0: any free one); "
@@ -48,26 +75,67 @@ def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
         log_format: Annotated[LogFormat, typer.Option(
             help="text: for people; json: one object a line, for log collectors.")
         ] = LogFormat.text) -> None:
-    """Watch the configured sources until Ctrl-C (or once, with --once)."""
-    # Scrapy installs its reactor on import, and the stages load the scorers' models:
-    # only the commands that run them pay for it
-    from monitor.daemon import run_daemon
-    from monitor.stages.chain import Stages
-
+    """Watch the configured sources until Ctrl-C or SIGTERM (or once, with --once);
+    --role splits the work into crawl, process and dispatch workers."""
     cfg = read_config(config)
     setup_logging(verbose, log_format.value)
+    _exit_on_signals_while_starting()
     engine = connect(cfg.database)
     sync_config(engine, cfg)
     endpoint = _serve_metrics(engine, cfg, metrics_port)
-    log.info("watching %d sources for %d brands%s", len(cfg.sources), len(cfg.brands),
-             " (one pass)" if once else "; Ctrl-C stops")
+    log.info("%s: watching %d sources for %d brands%s", role.value, len(cfg.sources),
+             len(cfg.brands), " (one pass)" if once else "; Ctrl-C stops")
     try:
-        run_daemon(Stages(engine, cfg), once=once)
+        _run_role(role, engine, cfg, once)
     finally:
         if endpoint is not None:
             endpoint.stop()
     for line in summarize(engine).lines():
         typer.echo(line)
+
+
+def _exit_on_signals_while_starting() -> None:
+    """Until a role installs its own handlers (Scrapy's, or the loop's stop event),
+    SIGTERM or Ctrl-C exits 0 at once: a ``docker stop`` or ``systemctl stop``
+    while the models load is a clean stop, not a kill or a traceback."""
+
+    def leave(signum: int, _frame: object) -> None:
+        log.info("%s while starting: exiting", signal.Signals(signum).name)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, leave)
+    signal.signal(signal.SIGTERM, leave)
+
+
+def _run_role(role: Role, engine: Engine, cfg: Config, once: bool) -> None:
+    """Run ``role`` until stopped (or one pass). Scrapy installs its reactor on import
+    and the stages load the scorers' models: each role imports only what it runs."""
+    if role is Role.crawl:
+        from monitor.daemon import run_crawler
+
+        run_crawler(cfg, engine, once=once)
+        return
+    from monitor.stages.chain import Stages
+
+    stages = Stages(engine, cfg)
+    if role is Role.all:
+        from monitor.daemon import run_daemon
+
+        run_daemon(stages, once=once)
+        return
+    from monitor.stages.loop import repeat, stop_on_signals
+
+    if role is Role.process:
+        def step() -> bool:
+            return stages.process().busy
+    else:
+        def step() -> bool:
+            stages.send_pending(ignore_backoff=once)
+            return False
+    if once:
+        step()
+    else:
+        repeat(step, stop_on_signals(), name=role.value)
 
 
 def _serve_metrics(engine, cfg, port: int | None):  # noqa: ANN001, ANN202

@@ -80,6 +80,25 @@ class StagesReport:
     silence: SilenceReport = SilenceReport()
 
 
+@dataclass(frozen=True)
+class ProcessReport:
+    """What one ``process`` pass did; ``now`` is the clock it planned with."""
+
+    monitor: MonitorReport
+    detect: DetectReport
+    planned: int
+    escalated: int
+    digests: int
+    silence: SilenceReport
+    now: datetime
+
+    @property
+    def busy(self) -> bool:
+        """True when the pass found work: the loop runs again without waiting."""
+        return bool(self.monitor.posts or self.detect.mentions or self.planned
+                    or self.escalated or self.digests)
+
+
 @dataclass
 class Stages:
     engine: Engine
@@ -105,7 +124,16 @@ class Stages:
         return rules_for(self.config, brand)
 
     def run(self, *, ignore_backoff: bool = False) -> StagesReport:
-        """One pass of every stage, each timed (crisiswatch_stage_seconds)."""
+        """One pass of every stage, each timed (crisiswatch_stage_seconds): the
+        ``all`` role, which is ``process`` then ``dispatch``."""
+        done = self.process()
+        sent = self.send_pending(ignore_backoff=ignore_backoff, now=done.now)
+        return StagesReport(done.monitor, done.detect, done.planned, sent, done.escalated,
+                            done.digests, done.silence)
+
+    def process(self) -> ProcessReport:
+        """The ``process`` role's pass: score -> detect -> plan deliveries, escalations
+        and digests (and the silent-source check); nothing fetched, nothing sent."""
         d = self.config.detection
         with timed("score"):
             monitor = run_monitor(self.engine, self.scorer, d.risk_threshold,
@@ -121,11 +149,16 @@ class Stages:
         with timed("digest"):
             digests = plan_digests(self.engine, now=now)
         silence = self.check_silence(now)
+        return ProcessReport(monitor, detect, planned, escalated, digests, silence, now)
+
+    def send_pending(self, *, ignore_backoff: bool = False,
+                     now: datetime | None = None) -> DispatchReport:
+        """The ``dispatch`` role's pass: send what the outbox holds (claimed with
+        SKIP LOCKED, so any number of dispatchers send each delivery once)."""
         with timed("dispatch"):
-            sent = dispatch(self.engine, self.outbox,
+            return dispatch(self.engine, self.outbox,
                             send=guard_sender(self.send, self.config.console.allow_private),
-                            ignore_backoff=ignore_backoff, now=now)
-        return StagesReport(monitor, detect, planned, sent, escalated, digests, silence)
+                            ignore_backoff=ignore_backoff, now=now or self.clock())
 
     def check_silence(self, now: datetime) -> SilenceReport:
         """Silent sources (monitor/stages/silence.py), at most every ``EVERY``."""

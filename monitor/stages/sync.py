@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from db.engine import session
+from db.engine import session, setup_lock
 from db.models import Brand, Channel, Source
 from monitor.config import BrandConfig, ChannelConfig, Config, SourceConfig
 
@@ -77,6 +77,7 @@ def _upsert(s: Session, item: Item) -> None:
 def sync_config(engine: Engine, config: Config) -> None:
     """Create, update or disable the config-managed rows to match ``config``."""
     with session(engine) as s, s.begin():
+        setup_lock(s.connection())  # roles started together sync one at a time
         for item in (*config.brands, *config.channels, *config.sources):
             _upsert(s, item)
         _disable_missing(s, Brand, {b.name for b in config.brands})

@@ -1,0 +1,50 @@
+"""The loop behind the ``process`` and ``dispatch`` roles: run one pass, then
+sleep until the next sweep or until stopped.
+
+The roles coordinate through the database alone (posts claimed by state, the
+outbox claimed with SKIP LOCKED), so a pass that finds nothing is cheap and a
+periodic sweep is all the wake-up they need; a pass that found work runs again
+at once so a burst drains without waiting a sweep per batch. A failing pass is
+logged and retried at the next sweep: a database restart must not end the worker."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger("crisiswatch.loop")
+SWEEP_S = 1.0  # how often an idle process or dispatch worker looks for work
+
+
+def repeat(step: Callable[[], bool], stop: threading.Event, *,
+           every: float = SWEEP_S, name: str = "pass") -> int:
+    """Call ``step`` until ``stop`` is set; ``step`` returns True when it found
+    work (run again now), False when idle (wait ``every`` seconds). Returns the
+    number of passes, failed ones included."""
+    passes = 0
+    while not stop.is_set():
+        passes += 1
+        try:
+            busy = step()
+        except Exception:  # noqa: BLE001 - one bad pass must not end the worker
+            log.exception("%s failed; retrying in %.0f s", name, every)
+            busy = False
+        if not busy:
+            stop.wait(every)
+    return passes
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT (Ctrl-C) or SIGTERM (systemd, docker stop): the
+    current pass finishes, then the loop ends and the command exits 0."""
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        log.info("%s: stopping after the current pass", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    return stop
