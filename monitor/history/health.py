@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from db.models import Source
+from db.models import Source, as_utc
 
 STATES = ("ok", "partial", "throttled", "failing", "disabled")
 
 
 LAGGING_S = 300.0  # a stream further behind than this is "partial"
-
-
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def stream_lag(src: Source, now: datetime | None = None) -> float | None:
@@ -23,7 +19,7 @@ def stream_lag(src: Source, now: datetime | None = None) -> float | None:
     the consumer falls behind, and while the daemon is down."""
     if src.stream_event_at is None:
         return None
-    return max(0.0, ((now or datetime.now(UTC)) - _utc(src.stream_event_at)).total_seconds())
+    return max(0.0, ((now or datetime.now(UTC)) - as_utc(src.stream_event_at)).total_seconds())
 
 
 def stream_status(src: Source, now: datetime | None = None) -> str:

@@ -11,26 +11,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from db.models import Brand, Incident, Mention, Post, Source
 from monitor.detection.grouping import copy_of, merge_key
-from monitor.stages.merge import incident_key, mention_key, store_key
+from monitor.stages.merge import candidates, incident_key, mention_key, store_key
 
 
 def attach_copy(s: Session, m: Mention, post: Post, quiet: timedelta) -> Incident | None:
     """Put an unflagged mention in the open incident it copies (``grouping.copy_of``):
     the matter's reposts count as its spread. Otherwise it is marked as checked
     (``grouped_by`` empty) and never read again."""
-    candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
-                                               Incident.merged_into == None,  # noqa: E711
-                                               Incident.resolved_at == None,  # noqa: E711
-                                               Incident.last_seen_at >= post.fetched_at - quiet)
-                        .order_by(Incident.id)).all()
+    found = candidates(s, m.brand_id, post.fetched_at - quiet, open_only=True)
     match = None
-    if candidates:
+    if found:
         key = mention_key(m, post, s.get(Source, post.source_id), s.get(Brand, m.brand_id))
-        match = copy_of(key, [incident_key(i) for i in candidates], window=quiet)
+        match = copy_of(key, [incident_key(i) for i in found], window=quiet)
     if match is None:
         m.grouped_by = ""
         s.add(m)

@@ -56,7 +56,7 @@ from monitor.detection.severity import (
 )
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
 from monitor.stages.copies import attach_copy
-from monitor.stages.merge import absorb, incident_key, mention_key, store_key
+from monitor.stages.merge import absorb, candidates, incident_key, mention_key, store_key
 from monitor.stages.readings import (
     BASELINE_DAYS,
     evidence_of,
@@ -135,12 +135,9 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
     ``backgrounds`` caches each brand's term background per hour for this pass."""
     brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
     key = mention_key(m, post, source, brand)
-    candidates = s.exec(select(Incident).where(Incident.brand_id == m.brand_id,
-                                               Incident.merged_into == None,  # noqa: E711
-                                               Incident.last_seen_at >= key.at - quiet)
-                        .order_by(Incident.id)).all()
-    background = _background_for(s, brand, key.at, backgrounds) if candidates else None
-    match = match_incident(key, [incident_key(i) for i in candidates], window=quiet,
+    found = candidates(s, m.brand_id, key.at - quiet)
+    background = _background_for(s, brand, key.at, backgrounds) if found else None
+    match = match_incident(key, [incident_key(i) for i in found], window=quiet,
                            background=background)
     if match is None:
         inc = Incident(brand_id=m.brand_id, opened_at=key.at, last_seen_at=key.at,
@@ -154,7 +151,7 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
         if inc.resolved_at is not None:
             _reopen(s, inc, at)
         else:
-            inc = _bridge(s, key, match, candidates, background, quiet, at) or inc
+            inc = _bridge(s, key, match, found, background, quiet, at) or inc
         if inc.id != match.incident_id:
             m.grouped_by += f"; its incident #{match.incident_id} merged into #{inc.id}"
         merged = merge_key(incident_key(inc), key)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from db.models import Brand, Incident, IncidentChange, Mention, Post, Source
 from monitor.detection.grouping import IncidentKey, MentionKey
@@ -39,6 +39,18 @@ def mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> Mention
     whole, *parts = post_fingerprints(post.title, post.text, m.language)
     return MentionKey(m.brand_id, thread, source.name, post.fetched_at, whole,
                       salient_terms(text, m.language, exclude=exclude), tuple(parts))
+
+
+def candidates(s: Session, brand_id: int, since: datetime, *, open_only: bool = False
+               ) -> list[Incident]:
+    """The brand's incidents a mention may join: not merged away, seen since ``since``
+    (and not resolved, with ``open_only``), oldest first."""
+    query = select(Incident).where(Incident.brand_id == brand_id,
+                                   Incident.merged_into == None,  # noqa: E711
+                                   Incident.last_seen_at >= since)
+    if open_only:
+        query = query.where(Incident.resolved_at == None)  # noqa: E711
+    return list(s.exec(query.order_by(Incident.id)).all())
 
 
 def store_key(inc: Incident, key: IncidentKey) -> None:

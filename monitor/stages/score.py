@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Engine, case
 from sqlmodel import Session, func, select, update
 
 from db.engine import read_session, session
-from db.models import Brand, Mention, Post, Source, utcnow
+from db.models import Brand, Mention, Post, Source, as_utc, utcnow
 from db.queries import insert_new
 from monitor.scoring.risk import Scorer
 from monitor.text.matching import BrandIndex, BrandRule, match_brands
@@ -43,17 +43,13 @@ def load_rules(engine: Engine) -> BrandIndex:
                              for b in brands])
 
 
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
 def is_stale(post: Post, lookback: timedelta) -> bool:
     """Was the post published more than ``lookback`` before it was fetched? A feed's
     archive, a source added today with years of posts, a date of 1970: news to us,
     not to anyone else, so it is stored and scored but never alerts."""
     if post.published_at is None:
         return False
-    return _utc(post.published_at) < _utc(post.fetched_at) - lookback
+    return as_utc(post.published_at) < as_utc(post.fetched_at) - lookback
 
 
 def mentions_for(post: Post, rules: BrandIndex | list[BrandRule], scorer: Scorer, threshold: float,
@@ -71,7 +67,7 @@ def mentions_for(post: Post, rules: BrandIndex | list[BrandRule], scorer: Scorer
     stale = lookback is not None and is_stale(post, lookback)
     reasons = list(score.reasons)
     if stale:
-        reasons.append(f"old post (published {_utc(post.published_at):%Y-%m-%d}, more than "
+        reasons.append(f"old post (published {as_utc(post.published_at):%Y-%m-%d}, more than "
                        f"{lookback.total_seconds() / 86400:g} days before it was fetched): "
                        "not alerted")
     return [Mention(post_id=post.id, brand_id=rule.brand_id, language=score.language,
