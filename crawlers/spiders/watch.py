@@ -46,6 +46,7 @@ from crawlers.extractors.text import sniff_text
 from crawlers.forums import Forum, forum_for, repeated_page, signature
 from crawlers.guard import GUARD_META, PrivateAddressRefused
 from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
+from crawlers.mastodon_sse import streamed
 from crawlers.schedule import is_due, retry_after_seconds
 from crawlers.spiders.hackernews import HackerNewsPolls
 from crawlers.spiders.mastodon import MastodonCrawl
@@ -159,6 +160,9 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
     def request_for(self, source: ClaimedSource) -> scrapy.Request | None:
         self.in_flight.add(source.id)
         if source.kind == "mastodon":
+            if not self.once and streamed(source.rules):  # its stream reads it
+                self.in_flight.discard(source.id)
+                return None
             return self.mastodon_poll(source)
         if source.kind == "feed":
             headers = {}
