@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from crawlers import bluesky as bsky
+from crawlers.bsky_backfill import Backfill
 from crawlers.jetstream import check_endpoint, plain_allowed
 from crawlers.mastodon import parse_rules
 from crawlers.mastodon_sse import token_for
@@ -30,7 +32,7 @@ from crawlers.mastodon_stream import MastodonStreamConsumer
 from crawlers.streams import JetstreamConsumer, StreamOptions, StreamThread
 from crawlers.urlcheck import check_url
 from db.engine import read_session
-from db.models import Source
+from db.models import Brand, Source
 from monitor.stages.score import load_rules
 from monitor.text.matching import BrandIndex
 from monitor.text.normalize import normalize
@@ -81,10 +83,11 @@ class StreamSupervisor:
                 refused = None if spec is None or src.managed_by != "console" else \
                     check_url(src.url, self.allow_private)
             else:
-                spec = src.url
+                spec = json.dumps([src.url, src.rules], sort_keys=True) if src.rules else src.url
                 refused = check_endpoint(src.url, plain_allowed(self.allow_private))
                 if src.managed_by == "console" and refused is None:
                     refused = check_url(src.url, self.allow_private, schemes=("ws", "wss"))
+                refused = refused or options_problem(src.rules)
             if refused:
                 log.error("source %s is not streamed: %s", src.name, refused)
                 continue
@@ -115,7 +118,12 @@ class StreamSupervisor:
                                           on_stored=lambda _new: self.wake(),
                                           options=self.options,
                                           poll_s=float(src.interval_s or 60))
-        return JetstreamConsumer(self.engine, src.id, src.url, BrandFilter(self.engine).keep,
+        keep = BrandFilter(self.engine).keep
+        options = bsky.parse_options(src.rules)
+        backfill = Backfill(self.engine, src.id, options, lambda: brand_keywords(self.engine),
+                            keep, on_stored=lambda _new: self.wake()) \
+            if options.backfill else None
+        return JetstreamConsumer(self.engine, src.id, src.url, keep, backfill=backfill,
                                  on_stored=lambda _new: self.wake(), options=self.options)
 
     def stop(self) -> None:
@@ -135,3 +143,18 @@ def mastodon_spec(src: Source) -> str | None:
     if token_for(rules) is None:
         return None
     return json.dumps([src.url, rules.as_dict(), src.interval_s], sort_keys=True)
+
+
+def options_problem(rules: dict | None) -> str | None:
+    try:
+        bsky.parse_options(rules)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def brand_keywords(engine: Engine) -> list[str]:
+    """The enabled brands' keywords: what a back-fill searches for."""
+    with read_session(engine) as s:
+        rows = s.exec(select(Brand.keywords).where(Brand.enabled == True)).all()  # noqa: E712
+    return [k for keywords in rows for k in keywords]
