@@ -6,12 +6,14 @@ once; and the app password asked for only when back-fill is."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlmodel import select
 
+from crawlers import bluesky as bsky
 from crawlers.jetstream import read_event
 from crawlers.pipelines.stream_store import store_stream_batch
 from crawlers.streams import StreamOptions
@@ -211,3 +213,17 @@ def test_the_app_password_is_required_only_for_backfill(api, make_config, monkey
     result = crisiswatch("check-config", str(config))
     assert result.returncode == 0, result.stderr
     assert f"source bsky: warning: {PASSWORD_ENV} is not set here" in result.stdout
+
+
+@pytest.mark.parametrize(("rules", "error"), [
+    ({"handel": "a.bsky.social"}, "handel: unknown key for kind bluesky"),
+    ({"app_password_env": "X"}, "handle: app_password_env is for back-fill"),
+    ({"handle": "a b"}, "handle: 'a b' is not a Bluesky handle"),
+    ({"appview": "ftp://x"}, "appview: 'ftp://x' is not a service address"),
+    ({"handle": "a.bsky.social", "app_password_env": "X", "backfill_hours": 0},
+     "backfill_hours: hours to read back, 1 to 168"),
+])
+def test_bad_bluesky_options_name_the_key(rules, error):
+    with pytest.raises(ValueError, match="^" + re.escape(error)):
+        bsky.parse_options(rules)
+    assert bsky.parse_options({"pds": "http://127.0.0.1:8/"}).pds == "http://127.0.0.1:8"
