@@ -18,6 +18,8 @@ per stream, answered as ``text/event-stream``::
 
 An event is its ``event:`` and ``data:`` lines up to a blank line; several
 ``data:`` lines join with a newline. Searches have no stream: they stay polled.
+An instance may serve streaming on another host: ``/api/v2/instance`` names it
+in ``configuration.urls.streaming`` (``wss://streaming.example.social``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 from crawlers.mastodon import MastodonRules, Stream, base_of, parse_rules
 
@@ -48,6 +50,23 @@ def streamed(rules: dict | None) -> bool:
         return token_for(parse_rules(rules)) is not None
     except ValueError:
         return False
+
+
+def instance_url(base: str) -> str:
+    return f"{base_of(base)}/api/v2/instance"
+
+
+def streaming_base(instance: object, base: str) -> str:
+    """Where the instance serves its streams: the host ``/api/v2/instance`` names
+    (``wss://`` read as ``https://``), else the instance's own address."""
+    config = instance.get("configuration") if isinstance(instance, dict) else None
+    urls = config.get("urls") if isinstance(config, dict) else None
+    named = urls.get("streaming") if isinstance(urls, dict) else None
+    if not isinstance(named, str):
+        return base_of(base)
+    parts = urlsplit(named.strip())
+    scheme = {"wss": "https", "ws": "http", "https": "https", "http": "http"}.get(parts.scheme)
+    return f"{scheme}://{parts.netloc}" if scheme and parts.hostname else base_of(base)
 
 
 def streaming_url(base: str, stream: Stream) -> str | None:

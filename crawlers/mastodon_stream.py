@@ -13,6 +13,10 @@ stream's new cursor, in one transaction. Searches have no stream: they are
 polled on the source's interval. On any failure it waits (exponential backoff),
 says so on the source's health, and reconnects.
 
+The streams are read from the host the instance names in ``/api/v2/instance``
+(``configuration.urls.streaming``; an instance may stream from another host),
+else from the instance's own address.
+
 Lag on health (``stream_event_at``): the creation time of the last status
 stored, or the time of the last heartbeat, whichever is later: up to then the
 stream is known complete.
@@ -36,8 +40,22 @@ from sqlalchemy import Engine
 
 from crawlers.extractors.mastodon import extract_stream, status_id, status_item, thread_ref
 from crawlers.items import FetchResult, PostItem
-from crawlers.mastodon import MAX_PAGES, MastodonRules, Stream, newest, stream_url, streams
-from crawlers.mastodon_sse import UPDATE, EventReader, streaming_url
+from crawlers.mastodon import (
+    MAX_PAGES,
+    MastodonRules,
+    Stream,
+    base_of,
+    newest,
+    stream_url,
+    streams,
+)
+from crawlers.mastodon_sse import (
+    UPDATE,
+    EventReader,
+    instance_url,
+    streaming_base,
+    streaming_url,
+)
 from crawlers.pipelines.store import store_result
 from crawlers.pipelines.stream_store import (
     CONNECTED,
@@ -66,6 +84,7 @@ class MastodonStreamConsumer:
     options: StreamOptions = field(default_factory=StreamOptions)
     poll_s: float = 60.0  # how often searches (which have no stream) are polled
     read_timeout_s: float = 90.0  # no byte, not even a heartbeat, for this long: reconnect
+    guard: Callable[[str], str | None] = lambda url: None  # why a URL is refused, if it is
     events: int = 0  # updates read, for tests
     last_stored: datetime | None = None
 
@@ -96,11 +115,12 @@ class MastodonStreamConsumer:
         it delivered something (the backoff starts again), else why it failed."""
         before = self.events
         timeout = httpx.Timeout(self.options.open_timeout_s, read=self.read_timeout_s)
-        live = [(s, u) for s in streams(self.rules) if (u := streaming_url(self.base, s))]
         polled = [s for s in streams(self.rules) if streaming_url(self.base, s) is None]
         try:
             async with httpx.AsyncClient(headers=self.headers, timeout=timeout) as client, \
                     AsyncExitStack() as stack:
+                host = await self.streaming_host(client)
+                live = [(s, u) for s in streams(self.rules) if (u := streaming_url(host, s))]
                 opened = []
                 for stream, url in live:
                     response = await stack.enter_async_context(client.stream("GET", url))
@@ -123,6 +143,20 @@ class MastodonStreamConsumer:
         except Exception as exc:
             return describe(exc)
         return None if self.events > before else "the stream ended without a status"
+
+    async def streaming_host(self, client: httpx.AsyncClient) -> str:
+        """The host the instance streams from (``/api/v2/instance``), its own
+        address when it names none or cannot say; a host the URL guard refuses
+        (a console-added source) is an error."""
+        try:
+            answer = await client.get(instance_url(self.base))
+            host = streaming_base(answer.json() if answer.status_code == 200 else None,
+                                  self.base)
+        except (httpx.HTTPError, ValueError):
+            host = base_of(self.base)
+        if host != base_of(self.base) and (why := self.guard(host)):
+            raise ValueError(f"the streaming host {host} is refused: {why}")
+        return host
 
     async def _read(self, stream: Stream, response: httpx.Response) -> None:
         reader = EventReader()
@@ -208,4 +242,6 @@ def describe(exc: BaseException) -> str:
             else "timed out connecting"
     if isinstance(exc, httpx.TransportError):
         return f"connection lost: {type(exc).__name__} {exc}"[:300]
+    if isinstance(exc, ValueError):  # ours, or an answer that is not JSON
+        return f"{exc}"[:300]
     return f"{type(exc).__name__}: {exc}"[:300]

@@ -57,6 +57,7 @@ class FakeMastodon:
     drops: list[int | None] = field(default_factory=list)  # per connection: cut after n
     streamed: list[str] = field(default_factory=list)  # streaming paths connected to
     heartbeat_s: float = 0.2
+    streaming: str | None = None  # another host named for streaming (/api/v2/instance)
 
     def __post_init__(self) -> None:
         self.closed = threading.Event()
@@ -172,6 +173,9 @@ class FakeMastodon:
             words = query["q"][0].casefold()
             found = [t for t in self.toots.values() if words in t.text.casefold()]
             return 200, {"accounts": [], "hashtags": [], "statuses": self.page(found, query)}
+        if path == "/api/v2/instance":  # who streams: itself unless told otherwise
+            return 200, {"domain": "127.0.0.1", "configuration": {"urls": {
+                "streaming": (self.streaming or self.base).replace("http://", "ws://")}}}
         parts = path.split("/")
         if path.startswith("/api/v1/statuses/") and parts[4].isdigit():
             toot = self.toots.get(int(parts[4]))

@@ -10,7 +10,11 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
+from crawlers.mastodon import parse_rules
 from crawlers.mastodon_sse import Event, EventReader
+from crawlers.mastodon_stream import MastodonStreamConsumer
+from crawlers.streams import StreamOptions, StreamThread
+from db.engine import open_database
 from db.models import Post, Source
 from monitor.history.health import source_health
 from tests.conftest import db_engine, session, wait_for
@@ -109,3 +113,56 @@ def test_without_the_token_the_source_is_polled_not_streamed(instance, make_conf
     assert instance.auth[0] is None
     assert _keys(engine) == ["status:10"]  # the next poll is an interval away
     assert _source(engine).stream_state is None
+
+
+FAST = StreamOptions(backoff_s=0.05, max_backoff_s=0.2, open_timeout_s=2)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'cw.db'}")
+    with session(engine) as s, s.begin():
+        s.add(Source(name="masto", kind="mastodon", url="http://127.0.0.1:1",
+                     rules={"hashtags": ["acme"], "token_env": TOKEN_ENV}))
+    yield engine
+    engine.dispose()
+
+
+def _consumer(engine, instance: FakeMastodon, **extra: object) -> StreamThread:  # noqa: ANN001
+    consumer = MastodonStreamConsumer(engine, 1, instance.base, parse_rules(
+        {"hashtags": ["acme"], "token_env": TOKEN_ENV}), instance.token, options=FAST,
+        **extra)
+    return StreamThread(consumer).start()
+
+
+def test_streams_come_from_the_host_the_instance_names(engine, instance):
+    streamer = FakeMastodon(token=instance.token)
+    instance.streaming = streamer.base  # e.g. streaming.example.social
+    instance.add(Toot(10, "a", "Acme news", tags=("acme",)))
+    thread = _consumer(engine, instance)
+    try:
+        wait_for(lambda: _cursor(engine).get("tag:acme") == "10", 10, "the catch-up")
+        wait_for(lambda: streamer.streamed, 10, "the stream on the other host")
+        streamer.push(Toot(11, "b", "Acme again", tags=("acme",)))
+        wait_for(lambda: _cursor(engine).get("tag:acme") == "11", 10, "the streamed status")
+    finally:
+        thread.stop()
+        streamer.stop()
+    assert instance.streamed == [] and streamer.streamed == ["/api/v1/streaming/hashtag?tag=acme"]
+    assert "/api/v2/instance" in instance.requests
+    assert _keys(engine) == ["status:10", "status:11"]
+
+
+def test_a_streaming_host_the_guard_refuses_is_not_contacted(engine, instance):
+    streamer = FakeMastodon(token=instance.token)
+    instance.streaming = streamer.base
+    thread = _consumer(engine, instance, guard=lambda url: "a private address")
+    try:
+        wait_for(lambda: (_source(engine).last_error or "").startswith("the streaming host"),
+                 10, "the refusal on health")
+    finally:
+        thread.stop()
+        streamer.stop()
+    assert f"streaming host {streamer.base} is refused: a private address" in \
+        _source(engine).last_error
+    assert streamer.streamed == [] and streamer.requests == []

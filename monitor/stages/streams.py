@@ -110,6 +110,12 @@ class StreamSupervisor:
                 consumer = self.consumer(self.sources[source_id])
                 self.running[source_id] = (url, StreamThread(consumer).start())
 
+    def guard(self, src: Source) -> Callable[[str], str | None]:
+        """Why a URL a console-added source leads to is refused (None: it is not)."""
+        if src.managed_by != "console":
+            return lambda _url: None
+        return lambda url: check_url(url, self.allow_private)
+
     def consumer(self, src: Source) -> JetstreamConsumer | MastodonStreamConsumer:
         if src.kind == "mastodon":
             rules = parse_rules(src.rules)
@@ -117,7 +123,8 @@ class StreamSupervisor:
                                           token_for(rules) or "",
                                           on_stored=lambda _new: self.wake(),
                                           options=self.options,
-                                          poll_s=float(src.interval_s or 60))
+                                          poll_s=float(src.interval_s or 60),
+                                          guard=self.guard(src))
         keep = BrandFilter(self.engine).keep
         options = bsky.parse_options(src.rules)
         backfill = Backfill(self.engine, src.id, options, lambda: brand_keywords(self.engine),
