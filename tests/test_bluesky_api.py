@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 from crawlers import bluesky as bsky
+from crawlers.bsky_backfill import Backfill
 from crawlers.jetstream import read_event
 from crawlers.pipelines.stream_store import store_stream_batch
 from crawlers.streams import StreamOptions
@@ -227,3 +228,24 @@ def test_bad_bluesky_options_name_the_key(rules, error):
     with pytest.raises(ValueError, match="^" + re.escape(error)):
         bsky.parse_options(rules)
     assert bsky.parse_options({"pds": "http://127.0.0.1:8/"}).pds == "http://127.0.0.1:8"
+
+
+def test_backfill_runs_at_start_and_again_only_after_a_gap_beyond_the_replay(engine, api):
+    jetstream = FakeJetstream()  # not started: only its URL is used
+    _setup(engine, jetstream, api)
+    backfill = Backfill(engine, 1, bsky.parse_options({
+        "handle": api.handle, "app_password_env": PASSWORD_ENV, "backfill_hours": 6}),
+        lambda: ["Acme"], lambda _text: True)
+    now = utcnow()
+    assert backfill.since(now) == now - timedelta(hours=6)  # never streamed: the window
+    backfill.started = True
+    for behind, since in ((timedelta(hours=2), None),  # the stream's replay covers it
+                          (timedelta(hours=3), None),
+                          (timedelta(hours=30), now - timedelta(hours=6))):
+        with session(engine) as s, s.begin():
+            s.get(Source, 1).stream_event_at = now - behind
+        assert backfill.since(now) == since, behind
+    backfill.started = False  # a restart two hours after the last event: from there
+    with session(engine) as s, s.begin():
+        s.get(Source, 1).stream_event_at = now - timedelta(hours=2)
+    assert backfill.since(now) == now - timedelta(hours=2)
