@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import websockets
@@ -65,6 +65,8 @@ class JetstreamConsumer:
     keep: Callable[[str], bool]
     on_stored: Callable[[int], None] = lambda new: None
     options: StreamOptions = field(default_factory=StreamOptions)
+    # before each connection: read what the replay cannot reach (crawlers/bsky_backfill.py)
+    backfill: Callable[[], Awaitable[int]] | None = None
     events: int = 0  # events read, for tests and the bench
     pending: list[PostItem] = field(default_factory=list)
     cursor: int | None = None  # time_us of the last event read, not yet committed
@@ -76,6 +78,8 @@ class JetstreamConsumer:
         failures = 0
         try:
             while True:
+                if self.backfill is not None:
+                    await self.backfill()
                 error = await self._connection()
                 if error is None:
                     failures = 0

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
+from crawlers import bluesky as bsky
 from crawlers.extractors import hackernews as hn
 from crawlers.extractors.rules import check_forum_options
 from crawlers.jetstream import check_endpoint, plain_allowed, source_url_problem
@@ -149,13 +150,17 @@ class SourceConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _stream_keys(cls, data: object) -> object:
-        return lift_keys(data)  # mastodon: hashtags, timeline, search, token_env, limit
+        # mastodon: hashtags, timeline, search, token_env, limit; bluesky: handle, ...
+        return bsky.lift_keys(lift_keys(data))
 
     @model_validator(mode="after")
     def _forum_rules(self) -> SourceConfig:
         if self.kind == "mastodon":  # rules: the streams to read (crawlers/mastodon.py)
             object.__setattr__(self, "rules", check_source(self.url, self.rules,
                                                            self.preset, self.page))
+            return self
+        if self.kind == "bluesky" and self.rules is not None:  # engagement, back-fill
+            object.__setattr__(self, "rules", bsky.check_source(self.rules, self.preset))
             return self
         check_forum_options(self.kind, self.preset, self.rules, self.page)
         return self

@@ -131,7 +131,8 @@ def _crawl(config: Config, engine: Engine, *, once: bool, wake: Callable[..., No
 
 def _start_streams(engine: Engine, config: Config, wake: Callable[[], None],
                    reactor) -> None:  # noqa: ANN001
-    """The stream sources (kind bluesky) read beside the spider, each in its thread;
+    """The stream sources (kind bluesky; mastodon with its token) read beside the
+    spider, each in its thread;
     a new or re-enabled one starts at the next sweep; at shutdown each commits
     what it read. A ``--once`` run polls and has no streams."""
     streams = StreamSupervisor(engine, wake, allow_private=config.console.allow_private)

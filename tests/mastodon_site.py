@@ -9,11 +9,20 @@ of Status objects with ``id``, ``created_at``, ``in_reply_to_id``, ``spoiler_tex
 ``x-ratelimit-limit/remaining/reset`` headers every answer carries). Paging follows
 Mastodon's documented timeline parameters: ``min_id`` returns the statuses right
 after it (oldest first, then listed newest first), without it the newest ``limit``.
+
+Streaming follows docs.joinmastodon.org/methods/streaming/: ``/api/v1/streaming/
+hashtag?tag=``, ``/public`` and ``/public/local`` answer ``text/event-stream`` to a
+Bearer token (401 without), with ``:thump`` heartbeats and ``event: update`` /
+``data: <Status JSON>`` for each status ``push``ed after the connection opened.
+``drops`` cuts a connection (no more bytes, socket closed) after that many
+updates; ``add`` without ``push`` is a status the stream never carried.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -44,8 +53,14 @@ class FakeMastodon:
     remaining: int = 299
     refuse: bool = False  # answer 429, as an instance whose budget is spent
     token: str = "s3cret"
+    pushed: list[int] = field(default_factory=list)  # toot ids, in the order streamed
+    drops: list[int | None] = field(default_factory=list)  # per connection: cut after n
+    streamed: list[str] = field(default_factory=list)  # streaming paths connected to
+    heartbeat_s: float = 0.2
+    streaming: str | None = None  # another host named for streaming (/api/v2/instance)
 
     def __post_init__(self) -> None:
+        self.closed = threading.Event()
         self.server = LoopbackServer(self._handler()).start()
 
     @property
@@ -53,7 +68,55 @@ class FakeMastodon:
         return self.server.base
 
     def stop(self) -> None:
+        self.closed.set()
         self.server.stop()
+
+    def push(self, toot: Toot) -> Toot:
+        """A status that appears on the instance and goes out on its open streams."""
+        self.add(toot)
+        self.pushed.append(toot.id)
+        return toot
+
+    def _carries(self, path: str, query: dict, toot: Toot) -> bool:
+        if toot.reply_to is not None:
+            return False
+        if path.endswith("/hashtag"):
+            return query.get("tag", [""])[0].casefold() in (t.casefold() for t in toot.tags)
+        return toot.local or not path.endswith("/local")
+
+    def stream_to(self, handler: QuietHandler, path: str, query: dict) -> None:
+        """Serve one SSE connection: heartbeats and the statuses pushed from now on."""
+        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+            handler.reply(401, b'{"error":"The access token is invalid"}', "application/json")
+            return
+        self.streamed.append(path + (f"?tag={query['tag'][0]}" if "tag" in query else ""))
+        drop = self.drops.pop(0) if self.drops else None
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        at, sent, beat = len(self.pushed), 0, 0.0
+        try:
+            while not self.closed.is_set():
+                while at < len(self.pushed):
+                    toot = self.toots[self.pushed[at]]
+                    at += 1
+                    if not self._carries(path, query, toot):
+                        continue
+                    if drop is not None and sent >= drop:
+                        return
+                    data = json.dumps(self.status(toot))
+                    handler.wfile.write(f"event: update\ndata: {data}\n\n".encode())
+                    handler.wfile.flush()
+                    sent += 1
+                if time.monotonic() - beat >= self.heartbeat_s:
+                    handler.wfile.write(b":thump\n\n")
+                    handler.wfile.flush()
+                    beat = time.monotonic()
+                time.sleep(0.02)
+        except OSError:  # the client went away
+            return
 
     def add(self, toot: Toot) -> Toot:
         self.toots[toot.id] = toot
@@ -110,6 +173,9 @@ class FakeMastodon:
             words = query["q"][0].casefold()
             found = [t for t in self.toots.values() if words in t.text.casefold()]
             return 200, {"accounts": [], "hashtags": [], "statuses": self.page(found, query)}
+        if path == "/api/v2/instance":  # who streams: itself unless told otherwise
+            return 200, {"domain": "127.0.0.1", "configuration": {"urls": {
+                "streaming": (self.streaming or self.base).replace("http://", "ws://")}}}
         parts = path.split("/")
         if path.startswith("/api/v1/statuses/") and parts[4].isdigit():
             toot = self.toots.get(int(parts[4]))
@@ -136,6 +202,9 @@ class FakeMastodon:
                 parts = urlsplit(self.path)
                 if parts.path == "/robots.txt":
                     self.reply(404)
+                    return
+                if parts.path.startswith("/api/v1/streaming/"):
+                    site.stream_to(self, parts.path, parse_qs(parts.query))
                     return
                 site.requests.append(self.path)
                 site.auth.append(self.headers.get("Authorization"))

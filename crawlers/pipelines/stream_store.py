@@ -4,7 +4,11 @@ what was stored (neither lost nor stored twice), and the connection's state on
 the source's health.
 
 Posts go through the store pipeline's own ``_store_post`` (deduplicated by
-entry key): events replayed after a rewound cursor find their posts there."""
+entry key): events replayed after a rewound cursor find their posts there. Each
+post is in a thread keyed by its conversation's root post (its own AT URI for a
+post that replies to none), so a flagged post can turn hot and its likes,
+reposts and replies be re-read as engagement (``crawlers/spiders/bluesky.py``).
+A post read off the firehose was just created: its thread starts at zero."""
 
 from __future__ import annotations
 
@@ -13,12 +17,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from crawlers.extractors.text import storable
-from crawlers.items import PostItem
-from crawlers.pipelines.store import _store_post
+from crawlers.items import PostItem, ThreadRef
+from crawlers.jetstream import POST, post_url
+from crawlers.pipelines.store import _store_post, _upsert_thread
 from db.engine import read_session, session
-from db.models import Source, utcnow
+from db.models import Source, Thread, utcnow
 
 log = logging.getLogger("crisiswatch.stream")
 CONNECTED, RECONNECTING, STOPPED = "connected", "reconnecting", "stopped"
@@ -40,7 +46,8 @@ def store_stream_batch(engine: Engine, source_id: int, posts: Sequence[PostItem]
         source = s.get(Source, source_id)
         if source is None:  # deleted while its stream ran
             return 0
-        new = sum(_store_post(s, source_id, item) for item in posts)
+        new = sum(_store_post(s, source_id, item, _thread_of(s, source_id, item))
+                  for item in posts)
         if source.stream_cursor is None or cursor > source.stream_cursor:
             source.stream_cursor = cursor
             source.stream_event_at = event_at
@@ -49,6 +56,40 @@ def store_stream_batch(engine: Engine, source_id: int, posts: Sequence[PostItem]
         source.posts_seen += new
         s.add(source)
     return new
+
+
+def store_backfill(engine: Engine, source_id: int, posts: Sequence[PostItem]) -> int:
+    """Store posts a search found (a back-fill): the stream's cursor stays where it
+    is; posts already stored (by the stream or an earlier back-fill) are skipped."""
+    with session(engine) as s, s.begin():
+        source = s.get(Source, source_id)
+        if source is None:
+            return 0
+        new = sum(_store_post(s, source_id, item, _thread_of(s, source_id, item))
+                  for item in posts)
+        source.posts_seen += new
+        s.add(source)
+    return new
+
+
+def _thread_of(s: Session, source_id: int, item: PostItem) -> int:
+    """The thread of the post's conversation, opened (with the opener's counters:
+    zero for a post just created) when this is its first post seen."""
+    key = item.thread_key or item.entry_key
+    known = s.exec(select(Thread.id).where(Thread.source_id == source_id,
+                                           Thread.key == key)).first()
+    if known is not None:
+        return known
+    opener = item.thread_key is None
+    replies = (item.replies if item.replies is not None else 0) if opener else None
+    likes = (item.likes if item.likes is not None else 0) if opener else None
+    return _upsert_thread(s, source_id, ThreadRef(key=key, url=_web_url(key), replies=replies,
+                                                  likes=likes)).id
+
+
+def _web_url(uri: str) -> str:
+    did, _, rkey = uri.removeprefix("at://").partition(f"/{POST}/")
+    return post_url(did, rkey) if rkey else uri
 
 
 def record_stream_state(engine: Engine, source_id: int, state: str,

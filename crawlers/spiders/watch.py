@@ -46,7 +46,9 @@ from crawlers.extractors.text import sniff_text
 from crawlers.forums import Forum, forum_for, repeated_page, signature
 from crawlers.guard import GUARD_META, PrivateAddressRefused
 from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
+from crawlers.mastodon_sse import streamed
 from crawlers.schedule import is_due, retry_after_seconds
+from crawlers.spiders.bluesky import BlueskyEngagement
 from crawlers.spiders.hackernews import HackerNewsPolls
 from crawlers.spiders.mastodon import MastodonCrawl
 from db.engine import open_database, read_session
@@ -89,7 +91,7 @@ FOLLOW_HEADERS = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/j
 REREAD_HOT_ONCE = ("mastodon",)
 
 
-class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
+class WatchSpider(HackerNewsPolls, MastodonCrawl, BlueskyEngagement, scrapy.Spider):
     name = "watch"
 
     def __init__(self, *args, once: bool | str = False, **kwargs) -> None:
@@ -159,6 +161,9 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
     def request_for(self, source: ClaimedSource) -> scrapy.Request | None:
         self.in_flight.add(source.id)
         if source.kind == "mastodon":
+            if not self.once and streamed(source.rules):  # its stream reads it
+                self.in_flight.discard(source.id)
+                return None
             return self.mastodon_poll(source)
         if source.kind == "feed":
             headers = {}
@@ -212,8 +217,10 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, scrapy.Spider):
                 continue
             if request is not None:
                 yield request
-        for source, thread in self.due_hot_threads():
-            if self.once and source.kind not in REREAD_HOT_ONCE:
+        hot = self.due_hot_threads()
+        yield from self.bsky_requests(hot)  # batched, and with --once too: never polled
+        for source, thread in hot:
+            if source.kind == "bluesky" or (self.once and source.kind not in REREAD_HOT_ONCE):
                 continue
             if source.kind == "hackernews":
                 yield self.hn_item_request(source, thread)

@@ -44,6 +44,10 @@ def check_config(file: Annotated[Path, typer.Argument(help="The YAML file to val
         if token_env and not os.environ.get(token_env):
             typer.echo(f"  source {src.name}: warning: {token_env} is not set here; the "
                        "daemon reads it from its environment (search needs the token)")
+        secret = (src.rules or {}).get("app_password_env") if src.kind == "bluesky" else None
+        if secret and not os.environ.get(secret):
+            typer.echo(f"  source {src.name}: warning: {secret} is not set here; the daemon "
+                       "reads it from its environment (back-fill needs the app password)")
 
 
 class Role(StrEnum):
