@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import apprise
 
-from db.messages import said
+from db.messages import either, said
 
 NOTIFY_TYPE = {"notice": apprise.NotifyType.INFO, "warning": apprise.NotifyType.WARNING,
                "crisis": apprise.NotifyType.FAILURE}
@@ -34,7 +34,7 @@ class SendResult:
 
 def _no_match(tags: Sequence[str]) -> str:
     return said("no entry of the apprise configuration has tag %(tags)s",
-                tags=", ".join(map(repr, tags)))
+                tags=either([repr(t) for t in tags]))
 
 
 def _entries(url: str, tags: Sequence[str], asset: apprise.AppriseAsset

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
-from db.messages import said
+from db.messages import either, said
 
 TIMELINES = ("local", "federated")
 KEYS = ("hashtags", "timeline", "search", "token_env", "limit")
@@ -101,7 +101,7 @@ def parse_rules(rules: dict | None) -> MastodonRules:
     timeline = rules.get("timeline")
     if timeline is not None and timeline not in TIMELINES:
         raise ValueError(said("timeline: %(value)r is not one of %(all)s", value=timeline,
-                              all=", ".join(TIMELINES)))
+                              all=either(TIMELINES)))
     search = _strings(rules.get("search"), "search")
     token_env = rules.get("token_env")
     if token_env is not None and (not isinstance(token_env, str) or not _ENV.match(token_env)):

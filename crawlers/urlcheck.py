@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
-from db.messages import said
+from db.messages import either, said
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]
@@ -132,7 +132,7 @@ def check_url(url: str, allow: Sequence[str], *, schemes: Sequence[str] = SOURCE
         return said("not a valid URL")
     if parts.scheme.lower() not in schemes:
         return said("scheme %(scheme)r is not allowed; use %(all)s",
-                    scheme=parts.scheme or "(none)", all=", ".join(schemes))
+                    scheme=parts.scheme or "(none)", all=either(schemes))
     if "\\" in parts.netloc:
         return BACKSLASH
     if not host:

@@ -39,3 +39,11 @@ def said(template: str, /, **values: object) -> Said:
     translatable. The template is the catalogue key: write it as a literal."""
     return Said(template, **values)
 
+
+
+def either(items: list[str] | tuple[str, ...]) -> str:
+    """Choices in a message: ``en or zh``, ``a, b or c`` (one item: itself)."""
+    items = [str(i) for i in items]
+    if len(items) < 2:
+        return "".join(items)
+    return said("%(first)s or %(last)s", first=", ".join(items[:-1]), last=items[-1])

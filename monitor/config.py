@@ -32,7 +32,7 @@ from crawlers.extractors.rules import check_forum_options
 from crawlers.jetstream import check_endpoint, plain_allowed, source_url_problem
 from crawlers.mastodon import check_source, lift_keys
 from crawlers.urlcheck import redact_url  # noqa: F401 - config users import it from here
-from db.messages import said
+from db.messages import either, said
 from monitor.text.strict_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
@@ -118,7 +118,7 @@ class BrandConfig(_Strict):
         unknown = [lang for lang in names if lang not in LANGS]
         if unknown:
             raise ValueError(said("unknown language %(lang)r (use %(all)s)", lang=unknown[0],
-                                  all=", ".join(LANGS)))
+                                  all=either(LANGS)))
         if any(not name.strip() for name in names.values()):
             raise ValueError(said("must not contain empty names"))
         return {lang: name.strip() for lang, name in names.items()}

@@ -101,7 +101,8 @@ def test_every_key_has_chinese_with_the_same_placeholders_and_none_is_stale() ->
     assert not stale, f"catalogue entries nothing uses: {stale}"
     for key, chinese in ZH.items():
         assert sorted(PLACEHOLDER.findall(key)) == sorted(PLACEHOLDER.findall(chinese)), key
-        assert re.search(r"[\u4e00-\u9fff\uff01-\uff1f]", chinese) or chinese in LATIN_OK, key  # ：，
+        # Chinese words, or at least Chinese punctuation ("rules：%(problem)s")
+        assert re.search(r"[\u4e00-\u9fff\uff01-\uff1f]", chinese) or chinese in LATIN_OK, key
 
 
 def test_templates_print_no_bare_english_text() -> None:

@@ -7,6 +7,8 @@ what the user must find in a form or a file. Written without a native reviewer."
 # ruff: noqa: E501 - some keys are whole sentences
 
 PRODUCT_ZH: dict[str, str] = {
+    # choices (db/messages.py either)
+    '%(first)s or %(last)s': '%(first)s 或 %(last)s',
     # pydantic's refusals of a form value (web/i18n.py PYDANTIC)
     'required': '必填',
     'not a known field': '不是可用的字段',
