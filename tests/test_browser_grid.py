@@ -291,3 +291,11 @@ def test_analyst_searches_filters_and_exports(browser: Browser, live: tuple[str,
     assert body.startswith(codecs.BOM_UTF8)
     text = body.decode("utf-8-sig")
     assert wanted in text and POSTS[2] not in text  # the export is the filtered view
+
+
+def test_the_english_page_check_sees_chinese_interface_words() -> None:
+    """The English check above could pass by seeing nothing: it must see 保存 here,
+    but not content marked Chinese nor the language switch."""
+    html = ('<html lang="en"><button id="lang-zh">中文</button><p lang="zh">艾克美</p>'
+            '<button title="保存">Save</button><p>已保存</p></html>')
+    assert chinese_interface(html) == {"保", "存", "已"}
