@@ -198,3 +198,17 @@ def test_the_page_check_sees_an_english_refusal(tmp_path: Path) -> None:
     """The check above could pass by seeing nothing: an English refusal must be found."""
     html = ('<html lang="zh-CN"><p class="error">must be more than 0 seconds</p></html>')
     assert {"must", "seconds"} <= english_words(html, CONTENT | KEYS)
+
+
+def test_a_stream_sources_state_is_translated() -> None:
+    """The sources page shows a stream's state through ``|said``: English as the CLI
+    prints it, Chinese on a Chinese page."""
+    from db.models import Source
+    from monitor.history.health import stream_status
+
+    status = stream_status(Source(name="bsky", kind="bluesky", url="wss://x/subscribe",
+                                  stream_state="reconnecting"))
+    assert status == "stream reconnecting"
+    assert say("zh", status) == "信息流重连中"
+    assert say("zh", stream_status(Source(name="b", kind="bluesky", url="wss://x/s"))) \
+        == "信息流未启动"

@@ -176,6 +176,13 @@ def word(context: Context, value: object) -> str:
     return translate(_lang_of(context), str(value)) if value is not None else ""
 
 
+@pass_context
+def said_filter(context: Context, value: object) -> str:
+    """The templates' ``|said``: a message from below (db/messages.py) in the page's
+    language."""
+    return say(_lang_of(context), value) if value is not None else ""
+
+
 # Stored words the pages show through ``|word``: severities, alert statuses, roles,
 # source states, incident categories, trends and changes, who manages a row, and the
 # choices of the admin forms' selects (source kinds and pages, message formats).

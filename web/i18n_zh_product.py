@@ -97,6 +97,13 @@ PRODUCT_ZH: dict[str, str] = {
         'apprise 配置的条目 %(entry)s 会跟随重定向：重定向的目标未经检查',
     'entry %(entry)s of the apprise configuration: %(why)s': 'apprise 配置的条目 %(entry)s：%(why)s',
     'apprise cannot use this channel URL': 'apprise 无法使用此渠道 URL',
+    # a stream source's state (monitor/history/health.py)
+    'stream %(state)s': '信息流%(state)s',
+    'stream %(state)s, lag %(lag)s s': '信息流%(state)s，延迟 %(lag)s 秒',
+    'connected': '已连接',
+    'reconnecting': '重连中',
+    'stopped': '已停止',
+    'not started': '未启动',
     # the console's test fetch (web/admin/probe.py)
     'no answer within %(n)s s': '%(n)s 秒内没有响应',
     'the test fetch failed: %(why)s': '测试抓取失败：%(why)s',
