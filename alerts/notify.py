@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import apprise
 
+from db.messages import either, said
+
 NOTIFY_TYPE = {"notice": apprise.NotifyType.INFO, "warning": apprise.NotifyType.WARNING,
                "crisis": apprise.NotifyType.FAILURE}
 BODY_FORMAT = {"plain": apprise.NotifyFormat.TEXT, "markdown": apprise.NotifyFormat.MARKDOWN,
@@ -31,7 +33,8 @@ class SendResult:
 
 
 def _no_match(tags: Sequence[str]) -> str:
-    return f"no entry of the apprise configuration has tag {' or '.join(map(repr, tags))}"
+    return said("no entry of the apprise configuration has tag %(tags)s",
+                tags=either([repr(t) for t in tags]))
 
 
 def _entries(url: str, tags: Sequence[str], asset: apprise.AppriseAsset
@@ -41,14 +44,16 @@ def _entries(url: str, tags: Sequence[str], asset: apprise.AppriseAsset
     second read could get other ones). Its ``include``s are not followed."""
     config = apprise.AppriseConfig(asset=asset, recursion=0)
     if not config.add(url):
-        return None, "apprise cannot read this channel's configuration"
+        return None, said("apprise cannot read this channel's configuration")
     read = getattr(config, "services", None) or config.servers  # 2.x; 1.x
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         found = list(read())
     if not found:
-        said = [ln for ln in captured.getvalue().splitlines() if ln.strip()]
-        return None, ("the apprise configuration could not be read or has no entries"
-                      + (f": {said[-1][:300]}" if said else ""))
+        logged = [ln for ln in captured.getvalue().splitlines() if ln.strip()]
+        if logged:
+            return None, said("the apprise configuration could not be read or has no "
+                              "entries: %(why)s", why=logged[-1][:300])
+        return None, said("the apprise configuration could not be read or has no entries")
     target = apprise.Apprise(asset=asset)
     target.add(found)
     if not any(True for _ in target.find(tag=list(tags))):
@@ -65,11 +70,12 @@ def screen_entries(target: apprise.Apprise, tags: Sequence[str], screen: Screen,
     for entry in target.find(tag=list(tags)):
         shown = entry.url(privacy=True)
         if not follow_redirects and getattr(entry, "redirects", False):
-            return (f"entry {shown} of the apprise configuration follows redirects: "
-                    "the place a redirect leads to is not checked")
+            return said("entry %(entry)s of the apprise configuration follows redirects: "
+                        "the place a redirect leads to is not checked", entry=shown)
         error = screen(entry.url(privacy=False))
         if error:
-            return f"entry {shown} of the apprise configuration: {error}"
+            return said("entry %(entry)s of the apprise configuration: %(why)s", entry=shown,
+                        why=error)
     return None
 
 
@@ -105,11 +111,11 @@ def send_apprise(url: str, title: str, body: str, severity: str, fmt: str = "pla
             return SendResult(False, error)
         refused = screen and screen_entries(target, tags, screen, follow_redirects)
         if refused:
-            return SendResult(False, f"refused: {refused}")
+            return SendResult(False, said("refused: %(why)s", why=refused))
     else:
         target = apprise.Apprise(asset=asset)
         if not target.add(url):
-            return SendResult(False, "apprise cannot use this channel URL")
+            return SendResult(False, said("apprise cannot use this channel URL"))
     with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         outcome = target.notify(title=title, body=body, body_format=BODY_FORMAT[fmt],
                                 notify_type=NOTIFY_TYPE.get(severity, apprise.NotifyType.INFO),

@@ -17,6 +17,7 @@ from collections.abc import Collection
 
 from alerts.durations import parse_duration
 from alerts.statement import CLAUSE_ONLY, PLACEHOLDERS, bare_placeholders
+from db.messages import said
 
 LANGS = ("en", "zh")
 REQUIRED = ("name", "title", "owner", "first_steps", "holding_statement", "escalation",
@@ -104,19 +105,22 @@ FORBIDDEN: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def _check_keys(data: dict, stem: str) -> list[str]:
     known = set(REQUIRED) | set(OPTIONAL)
-    problems = [f"{key}: unknown key (known: {', '.join(REQUIRED + OPTIONAL)})"
+    problems = [said("%(key)s: unknown key (known: %(all)s)", key=key,
+                     all=", ".join(REQUIRED + OPTIONAL))
                 for key in sorted(set(map(str, data)) - known)]
-    problems += [f"{key}: missing" for key in REQUIRED if key not in data]
+    problems += [said("%(key)s: missing", key=key) for key in REQUIRED if key not in data]
     if "name" in data and data["name"] != stem:
-        problems.append(f"name: must equal the file name ({stem!r}), not {data['name']!r}")
+        problems.append(said("name: must equal the file name (%(stem)r), not %(name)r",
+                             stem=stem, name=data["name"]))
     return problems
 
 
 def _check_languages(key: str, value: object) -> list[str]:
     if not isinstance(value, dict):
-        return [f"{key}: must be a mapping with en and zh"]
+        return [said("%(key)s: must be a mapping with en and zh", key=key)]
     extra = sorted(set(map(str, value)) - set(LANGS))
-    return [f"{key}.{lang}: unknown language (use en and zh)" for lang in extra]
+    return [said("%(key)s: unknown language (use en and zh)", key=f"{key}.{lang}")
+            for lang in extra]
 
 
 def _check_texts(data: dict, stem: str) -> list[str]:
@@ -125,7 +129,8 @@ def _check_texts(data: dict, stem: str) -> list[str]:
         value = data[key]
         problems += _check_languages(key, value)
         if isinstance(value, dict):
-            problems += [f"{key}.{lang}: must be non-empty text" for lang in LANGS
+            problems += [said("%(key)s: must be non-empty text", key=f"{key}.{lang}")
+                         for lang in LANGS
                          if not isinstance(value.get(lang), str) or not value[lang].strip()]
     return problems
 
@@ -141,33 +146,34 @@ def _check_lists(data: dict, stem: str) -> list[str]:
         value = data[key]
         problems += _check_languages(key, value)
         if isinstance(value, dict):
-            problems += [f"{key}.{lang}: must be a non-empty list of strings" for lang in LANGS
-                         if not _is_text_list(value.get(lang))]
+            problems += [said("%(key)s: must be a non-empty list of strings", key=f"{key}.{lang}")
+                         for lang in LANGS if not _is_text_list(value.get(lang))]
     return problems
 
 
 def _check_scalars(data: dict, stem: str) -> list[str]:
     problems = []
     if "default" in data and not isinstance(data["default"], bool):
-        problems.append("default: must be true or false")
+        problems.append(said("default: must be true or false"))
     priority = data.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
-        problems.append("priority: must be a whole number")
+        problems.append(said("priority: must be a whole number"))
     if "response_time" in data:
         try:
             parse_duration(data["response_time"])
         except ValueError as exc:
-            problems.append(f"response_time: {exc}")
+            problems.append(said("response_time: %(problem)s",
+                                 problem=exc.args[0] if exc.args else str(exc)))
     return problems
 
 
 def _check_key_list(key: str, value: object, known: Collection[str] | None) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        return [f"{key}: must be a list of keys"]
+        return [said("%(key)s: must be a list of keys", key=key)]
     if known is None:
         return []
-    return [f"{key}: unknown key {v!r} (known: {', '.join(sorted(known))})"
-            for v in value if v not in known]
+    return [said("%(key)s: unknown key %(value)r (known: %(all)s)", key=key, value=v,
+                 all=", ".join(sorted(known))) for v in value if v not in known]
 
 
 def _check_placeholders(data: dict, stem: str) -> list[str]:
@@ -178,12 +184,14 @@ def _check_placeholders(data: dict, stem: str) -> list[str]:
         bad = [m for m in _BRACED.findall(text) if not _PLACEHOLDER.fullmatch(m)]
         if bad:
             allowed = " ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-            problems.append(f"holding_statement.{lang}: unknown placeholder(s) "
-                            f"{', '.join(dict.fromkeys(bad))} (allowed: {allowed})")
+            problems.append(said("%(key)s: unknown placeholder(s) %(bad)s (allowed: %(allowed)s)",
+                                 key=f"holding_statement.{lang}",
+                                 bad=", ".join(dict.fromkeys(bad)), allowed=allowed))
         for key in dict.fromkeys(k for k in bare_placeholders(text) if k in CLAUSE_ONLY):
-            problems.append(f"holding_statement.{lang}: {{{key}}} must be inside an optional "
-                            f"clause in square brackets, e.g. \"[ at {{{key}}}]\", which is "
-                            "left out when the incident names none (an online post does not)")
+            problems.append(said(
+                "%(key)s: {%(name)s} must be inside an optional clause in square brackets, "
+                'e.g. "[ at {%(name)s}]", which is left out when the incident names none '
+                "(an online post does not)", key=f"holding_statement.{lang}", name=key))
     return problems
 
 
@@ -193,18 +201,20 @@ def _check_placeholder_defaults(data: dict, stem: str) -> list[str]:
     value = data["placeholder_defaults"]
     allowed = [p for p in PLACEHOLDERS if p != "brand" and p not in CLAUSE_ONLY]
     if not isinstance(value, dict):
-        return [f"placeholder_defaults: must be a mapping of {', '.join(allowed)}"]
-    problems = [f"placeholder_defaults.{k}: a {k} is a fact of the incident, not a default: "
-                f"put {{{k}}} in an optional clause instead" for k in map(str, value)
-                if k in CLAUSE_ONLY]
-    problems += [f"placeholder_defaults.{k}: unknown placeholder (allowed: {', '.join(allowed)})"
+        return [said("placeholder_defaults: must be a mapping of %(all)s",
+                     all=", ".join(allowed))]
+    problems = [said("placeholder_defaults.%(name)s: a %(name)s is a fact of the incident, "
+                     "not a default: put {%(name)s} in an optional clause instead", name=k)
+                for k in map(str, value) if k in CLAUSE_ONLY]
+    problems += [said("%(key)s: unknown placeholder (allowed: %(all)s)",
+                      key=f"placeholder_defaults.{k}", all=", ".join(allowed))
                  for k in map(str, value) if k not in allowed and k not in CLAUSE_ONLY]
     for key in (k for k in allowed if k in value):
         where = f"placeholder_defaults.{key}"
         problems += _check_languages(where, value[key])
         if isinstance(value[key], dict):
-            problems += [f"{where}.{lang}: must be non-empty text" for lang in LANGS
-                         if not isinstance(value[key].get(lang), str)
+            problems += [said("%(key)s: must be non-empty text", key=f"{where}.{lang}")
+                         for lang in LANGS if not isinstance(value[key].get(lang), str)
                          or not value[key][lang].strip()]
     return problems
 
@@ -239,9 +249,10 @@ def _check_recommendations(data: dict, stem: str) -> list[str]:
         for where, text in _lang_texts(data.get(key)):
             found = recommends_forbidden(text)
             if found:
-                problems.append(f"{key}.{where}: recommends {found[1]} ({found[0]!r}), which "
-                                "crisiswatch never does; say what to do here and list what "
-                                "not to do under never_do")
+                problems.append(said(
+                    "%(key)s: recommends %(what)s (%(words)r), which crisiswatch never does; "
+                    "say what to do here and list what not to do under never_do",
+                    key=f"{key}.{where}", what=found[1], words=found[0]))
     return problems
 
 

@@ -26,13 +26,19 @@ import yaml
 
 from alerts.durations import parse_duration
 from alerts.playbook_check import check_fields
+from db.messages import said
 
 BUILTIN = Path(__file__).parent / "playbooks"
 DEFAULT_RESPONSE_TIME = "24h"
 
 
 class PlaybookError(ValueError):
-    """A playbook file is invalid; the message names the file and key (one line per problem)."""
+    """A playbook file is invalid; the message names the file and key (one line per
+    problem); ``problems`` keeps each line as raised, for the console to translate."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -80,11 +86,13 @@ def _read(path: Path) -> tuple[object, list[str]]:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8")), []
     except OSError as exc:
-        return None, [f"{path.name}: cannot read ({exc.strerror or exc})"]
+        return None, [said("%(file)s: cannot read (%(why)s)", file=path.name,
+                            why=str(exc.strerror or exc))]
     except UnicodeDecodeError:
-        return None, [f"{path.name}: not UTF-8 text"]
+        return None, [said("%(file)s: not UTF-8 text", file=path.name)]
     except yaml.YAMLError as exc:
-        return None, [f"{path.name}: not valid YAML: {' '.join(str(exc).split())}"]
+        return None, [said("%(file)s: not valid YAML: %(why)s", file=path.name,
+                            why=" ".join(str(exc).split()))]
 
 
 def _build(data: dict, source: str) -> Playbook:
@@ -112,10 +120,10 @@ def check_playbook(path: Path, *, source: str = "builtin",
     if problems:
         return None, problems
     if not isinstance(data, dict):
-        return None, [f"{path.name}: expected a mapping of playbook fields"]
+        return None, [said("%(file)s: expected a mapping of playbook fields", file=path.name)]
     found = check_fields(data, path.stem, categories=categories, cues=cues)
     if found:
-        return None, [f"{path.name}: {p}" for p in found]
+        return None, [said("%(file)s: %(problem)s", file=path.name, problem=p) for p in found]
     return _build(data, source), []
 
 
@@ -125,7 +133,7 @@ def parse_playbook(path: Path, *, source: str = "builtin",
     """One playbook file, or ``PlaybookError`` listing all of its problems."""
     book, problems = check_playbook(path, source=source, categories=categories, cues=cues)
     if book is None:
-        raise PlaybookError("\n".join(problems))
+        raise PlaybookError(problems)
     return book
 
 
@@ -133,10 +141,10 @@ def _read_folder(folder: Path, source: str, categories: Collection[str] | None,
                  cues: Collection[str] | None) -> tuple[list[Playbook], list[str]]:
     folder = Path(folder)
     if not folder.is_dir():
-        return [], [f"{folder}: not a folder"]
+        return [], [said("%(file)s: not a folder", file=str(folder))]
     books, problems = [], []
     for path in sorted(folder.glob("*.yml")):
-        problems.append(f"{path.name}: playbook files must end in .yaml")
+        problems.append(said("%(file)s: playbook files must end in .yaml", file=path.name))
     for path in sorted(folder.glob("*.yaml")):
         book, found = check_playbook(path, source=source, categories=categories, cues=cues)
         problems += found
@@ -149,9 +157,10 @@ def _default_problems(books: Iterable[Playbook]) -> list[str]:
     defaults = sorted(b.name for b in books if b.default)
     if len(defaults) == 1:
         return []
-    return [f"exactly one playbook must say default: true, found {len(defaults)}"
-            f"{' (' + ', '.join(defaults) + ')' if defaults else ''}; to change the default, "
-            "replace the built-in default with a copy that says default: false"]
+    return [said("exactly one playbook must say default: true, found %(n)s%(names)s; to "
+                 "change the default, replace the built-in default with a copy that says "
+                 "default: false", n=len(defaults),
+                 names=f" ({', '.join(defaults)})" if defaults else "")]
 
 
 def _merge(*layers: list[Playbook]) -> tuple[Playbook, ...]:
@@ -175,7 +184,7 @@ def load_playbooks(extra: Path | None = None, *, categories: Collection[str] | N
     if not problems:  # a broken file may hold the default: count only when all parsed
         problems = _default_problems(books)
     if problems:
-        raise PlaybookError("\n".join(problems))
+        raise PlaybookError(problems)
     return books
 
 
@@ -186,7 +195,7 @@ def validate_folder(folder: Path, *, categories: Collection[str] | None = None,
     folder = Path(folder)
     custom, problems = _read_folder(folder, "custom", categories, cues)
     if folder.is_dir() and not any(folder.glob("*.yaml")) and not problems:
-        return [f"{folder}: no playbook files (*.yaml)"]
+        return [said("%(file)s: no playbook files (*.yaml)", file=str(folder))]
     builtin, found = _read_folder(BUILTIN, "builtin", categories, cues)
     problems += found
     return problems + _default_problems(_merge(builtin, custom))
@@ -212,5 +221,5 @@ def choose_playbook(playbooks: Iterable[Playbook], cues: Iterable[str] = (),
         return _top(fitting)
     defaults = [b for b in books if b.default]
     if not defaults:
-        raise PlaybookError("no default playbook among the playbooks given")
+        raise PlaybookError(said("no default playbook among the playbooks given"))
     return _top(defaults)

@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from alerts.trust import trust_score
 from db.engine import read_session, session
+from db.messages import said
 from db.models import Alert, Brand, Channel, Delivery, Incident, utcnow
 
 STATUSES = ("open", "escalated", "acknowledged", "resolved")
@@ -56,10 +57,11 @@ def list_alerts(engine: Engine, *, status: str | None = None, brand: str | None 
 def _alert(s, alert_id: int) -> Alert:  # noqa: ANN001 - Session
     alert = s.get(Alert, alert_id)
     if alert is None:
-        raise WorkflowError(f"no alert #{alert_id}")
+        raise WorkflowError(said("no alert #%(id)s", id=alert_id))
     if alert.incident_id is None:
-        raise WorkflowError(f"alert #{alert_id} is a system alert ({alert.kind}): it has no "
-                            "incident and clears by itself when its source posts again")
+        raise WorkflowError(said("alert #%(id)s is a system alert (%(kind)s): it has no "
+                                 "incident and clears by itself when its source posts again",
+                                 id=alert_id, kind=alert.kind))
     return alert
 
 
@@ -101,7 +103,7 @@ def acknowledge(engine: Engine, alert_id: int, by: str | None = None,
     with session(engine) as s, s.begin():
         alert = _alert(s, alert_id)
         if alert.status == "resolved":
-            raise WorkflowError(f"alert #{alert_id} is already resolved")
+            raise WorkflowError(said("alert #%(id)s is already resolved", id=alert_id))
         done = _acknowledge_open(s, alert.incident_id, alert.id, by, now)
         survivor = _survivor(s, s.get(Incident, alert.incident_id))
         if survivor is not None and survivor.resolved_at is None:
@@ -118,8 +120,9 @@ def resolve(engine: Engine, alert_id: int, reply_at: datetime,
         alert = _alert(s, alert_id)
         incident = s.get(Incident, alert.incident_id)
         if reply_at < incident.opened_at:
-            raise WorkflowError(f"the reply time {reply_at:%Y-%m-%d %H:%M} UTC is before the "
-                                f"incident opened ({incident.opened_at:%Y-%m-%d %H:%M} UTC)")
+            raise WorkflowError(said(
+                "the reply time %(reply)s UTC is before the incident opened (%(opened)s UTC)",
+                reply=f"{reply_at:%Y-%m-%d %H:%M}", opened=f"{incident.opened_at:%Y-%m-%d %H:%M}"))
         for a in s.exec(select(Alert).where(Alert.incident_id == incident.id,
                                             Alert.status != "resolved")).all():
             a.status, a.resolved_at = "resolved", now
@@ -166,8 +169,8 @@ def retry(engine: Engine, delivery_ids: list[int] | None = None,
             found = s.exec(select(Delivery).where(Delivery.id.in_(delivery_ids))).all()
             missing = set(delivery_ids) - {d.id for d in found if d.status == "dead"}
             if missing:
-                raise WorkflowError("not dead-lettered deliveries: "
-                                    + ", ".join(f"#{i}" for i in sorted(missing)))
+                raise WorkflowError(said("not dead-lettered deliveries: %(ids)s",
+                                         ids=", ".join(f"#{i}" for i in sorted(missing))))
             query = query.where(Delivery.id.in_(delivery_ids))
         rows = s.exec(query).all()
         for d in rows:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from crawlers.items import PostItem
+from db.messages import said
 
 POST = "app.bsky.feed.post"
 DEFAULT_URL = "wss://jetstream2.us-east.bsky.network/subscribe"
@@ -175,5 +176,5 @@ def source_url_problem(kind: str | None, url: str) -> str | None:
         return check_endpoint(url, allow_plain=lambda _host: True)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{url!r} is not an http(s) URL with a host"
+        return said("%(url)r is not an http(s) URL with a host", url=url)
     return None

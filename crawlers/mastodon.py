@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
+from db.messages import either, said
+
 TIMELINES = ("local", "federated")
 KEYS = ("hashtags", "timeline", "search", "token_env", "limit")
 PAGE_LIMIT = 40  # the most statuses Mastodon returns per timeline page
@@ -74,10 +76,11 @@ def _strings(value: object, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{key}: expected a list of words, got {value!r}")
+        raise ValueError(said("%(key)s: expected a list of words, got %(value)r", key=key,
+                              value=value))
     items = tuple(v.strip() for v in value)
     if any(not v for v in items):
-        raise ValueError(f"{key}: must not contain empty strings")
+        raise ValueError(said("%(key)s: must not contain empty strings", key=key))
     return items
 
 
@@ -85,33 +88,35 @@ def parse_rules(rules: dict | None) -> MastodonRules:
     """The source's options, or ``ValueError("key: what is wrong")``."""
     rules = rules or {}
     if not isinstance(rules, dict):
-        raise ValueError("rules: expected a mapping such as {hashtags: [acme]}")
+        raise ValueError(said("rules: expected a mapping such as {hashtags: [acme]}"))
     unknown = sorted(set(rules) - set(KEYS))
     if unknown:
-        raise ValueError(f"{unknown[0]}: unknown key for kind mastodon "
-                         f"(use {', '.join(KEYS)})")
+        raise ValueError(said("%(key)s: unknown key for kind mastodon (use %(all)s)",
+                              key=unknown[0], all=", ".join(KEYS)))
     tags = tuple(t.removeprefix("#") for t in _strings(rules.get("hashtags"), "hashtags"))
     bad = [t for t in tags if not _TAG.match(t)]
     if bad:
-        raise ValueError(f"hashtags: {bad[0]!r} is not a hashtag (letters, digits and _ "
-                         "only, without spaces)")
+        raise ValueError(said("hashtags: %(tag)r is not a hashtag (letters, digits and _ "
+                              "only, without spaces)", tag=bad[0]))
     timeline = rules.get("timeline")
     if timeline is not None and timeline not in TIMELINES:
-        raise ValueError(f"timeline: {timeline!r} is not one of {' or '.join(TIMELINES)}")
+        raise ValueError(said("timeline: %(value)r is not one of %(all)s", value=timeline,
+                              all=either(TIMELINES)))
     search = _strings(rules.get("search"), "search")
     token_env = rules.get("token_env")
     if token_env is not None and (not isinstance(token_env, str) or not _ENV.match(token_env)):
-        raise ValueError(f"token_env: {token_env!r} is not an environment variable name "
-                         "such as MASTODON_TOKEN")
+        raise ValueError(said("token_env: %(value)r is not an environment variable name "
+                              "such as MASTODON_TOKEN", value=token_env))
     if search and not token_env:
-        raise ValueError("search: Mastodon's search needs an access token; set token_env "
-                         "to the environment variable that holds it")
+        raise ValueError(said("search: Mastodon's search needs an access token; set token_env "
+                              "to the environment variable that holds it"))
     limit = rules.get("limit", PAGE_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_LIMIT:
-        raise ValueError(f"limit: statuses per request, 1 to {PAGE_LIMIT} (got {limit!r})")
+        raise ValueError(said("limit: statuses per request, 1 to %(most)s (got %(value)r)",
+                              most=PAGE_LIMIT, value=limit))
     if not (tags or timeline or search):
-        raise ValueError("hashtags: say what to read: hashtags, a timeline (local or "
-                         "federated) and/or search keywords")
+        raise ValueError(said("hashtags: say what to read: hashtags, a timeline (local or "
+                              "federated) and/or search keywords"))
     return MastodonRules(tags, timeline, search, token_env, limit)
 
 
@@ -119,8 +124,9 @@ def check_instance_url(url: str) -> str | None:
     """Why ``url`` is not an instance's address (``https://mastodon.social``), or None."""
     parts = urlsplit(url)
     if parts.path.strip("/") or parts.query or parts.fragment:
-        return (f"{url!r}: give the instance's address only, such as "
-                f"{parts.scheme}://{parts.netloc} (hashtags and timelines are set apart)")
+        return said("%(url)r: give the instance's address only, such as %(base)s (hashtags "
+                    "and timelines are set apart)", url=url,
+                    base=f"{parts.scheme}://{parts.netloc}")
     return None
 
 
@@ -143,12 +149,12 @@ def lift_keys(data: object) -> object:
 def check_source(url: str, rules: dict | None, preset: str | None, page: str) -> dict:
     """A mastodon source's settings checked together; its rules in stored form."""
     if preset:
-        raise ValueError("preset: presets are for kind forum, not mastodon")
+        raise ValueError(said("preset: presets are for kind forum, not mastodon"))
     if page != "listing":
-        raise ValueError("page: a mastodon source reads streams; leave page unset")
+        raise ValueError(said("page: a mastodon source reads streams; leave page unset"))
     error = check_instance_url(url)
     if error:
-        raise ValueError(f"url: {error}")
+        raise ValueError(said("url: %(problem)s", problem=error))
     return parse_rules(rules).as_dict()
 
 

@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
+from db.messages import either, said
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]
 
@@ -37,8 +39,8 @@ SOURCE_SCHEMES = ("http", "https")
 LOCAL_SCHEMES = frozenset({"file", "windows"})
 # http://127.0.0.1\@example.com/: Python reads host example.com, a browser or a
 # WHATWG parser 127.0.0.1 (a backslash ends the host there); refuse the ambiguity
-BACKSLASH = ("a backslash in the host part reads as a different host to different "
-             "parsers; write the URL without it")
+BACKSLASH = said("a backslash in the host part reads as a different host to different "
+                 "parsers; write the URL without it")
 # what apprise's own parsing names the host of a URL that connects to it; a "Domain"
 # (mailgun://, mailto://) may be only a mail domain, and an optional host (ntfy://)
 # is absent in the hosted-service form
@@ -104,14 +106,18 @@ def check_host(host: str, allow: Sequence[str], resolver: Resolver = resolve) ->
         try:
             addresses = [ipaddress.ip_address(a) for a in resolver(name)]
         except (OSError, UnicodeError, ValueError):
-            return f"host {host!r} does not resolve"
+            return said("host %(host)r does not resolve", host=host)
         if not addresses:
-            return f"host {host!r} does not resolve"
+            return said("host %(host)r does not resolve", host=host)
     for ip in addresses:
         if not is_public(ip) and not _allowed(ip, nets):
-            via = "" if literal else f" (it resolves to {ip})"
-            return (f"host {host!r} is a private, loopback, link-local or reserved address"
-                    f"{via}; add it to console.allow_private in the config to permit it")
+            if literal:
+                return said("host %(host)r is a private, loopback, link-local or reserved "
+                            "address; add it to console.allow_private in the config to "
+                            "permit it", host=host)
+            return said("host %(host)r is a private, loopback, link-local or reserved address "
+                        "(it resolves to %(ip)s); add it to console.allow_private in the config "
+                        "to permit it", host=host, ip=str(ip))
     return None
 
 
@@ -123,13 +129,14 @@ def check_url(url: str, allow: Sequence[str], *, schemes: Sequence[str] = SOURCE
         parts = urlsplit(url.strip())
         host = parts.hostname
     except ValueError:
-        return "not a valid URL"
+        return said("not a valid URL")
     if parts.scheme.lower() not in schemes:
-        return f"scheme {parts.scheme or '(none)'!r} is not allowed; use {' or '.join(schemes)}"
+        return said("scheme %(scheme)r is not allowed; use %(all)s",
+                    scheme=parts.scheme or "(none)", all=either(schemes))
     if "\\" in parts.netloc:
         return BACKSLASH
     if not host:
-        return "the URL has no host"
+        return said("the URL has no host")
     return check_host(host, allow, resolver)
 
 
@@ -177,17 +184,18 @@ def check_channel_url(url: str, allow: Sequence[str], resolver: Resolver = resol
     url = url.strip()
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in LOCAL_SCHEMES:
-        return f"{scheme}:// cannot be entered in the console; put this channel in the config file"
+        return said("%(scheme)s:// cannot be entered in the console; put this channel in the "
+                    "config file", scheme=scheme)
     if scheme in SOURCE_SCHEMES:  # a native webhook URL or a remote apprise configuration
         return check_url(url, allow, resolver=resolver)
     if "\\" in url.split("://", 1)[-1].split("/", 1)[0]:
         return BACKSLASH
     if _follows_redirects(url):
-        return ("redirect=yes cannot be set on a console channel: the place a redirect "
-                "leads to is not checked")
+        return said("redirect=yes cannot be set on a console channel: the place a redirect "
+                    "leads to is not checked")
     hosts = _plugin_hosts(url) if scheme else []
     if hosts is None:
-        return "apprise cannot read this URL"
+        return said("apprise cannot read this URL")
     for host, must_resolve in hosts:
         error = check_host(host, allow, resolver)
         if error and (must_resolve or not error.endswith("does not resolve")):
@@ -203,7 +211,7 @@ def refuse_delivery(url: str, console_added: bool, allow: Sequence[str],
     if not console_added:
         return None  # the operator's config file is trusted
     error = check_channel_url(url, allow, resolver)
-    return f"refused: {error}" if error else None
+    return said("refused: %(why)s", why=error) if error else None
 
 
 def entry_screen(console_added: bool, allow: Sequence[str], resolver: Resolver = resolve

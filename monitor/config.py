@@ -33,6 +33,7 @@ from crawlers.extractors.rules import check_forum_options
 from crawlers.jetstream import check_endpoint, plain_allowed, source_url_problem
 from crawlers.mastodon import check_source, lift_keys
 from crawlers.urlcheck import redact_url  # noqa: F401 - config users import it from here
+from db.messages import either, said
 from monitor.text.strict_yaml import line_of, load_yaml
 
 ENV_DATABASE = "CRISISWATCH_DATABASE"
@@ -51,7 +52,8 @@ def check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not a time zone name like Asia/Shanghai") from None
+        raise ValueError(said("%(value)r is not a time zone name like Asia/Shanghai",
+                              value=value)) from None
     return value
 
 
@@ -108,7 +110,7 @@ class BrandConfig(_Strict):
     @classmethod
     def _no_blank(cls, values: list[str]) -> list[str]:
         if any(not v.strip() for v in values):
-            raise ValueError("must not contain empty strings")
+            raise ValueError(said("must not contain empty strings"))
         return values
 
     @field_validator("names")
@@ -116,9 +118,10 @@ class BrandConfig(_Strict):
     def _statement_names(cls, names: dict[str, str]) -> dict[str, str]:
         unknown = [lang for lang in names if lang not in LANGS]
         if unknown:
-            raise ValueError(f"unknown language {unknown[0]!r} (use {' or '.join(LANGS)})")
+            raise ValueError(said("unknown language %(lang)r (use %(all)s)", lang=unknown[0],
+                                  all=either(LANGS)))
         if any(not name.strip() for name in names.values()):
-            raise ValueError("must not contain empty names")
+            raise ValueError(said("must not contain empty names"))
         return {lang: name.strip() for lang, name in names.items()}
 
 
@@ -217,10 +220,12 @@ class ChannelConfig(_Strict):
         scheme = url.split("://", 1)[0] if "://" in url else url[:12]
         if info.data.get("tags"):  # the URL names an apprise configuration with tagged entries
             if not apprise.AppriseConfig().add(url):
-                raise ValueError(f"with tags, this must be an apprise configuration "
-                                 f"(file://... or http(s)://...), not scheme {scheme!r}")
+                raise ValueError(said("with tags, this must be an apprise configuration "
+                                      "(file://... or http(s)://...), not scheme %(scheme)r",
+                                      scheme=scheme))
         elif not apprise.Apprise().add(url):
-            raise ValueError(f"not a URL apprise can notify (scheme {scheme!r})")
+            raise ValueError(said("not a URL apprise can notify (scheme %(scheme)r)",
+                                  scheme=scheme))
         return url
 
 
@@ -277,10 +282,10 @@ class ConsoleConfig(_Strict):
                 try:
                     ipaddress.ip_network(v, strict=False)
                 except ValueError:
-                    raise ValueError(f"{v!r} is not a network (10.0.0.0/8) or host name"
-                                     ) from None
+                    raise ValueError(said("%(value)r is not a network (10.0.0.0/8) or host name",
+                                          value=v)) from None
             elif not v.strip():
-                raise ValueError("must not contain empty strings")
+                raise ValueError(said("must not contain empty strings"))
         return values
 
 

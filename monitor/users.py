@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import select
 
 from db.engine import read_session, session
+from db.messages import said
 from db.models import INTERFACE_LANGUAGES, ROLES, ApiToken, User, WebSession, utcnow
 
 MIN_PASSWORD = 10
@@ -47,18 +48,20 @@ def token_hash(token: str) -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+        raise UserError(said("the password must have at least %(n)s characters",
+                             n=MIN_PASSWORD))
 
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r} (use {', '.join(ROLES)})")
+        raise UserError(said("unknown role %(role)r (use %(all)s)", role=role,
+                             all=", ".join(ROLES)))
 
 
 def _find(s, name: str) -> User:  # noqa: ANN001 - Session
     user = s.exec(select(User).where(User.name == name)).first()
     if user is None:
-        raise UserError(f"no user named {name!r}")
+        raise UserError(said("no user named %(name)r", name=name))
     return user
 
 
@@ -66,12 +69,12 @@ def add_user(engine: Engine, name: str, role: str, password: str) -> User:
     """Create an account; names are unique, passwords at least MIN_PASSWORD long."""
     name = name.strip()
     if not name:
-        raise UserError("the name must not be empty")
+        raise UserError(said("the name must not be empty"))
     _check_role(role)
     _check_password(password)
     with session(engine) as s, s.begin():
         if s.exec(select(User).where(User.name == name)).first() is not None:
-            raise UserError(f"a user named {name!r} exists already")
+            raise UserError(said("a user named %(name)r exists already", name=name))
         user = User(name=name, role=role, password_hash=_HASHER.hash(password))
         s.add(user)
         s.flush()
@@ -112,8 +115,8 @@ def set_language(engine: Engine, name: str, language: str | None) -> None:
     """The console's interface language for this account (``zh`` or ``en``); None
     goes back to following the browser's Accept-Language."""
     if language is not None and language not in INTERFACE_LANGUAGES:
-        raise UserError(f"unknown language {language!r}; use one of "
-                        f"{', '.join(INTERFACE_LANGUAGES)}")
+        raise UserError(said("unknown language %(lang)r; use one of %(all)s", lang=language,
+                             all=", ".join(INTERFACE_LANGUAGES)))
     with session(engine) as s, s.begin():
         user = _find(s, name)
         user.language = language

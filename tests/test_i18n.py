@@ -67,9 +67,29 @@ def python_keys() -> dict[str, str]:
     return found
 
 
+PRODUCT = ("db", "crawlers", "monitor", "alerts", "web")
+
+
+def said_keys() -> dict[str, str]:
+    """The English templates the product passes to ``said()`` (db/messages.py): the
+    refusals monitor/, alerts/ and crawlers/ raise, which the console translates.
+    A template that is not a literal could not be looked up: the scan fails on it."""
+    found = {}
+    for top in PRODUCT:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id == "said"):
+                    key = node.args[0]
+                    assert isinstance(key, ast.Constant) and isinstance(key.value, str), \
+                        f"{path}:{node.lineno}: said() needs a literal template"
+                    found.setdefault(key.value, str(path.relative_to(ROOT)))
+    return found
+
+
 def all_keys() -> dict[str, str]:
     words = {w: "WORDS" for w in (*WORDS, *COUNTDOWN_EN.values())}
-    return {**words, **python_keys(), **template_keys()}
+    return {**words, **said_keys(), **python_keys(), **template_keys()}
 
 
 def test_every_key_has_chinese_with_the_same_placeholders_and_none_is_stale() -> None:
@@ -81,7 +101,8 @@ def test_every_key_has_chinese_with_the_same_placeholders_and_none_is_stale() ->
     assert not stale, f"catalogue entries nothing uses: {stale}"
     for key, chinese in ZH.items():
         assert sorted(PLACEHOLDER.findall(key)) == sorted(PLACEHOLDER.findall(chinese)), key
-        assert re.search(r"[\u4e00-\u9fff]", chinese) or chinese in LATIN_OK, key
+        # Chinese words, or at least Chinese punctuation ("rules：%(problem)s")
+        assert re.search(r"[\u4e00-\u9fff\uff01-\uff1f]", chinese) or chinese in LATIN_OK, key
 
 
 def test_templates_print_no_bare_english_text() -> None:

@@ -36,7 +36,7 @@ from web import account, analyst, api, board, dashboard, login, pr
 from web.admin.router import router as admin_router
 from web.auth import LoginRequired, csrf_guard, is_api
 from web.clock import zone_of
-from web.i18n import t
+from web.i18n import say, say_invalid, t
 from web.pages import page_lang, render
 from web.security import LoginLimiter, SecurityHeaders
 
@@ -119,12 +119,14 @@ def _error_handlers(app: FastAPI) -> None:
     async def _search(request: Request, exc: SearchError) -> Response:
         if is_api(request):
             return _json_error(400, str(exc))
-        return render(request, "error.html", status_code=400, status=400, message=str(exc))
+        return render(request, "error.html", status_code=400, status=400,
+                      message=say(page_lang(request), exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        lang = "en" if is_api(request) else page_lang(request)
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: "
-                             f"{e['msg']}" for e in exc.errors())
+                             f"{say_invalid(lang, e)}" for e in exc.errors())
         if is_api(request):
             return _json_error(422, problems)
         return render(request, "error.html", status_code=422, status=422, message=problems)

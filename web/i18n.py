@@ -22,6 +22,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from alerts.workflow import STATUSES
+from db.messages import Said
 from db.models import INTERFACE_LANGUAGES, ROLES, SEVERITIES
 from monitor.detection.category import known_keys
 from monitor.history.board import COUNTDOWN_EN
@@ -84,6 +85,61 @@ def t(lang: str, message: str, **values: object) -> str:
     return translate(lang, message) % values
 
 
+def say(lang: str, message: object) -> str:
+    """A message from below the console in ``lang``: a ``Said`` (db/messages.py) is
+    translated by its English template, values that are ``Said`` in turn; an
+    exception says its first argument; any other text is shown as it is."""
+    if isinstance(message, BaseException):
+        message = message.args[0] if message.args else str(message)
+    if not isinstance(message, Said):
+        return str(message)
+    values = {k: say(lang, v) if isinstance(v, Said) else v for k, v in message.values.items()}
+    return translate(lang, message.template) % values
+
+
+# pydantic's own refusals of a form value, by error type, in words of ours (English
+# keeps pydantic's text; the values come from the error's ``ctx``)
+PYDANTIC = {
+    "missing": N_("required"),
+    "extra_forbidden": N_("not a known field"),
+    "string_too_short": N_("should have at least %(min_length)s characters"),
+    "too_short": N_("should have at least %(min_length)s items"),
+    "literal_error": N_("should be one of %(expected)s"),
+    "int_parsing": N_("should be a whole number"),
+    "int_type": N_("should be a whole number"),
+    "int_from_float": N_("should be a whole number"),
+    "float_parsing": N_("should be a number"),
+    "float_type": N_("should be a number"),
+    "bool_parsing": N_("should be true or false"),
+    "bool_type": N_("should be true or false"),
+    "greater_than_equal": N_("should be at least %(ge)s"),
+    "greater_than": N_("should be more than %(gt)s"),
+    "less_than_equal": N_("should be at most %(le)s"),
+    "less_than": N_("should be less than %(lt)s"),
+    "string_type": N_("should be text"),
+    "list_type": N_("should be a list"),
+    "dict_type": N_("should be a mapping"),
+}
+
+
+def say_invalid(lang: str, error: Mapping) -> str:
+    """One pydantic error (``ValidationError.errors()`` item) in ``lang``: a validator's
+    ``Said`` through the catalogue, pydantic's own refusals through ``PYDANTIC``;
+    English keeps pydantic's wording, an unknown type stays English."""
+    raised = (error.get("ctx") or {}).get("error")
+    if isinstance(raised, BaseException):
+        return say(lang, raised)
+    english = str(error.get("msg", ""))
+    key = PYDANTIC.get(str(error.get("type")))
+    if lang == DEFAULT_LANG or key is None:
+        return english
+    values = {k: str(v).replace("' or '", "', '") for k, v in (error.get("ctx") or {}).items()}
+    try:
+        return translate(lang, key) % values
+    except (KeyError, TypeError, ValueError):
+        return english
+
+
 def plural(lang: str, singular: str, plural_form: str, n: int) -> str:
     """English picks by ``n``; Chinese has one form, keyed by the English plural."""
     if lang == DEFAULT_LANG:
@@ -118,6 +174,13 @@ def word(context: Context, value: object) -> str:
     page's language; the words are listed in ``WORDS`` so a test checks each has
     its Chinese, since no ``_()`` literal names them."""
     return translate(_lang_of(context), str(value)) if value is not None else ""
+
+
+@pass_context
+def said_filter(context: Context, value: object) -> str:
+    """The templates' ``|said``: a message from below (db/messages.py) in the page's
+    language."""
+    return say(_lang_of(context), value) if value is not None else ""
 
 
 # Stored words the pages show through ``|word``: severities, alert statuses, roles,

@@ -8,6 +8,7 @@ statement, 来源 source, 渠道 channel, 抓取 fetch/seen."""
 
 from web.i18n_zh_chart import CHART_ZH
 from web.i18n_zh_errors import ERRORS_ZH
+from web.i18n_zh_product import PRODUCT_ZH
 
 ZH: dict[str, str] = {
     # the dashboard's sparkline
@@ -17,6 +18,7 @@ ZH: dict[str, str] = {
     '%(n)s, peak %(peak)s/h': '%(n)s，峰值 %(peak)s/小时',
     **CHART_ZH,  # the incident timeline's words (web/charts.py)
     **ERRORS_ZH,  # handlers' error messages
+    **PRODUCT_ZH,  # refusals raised below the console (db/messages.py said())
     # navigation and chrome
     'Board': '看板',
     'Dashboard': '总览',
@@ -129,7 +131,7 @@ ZH: dict[str, str] = {
     'Trust score %(trust).1f (100: replied at once, 0: on the promised time, below 0: late).':
         '信任分 %(trust).1f（100：立即回应，0：恰在承诺时间，低于 0：迟了）。',
     'The draft is longer than %(n)s characters.': '草稿超过 %(n)s 个字符。',
-    'Nothing to check: %(why)s.': '没有可检查的内容：%(why)s。',
+    'Nothing to check: the reply is empty.': '没有可检查的内容：回复是空的。',
     # posts
     'Posts': '帖子',
     'Newest seen first; times in %(zone)s.': '最新抓取的在前；时间为 %(zone)s 时区。',

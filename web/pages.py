@@ -32,6 +32,7 @@ from web.i18n import (
     N_,
     gettext,
     ngettext,
+    said_filter,
     t,
     word,
 )
@@ -84,7 +85,7 @@ def _environment() -> Environment:
     env.policies["ext.i18n.trimmed"] = True  # {% trans %} blocks: one line per key
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(when=when, local=local, lang_attr=lang_attr, post_link=post_link,
-                       word=word)
+                       word=word, said=said_filter)
     env.globals.update(query=query, lang_names=LANG_NAMES, langs=LANGS)
     return env
 

@@ -27,7 +27,7 @@ from monitor.text.replycheck import check_reply
 from web.auth import RESPONDERS, Reader, Responder, allowed, current_user, engine_of
 from web.board import post_section
 from web.clock import as_utc, input_value, local_instant
-from web.i18n import N_, t
+from web.i18n import N_, say, t
 from web.pages import page_lang, render
 
 router = APIRouter(include_in_schema=False)
@@ -156,7 +156,8 @@ def ack(request: Request, user: Responder, alert_id: int) -> Response:
     try:
         done = acknowledge(engine_of(request), alert_id, by=user.name)
     except WorkflowError as exc:
-        return _alert_page(request, alert_id, status_code=409, error=str(exc))
+        return _alert_page(request, alert_id, status_code=409,
+                           error=say(page_lang(request), exc))
     log.info("%s acknowledged alerts %s", user.name, done)
     return RedirectResponse(f"/alerts/{alert_id}?done=ack", status_code=303)
 
@@ -185,7 +186,8 @@ def resolve_alert(request: Request, user: Responder, alert_id: int,
         at = parse_reply_time(reply_at, now, request.app.state.zone, page_lang(request))
         trust = resolve(engine_of(request), alert_id, at, now=now)
     except (WorkflowError, SearchError) as exc:  # the typed time stays in the form
-        return _alert_page(request, alert_id, status_code=400, error=str(exc),
+        return _alert_page(request, alert_id, status_code=400,
+                           error=say(page_lang(request), exc),
                            reply_at=reply_at)
     log.info("%s resolved alert %s", user.name, alert_id)
     target = f"/alerts/{alert_id}?done=resolved"
@@ -205,7 +207,7 @@ def reply_check(request: Request, user: Responder, alert_id: int,
                                          n=MAX_REPLY))
     try:
         check = check_reply(text, context["book"]).to_dict()
-    except ValueError as exc:
+    except ValueError:  # with no language given, its one refusal: an empty reply
         return _alert_page(request, alert_id, status_code=400, draft=text,
-                           reply_error=t(lang, "Nothing to check: %(why)s.", why=exc))
+                           reply_error=t(lang, "Nothing to check: the reply is empty."))
     return _alert_page(request, alert_id, draft=text, check=check)

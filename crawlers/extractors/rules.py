@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 from parsel import Selector
 
+from db.messages import said
+
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 XPATH_PREFIX = "xpath:"
 
@@ -149,23 +151,25 @@ def _relative(value: str, where: str, notes: list[str]) -> str:
 
 def _section(data: Any, name: str, cls: type, notes: list[str] | None = None) -> Any:
     if not isinstance(data, dict):
-        raise ValueError(f"{name}: must be a mapping, got {type(data).__name__}")
+        raise ValueError(said("%(key)s: must be a mapping, got %(type)s", key=name,
+                              type=type(data).__name__))
     known = {f.name for f in fields(cls)}
     for key in data:
         if key not in known:
-            raise ValueError(f"{name}.{key}: unknown key")
+            raise ValueError(said("%(key)s: unknown key", key=f"{name}.{key}"))
     for f in fields(cls):
         value = data.get(f.name)
         if value is None or value == "":
             if f.default is MISSING:
-                raise ValueError(f"{name}.{f.name}: required")
+                raise ValueError(said("%(key)s: required", key=f"{name}.{f.name}"))
             continue
         if not isinstance(value, str):
-            raise ValueError(f"{name}.{f.name}: must be a selector string")
+            raise ValueError(said("%(key)s: must be a selector string", key=f"{name}.{f.name}"))
         try:
             check_selector(value)
         except Exception as exc:  # cssselect, lxml and parsel each raise their own kind
-            raise ValueError(f"{name}.{f.name}: invalid selector {value!r}: {exc}") from None
+            raise ValueError(said("%(key)s: invalid selector %(value)r: %(why)s",
+                                  key=f"{name}.{f.name}", value=value, why=str(exc))) from None
     values = {k: v for k, v in data.items() if v not in (None, "")}
     if notes is not None:
         values = {k: v if k in cls.PAGE_WIDE else _relative(v, f"{name}.{k}", notes)
@@ -178,22 +182,24 @@ def _follow(data: Any) -> FollowRules | None:
     if data is None:
         return None
     if not isinstance(data, dict):
-        raise ValueError(f"follow: must be a mapping, got {type(data).__name__}")
+        raise ValueError(said("%(key)s: must be a mapping, got %(type)s", key="follow",
+                              type=type(data).__name__))
     known = {f.name for f in fields(FollowRules)}
     for key, value in data.items():
         if key not in known:
-            raise ValueError(f"follow.{key}: unknown key")
+            raise ValueError(said("%(key)s: unknown key", key=f"follow.{key}"))
         if value is not None and not isinstance(value, str):
-            raise ValueError(f"follow.{key}: must be a string")
+            raise ValueError(said("%(key)s: must be a string", key=f"follow.{key}"))
     for f in fields(FollowRules):
         if f.default is MISSING and not data.get(f.name):
-            raise ValueError(f"follow.{f.name}: required")
+            raise ValueError(said("%(key)s: required", key=f"follow.{f.name}"))
     try:
         check_selector(data["at"])
     except Exception as exc:
-        raise ValueError(f"follow.at: invalid selector {data['at']!r}: {exc}") from None
+        raise ValueError(said("%(key)s: invalid selector %(value)r: %(why)s", key="follow.at",
+                              value=data["at"], why=str(exc))) from None
     if not re.match(r"(?i)^(https?://|/)", data["url"]):
-        raise ValueError("follow.url: must be an absolute http(s) URL or a path")
+        raise ValueError(said("follow.url: must be an absolute http(s) URL or a path"))
     at = _relative(data["at"], "follow.at", [])
     return FollowRules(**{**{k: v for k, v in data.items() if v not in (None, "")}, "at": at})
 
@@ -202,25 +208,28 @@ def _key_pattern(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError("key_pattern: must be a regex string")
+        raise ValueError(said("key_pattern: must be a regex string"))
     try:
         groups = re.compile(value).groups
     except re.error as exc:
-        raise ValueError(f"key_pattern: invalid regex {value!r}: {exc}") from None
+        raise ValueError(said("key_pattern: invalid regex %(value)r: %(why)s", value=value,
+                              why=str(exc))) from None
     if groups != 1:
-        raise ValueError(f"key_pattern: needs exactly one group, {value!r} has {groups}")
+        raise ValueError(said("key_pattern: needs exactly one group, %(value)r has %(n)s",
+                              value=value, n=groups))
     return value
 
 
 def rules_from_dict(data: dict) -> ForumRules:
     """Validated rules; a ``ValueError`` names the offending key ("thread.post: required")."""
     if not isinstance(data, dict):
-        raise ValueError(f"rules: must be a mapping, got {type(data).__name__}")
+        raise ValueError(said("%(key)s: must be a mapping, got %(type)s", key="rules",
+                              type=type(data).__name__))
     for key in data:
         if key not in ("listing", "thread", "key_pattern", "follow"):
-            raise ValueError(f"{key}: unknown key")
+            raise ValueError(said("%(key)s: unknown key", key=key))
     if data.get("thread") is None:
-        raise ValueError("thread: required")
+        raise ValueError(said("%(key)s: required", key="thread"))
     listing, notes = data.get("listing"), []
     return ForumRules(
         listing=None if listing is None else _section(listing, "listing", ListingRules, notes),
@@ -256,15 +265,17 @@ def deep_merge(base: dict, override: dict) -> dict:
 def resolve_rules(preset: str | None, overrides: dict | None) -> ForumRules:
     """A preset with a source's own tweaks on top, or the source's rules alone."""
     if preset is None and not overrides:
-        raise ValueError("forum rules: give a preset, rules, or both")
+        raise ValueError(said("forum rules: give a preset, rules, or both"))
     base: dict = {}
     if preset is not None:
         if preset not in PRESETS:
             known = ", ".join(sorted(PRESETS))
-            raise ValueError(f"preset: unknown preset {preset!r}; known presets: {known}")
+            raise ValueError(said("preset: unknown preset %(preset)r; known presets: %(known)s",
+                                  preset=preset, known=known))
         base = PRESETS[preset]
     if overrides is not None and not isinstance(overrides, dict):
-        raise ValueError(f"rules: must be a mapping, got {type(overrides).__name__}")
+        raise ValueError(said("%(key)s: must be a mapping, got %(type)s", key="rules",
+                              type=type(overrides).__name__))
     return rules_from_dict(deep_merge(base, overrides or {}))
 
 
@@ -274,13 +285,14 @@ def check_forum_options(kind: str, preset: str | None, rules: dict | None, page:
     if kind != "forum":
         if preset or rules:
             field = "preset" if preset else "rules"
-            raise ValueError(f"{field}: preset and rules are for kind forum, not {kind}")
+            raise ValueError(said("%(field)s: preset and rules are for kind forum, not %(kind)s",
+                                  field=field, kind=kind))
         return
     try:
         forum_rules = resolve_rules(preset, rules)
     except ValueError as exc:
-        message = str(exc)
-        raise ValueError(message if message.startswith(("preset: ", "rules: "))
-                         else f"rules: {message}") from None
+        message = exc.args[0] if exc.args else str(exc)
+        raise ValueError(message if str(message).startswith(("preset: ", "rules: "))
+                         else said("rules: %(problem)s", problem=message)) from None
     if page == "listing" and forum_rules.listing is None:
-        raise ValueError("page: these rules have no listing section; use page: thread")
+        raise ValueError(said("page: these rules have no listing section; use page: thread"))

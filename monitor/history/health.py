@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from db.messages import said
 from db.models import Source, as_utc
 
 STATES = ("ok", "partial", "throttled", "failing", "disabled")
@@ -22,11 +23,18 @@ def stream_lag(src: Source, now: datetime | None = None) -> float | None:
     return max(0.0, ((now or datetime.now(UTC)) - as_utc(src.stream_event_at)).total_seconds())
 
 
+# a stream's states (crawlers/pipelines/stream_store.py) as words the console translates
+STREAM_WORDS = {"connected": said("connected"), "reconnecting": said("reconnecting"),
+                "stopped": said("stopped"), None: said("not started")}
+
+
 def stream_status(src: Source, now: datetime | None = None) -> str:
     """``stream connected, lag 1.2 s``: a stream source's connection and lag."""
     lag = stream_lag(src, now)
-    return f"stream {src.stream_state or 'not started'}" + (
-        f", lag {lag:.1f} s" if lag is not None else "")
+    state = STREAM_WORDS.get(src.stream_state) or src.stream_state
+    if lag is None:
+        return said("stream %(state)s", state=state)
+    return said("stream %(state)s, lag %(lag)s s", state=state, lag=f"{lag:.1f}")
 
 
 def source_health(src: Source, now: datetime | None = None) -> tuple[str, str]:

@@ -40,6 +40,7 @@ from sqlalchemy.sql.operators import custom_op
 from sqlmodel import select
 
 from db.engine import read_session
+from db.messages import said
 from db.models import SEVERITIES, Brand, Mention, Post, Source
 from db.textindex import (
     BIGRAM_EXPRESSION,
@@ -93,9 +94,10 @@ def _float(params: Mapping[str, str], key: str) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise SearchError(f"{key}: {raw!r} is not a number") from None
+        raise SearchError(said("%(key)s: %(raw)r is not a number", key=key, raw=raw)) from None
     if not 0.0 <= value <= 1.0:
-        raise SearchError(f"{key}: must be between 0 and 1 (got {raw})")
+        raise SearchError(said("%(key)s: must be between 0 and 1 (got %(raw)s)", key=key,
+                                 raw=raw))
     return value
 
 
@@ -105,8 +107,8 @@ def parse_when(raw: str, key: str, *, end_of_day: bool = False) -> datetime:
     try:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise SearchError(f"{key}: {raw!r} is not a date (use 2026-11-01 or "
-                          "2026-11-01T08:00)") from None
+        raise SearchError(said("%(key)s: %(raw)r is not a date (use 2026-11-01 or "
+                                "2026-11-01T08:00)", key=key, raw=raw)) from None
     if end_of_day and len(raw.strip()) == 10:
         value += timedelta(days=1)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -129,7 +131,8 @@ def parse_filter(params: Mapping[str, str]) -> HistoryFilter:
     """Query-string parameters to a filter; ``SearchError`` names a bad one."""
     severity = _text(params, "severity")
     if severity is not None and severity not in SEVERITIES:
-        raise SearchError(f"severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
+        raise SearchError(said("severity: %(severity)r is not one of %(all)s",
+                                severity=severity, all=", ".join(SEVERITIES)))
     found = HistoryFilter(brand=_text(params, "brand"), source=_text(params, "source"),
                           severity=severity, sentiment_min=_float(params, "sentiment_min"),
                           sentiment_max=_float(params, "sentiment_max"),
@@ -137,7 +140,7 @@ def parse_filter(params: Mapping[str, str]) -> HistoryFilter:
                           until=_when(params, "until", end_of_day=True),
                           q=_text(params, "q"))
     if found.q is not None and len(found.q) > 200:
-        raise SearchError("q: at most 200 characters")
+        raise SearchError(said("q: at most 200 characters"))
     return found
 
 
@@ -145,9 +148,10 @@ def parse_sort(sort: str | None, order: str | None) -> tuple[str, bool]:
     """(column key, descending); newest first by default."""
     sort = sort or "time"
     if sort not in SORTS:
-        raise SearchError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        raise SearchError(said("sort: %(sort)r is not one of %(all)s", sort=sort,
+                                all=", ".join(SORTS)))
     if order not in (None, "", "asc", "desc"):
-        raise SearchError(f"order: {order!r} is not asc or desc")
+        raise SearchError(said("order: %(order)r is not asc or desc", order=order))
     return sort, order != "asc"
 
 
@@ -170,7 +174,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[object, int]:
         if not isinstance(mention_id, int):
             raise TypeError
     except (ValueError, TypeError, SearchError):
-        raise SearchError("after: not a cursor this search handed out") from None
+        raise SearchError(said("after: not a cursor this search handed out")) from None
     return value, mention_id
 
 

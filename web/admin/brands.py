@@ -77,7 +77,7 @@ def _validate(engine: Engine, values: dict, brand_id: int | None, lang: str = "e
         brand = BrandConfig(name=values["name"].strip(), keywords=values["keywords"],
                             exclude=values["exclude"], names=values["names"])
     except ValidationError as exc:
-        return None, field_errors(exc, ("name", "keywords", "exclude", "names"))
+        return None, field_errors(exc, ("name", "keywords", "exclude", "names"), lang)
     with read_session(engine) as s:
         taken = [b for b in s.exec(select(Brand)).all()
                  if b.name.casefold() == brand.name.casefold() and b.id != brand_id]

@@ -46,7 +46,7 @@ from web.admin.common import (
     save_row,
 )
 from web.dashboard import open_incidents
-from web.i18n import N_, t
+from web.i18n import N_, say, t
 from web.pages import page_lang
 
 router = APIRouter()
@@ -120,12 +120,12 @@ def validate_channel(values: dict, url: str, *, allow: list[str], engine: Engine
                            digest=values["digest"] or None,
                            digest_every=values["digest_every"] or 3600)
     except ValidationError as exc:
-        return None, field_errors(exc, (*TEXT_FIELDS, "url", "brands", "tags"))
+        return None, field_errors(exc, (*TEXT_FIELDS, "url", "brands", "tags"), lang)
     url_error = check_channel_url(url, allow)
     if not url_error and ch.tags:  # the URL names an apprise configuration: its entries too
         url_error = check_config_entries(url, ch.tags, entry_screen(True, allow))
     if url_error:
-        return None, {"url": url_error}
+        return None, {"url": say(lang, url_error)}
     with read_session(engine) as s:
         taken = [c for c in s.exec(select(Channel)).all()
                  if c.name.casefold() == ch.name.casefold() and c.id != channel_id]
@@ -188,7 +188,7 @@ def test_channel(channel_id: int, request: Request,
         follow_redirects=not console, screen=entry_screen(console, allow))
     lang = page_lang(request)
     message = (t(lang, "delivered") if result.ok
-               else t(lang, "not delivered: %(why)s", why=result.error))
+               else t(lang, "not delivered: %(why)s", why=say(lang, result.error)))
     return page(request, "admin/channel_test.html", channel=row,
                 shown_url=redact_url(row.url), ok=result.ok,
                 message=_scrub(message, row.url), body=body)

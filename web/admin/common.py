@@ -9,6 +9,7 @@ notifications never block the event loop."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated
@@ -25,7 +26,7 @@ from db.models import Brand, Channel, Source, User, utcnow
 from monitor.config import Config
 from monitor.stages.sync import MODELS, Item, Row, apply_config
 from web.auth import check_csrf, require
-from web.i18n import N_, t
+from web.i18n import N_, say_invalid, t
 from web.pages import page_lang, render
 
 CSRF_FIELD = "csrf_token"  # web/auth.py csrf_guard reads the same field
@@ -97,20 +98,25 @@ def lines(text: str) -> list[str]:
     return list(dict.fromkeys(i for i in items if i))
 
 
-def field_errors(exc: ValidationError, fields: Collection[str]) -> dict[str, str]:
-    """One message per form field from a config model's errors: ``loc[0]`` names the
-    field; model-level messages that start with ``field:`` go to that field. What
-    names no field of the form is shown above it, key included, so no error is lost."""
+def field_errors(exc: ValidationError, fields: Collection[str],
+                 lang: str = "en") -> dict[str, str]:
+    """One message per form field from a config model's errors, in ``lang``: ``loc[0]``
+    names the field; model-level messages that start with ``field:`` go to that field
+    (found on the English text, then cut from the translation). What names no field
+    of the form is shown above it, key included, so no error is lost."""
     errors: dict[str, str] = {}
     for err in exc.errors():
-        msg = err["msg"].removeprefix("Value error, ")
+        english = err["msg"].removeprefix("Value error, ")
+        shown = say_invalid(lang, err)
         field = str(err["loc"][0]) if err["loc"] else ""
         if not field:
-            head, sep, rest = msg.partition(": ")
-            field, msg = (head, rest) if sep and head.isidentifier() else ("", msg)
+            head, sep, _rest = english.partition(": ")
+            if sep and head.isidentifier():
+                field = head
+                shown = re.sub(rf"^{re.escape(head)}\s*[:：]\s*", "", shown)
         if field not in fields:
-            field, msg = FORM_ERROR, f"{field}: {msg}" if field else msg
-        errors.setdefault(field, msg)
+            field, shown = FORM_ERROR, f"{field}: {shown}" if field else shown
+        errors.setdefault(field, shown)
     return errors
 
 

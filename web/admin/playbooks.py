@@ -17,21 +17,23 @@ from alerts.playbooks import BUILTIN, Playbook, PlaybookError, load_playbooks, v
 from monitor.config import Config
 from monitor.detection.category import known_keys, playbooks_for
 from web.admin.common import AdminUser, config_of, page
-from web.i18n import t
+from web.i18n import say, t
 from web.pages import page_lang
 
 router = APIRouter()
 LANGS = ("en", "zh")
 
 
-def loaded_playbooks(config: Config | None) -> tuple[tuple[Playbook, ...], str | None]:
+def loaded_playbooks(config: Config | None, lang: str = "en"
+                     ) -> tuple[tuple[Playbook, ...], str | None]:
     """What the daemon would load, and the problems when it would refuse to start:
     then only the built-ins are listed, so the page still shows something."""
     try:
         return (playbooks_for(config) if config is not None else load_playbooks()), None
     except PlaybookError as exc:
         categories, cues = known_keys()
-        return load_playbooks(categories=categories, cues=cues), str(exc)
+        return (load_playbooks(categories=categories, cues=cues),
+                "\n".join(say(lang, p) for p in exc.problems))
 
 
 def folder_of(config: Config | None) -> Path | None:
@@ -48,7 +50,7 @@ def _lang(request: Request) -> str:
 
 @router.get("/playbooks")
 def list_playbooks(request: Request, user: AdminUser) -> Response:
-    books, problem = loaded_playbooks(config_of(request))
+    books, problem = loaded_playbooks(config_of(request), page_lang(request))
     return page(request, "admin/playbooks.html", books=books, load_problem=problem,
                 folder=folder_of(config_of(request)), lang=_lang(request), langs=LANGS)
 
@@ -62,6 +64,7 @@ def validate_playbooks(request: Request, user: AdminUser) -> Response:
         categories, cues = known_keys()
         problems = validate_folder(folder, categories=categories, cues=cues)
     files = sorted(p.name for p in folder.glob("*.yaml")) if folder and folder.is_dir() else []
+    problems = [say(page_lang(request), p) for p in problems]
     return page(request, "admin/playbooks_validate.html", folder=folder, problems=problems,
                 files=files, builtin=BUILTIN)
 

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from db.messages import said
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_S = 15.0  # a fresh interpreter importing Scrapy
 REQUESTS = 3  # robots.txt, the page, and one thread of a forum listing
@@ -83,13 +85,15 @@ def probe(source: dict, *, allow: Sequence[str], fetch: dict | None = None,
                               capture_output=True, text=True, timeout=timeout, env=env,
                               cwd=ROOT)
     except subprocess.TimeoutExpired:
-        return ProbeResult(False, error=f"no answer within {timeout:g} s")
+        return ProbeResult(False, error=said("no answer within %(n)s s", n=f"{timeout:g}"))
     lines = done.stdout.strip().splitlines()
     try:
         return ProbeResult(**json.loads(lines[-1]))
     except (IndexError, ValueError, TypeError):
         tail = " ".join(done.stderr.strip().splitlines()[-3:])[-500:]
-        return ProbeResult(False, error=f"the test fetch failed: {tail or 'no output'}")
+        if not tail:
+            return ProbeResult(False, error=said("the test fetch failed: no output"))
+        return ProbeResult(False, error=said("the test fetch failed: %(why)s", why=tail))
 
 
 def main() -> None:

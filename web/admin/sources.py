@@ -42,7 +42,7 @@ from web.admin.common import (
     save_row,
 )
 from web.admin.probe import ProbeResult, probe
-from web.i18n import N_, t
+from web.i18n import N_, say, t
 from web.pages import page_lang
 
 router = APIRouter()
@@ -143,10 +143,10 @@ def validate_source(values: dict, *, allow: list[str], engine: Engine,
                            rules=rules, page=values["page"] or "listing",
                            robots=values["robots"], hot_interval=values["hot_interval"] or 60)
     except ValidationError as exc:
-        return None, field_errors(exc, FIELDS)
+        return None, field_errors(exc, FIELDS, lang)
     url_error = check_url(src.url, allow)
     if url_error:
-        return None, {"url": url_error}
+        return None, {"url": say(lang, url_error)}
     with read_session(engine) as s:
         taken = [x for x in s.exec(select(Source)).all()
                  if x.name.casefold() == src.name.casefold() and x.id != source_id]
@@ -183,6 +183,8 @@ def _probe_rules(src: SourceConfig, engine: Engine) -> dict | None:
 
 def _form_page(request: Request, row: Source | None, values: dict, errors: dict,
                status_code: int = 200, test: ProbeResult | None = None) -> Response:
+    if test is not None and test.error:  # the probe's own refusals; the child's report is English
+        test.error = say(page_lang(request), test.error)
     return page(request, "admin/source_form.html", source=row, values=values, errors=errors,
                 test=test, kinds=KINDS, pages=PAGES, status_code=status_code)
 

@@ -20,7 +20,7 @@ from monitor.users import (
     set_role,
 )
 from web.admin.common import AdminUser, PostedForm, back, engine_of, page
-from web.i18n import t
+from web.i18n import say, t
 from web.pages import page_lang
 
 router = APIRouter()
@@ -57,7 +57,7 @@ def create_user(request: Request, form: PostedForm) -> Response:
     try:
         add_user(engine_of(request), values["name"], values["role"], form.get("password"))
     except UserError as exc:
-        return _page(request, form.user, {_error_field(str(exc)): str(exc)}, values, 422)
+        return _page(request, form.user, {_error_field(str(exc)): say(lang, exc)}, values, 422)
     return back("/admin/users", t(lang, "added user %(name)s", name=values["name"]))
 
 
@@ -92,7 +92,8 @@ def reset_password(user_id: int, request: Request,
     try:
         set_password(engine_of(request), name, form.get("password"))
     except UserError as exc:
-        return _page(request, form.user, {f"password:{user_id}": str(exc)}, status_code=422)
+        return _page(request, form.user, {f"password:{user_id}": say(page_lang(request), exc)},
+                     status_code=422)
     return back("/admin/users", t(page_lang(request), "set a new password for %(name)s",
                                   name=name))
 
@@ -106,6 +107,6 @@ def change_role(user_id: int, request: Request, form: PostedForm) -> Response:
     try:
         set_role(engine_of(request), name, form.get("role"))
     except UserError as exc:
-        return _page(request, form.user, {f"role:{user_id}": str(exc)}, status_code=422)
+        return _page(request, form.user, {f"role:{user_id}": say(lang, exc)}, status_code=422)
     return back("/admin/users", t(lang, "%(name)s is now %(role)s", name=name,
                                   role=t(lang, form.get("role"))))
