@@ -153,6 +153,16 @@ def fit_sets(parts: Sequence[tuple[str, Labelled]], language: str,
     return train(rows.texts, rows.labels, language, weights=weights, **train_kwargs)
 
 
+def weighting(language: str, kwargs: dict[str, object]) -> str:
+    """How a model weighs its sets, for a row's label ("" when every row counts 1)."""
+    parts = []
+    if (review := float(kwargs.get("review_weight", 1.0))) != 1.0:  # type: ignore[arg-type]
+        parts.append(f"each {' / '.join(REVIEW_SETS[language])} row weighted {review:g}")
+    if kwargs.get("balance"):
+        parts.append("classes balanced per set")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def everything(splits: Sequence[Split], language: str) -> tuple[str, ...]:
     """The names of every train split of ``language`` (a category view's rows are
     already in its parent's)."""

@@ -125,3 +125,15 @@ def test_train_refuses_bad_weights():
         train(texts, labels, "en", bits=10, weights=[0.0] + [1.0] * 9)
     same = train(texts, labels, "en", bits=10, weights=[3.0] * 10)  # only ratios count
     assert np.allclose(same.weights, train(texts, labels, "en", bits=10).weights, atol=1e-5)
+
+
+def test_l2_is_an_option_and_kept_in_the_model(files, tmp_path):
+    own, _ = files
+    out = tmp_path / "m.npz"
+    result = runner.invoke(app, ["model", "train", "--language", "en", "--out", str(out),
+                                 "--data", str(own), "--l2", "40", "--balance"])
+    assert result.exit_code == 0, result.output
+    assert load(out).metrics["l2"] == 40.0 and load(out).metrics["balance"] is True
+    refused = runner.invoke(app, ["model", "train", "--language", "en", "--out", str(out),
+                                  "--data", str(own), "--l2", "-1"])
+    assert refused.exit_code == 2 and "--l2" in refused.output

@@ -133,6 +133,9 @@ def model_train(data: TrainDataOpt, language: Annotated[Lang, typer.Option(help=
                     help="Weigh each file's negatives and others equally in total, so a "
                     "file's share of complaints is not learnt as a lean of its words.")
                                    ] = False,
+                l2: Annotated[float | None, typer.Option(
+                    min=0.0, help="L2 regularisation strength (default: zh 1, en 10; "
+                    "more for fewer or noisier rows).", show_default=False)] = None,
                 ) -> None:
     """Fit a model on 90% of each file, report it on the other 10%, save it (an old
     model at that path stays whole until the new one is written)."""
@@ -150,11 +153,13 @@ def model_train(data: TrainDataOpt, language: Annotated[Lang, typer.Option(help=
     fit, held = _train_and_held_out(specs, balance)
     with _progress(f"training a {language.value} model on {len(fit.texts)} rows "
                    f"({sum(fit.labels)} negative)", "training"):
-        model = train(fit.texts, fit.labels, language.value, weights=fit.weights)
+        model = train(fit.texts, fit.labels, language.value, weights=fit.weights, l2=l2)
     result = evaluate(model, held.texts, held.labels)
-    share = sum(w * y for w, y in zip(fit.weights, fit.labels, strict=True)) / len(fit.labels)
-    model = replace(model, metrics={"held_out": asdict(result), "train_negative_share": share,
-                                    "balance": balance},
+    # the share the risk calibration (fitted on held-out rows: the files' own mix,
+    # whatever the weights) corresponds to, for re-reading it at complaint_share
+    share = sum(fit.labels) / len(fit.labels)
+    model = replace(model, metrics={**model.metrics, "held_out": asdict(result),
+                                    "train_negative_share": share, "balance": balance},
                     trained_on=", ".join(str(s) for s in specs),
                     risk_calibration=_risk_calibration(model, held.texts, held.labels))
     try:
