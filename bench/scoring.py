@@ -48,6 +48,7 @@ from bench.scoring_models import (
     parse_setting,
     risk_with,
     row,
+    weighting,
 )
 from bench.scoring_report import DedupInfo, markdown
 from monitor.scoring.backends import resolve_backend
@@ -69,14 +70,15 @@ class Bench:
     risks: dict[str, tuple[str, LexiconScorer]] = field(default_factory=dict)
 
 
-def model_rows(splits: Sequence[Split], split: Split) -> list[tuple[str, str, tuple[str, ...]]]:
+def model_rows(splits: Sequence[Split], split: Split, kwargs: dict[str, object] | None = None
+               ) -> list[tuple[str, str, tuple[str, ...]]]:
     """(kind, label, train split names) of the trained models measured on ``split``;
     two kinds trained on the same splits share one row ("own+reviews")."""
     lang = split.language
     candidates = [
         ("own", "trained on this set's train split", (split.name,)),
-        ("everything", f"trained on everything: all {lang} train splits",
-         everything(splits, lang)),
+        ("everything", f"trained on everything: all {lang} train splits"
+         f"{weighting(lang, kwargs or {})}", everything(splits, lang)),
         ("reviews", f"trained on reviews + airline only (old setup: "
          f"{' + '.join(REVIEW_SETS[lang])})", REVIEW_SETS[lang]),
     ]
@@ -97,7 +99,7 @@ def set_rows(bench: Bench, split: Split, test: Labelled, dropped: int) -> list[R
     also = " (also the baseline)" if default == BASELINES[lang] else ""
     rows = [row(name, "default", f"shipped default, no training: `{default}`{also}",
                 bench.defaults[lang], test, dropped, ours=default not in BASELINES.values())]
-    for kind, label, names in model_rows(bench.splits, split):
+    for kind, label, names in model_rows(bench.splits, split, bench.trainer.kwargs.get(lang)):
         model = bench.trainer.model(lang, names)
         rows.append(row(name, kind, label, model.probability, test, dropped))
     for kind, (label, scorer) in bench.risks.items():

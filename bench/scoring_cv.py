@@ -13,9 +13,9 @@ import time
 import zlib
 from collections.abc import Sequence
 
-from bench.scoring_data import Split, concat, text_key
+from bench.scoring_data import Split, text_key
+from bench.scoring_models import fit_sets
 from monitor.scoring.metrics import auc
-from monitor.scoring.textmodel import train
 
 
 def fold_of(text: str, folds: int) -> int:
@@ -29,11 +29,12 @@ def cross_validate(splits: Sequence[Split], language: str, kwargs: dict[str, obj
     fold_ids = {s.name: [fold_of(t, folds) for t in s.train.texts] for s in sets}
     aucs: dict[str, list[float]] = {s.name: [] for s in sets}
     for fold in range(folds):
-        fit = concat([s.train.pick(i for i, f in enumerate(fold_ids[s.name]) if f != fold)
-                      for s in sets if s.trains_everything])
+        parts = [(s.name, s.train.pick(i for i, f in enumerate(fold_ids[s.name]) if f != fold))
+                 for s in sets if s.trains_everything]
         start = time.perf_counter()
-        model = train(fit.texts, fit.labels, language, **kwargs)
-        print(f"  fold {fold + 1}/{folds}: trained {language} on {len(fit):,} rows in "
+        model = fit_sets(parts, language, kwargs)
+        print(f"  fold {fold + 1}/{folds}: trained {language} on "
+              f"{sum(len(p) for _, p in parts):,} rows in "
               f"{time.perf_counter() - start:.0f} s", flush=True)
         for s in sets:
             held = s.train.pick(i for i, f in enumerate(fold_ids[s.name]) if f == fold)

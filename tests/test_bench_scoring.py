@@ -9,7 +9,7 @@ import pytest
 from bench.scoring import model_rows
 from bench.scoring_cv import fold_of
 from bench.scoring_data import Labelled, Split, dedup, join_words, keys, text_key
-from bench.scoring_models import Row, describe, parse_setting
+from bench.scoring_models import Row, describe, fit_sets, parse_setting
 from bench.scoring_report import target_lines
 
 
@@ -49,8 +49,11 @@ def test_train_settings_parse_and_bad_ones_say_why() -> None:
                                                                 "bits": 18})
     assert parse_setting("en:extras=vader,nb=0") == ("en", {"extras": ("vader",), "nb": False})
     assert parse_setting("en:extras=") == ("en", {"extras": ()})
+    assert parse_setting("zh:review_weight=0.1,balance=true") == (
+        "zh", {"review_weight": 0.1, "balance": True})
     for bad, says in (("fr:l2=1", "LANG"), ("zh:alpha=1", "alpha"), ("zh:l2=lots", "number"),
-                      ("zh:nb=maybe", "true or false"), ("zh", "LANG")):
+                      ("zh:nb=maybe", "true or false"), ("zh:balance=2", "balance="),
+                      ("zh", "LANG")):
         with pytest.raises(ValueError, match=says):
             parse_setting(bad)
 
@@ -91,5 +94,18 @@ def test_targets_say_met_or_missed_and_what_was_not_run() -> None:
 
 
 def test_settings_are_described_with_the_defaults_filled_in() -> None:
-    assert describe("en", {"l2": 3.0}) == "bits=20, l2=3.0, nb=True, extras=vader"
-    assert describe("zh", {"extras": ()}).endswith("extras=none")
+    assert describe("en", {"l2": 3.0}) == ("bits=20, l2=3.0, nb=True, extras=vader, "
+                                           "review_weight=1.0, balance=False")
+    assert "extras=none," in describe("zh", {"extras": ()})
+
+
+def test_the_everything_model_weighs_review_sets_as_model_train_would() -> None:
+    """airline_tweets is a review set for en: its rows count review_weight each."""
+    social = Labelled([f"zorb app {i}" for i in range(20)] + [f"lovely app {i}" for i in range(20)],
+                      [1] * 20 + [0] * 20)
+    reviews = Labelled([f"zorb app {i}" for i in range(20)] + [f"awful app {i}" for i in range(20)],
+                       [0] * 20 + [1] * 20)
+    parts = [("sxsw2011 brand tweets", social), ("airline_tweets", reviews)]
+    low = fit_sets(parts, "en", {"bits": 12, "review_weight": 0.1, "balance": True})
+    high = fit_sets(parts, "en", {"bits": 12, "review_weight": 10.0})
+    assert low.probability("zorb app") > 0.5 > high.probability("zorb app")

@@ -8,15 +8,20 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.common import EXIT_FAILED, Lang, OptionalConfigOpt, config_or_default, fail
 from monitor.scoring.files import check_model_target, read_utf8
 from monitor.text.normalize import detect_language, normalize
+
+if TYPE_CHECKING:  # numpy loads only for the commands that score
+    import numpy as np
+
+    from monitor.scoring.trainset import DataSpec
 
 
 def score(text: Annotated[str | None, typer.Argument(
@@ -110,48 +115,123 @@ def _labelled(path: Path) -> tuple[list[str], list[int]]:
     return texts, labels
 
 
+TrainDataOpt = Annotated[list[str], typer.Option(
+    "--data", metavar="PATH[:WEIGHT]",
+    help="UTF-8 CSV with text and label columns (label 1/negative/complaint or "
+    "0/positive/neutral). Repeat for several files; PATH:0.3 makes each row of that "
+    "file count 0.3 (default 1), e.g. your own posts at 1 and reviews at 0.1.")]
+
+
 @model_app.command("train")
-def model_train(data: DataOpt, language: Annotated[Lang, typer.Option(help="zh or en.")],
+def model_train(data: TrainDataOpt, language: Annotated[Lang, typer.Option(help="zh or en.")],
                 config: OptionalConfigOpt = None,
                 out: Annotated[Path | None, typer.Option(help="Where to save (default: "
                                                          "<data_dir>/models/LANG.npz); "
-                                                         "checked before training.")] = None
+                                                         "checked before training.")] = None,
+                balance: Annotated[bool, typer.Option(
+                    "--balance/--no-balance",
+                    help="Weigh each file's negatives and others equally in total, so a "
+                    "file's share of complaints is not learnt as a lean of its words.")
+                                   ] = False,
+                l2: Annotated[float | None, typer.Option(
+                    min=0.0, help="L2 regularisation strength (default: zh 1, en 10; "
+                    "more for fewer or noisier rows).", show_default=False)] = None,
                 ) -> None:
-    """Fit a model on 90% of the file, report it on the other 10%, save it (an old
+    """Fit a model on 90% of each file, report it on the other 10%, save it (an old
     model at that path stays whole until the new one is written)."""
     # the scoring modules (numpy, scipy) load only for the commands that score
     from monitor.scoring.backends import trained_model_path
-    from monitor.scoring.metrics import split
     from monitor.scoring.textmodel import evaluate, save, train
 
+    specs = _data_specs(data)
     cfg = config_or_default(config, scorers=False)  # it may name the model made here
     target = out or trained_model_path(Path(cfg.data_dir), language.value)
     try:
         check_model_target(target)
     except ValueError as exc:
         raise fail(f"{'--out ' if out else ''}{target}: {exc}") from None
-    texts, labels = _labelled(data)
-    train_idx, test_idx = split(len(texts), test_fraction=0.1)
-    with _progress(f"training a {language.value} model on {len(train_idx)} rows "
-                   f"({sum(labels[i] for i in train_idx)} negative)", "training"):
-        model = train([texts[i] for i in train_idx], [labels[i] for i in train_idx],
-                      language.value)
-    held_texts, held_labels = [texts[i] for i in test_idx], [labels[i] for i in test_idx]
-    held = evaluate(model, held_texts, held_labels)
-    share = sum(labels[i] for i in train_idx) / len(train_idx)
-    model = replace(model, metrics={"held_out": asdict(held), "train_negative_share": share},
-                    trained_on=data.name,
-                    risk_calibration=_risk_calibration(model, held_texts, held_labels))
+    fit, held = _train_and_held_out(specs, balance)
+    with _progress(f"training a {language.value} model on {len(fit.texts)} rows "
+                   f"({sum(fit.labels)} negative)", "training"):
+        model = train(fit.texts, fit.labels, language.value, weights=fit.weights, l2=l2)
+    result = evaluate(model, held.texts, held.labels)
+    # the share the risk calibration (fitted on held-out rows: the files' own mix,
+    # whatever the weights) corresponds to, for re-reading it at complaint_share
+    share = sum(fit.labels) / len(fit.labels)
+    model = replace(model, metrics={**model.metrics, "held_out": asdict(result),
+                                    "train_negative_share": share, "balance": balance},
+                    trained_on=", ".join(str(s) for s in specs),
+                    risk_calibration=_risk_calibration(model, held.texts, held.labels))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         save(model, target)
     except OSError as exc:
         raise fail(f"cannot save {target} ({exc.strerror or exc}); an old model there is "
                    "unchanged", code=EXIT_FAILED) from None
-    typer.echo(f"held-out {len(test_idx)} rows: {_metrics_line(held)} at threshold "
+    if len(specs) > 1:
+        _per_file_lines(model, specs, held)
+    typer.echo(f"held-out {len(held.texts)} rows: {_metrics_line(result)} at threshold "
                f"{model.threshold:.2f}")
     typer.echo(f"saved {target}; use it with `scoring: {{{language.value}: trained}}`"
                if out is None else f"saved {target}")
+
+
+def _data_specs(values: list[str]) -> list[DataSpec]:
+    """The ``--data`` values as files and weights; one file given twice is an error
+    (it would silently count double: give it a weight instead)."""
+    from monitor.scoring.trainset import parse_data_spec
+
+    try:
+        specs = [parse_data_spec(v) for v in values]
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    seen: set[Path] = set()
+    for spec in specs:
+        key = spec.path.resolve()
+        if key in seen:
+            raise fail(f"--data {spec.path}: given twice; give it once with a weight "
+                       "(PATH:2) to count it more")
+        seen.add(key)
+    return specs
+
+
+@dataclass
+class _Rows:
+    texts: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)  # index of the --data file
+    weights: np.ndarray | None = None
+
+
+def _train_and_held_out(specs: list[DataSpec], balance: bool) -> tuple[_Rows, _Rows]:
+    """90% of every file to fit (with its rows' weights), 10% of every file held out:
+    each file is split the same way as if it were trained alone."""
+    from monitor.scoring.metrics import split
+    from monitor.scoring.trainset import row_weights
+
+    fit, held = _Rows(), _Rows()
+    for k, spec in enumerate(specs):
+        texts, labels = _labelled(spec.path)
+        train_idx, test_idx = split(len(texts), test_fraction=0.1)
+        for rows, idx in ((fit, train_idx), (held, test_idx)):
+            rows.texts += [texts[i] for i in idx]
+            rows.labels += [labels[i] for i in idx]
+            rows.sources += [k] * len(idx)
+    fit.weights = row_weights(fit.sources, fit.labels, [s.weight for s in specs], balance)
+    return fit, held
+
+
+def _per_file_lines(model, specs: list[DataSpec], held: _Rows) -> None:  # noqa: ANN001
+    """Held-out AUC of each file: the one number that says whether the weights serve
+    the text you care about."""
+    from monitor.scoring.metrics import auc
+
+    for k, spec in enumerate(specs):
+        rows = [i for i, s in enumerate(held.sources) if s == k]
+        labels = [held.labels[i] for i in rows]
+        scored = model.probabilities([held.texts[i] for i in rows])
+        value = f"AUC {auc(scored, labels):.3f}" if len(set(labels)) == 2 else "one label only"
+        typer.echo(f"  held-out {len(rows)} rows of {spec}: {value}")
 
 
 @contextmanager
