@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
 from crawlers import bluesky as bsky
+from crawlers import reddit
 from crawlers.extractors import hackernews as hn
 from crawlers.extractors.rules import check_forum_options
 from crawlers.jetstream import check_endpoint, plain_allowed, source_url_problem
@@ -124,8 +125,8 @@ class BrandConfig(_Strict):
 
 class SourceConfig(_Strict):
     name: str = Field(min_length=1)
-    kind: Literal["feed", "forum", "discourse", "bluesky", "hackernews", "mastodon"]
-    url: str  # bluesky: a Jetstream endpoint, wss://.../subscribe
+    kind: Literal["feed", "forum", "discourse", "bluesky", "hackernews", "mastodon", "reddit"]
+    url: str  # bluesky: a Jetstream endpoint, wss://.../subscribe; reddit: the API
     interval: Duration = 300.0
     preset: str | None = None  # forum: vbulletin, phpbb, discuz, reddit_old, hackernews
     rules: dict | None = None  # forum: CSS/XPath rules, merged over the preset
@@ -139,8 +140,8 @@ class SourceConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _kind_defaults(cls, data: object) -> object:
-        """``url`` may be left out where the kind has one service (Hacker News)."""
-        return hn.with_default_url(data)
+        """``url`` may be left out where the kind has one service (Hacker News, Reddit)."""
+        return reddit.with_default_url(hn.with_default_url(data))
 
     @model_validator(mode="after")
     def _kind_options(self) -> SourceConfig:
@@ -151,13 +152,13 @@ class SourceConfig(_Strict):
     @classmethod
     def _stream_keys(cls, data: object) -> object:
         # mastodon: hashtags, timeline, search, token_env, limit; bluesky: handle, ...
-        return bsky.lift_keys(lift_keys(data))
+        return bsky.lift_keys(lift_keys(reddit.lift_keys(data)))
 
     @model_validator(mode="after")
     def _forum_rules(self) -> SourceConfig:
-        if self.kind == "mastodon":  # rules: the streams to read (crawlers/mastodon.py)
-            object.__setattr__(self, "rules", check_source(self.url, self.rules,
-                                                           self.preset, self.page))
+        if self.kind in ("mastodon", "reddit"):  # rules: the streams to read
+            check = check_source if self.kind == "mastodon" else reddit.check_source
+            object.__setattr__(self, "rules", check(self.url, self.rules, self.preset, self.page))
             return self
         if self.kind == "bluesky" and self.rules is not None:  # engagement, back-fill
             object.__setattr__(self, "rules", bsky.check_source(self.rules, self.preset))
