@@ -36,7 +36,7 @@ SOURCES_ZH: dict[str, str] = {
     "Read the subreddits' new comments too": '同时读取这些子版块的新评论',
     'Client id environment variable': '客户端标识环境变量',
     'Client secret environment variable': '客户端密钥环境变量',
-    'User name environment variable': '用户名环境变量',
+    'Account environment variable': '账号环境变量',
     'Optional, with the password: the password grant reads as that account.':
         '可选，需与密码一起填写：以该账号身份通过密码授权读取。',
     'Password environment variable': '密码环境变量',
