@@ -74,6 +74,12 @@ def test_errors_land_under_their_field(make_client, engine) -> None:  # noqa: AN
     assert answer.status_code == 303  # blank query: the brands' keywords, the default API
     assert rows(engine, Source)[0].rules == {"query": None, "items_url": None}
     assert rows(engine, Source)[0].url.startswith("https://hn.algolia.com/")
+    answer = post(client, "/admin/sources/new", {**_form("hackernews", url="",
+                                                         hn_query="acme refund\nAcme"),
+                                                  "name": "hn2"})
+    assert answer.status_code == 303
+    assert one(engine, Source, name="hn2").rules == {"query": ["acme refund", "Acme"],
+                                                     "items_url": None}
 
 
 def test_every_address_goes_through_the_url_guard(make_client, engine) -> None:  # noqa: ANN001,F811
