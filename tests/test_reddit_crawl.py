@@ -203,3 +203,23 @@ def test_sources_test_prints_what_would_be_stored(api, make_config):
     assert f"stream {api.base}/r/acme/new?limit=100&raw_json=1: 1 posts" in out
     assert "  - anna at " in out and "likes=12 (74 chars)" in out and COMPLAINT in out
     assert not (config.parent / "cw.db").exists()  # nothing stored
+
+
+def test_console_added_source_goes_through_the_url_guard(api, make_config):
+    config = make_config([], extra_sources=[reddit_source(api)])
+    run_once(config)  # the YAML's own source on 127.0.0.1: not checked
+    engine = db_engine(config.parent)
+    sneaky = api.base.replace("127.0.0.1", "localhost")  # stands for a DNS rebind
+    with session(engine) as s:  # as the console would have saved it
+        s.add(Source(name="sneaky", kind="reddit", managed_by="console", interval_s=60,
+                     url=sneaky, rules={"subreddits": ["acme"], "client_id_env": ID_ENV,
+                                        "client_secret_env": SECRET_ENV,
+                                        "token_url": f"{sneaky}/api/v1/access_token"}))
+        s.commit()
+    api.requests.clear()
+    run_once(config)
+    with session(engine) as s:
+        row = s.exec(select(Source).where(Source.name == "sneaky")).one()
+    assert "cannot get a Reddit token" in row.last_error and "refused" in row.last_error
+    assert "console.allow_private" in row.last_error
+    assert api.requests.count("POST /api/v1/access_token") == 1  # the YAML source's only

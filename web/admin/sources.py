@@ -19,11 +19,10 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from crawlers.jetstream import check_endpoint, plain_allowed
 from crawlers.urlcheck import check_url
 from db.engine import read_session
 from db.models import Brand, Post, Source, utcnow
-from monitor.config import SourceConfig
+from monitor.config import SourceConfig, check_endpoint, plain_allowed  # the YAML's ws:// rule
 from monitor.history.health import stream_status
 from web.admin.common import (
     AdminForm,
