@@ -105,3 +105,25 @@ def test_every_address_goes_through_the_url_guard(make_client, engine) -> None: 
                                                       url="wss://93.184.216.34/subscribe"))
     assert answer.status_code == 303
     assert one(engine, Source, name="my-bluesky").rules is None
+
+
+def test_reddit_test_fetch_reads_through_the_app(make_client, engine, monkeypatch) -> None:  # noqa: ANN001,F811
+    from tests.reddit_site import FakeReddit, Thing
+
+    api = FakeReddit()
+    try:
+        monkeypatch.setenv("RT_ID", api.client_id)
+        monkeypatch.setenv("RT_SECRET", api.secret)
+        api.add(Thing(5000, "anna", "Acme refund <b>never</b> came", title="Acme refund"))
+        client = make_client("admin", allow=["127.0.0.0/8"])
+        answer = post(client, "/admin/sources/new", _form(
+            "reddit", url=api.base, r_subreddits="acme", r_client_id_env="RT_ID",
+            r_client_secret_env="RT_SECRET", r_token_url=f"{api.base}/api/v1/access_token",
+            action="test"))
+        assert answer.status_code == 200, answer.text
+        assert "Test fetch: ok (HTTP 200)" in answer.text
+        assert "Acme refund &lt;b&gt;never&lt;/b&gt; came" in answer.text
+        assert api.requests == ["POST /api/v1/access_token", "/r/acme/new?limit=100&raw_json=1"]
+        assert rows(engine, Source) == []  # nothing saved
+    finally:
+        api.stop()
