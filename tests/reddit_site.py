@@ -123,6 +123,8 @@ class FakeReddit:
         more_newer = None
         if before:
             anchor = int(before.split("_", 1)[1], 36)
+            if anchor not in self.things:  # as Reddit: nothing after a deleted thing
+                chosen = []
             newer = [t for t in chosen if t.id > anchor]
             chosen = newer[:limit]
             more_newer = chosen[-1].fullname if len(newer) > limit else None

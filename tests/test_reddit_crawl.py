@@ -78,10 +78,13 @@ def test_complaint_whose_comments_grow_reaches_warning(api, receiver, make_confi
                       parent=9000 if i == 6 else None))
     post.score = 40
     run_once(config)  # the token is fetched again: a new process holds none
-    # one token for the poll and the hot re-read, fetched while both waited for it
+    # one token for the poll and the hot re-read, fetched while both waited for it; no
+    # new post after the cursor: the newest page is read again (the cursor's post may
+    # have been deleted, and Reddit lists nothing after a deleted one)
     assert api.requests[0] == "POST /api/v1/access_token"
     assert sorted(api.requests[1:]) == [
         f"/comments/{b36(5000)}?sort=new&limit=100&raw_json=1",
+        "/r/acme/new?limit=100&raw_json=1",
         f"/r/acme/new?limit=100&raw_json=1&before=t3_{b36(5001)}"]
     titles = [a.title for a in receiver.received]
     assert len(titles) == 2 and titles[1].startswith("[WARNING] Acme"), titles
@@ -223,3 +226,20 @@ def test_console_added_source_goes_through_the_url_guard(api, make_config):
     assert "cannot get a Reddit token" in row.last_error and "refused" in row.last_error
     assert "console.allow_private" in row.last_error
     assert api.requests.count("POST /api/v1/access_token") == 1  # the YAML source's only
+
+
+def test_a_deleted_cursor_post_does_not_stop_the_stream(api, make_config):
+    api.add(Thing(5000, "anna", "first", title="Acme one"))
+    api.add(Thing(5001, "bob", "second", title="Acme two"))
+    config = make_config([], extra_sources=[reddit_source(api)])
+    run_once(config)
+    engine = db_engine(config.parent)
+    del api.things[5001]  # removed by the moderators: the cursor names a deleted post
+    api.add(Thing(5002, "cy", "third", title="Acme three"))
+    api.requests.clear()
+    run_once(config)
+    assert api.requests[1:] == [f"/r/acme/new?limit=100&raw_json=1&before=t3_{b36(5001)}",
+                                "/r/acme/new?limit=100&raw_json=1"]
+    assert [p.entry_key for p in _posts(engine)] == [f"t3_{b36(n)}" for n in (5001, 5000,
+                                                                             5002)]
+    assert _source(engine).cursor == {"new:acme": f"t3_{b36(5002)}"}

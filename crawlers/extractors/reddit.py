@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 from crawlers.extractors.text import fingerprint, safe_link
 from crawlers.items import PostItem, ThreadPage, ThreadRef
+from crawlers.reddit import fullname_order
 
 SITE = "https://www.reddit.com"
 _MAX_NAME, _MAX_TITLE, _MAX_TEXT = 100, 300, 40_000
@@ -126,12 +127,21 @@ class StreamPage:
     more: bool = False
 
 
-def extract_listing(data: object) -> StreamPage:
-    """Posts and comments of a listing; ``ValueError`` if it is none."""
+def _newer(name: str, than: str | None) -> bool:
+    if than is None or name[:3] != than[:3]:
+        return True
+    return fullname_order(name) > fullname_order(than)
+
+
+def extract_listing(data: object, newer_than: str | None = None) -> StreamPage:
+    """Posts and comments of a listing (with ``newer_than``, only things of its
+    kind newer than that fullname); ``ValueError`` if it is no listing."""
     page, seen = StreamPage(), set()
     page.more = bool(isinstance(data, dict) and (data.get("data") or {}).get("before"))
     for thing in children(data):
         name = _str(thing.get("name"))
+        if not _newer(name, newer_than):
+            continue
         if name:
             page.names.append(name)
         item = post_item(thing) if name.startswith("t3_") else comment_item(thing)

@@ -159,16 +159,20 @@ class RedditCrawl:
                  "errors": [], "done": 0, "result": FetchResult(source_id=source.id, cursor={})}
         return self._reddit_next(visit, visit["streams"].pop(0), 1)
 
-    def _reddit_next(self, visit: dict, stream: Stream, page: int, fresh: bool = False
-                     ) -> scrapy.Request | None:
+    def _reddit_next(self, visit: dict, stream: Stream, page: int, fresh: bool = False,
+                     recheck: bool = False) -> scrapy.Request | None:
+        """The stream's next page; ``recheck``: its newest page without the cursor
+        (Reddit answers nothing after a ``before`` item that was deleted)."""
         def then(token: str) -> scrapy.Request:
-            before = visit["result"].cursor.get(stream.name) or visit["cursor"].get(stream.name)
+            since = visit["result"].cursor.get(stream.name) or visit["cursor"].get(stream.name)
+            before = None if recheck else since
             return scrapy.Request(
                 reddit.stream_url(visit["source"].url, stream, before),
                 headers=api_headers(visit["rules"], token), callback=self.parse_reddit_stream,
                 errback=self.on_reddit_stream_error, dont_filter=True,
                 meta=self._meta(visit["source"], visit=visit, stream=stream, page=page,
-                                before=before, fresh=fresh, dont_obey_robotstxt=True))
+                                before=before, since=since, fresh=fresh, recheck=recheck,
+                                dont_obey_robotstxt=True))
 
         def fail(error: str) -> Iterator[FetchResult]:
             self.in_flight.discard(visit["source"].id)
@@ -181,10 +185,14 @@ class RedditCrawl:
         result: FetchResult = visit["result"]
         result.status = response.status
         try:
-            page = extract.extract_listing(parse_body(response.body))
+            page = extract.extract_listing(parse_body(response.body), meta["since"])
         except ValueError as exc:
             visit["errors"].append(f"{stream.name}: {exc}"[:300])
         else:
+            if meta["before"] and not page.names and self._reddit_stop(visit, response) is None:
+                yield from filter(None, [self._reddit_next(visit, stream, meta["page"],
+                                                           recheck=True)])
+                return
             visit["done"] += 1
             known = {p.entry_key for p in result.posts}
             result.posts += [p for p in page.posts if p.entry_key not in known]
@@ -193,7 +201,7 @@ class RedditCrawl:
                 if ref.key not in threads or threads[ref.key].replies is None:
                     threads[ref.key] = ref
             result.threads = list(threads.values())
-            cursor = reddit.newest(page.names, meta["before"])
+            cursor = reddit.newest(page.names, meta["since"])
             if cursor:
                 result.cursor[stream.name] = cursor
             full = page.more and meta["before"] is not None
@@ -234,7 +242,8 @@ class RedditCrawl:
         status = response.status if isinstance(failure.value, HttpError) else None
         if status == 401 and not meta["fresh"]:  # the token expired or was revoked
             self.reddit_tokens.pop(visit["source"].id, None)
-            yield from filter(None, [self._reddit_next(visit, stream, meta["page"], fresh=True)])
+            yield from filter(None, [self._reddit_next(visit, stream, meta["page"], fresh=True,
+                                                       recheck=meta["recheck"])])
             return
         if response is not None:
             visit["result"].status = response.status
