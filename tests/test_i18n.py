@@ -173,7 +173,7 @@ CONTENT = {"Acme", "Beta", "ada", "ana", "pat", "kim", "forum", "crisiswatch", "
            # the social kinds' names, a header's and environment variables' (source form)
            "Mastodon", "Hacker", "News", "Algolia", "API", "Bluesky", "Jetstream", "Reddit",
            "bluesky", "reddit", "User", "Agent", "MASTODON_TOKEN", "REDDIT_CLIENT_ID",
-           "REDDIT_CLIENT_SECRET"}
+           "REDDIT_CLIENT_SECRET", "BSKY_APP_PASSWORD", "acme.bsky.social"}
 
 
 def _war_room(console: Console) -> tuple[int, int]:

@@ -105,6 +105,15 @@ def test_every_address_goes_through_the_url_guard(make_client, engine) -> None: 
                                                       url="wss://93.184.216.34/subscribe"))
     assert answer.status_code == 303
     assert one(engine, Source, name="my-bluesky").rules is None
+    answer = post(client, "/admin/sources/new", {**_form(
+        "bluesky", url="wss://93.184.216.34/subscribe", b_handle="acme.bsky.social",
+        b_app_password_env="BSKY_PW"), "name": "bsky2"})
+    assert answer.status_code == 303, answer.text
+    assert one(engine, Source, name="bsky2").rules == {"handle": "acme.bsky.social",
+                                                       "app_password_env": "BSKY_PW"}
+    answer = post(client, "/admin/sources/new", _form("bluesky", url="wss://93.184.216.34/s",
+                                                      b_handle="acme.bsky.social"))
+    assert answer.status_code == 422 and 'id="error-b_app_password_env"' in answer.text
 
 
 def test_reddit_test_fetch_reads_through_the_app(make_client, engine, monkeypatch) -> None:  # noqa: ANN001,F811

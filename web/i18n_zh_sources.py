@@ -24,8 +24,12 @@ SOURCES_ZH: dict[str, str] = {
     'Search terms': '搜索词',
     "One per line; blank: the brands' keywords.": '每行一个；留空则使用各品牌的关键词。',
     'Bluesky options': 'Bluesky 选项',
-    "URL: a Jetstream endpoint, such as wss://jetstream2.us-east.bsky.network/subscribe. Posts are kept when they name a brand's keywords; nothing else to set.":
-        'URL：一个 Jetstream 端点，例如 wss://jetstream2.us-east.bsky.network/subscribe。提到品牌关键词的帖子会被保留；无需其他设置。',
+    "URL: a Jetstream endpoint, such as wss://jetstream2.us-east.bsky.network/subscribe. Posts are kept when they name a brand's keywords.":
+        'URL：一个 Jetstream 端点，例如 wss://jetstream2.us-east.bsky.network/subscribe。提到品牌关键词的帖子会被保留。',
+    'Account handle for back-fill': '用于回填的账号',
+    'Optional: with an app password, posts missed while away are searched for.':
+        '可选：配合应用密码，断开期间漏掉的帖子会通过搜索补回。',
+    'App password environment variable': '应用密码环境变量',
     'Reddit options': 'Reddit 选项',
     "URL: leave blank for Reddit's API (https://oauth.reddit.com). Reddit needs your own app: create a script app at https://www.reddit.com/prefs/apps and give the names of the environment variables that hold its id and secret in the daemon's environment, never the values. Until they are set the source is shown disabled.":
         'URL：留空即使用 Reddit 的 API（https://oauth.reddit.com）。Reddit 需要您自己的应用：在 https://www.reddit.com/prefs/apps 创建一个脚本类应用，并填写守护进程环境中存放其客户端标识和密钥的环境变量名，切勿填写值本身。变量未设置时，该来源显示为已停用。',

@@ -33,7 +33,8 @@ KIND_FIELDS: dict[str, tuple[KindField, ...]] = {
                  KindField("m_search", "search", "list"),
                  KindField("m_token_env", "token_env")),
     "hackernews": (KindField("hn_query", "query", "list"),),
-    "bluesky": (),
+    "bluesky": (KindField("b_handle", "handle"),
+                KindField("b_app_password_env", "app_password_env")),
     "reddit": (KindField("r_subreddits", "subreddits", "list"),
                KindField("r_search", "search", "list"),
                KindField("r_comments", "comments", "flag"),
@@ -47,7 +48,7 @@ KIND_FIELDS: dict[str, tuple[KindField, ...]] = {
 TIMELINES = ("", "local", "federated")
 ALL_FIELDS = tuple(f for fields in KIND_FIELDS.values() for f in fields)
 # kinds whose options are the row's rules (hackernews keeps ``query`` in its own key)
-RULES_KINDS = ("mastodon", "reddit")
+RULES_KINDS = ("mastodon", "reddit", "bluesky")
 # kinds with one service: a blank URL means the default (SourceConfig fills it in)
 DEFAULT_URL_KINDS = ("hackernews", "reddit")
 
