@@ -46,7 +46,7 @@ class Brand(SQLModel, table=True):
 class Source(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
-    kind: str = "feed"  # feed | forum | discourse | bluesky | hackernews | mastodon
+    kind: str = "feed"  # feed | forum | discourse | bluesky | hackernews | mastodon | reddit
     url: str
     interval_s: int = 300
     # forums: a preset and/or extraction rules; whether the URL is a thread list or one thread

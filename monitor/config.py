@@ -27,11 +27,8 @@ from sqlalchemy.engine import make_url
 
 from alerts.durations import parse_duration, parse_quiet_hours, parse_rate
 from alerts.playbook_check import LANGS
-from crawlers import bluesky as bsky
-from crawlers.extractors import hackernews as hn
-from crawlers.extractors.rules import check_forum_options
 from crawlers.jetstream import check_endpoint, plain_allowed, source_url_problem
-from crawlers.mastodon import check_source, lift_keys
+from crawlers.kinds import checked_rules, with_defaults
 from crawlers.urlcheck import redact_url  # noqa: F401 - config users import it from here
 from db.messages import either, said
 from monitor.text.strict_yaml import line_of, load_yaml
@@ -127,8 +124,8 @@ class BrandConfig(_Strict):
 
 class SourceConfig(_Strict):
     name: str = Field(min_length=1)
-    kind: Literal["feed", "forum", "discourse", "bluesky", "hackernews", "mastodon"]
-    url: str  # bluesky: a Jetstream endpoint, wss://.../subscribe
+    kind: Literal["feed", "forum", "discourse", "bluesky", "hackernews", "mastodon", "reddit"]
+    url: str  # bluesky: a Jetstream endpoint, wss://.../subscribe; reddit: the API
     interval: Duration = 300.0
     preset: str | None = None  # forum: vbulletin, phpbb, discuz, reddit_old, hackernews
     rules: dict | None = None  # forum: CSS/XPath rules, merged over the preset
@@ -142,30 +139,13 @@ class SourceConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _kind_defaults(cls, data: object) -> object:
-        """``url`` may be left out where the kind has one service (Hacker News)."""
-        return hn.with_default_url(data)
+        return with_defaults(data)  # default URLs; social kinds' top-level keys to rules
 
     @model_validator(mode="after")
     def _kind_options(self) -> SourceConfig:
-        hn.check_options(self.kind, self.query, self.items_url)  # "field: message" errors
-        return self
-
-    @model_validator(mode="before")
-    @classmethod
-    def _stream_keys(cls, data: object) -> object:
-        # mastodon: hashtags, timeline, search, token_env, limit; bluesky: handle, ...
-        return bsky.lift_keys(lift_keys(data))
-
-    @model_validator(mode="after")
-    def _forum_rules(self) -> SourceConfig:
-        if self.kind == "mastodon":  # rules: the streams to read (crawlers/mastodon.py)
-            object.__setattr__(self, "rules", check_source(self.url, self.rules,
-                                                           self.preset, self.page))
-            return self
-        if self.kind == "bluesky" and self.rules is not None:  # engagement, back-fill
-            object.__setattr__(self, "rules", bsky.check_source(self.rules, self.preset))
-            return self
-        check_forum_options(self.kind, self.preset, self.rules, self.page)
+        rules = checked_rules(self.kind, self.url, self.rules, self.preset, self.page,
+                              self.query, self.items_url)  # "field: message" errors
+        object.__setattr__(self, "rules", rules)
         return self
 
     @field_validator("url")

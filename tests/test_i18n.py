@@ -190,7 +190,11 @@ CONTENT = {"Acme", "Beta", "ada", "ana", "pat", "kim", "forum", "crisiswatch", "
            "mailto", "tgram", "vbulletin", "phpbb", "discuz", "reddit_old", "hackernews",
            "console.allow_private", "playbooks_dir", "English", "refund", "refund_dispute",
            "acme", "anvil", "Asia", "Shanghai", "yaml", "http", "https", "HTML", "Markdown",
-           "Discourse", "CST", "mastodon"}
+           "Discourse", "CST", "mastodon",
+           # the social kinds' names, a header's and environment variables' (source form)
+           "Mastodon", "Hacker", "News", "Algolia", "API", "Bluesky", "Jetstream", "Reddit",
+           "bluesky", "reddit", "User", "Agent", "MASTODON_TOKEN", "REDDIT_CLIENT_ID",
+           "REDDIT_CLIENT_SECRET", "BSKY_APP_PASSWORD", "acme.bsky.social"}
 
 
 def _war_room(console: Console) -> tuple[int, int]:

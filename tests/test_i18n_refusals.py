@@ -93,7 +93,7 @@ FORMS = [
     ("/admin/sources/new", SOURCE | {"kind": "forum", "rules": "listing: {thread: a.t}"},
      "thread：必填"),
     ("/admin/sources/new", SOURCE | {"kind": "mastodon", "url": "https://203.0.113.9",
-                                     "rules": "hashtags: ['坏 标签']"},
+                                     "m_hashtags": "坏 标签"},
      "不是话题标签（只能有字母、数字和 _，不能有空格）"),
     ("/admin/channels/new", CHANNEL | {"quiet_hours": "夜里"},
      "&#39;夜里&#39; 不是时段（格式如 22:00-07:00）"),

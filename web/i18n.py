@@ -190,5 +190,5 @@ WORDS = (*SEVERITIES, *STATUSES, *ROLES, *STATES, *sorted(known_keys()[0]), "pau
          "not fetched yet", "stale",
          "growing", "steady", "merged", "rise", "reminder", "reopened", "enabled",
          "disabled", "active", "console", "config", "feed", "forum", "discourse", "listing",
-         "thread", "plain", "markdown", "html",
+         "thread", "plain", "markdown", "html", "local", "federated",
          "builtin", "custom")

@@ -9,6 +9,7 @@ statement, 来源 source, 渠道 channel, 抓取 fetch/seen."""
 from web.i18n_zh_chart import CHART_ZH
 from web.i18n_zh_errors import ERRORS_ZH
 from web.i18n_zh_product import PRODUCT_ZH
+from web.i18n_zh_sources import SOURCES_ZH
 
 ZH: dict[str, str] = {
     # the dashboard's sparkline
@@ -19,6 +20,7 @@ ZH: dict[str, str] = {
     **CHART_ZH,  # the incident timeline's words (web/charts.py)
     **ERRORS_ZH,  # handlers' error messages
     **PRODUCT_ZH,  # refusals raised below the console (db/messages.py said())
+    **SOURCES_ZH,  # the source form's per-kind fields
     # navigation and chrome
     'Board': '看板',
     'Dashboard': '总览',

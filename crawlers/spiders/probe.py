@@ -19,6 +19,7 @@ from crawlers.items import Listing, ThreadPage, ThreadRef
 from crawlers.mastodon import parse_rules, rate_limit, stream_url, streams, throttle
 from crawlers.spiders.hackernews import hn_probe_requests
 from crawlers.spiders.mastodon import headers_of, request_headers
+from crawlers.spiders.reddit import reddit_probe_requests
 from crawlers.spiders.watch import FOLLOW_HEADERS, _describe, _text
 
 
@@ -63,12 +64,13 @@ class ProbeSpider(scrapy.Spider):
         self.meta = {} if robots else {"dont_obey_robotstxt": True}
         self.rules = rules
         self.forum: Forum | None = None if kind in (
-            "feed", "hackernews", "mastodon") else forum_for(kind, url, preset, rules)
+            "feed", "hackernews", "mastodon", "reddit") else forum_for(kind, url, preset, rules)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if self.kind in ("hackernews", "mastodon"):
+        if self.kind in ("hackernews", "mastodon", "reddit"):
             requests = (hn_probe_requests(self, self.url, self.rules)
-                        if self.kind == "hackernews" else self.stream_requests())
+                        if self.kind == "hackernews" else reddit_probe_requests(self)
+                        if self.kind == "reddit" else self.stream_requests())
             for request in requests:
                 yield request
         elif self.forum is None:

@@ -51,6 +51,7 @@ from crawlers.schedule import is_due, retry_after_seconds
 from crawlers.spiders.bluesky import BlueskyEngagement
 from crawlers.spiders.hackernews import HackerNewsPolls
 from crawlers.spiders.mastodon import MastodonCrawl
+from crawlers.spiders.reddit import RedditCrawl
 from db.engine import open_database, read_session
 from db.models import Source, Thread, utcnow
 
@@ -88,10 +89,10 @@ FOLLOW_HEADERS = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/j
 
 
 # kinds whose polls never revisit a thread: their hot threads are re-read with --once too
-REREAD_HOT_ONCE = ("mastodon",)
+REREAD_HOT_ONCE = ("mastodon", "reddit")
 
 
-class WatchSpider(HackerNewsPolls, MastodonCrawl, BlueskyEngagement, scrapy.Spider):
+class WatchSpider(HackerNewsPolls, MastodonCrawl, BlueskyEngagement, RedditCrawl, scrapy.Spider):
     name = "watch"
 
     def __init__(self, *args, once: bool | str = False, **kwargs) -> None:
@@ -104,6 +105,7 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, BlueskyEngagement, scrapy.Spid
         # per source, per thread: why its last visit stopped early (kept on health)
         self.visit_notes: dict[int, dict[str, str]] = {}
         self.mastodon_quiet = {}  # source id: no request before (its rate limit)
+        self.reddit_tokens, self.reddit_waiting = {}, {}  # OAuth tokens, and who awaits one
         self.closing = False
         self._timer: task.LoopingCall | None = None
 
@@ -165,6 +167,8 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, BlueskyEngagement, scrapy.Spid
                 self.in_flight.discard(source.id)
                 return None
             return self.mastodon_poll(source)
+        if source.kind == "reddit":
+            return self.reddit_poll(source)
         if source.kind == "feed":
             headers = {}
             if source.etag:
@@ -190,8 +194,9 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, BlueskyEngagement, scrapy.Spid
                        resume: str | None, signature: str | None, is_poll: bool = False,
                        pages: int = 1, visit: dict | None = None) -> scrapy.Request:
         self.threads_in_flight.add((source.id, ref.key))
-        if source.kind == "mastodon":
-            return self.mastodon_thread(source, ref)
+        if source.kind in ("mastodon", "reddit"):  # reddit's is None without credentials
+            return (self.mastodon_thread if source.kind == "mastodon" else self.reddit_thread)(
+                source, ref)
         visit = visit if visit is not None else {"urls": set(), "pages": set(), "last": None}
         return scrapy.Request(
             resume or ref.url, callback=self.parse_thread, errback=self.on_thread_error,
@@ -226,8 +231,8 @@ class WatchSpider(HackerNewsPolls, MastodonCrawl, BlueskyEngagement, scrapy.Spid
                 yield self.hn_item_request(source, thread)
             else:
                 ref = ThreadRef(key=thread.key, url=thread.url, title=thread.title)
-                yield self.thread_request(source, ref, resume=thread.resume_url,
-                                          signature=thread.crawled_signature)
+                yield from filter(None, [self.thread_request(  # None: nothing to read
+                    source, ref, resume=thread.resume_url, signature=thread.crawled_signature)])
 
     def _schedule_due(self) -> None:
         if self.closing:

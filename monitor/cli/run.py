@@ -48,6 +48,13 @@ def check_config(file: Annotated[Path, typer.Argument(help="The YAML file to val
         if secret and not os.environ.get(secret):
             typer.echo(f"  source {src.name}: warning: {secret} is not set here; the daemon "
                        "reads it from its environment (back-fill needs the app password)")
+        if src.kind == "reddit":
+            from crawlers.reddit import credentials, parse_rules
+
+            _creds, why = credentials(parse_rules(src.rules), os.environ)
+            if why:
+                typer.echo(f"  source {src.name}: warning: {why.removeprefix('disabled: ')} "
+                           "(not set here: the daemon reads them from its environment)")
 
 
 class Role(StrEnum):

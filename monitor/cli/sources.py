@@ -38,6 +38,7 @@ class Kind(StrEnum):
     bluesky = "bluesky"
     hackernews = "hackernews"
     mastodon = "mastodon"
+    reddit = "reddit"
 
 
 STREAM_SECONDS, STREAM_EVENTS = 10.0, 5_000

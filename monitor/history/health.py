@@ -47,6 +47,8 @@ def source_health(src: Source, now: datetime | None = None) -> tuple[str, str]:
     note = src.health_note or ""
     if not src.enabled:
         return "disabled", ""
+    if src.last_error and src.last_error.startswith("disabled: "):  # e.g. no credentials
+        return "disabled", src.last_error.removeprefix("disabled: ")
     if src.last_error:
         asked_to_wait = src.last_status == 429 or (src.last_status == 503
                                                    and "Retry-After" in note)

@@ -22,7 +22,7 @@ from sqlmodel import select
 from crawlers.urlcheck import check_url
 from db.engine import read_session
 from db.models import Brand, Post, Source, utcnow
-from monitor.config import SourceConfig
+from monitor.config import SourceConfig, check_endpoint, plain_allowed  # the YAML's ws:// rule
 from monitor.history.health import stream_status
 from web.admin.common import (
     AdminForm,
@@ -42,12 +42,24 @@ from web.admin.common import (
     save_row,
 )
 from web.admin.probe import ProbeResult, probe
+from web.admin.source_kinds import (
+    DEFAULT_URL_KINDS,
+    KIND_FIELDS,
+    RULES_KINDS,
+    TIMELINES,
+    blank_values,
+    field_for,
+    option_keys,
+    options_of,
+    posted_values,
+    stored_values,
+)
 from web.i18n import N_, say, t
 from web.pages import page_lang
 
 router = APIRouter()
 HEALTH_DAYS = 7
-KINDS = ("feed", "forum", "discourse", "hackernews", "mastodon")
+KINDS = ("feed", "forum", "discourse", "hackernews", "mastodon", "bluesky", "reddit")
 PAGES = ("listing", "thread")
 FIELDS = ("name", "kind", "url", "interval", "preset", "rules", "page", "hot_interval")
 
@@ -102,17 +114,20 @@ def _values_of(row: Source | None) -> dict:
     if row is None:
         return {"name": "", "kind": "feed", "url": "", "interval": "5m", "preset": "",
                 "rules": "", "page": "listing", "robots": True, "hot_interval": "1m",
-                "enabled": True}
+                "enabled": True, **blank_values()}
+    own = row.kind in KIND_FIELDS  # options in their own fields, not the rules box
     return {"name": row.name, "kind": row.kind, "url": row.url, "interval": f"{row.interval_s}s",
             "preset": row.preset or "",
-            "rules": yaml.safe_dump(row.rules, allow_unicode=True) if row.rules else "",
-            "page": row.page, "robots": row.obey_robots,
-            "hot_interval": f"{row.hot_interval_s}s", "enabled": row.enabled}
+            "rules": yaml.safe_dump(row.rules, allow_unicode=True) if row.rules and not own
+            else "", "page": row.page, "robots": row.obey_robots,
+            "hot_interval": f"{row.hot_interval_s}s", "enabled": row.enabled,
+            **stored_values(row.kind, row.rules)}
 
 
 def _form_values(form: AdminForm) -> dict:
     return {key: form.get(key).strip() for key in FIELDS} | {
-        "robots": form.flag("robots"), "enabled": form.flag("enabled")}
+        "robots": form.flag("robots"), "enabled": form.flag("enabled")} | posted_values(
+        form.get, form.flag)
 
 
 def _parse_rules(text: str, lang: str = "en") -> tuple[dict | None, str | None]:
@@ -134,19 +149,26 @@ def validate_source(values: dict, *, allow: list[str], engine: Engine,
                     ) -> tuple[SourceConfig | None, dict[str, str]]:
     """The source as the config would accept it, its URL checked for private
     addresses, its name unique; else one message per bad field."""
-    rules, rules_error = _parse_rules(values["rules"], lang)
+    kind = values["kind"]
+    options = options_of(kind, values)  # the social kinds' own fields
+    rules, rules_error = (options or None, None) if kind in RULES_KINDS else (None, None) \
+        if kind in KIND_FIELDS else _parse_rules(values["rules"], lang)
     if rules_error:
         return None, {"rules": rules_error}
+    given = {"url": values["url"]} if values["url"] or kind not in DEFAULT_URL_KINDS else {}
+    if kind == "hackernews":
+        given["query"] = options.get("query")
     try:
-        src = SourceConfig(name=values["name"], kind=values["kind"], url=values["url"],
+        src = SourceConfig(name=values["name"], kind=kind, **given,
                            interval=values["interval"] or 300, preset=values["preset"] or None,
                            rules=rules, page=values["page"] or "listing",
                            robots=values["robots"], hot_interval=values["hot_interval"] or 60)
     except ValidationError as exc:
-        return None, field_errors(exc, FIELDS, lang)
-    url_error = check_url(src.url, allow)
-    if url_error:
-        return None, {"url": say(lang, url_error)}
+        errors = field_errors(exc, FIELDS + option_keys(kind), lang)
+        return None, {field_for(kind, key): message for key, message in errors.items()}
+    url_errors = {field: say(lang, error) for field, error in _url_errors(src, allow).items()}
+    if url_errors:
+        return None, url_errors
     with read_session(engine) as s:
         taken = [x for x in s.exec(select(Source)).all()
                  if x.name.casefold() == src.name.casefold() and x.id != source_id]
@@ -154,6 +176,21 @@ def validate_source(values: dict, *, allow: list[str], engine: Engine,
         return None, {"name": t(lang, "a source named %(name)r already exists",
                                 name=taken[0].name)}
     return src, {}
+
+
+def _url_errors(src: SourceConfig, allow: list[str]) -> dict[str, str]:
+    """Every address the source will reach, checked as any console-entered URL: a
+    Jetstream's (ws:// only where allowed) and a Reddit app's token endpoint too."""
+    if src.kind == "bluesky":
+        error = check_url(src.url, allow, schemes=("wss", "ws")) or check_endpoint(
+            src.url, plain_allowed(allow))
+        return {"url": error} if error else {}
+    error = check_url(src.url, allow)
+    if error:
+        return {"url": error}
+    token_url = (src.rules or {}).get("token_url") if src.kind == "reddit" else None
+    error = check_url(token_url, allow) if token_url else None
+    return {"r_token_url": error} if error else {}
 
 
 def run_test_fetch(request: Request, src: SourceConfig, *,
@@ -186,7 +223,8 @@ def _form_page(request: Request, row: Source | None, values: dict, errors: dict,
     if test is not None and test.error:  # the probe's own refusals; the child's report is English
         test.error = say(page_lang(request), test.error)
     return page(request, "admin/source_form.html", source=row, values=values, errors=errors,
-                test=test, kinds=KINDS, pages=PAGES, status_code=status_code)
+                test=test, kinds=KINDS, pages=PAGES, timelines=TIMELINES,
+                status_code=status_code)
 
 
 @router.get("/sources")
@@ -210,6 +248,10 @@ def _submit(request: Request, form: AdminForm, source_id: int | None) -> Respons
                                   lang=page_lang(request))
     if src is None:
         return _form_page(request, row, values, errors, 422)
+    if form.get("action") == "test" and src.kind == "bluesky":
+        return _form_page(request, row, values, {"_form": t(
+            page_lang(request), "a stream cannot be test-fetched here; run crisiswatch "
+            "sources test with this source in a config file")}, 422)
     if form.get("action") == "test":
         return _form_page(request, row, values, {}, test=run_test_fetch(request, src))
     save_row(engine, src, values["enabled"], source_id)

@@ -179,3 +179,19 @@ document.addEventListener("change", function (event) {
     document.querySelectorAll("section[data-poll]").forEach(poll);
   });
 })();
+
+// The source form: only the chosen kind's own fields show (without this file every
+// kind's fieldset shows, each under its legend; the server reads the chosen kind's).
+(function () {
+  function sync() {
+    var kind = document.getElementById("f-kind");
+    if (!kind) { return; }
+    document.querySelectorAll("fieldset.kind-fields").forEach(function (set) {
+      set.hidden = set.getAttribute("data-kind") !== kind.value;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", sync);
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "f-kind") { sync(); }
+  });
+})();
