@@ -99,8 +99,8 @@ def build_polls(days: int, seeds: int, every: int, overlap: int
     their current reply counts, so some moved). Also the brands and the entries."""
     records, brands = _streams(days, seeds)
     by_tick: dict[int, list[dict]] = defaultdict(list)
-    for r in records:
-        by_tick[int(r["at"].timestamp()) // every].append(r)
+    for r in records:  # from the first record, so the polls do not depend on the clock
+        by_tick[int((r["at"] - records[0]["at"]).total_seconds()) // every].append(r)
     feeds: dict[str, dict[str, dict]] = defaultdict(dict)  # source -> id -> post, in order
     polls = []
     for tick in sorted(by_tick):

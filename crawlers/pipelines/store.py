@@ -66,6 +66,8 @@ def _store_posts(s: Session, source_id: int, items: list[PostItem],
                  thread_ids: list[int | None] | None = None) -> int:
     """Store one fetch's posts: as sets (crawlers/pipelines/post_batch.py) where they
     can be, else entry by entry; how many were new."""
+    if not items:  # a 304, an empty page: no statement at all
+        return 0
     thread_ids = thread_ids if thread_ids is not None else [None] * len(items)
     s.flush()  # the threads, outside the savepoint: a rollback to it must keep them
     try:
