@@ -12,7 +12,10 @@ so Alembic's comparison skips them.
   PostgreSQL a GIN index over ``cw_bigrams(...)``, an immutable SQL function.
   Since 0011 only the first ``INDEXED_CHARS`` characters, in linear time (a long
   post cost quadratic time to store); a longer post also holds ``LONG_TOKEN``, so
-  a search asks for the pair OR that token and still finds a word further on."""
+  a search asks for the pair OR that token and still finds a word further on.
+  Since 0022 SQLite's trigram table too holds only the first ``INDEXED_CHARS`` of
+  title and of text, and the token after the text of a longer post (PostgreSQL's
+  pg_trgm indexes still read whole columns)."""
 
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ BIGRAM_TABLE = "post_bigram"
 BIGRAM_INDEX = "ix_post_bigrams"  # PostgreSQL
 # the indexed expression as a query writes it: PostgreSQL uses the index only for it
 BIGRAM_EXPRESSION = "cw_bigrams(lower(post.title || ' ' || post.text))"
-INDEXED_CHARS = 2000  # of title + " " + text (migration 0011)
-LONG_TOKEN = "cwlongpost"  # in the bigram index of a longer post: never a pair of non-ASCII
+INDEXED_CHARS = 2000  # of title + " " + text (migration 0011); of each (0022, trigram)
+LONG_TOKEN = "cwlongpost"  # in both indexes of a longer post: never a pair of non-ASCII
 _WORD_CHARS = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"})  # FTS5 unicode61 token chars
 
 

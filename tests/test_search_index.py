@@ -218,15 +218,20 @@ def _long_posts(engine) -> None:  # noqa: ANN001
     add_post(engine, title="Acme 长帖 late", text=_zh(LONG_CHARS) + "起诉",
              at=T0 - timedelta(minutes=1))
     add_post(engine, title="Acme short", text="起诉了", at=T0 - timedelta(minutes=2))
+    add_post(engine, title="Acme 长帖 latin", text=_zh(LONG_CHARS) + " arbitration",
+             at=T0 - timedelta(minutes=3))
 
 
 def _long_post_searches(engine, dialect: str) -> None:  # noqa: ANN001
     """Both plans give the LIKE's rows: a word within the indexed start, and a word
     only beyond it (the index marks the post long, so it stays a candidate)."""
-    for q, expected in (("仲裁", ["Acme 长帖 early"]), ("起诉", ["Acme 长帖 late", "Acme short"])):
+    for q, expected in (("仲裁", ["Acme 长帖 early"]), ("起诉", ["Acme 长帖 late", "Acme short"]),
+                        ("arbitration", ["Acme 长帖 latin"]), ("长帖 l", ["Acme 长帖 late",
+                                                                         "Acme 长帖 latin"])):
         f = HistoryFilter(q=q)
         assert _titles(engine, f, dialect=dialect) == expected, q
-        assert _titles(engine, f, dialect=dialect, indexed_text=True) == expected, q
+        if indexable(q, dialect):
+            assert _titles(engine, f, dialect=dialect, indexed_text=True) == expected, q
         assert [r["title"] for r in search(engine, f, limit=100).rows] == expected, q
 
 
@@ -238,12 +243,15 @@ def _bigram_cost_ms(engine, text_: str) -> float:  # noqa: ANN001
 
     sql = ("SELECT cw_bigrams(lower(:t))" if engine.dialect.name == "postgresql" else
            "SELECT grams FROM post_bigram_src WHERE id = (SELECT id FROM post WHERE text = :t)")
+    # SQLite runs in this process: its CPU time, which other work on the machine
+    # does not inflate; PostgreSQL's runs in the server: the time waited
+    clock = time.perf_counter if engine.dialect.name == "postgresql" else time.process_time
     times = []
     with engine.connect() as conn:
         for _ in range(7):
-            start = time.perf_counter()
+            start = clock()
             conn.execute(text(sql).bindparams(t=text_)).all()
-            times.append(time.perf_counter() - start)
+            times.append(clock() - start)
     return statistics.median(times) * 1000
 
 
@@ -256,6 +264,24 @@ def _assert_linear_and_capped(engine) -> None:  # noqa: ANN001
     assert extra < 10, f"{LONG_CHARS:,} characters cost {extra:.1f} ms more than 20"
 
 
+def _insert_ms(engine, chars: int) -> float:  # noqa: ANN001
+    """Median CPU ms of storing one post of ``chars`` Chinese characters, every index
+    (trigram and bigram, their triggers) included."""
+    import statistics
+    import time
+
+    times = []
+    for k in range(9):
+        body = _zh(chars, seed=chars + k)
+        with engine.begin() as conn:
+            start = time.process_time()
+            conn.execute(text("INSERT INTO post (source_id, entry_key, fingerprint, title, text, "
+                              "fetched_at) VALUES (1, :k, :k, 't', :body, '2026-01-01')"),
+                         {"k": f"cost-{chars}-{k}", "body": body})
+            times.append(time.process_time() - start)
+    return statistics.median(times) * 1000
+
+
 def test_a_long_post_is_indexed_by_its_start_and_still_found(tmp_path: Path) -> None:
     engine = open_database(f"sqlite:///{tmp_path / 'long.db'}")
     _long_posts(engine)
@@ -263,6 +289,37 @@ def test_a_long_post_is_indexed_by_its_start_and_still_found(tmp_path: Path) -> 
     _assert_linear_and_capped(engine)
     with engine.connect() as conn:
         conn.exec_driver_sql("INSERT INTO post_bigram(post_bigram) VALUES ('integrity-check')")
+        conn.exec_driver_sql("INSERT INTO post_fts(post_fts) VALUES ('integrity-check')")
+        indexed = conn.exec_driver_sql(
+            "SELECT length(text) FROM post_fts_src ORDER BY length(text) DESC").scalar()
+    assert indexed == 2000 + len(" cwlongpost")  # the trigram table's text is capped too
+
+
+def test_sqlite_a_long_post_stores_about_as_fast_as_a_short_one(tmp_path: Path) -> None:
+    """Issue 20: a 20,000-character Chinese post stores in under 10 ms more than a
+    200-character one (the trigram index read every character: 13 ms more)."""
+    engine = open_database(f"sqlite:///{tmp_path / 'cost.db'}")
+    with session(engine) as s, s.begin():
+        s.add(Brand(name="Acme", keywords=["acme"]))
+    add_post(engine, title="first")  # source #1
+    extra = _insert_ms(engine, LONG_CHARS) - _insert_ms(engine, 200)
+    assert extra < 10, f"{LONG_CHARS:,} characters cost {extra:.1f} ms more than 200"
+
+
+def test_migration_0022_downgrades_to_the_whole_text_trigram_index(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'm22.db'}")
+    _long_posts(engine)
+    cfg = _alembic(engine)
+    command.downgrade(cfg, "0021")
+    cfg.attributes["connection"].commit()
+    with engine.connect() as conn:
+        conn.exec_driver_sql("INSERT INTO post_fts(post_fts) VALUES ('integrity-check')")
+        found = conn.exec_driver_sql("SELECT count(*) FROM post_fts WHERE post_fts MATCH "
+                                     "'\"arbitration\"'").scalar()
+        views = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master "
+                                     "WHERE name = 'post_fts_src'").scalar()
+    assert (found, views) == (1, 0)  # 0006's index reads the whole text again
+    cfg.attributes["connection"].close()
 
 
 @pytest.mark.postgres

@@ -21,6 +21,7 @@ from crawlers import signals as cw_signals
 from crawlers.claims import holds_lease, release
 from crawlers.extractors.text import storable
 from crawlers.items import FetchResult, PostItem, ThreadRef, ThreadResult
+from crawlers.pipelines.post_batch import store_batch
 from crawlers.schedule import MAX_BACKOFF_S, next_poll, retry_wait
 from db.engine import make_engine, session
 from db.models import EngagementSnapshot, Post, Source, Thread, utcnow
@@ -59,6 +60,25 @@ def _store_post(s: Session, source_id: int, item: PostItem, thread_id: int | Non
         s.add(EngagementSnapshot(post_id=post.id, replies=item.replies, likes=item.likes,
                                  shares=item.shares))
     return True
+
+
+def _store_posts(s: Session, source_id: int, items: list[PostItem],
+                 thread_ids: list[int | None] | None = None) -> int:
+    """Store one fetch's posts: as sets (crawlers/pipelines/post_batch.py) where they
+    can be, else entry by entry; how many were new."""
+    if not items:  # a 304, an empty page: no statement at all
+        return 0
+    thread_ids = thread_ids if thread_ids is not None else [None] * len(items)
+    s.flush()  # the threads, outside the savepoint: a rollback to it must keep them
+    try:
+        with s.begin_nested():
+            new = store_batch(s, source_id, [_cleaned(i) for i in items], thread_ids)
+    except IntegrityError:  # an entry the database refuses: entry by entry, as before
+        new = None
+    if new is not None:
+        return new
+    return sum(_store_post(s, source_id, item, t)
+               for item, t in zip(items, thread_ids, strict=True))
 
 
 def _moved(post: Post, item: PostItem) -> bool:
@@ -196,8 +216,8 @@ def _store_result(engine: Engine, result: FetchResult, owner: str | None) -> int
         threads = {ref.key: _upsert_thread(s, source.id, ref) for ref in result.threads}
         # threads first: a search hit (hackernews) or a stream's status (mastodon) goes in
         # the thread its post names
-        new = sum(_store_post(s, source.id, item, _thread_id(threads, item))
-                  for item in result.posts)
+        new = _store_posts(s, source.id, result.posts,
+                           [_thread_id(threads, item) for item in result.posts])
         if result.cursor:  # saved with the posts it covers: a restart resumes exactly
             source.cursor = {**(source.cursor or {}), **result.cursor}
         if holds_lease(source, owner):
@@ -236,7 +256,7 @@ def _store_thread_page(engine: Engine, result: ThreadResult) -> int:
             return 0
         thread = _upsert_thread(s, source.id, result.ref, result.replies, result.views)
         if result.extra:  # a follow-up's comments: the visit's place and state are kept
-            new = sum(_store_post(s, source.id, item, thread.id) for item in result.posts)
+            new = _store_posts(s, source.id, result.posts, [thread.id] * len(result.posts))
             source.posts_seen += new
             s.add_all([thread, source])
             return new
@@ -248,7 +268,7 @@ def _store_thread_page(engine: Engine, result: ThreadResult) -> int:
             source.last_error, source.error_count = result.error, source.error_count + 1
             s.add(source)
             return 0
-        new = sum(_store_post(s, source.id, item, thread.id) for item in result.posts)
+        new = _store_posts(s, source.id, result.posts, [thread.id] * len(result.posts))
         thread.resume_url, thread.last_error = result.page_url, None
         if result.done:
             thread.crawled_signature = result.signature

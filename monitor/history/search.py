@@ -218,17 +218,16 @@ def text_candidates(q: str, dialect: str = "sqlite") -> Select:
     ``spellings`` (an ``indexable`` query): a
     superset of the LIKE's matches, as the indexes fold at least the case LIKE folds.
     SQLite: the trigram or the bigram FTS5 table; PostgreSQL: the bigram GIN index.
-    The bigram index holds only a post's start, so its candidates are the posts with
-    the pair or with ``LONG_TOKEN`` (longer than that start; few)."""
+    Both indexes hold only a post's start (migrations 0011, 0022), so the candidates
+    are the posts with the word or with ``LONG_TOKEN`` (longer than that start; few)."""
     variants = spellings(q)
     if dialect == "postgresql":
         pairs = [func.lower(v) for v in variants]
         return select(Post.id).where(
             literal_column(BIGRAM_EXPRESSION).op("&&")(array([*pairs, LONG_TOKEN])))
-    bigram = bigram_query(q)
-    table = BIGRAM_TABLE if bigram else FTS_TABLE
+    table = BIGRAM_TABLE if bigram_query(q) else FTS_TABLE
     fts = sql_table(table, sql_column("rowid"))
-    match = " OR ".join([*map(fts_phrase, variants), *([LONG_TOKEN] if bigram else [])])
+    match = " OR ".join([*map(fts_phrase, variants), fts_phrase(LONG_TOKEN)])
     return select(fts.c.rowid).where(literal_column(table).op("MATCH")(match))
 
 
