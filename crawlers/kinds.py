@@ -28,7 +28,7 @@ def checked_rules(kind: str, url: str, rules: dict | None, preset: str | None, p
         return mastodon.check_source(url, rules, preset, page)
     if kind == "reddit":
         return reddit.check_source(url, rules, preset, page)
-    if kind == "bluesky":
-        return bsky.check_source(rules, preset) if rules is not None else None
+    if kind == "bluesky" and rules is not None:  # engagement, back-fill
+        return bsky.check_source(rules, preset)
     check_forum_options(kind, preset, rules, page)
     return rules
