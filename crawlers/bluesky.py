@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlsplit
 
 from crawlers.items import PostItem, ThreadRef
 from crawlers.jetstream import POST, parse_time, post_url
+from db.messages import said
 
 KEYS = ("handle", "app_password_env", "appview", "pds", "backfill_hours")
 APPVIEW = "https://public.api.bsky.app"
@@ -69,7 +70,8 @@ def _base(value: object, key: str, default: str) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
             or parts.path.strip("/") or parts.query:
-        raise ValueError(f"{key}: {value!r} is not a service address such as {default}")
+        raise ValueError(said("%(key)s: %(value)r is not a service address such as %(default)s",
+                              key=key, value=value, default=default))
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -78,25 +80,28 @@ def parse_options(rules: dict | None) -> BlueskyOptions:
     asked for by ``handle``; only then is ``app_password_env`` required."""
     rules = rules or {}
     if not isinstance(rules, dict):
-        raise ValueError("rules: expected a mapping such as {handle: acme.bsky.social}")
+        raise ValueError(said("rules: expected a mapping such as {handle: acme.bsky.social}"))
     unknown = sorted(set(rules) - set(KEYS))
     if unknown:
-        raise ValueError(f"{unknown[0]}: unknown key for kind bluesky (use {', '.join(KEYS)})")
+        raise ValueError(said("%(key)s: unknown key for kind bluesky (use %(all)s)",
+                              key=unknown[0], all=", ".join(KEYS)))
     handle, env = rules.get("handle"), rules.get("app_password_env")
     if handle is not None and (not isinstance(handle, str) or not _HANDLE.match(handle)):
-        raise ValueError(f"handle: {handle!r} is not a Bluesky handle such as acme.bsky.social")
+        raise ValueError(said("handle: %(value)r is not a Bluesky handle such as "
+                              "acme.bsky.social", value=handle))
     if env is not None and (not isinstance(env, str) or not _ENV.match(env)):
-        raise ValueError(f"app_password_env: {env!r} is not an environment variable name "
-                         "such as BSKY_APP_PASSWORD")
+        raise ValueError(said("app_password_env: %(value)r is not an environment variable name "
+                              "such as BSKY_APP_PASSWORD", value=env))
     if handle and not env:
-        raise ValueError("app_password_env: back-fill (handle) needs an app password; set "
-                         "app_password_env to the environment variable that holds it")
+        raise ValueError(said("app_password_env: back-fill (handle) needs an app password; "
+                              "set app_password_env to the environment variable that holds it"))
     if env and not handle:
-        raise ValueError("handle: app_password_env is for back-fill; give the account's "
-                         "handle too")
+        raise ValueError(said("handle: app_password_env is for back-fill; give the account's "
+                              "handle too"))
     hours = rules.get("backfill_hours", BACKFILL_HOURS)
     if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 24 * 7:
-        raise ValueError(f"backfill_hours: hours to read back, 1 to 168 (got {hours!r})")
+        raise ValueError(said("backfill_hours: hours to read back, 1 to 168 (got %(value)r)",
+                              value=hours))
     return BlueskyOptions(_base(rules.get("appview"), "appview", APPVIEW),
                           _base(rules.get("pds"), "pds", PDS), handle, env, hours)
 
@@ -104,7 +109,7 @@ def parse_options(rules: dict | None) -> BlueskyOptions:
 def check_source(rules: dict | None, preset: str | None) -> dict | None:
     """A bluesky source's options checked; its rules in stored form."""
     if preset:
-        raise ValueError("preset: presets are for kind forum, not bluesky")
+        raise ValueError(said("preset: presets are for kind forum, not bluesky"))
     return parse_options(rules).as_dict() or None
 
 
@@ -116,8 +121,8 @@ def lift_keys(data: object) -> object:
         return data
     given = [k for k in KEYS if k in data]
     if data.get("rules") is not None:
-        raise ValueError(f"rules: give {given[0]} either at the top level or in rules, "
-                         "not both")
+        raise ValueError(said("rules: give %(key)s either at the top level or in rules, "
+                              "not both", key=given[0]))
     return {**{k: v for k, v in data.items() if k not in KEYS},
             "rules": {k: data[k] for k in given}}
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
 
 from crawlers.mastodon import RateLimit, Stream
+from db.messages import said
 
 API_BASE = "https://oauth.reddit.com"
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
@@ -82,25 +83,28 @@ def _words(value: object, key: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{key}: expected a list of words, got {value!r}")
+        raise ValueError(said("%(key)s: expected a list of words, got %(value)r", key=key,
+                               value=value))
     items = tuple(" ".join(v.split()) for v in value)
     if any(not v or len(v) > 512 for v in items):
-        raise ValueError(f"{key}: must not contain empty strings (or over 512 characters)")
+        raise ValueError(said("%(key)s: must not contain empty strings (or over 512 characters)",
+                               key=key))
     return items
 
 
 def _env(rules: dict, key: str) -> str | None:
     value = rules.get(key)
     if value is not None and (not isinstance(value, str) or not _ENV.match(value)):
-        raise ValueError(f"{key}: {value!r} is not an environment variable name "
-                         "such as REDDIT_CLIENT_ID")
+        raise ValueError(said("%(key)s: %(value)r is not an environment variable name "
+                              "such as REDDIT_CLIENT_ID", key=key, value=value))
     return value
 
 
 def _http_url(value: object, key: str) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{key}: {value!r} is not an http(s) URL with a host")
+        raise ValueError(said("%(key)s: %(value)r is not an http(s) URL with a host", key=key,
+                              value=value))
     return value
 
 
@@ -108,44 +112,47 @@ def parse_rules(rules: dict | None) -> RedditRules:
     """The source's options, or ``ValueError("key: what is wrong")``."""
     rules = rules or {}
     if not isinstance(rules, dict):
-        raise ValueError("rules: expected a mapping such as {subreddits: [acme]}")
+        raise ValueError(said("rules: expected a mapping such as {subreddits: [acme]}"))
     unknown = sorted(set(rules) - set(KEYS))
     if unknown:
-        raise ValueError(f"{unknown[0]}: unknown key for kind reddit (use {', '.join(KEYS)})")
+        raise ValueError(said("%(key)s: unknown key for kind reddit (use %(all)s)",
+                              key=unknown[0], all=", ".join(KEYS)))
     subs = tuple(s.removeprefix("/").removeprefix("r/")
                  for s in _words(rules.get("subreddits"), "subreddits"))
     bad = [s for s in subs if not _SUB.match(s)]
     if bad:
-        raise ValueError(f"subreddits: {bad[0]!r} is not a subreddit name (2 to 21 letters, "
-                         "digits or _)")
+        raise ValueError(said("subreddits: %(name)r is not a subreddit name (2 to 21 letters, "
+                              "digits or _)", name=bad[0]))
     search = _words(rules.get("search"), "search")
     comments = rules.get("comments", False)
     if not isinstance(comments, bool):
-        raise ValueError(f"comments: true or false (got {comments!r})")
+        raise ValueError(said("comments: true or false (got %(value)r)", value=comments))
     if not (subs or search):
-        raise ValueError("subreddits: say what to read: subreddits and/or search keywords")
+        raise ValueError(said("subreddits: say what to read: subreddits and/or search keywords"))
     if comments and not subs:
-        raise ValueError("comments: new comments are read per subreddit; list subreddits")
+        raise ValueError(said("comments: new comments are read per subreddit; list subreddits"))
     client_id, secret = _env(rules, "client_id_env"), _env(rules, "client_secret_env")
     if not (client_id and secret):
-        raise ValueError(f"{'client_secret_env' if client_id else 'client_id_env'}: Reddit's "
-                         "API needs your own app's credentials: name the environment "
-                         "variables holding its client id and secret (client_id_env: "
-                         "REDDIT_CLIENT_ID, client_secret_env: REDDIT_CLIENT_SECRET; create "
-                         f"a script app at {APPS_PAGE})")
+        raise ValueError(said("%(key)s: Reddit's API needs your own app's credentials: name "
+                              "the environment variables holding its client id and secret "
+                              "(client_id_env: REDDIT_CLIENT_ID, client_secret_env: "
+                              "REDDIT_CLIENT_SECRET; create a script app at %(page)s)",
+                              key="client_secret_env" if client_id else "client_id_env",
+                              page=APPS_PAGE))
     user, password = _env(rules, "username_env"), _env(rules, "password_env")
     if bool(user) != bool(password):
-        raise ValueError("username_env: the password grant needs both username_env and "
-                         "password_env (leave both out for an app-only token)")
+        raise ValueError(said("username_env: the password grant needs both username_env and "
+                              "password_env (leave both out for an app-only token)"))
     token_url = _http_url(rules.get("token_url", TOKEN_URL), "token_url")
     agent = rules.get("user_agent")
     if agent is not None and (not isinstance(agent, str) or not agent.strip()
                               or len(agent) > 300 or not agent.isprintable()):
-        raise ValueError("user_agent: one printable line such as "
-                         "'server:crisiswatch:1.0 (by /u/yourname)'")
+        raise ValueError(said("user_agent: one printable line such as "
+                              "'server:crisiswatch:1.0 (by /u/yourname)'"))
     limit = rules.get("limit", PAGE_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_LIMIT:
-        raise ValueError(f"limit: items per request, 1 to {PAGE_LIMIT} (got {limit!r})")
+        raise ValueError(said("limit: items per request, 1 to %(most)s (got %(value)r)",
+                              most=PAGE_LIMIT, value=limit))
     return RedditRules(client_id, secret, subs, search, comments, user, password, token_url,
                        agent, limit)
 
@@ -166,8 +173,8 @@ def lift_keys(data: object) -> object:
     if not given:
         return data
     if data.get("rules") is not None:
-        raise ValueError(f"rules: give {given[0]} either at the top level or in rules, "
-                         "not both")
+        raise ValueError(said("rules: give %(key)s either at the top level or in rules, "
+                              "not both", key=given[0]))
     rest = {k: v for k, v in data.items() if k not in KEYS}
     return {**rest, "rules": {k: data[k] for k in given}}
 
@@ -175,13 +182,14 @@ def lift_keys(data: object) -> object:
 def check_source(url: str, rules: dict | None, preset: str | None, page: str) -> dict:
     """A reddit source's settings checked together; its rules in stored form."""
     if preset:
-        raise ValueError("preset: presets are for kind forum (reddit_old reads public "
-                         "old.reddit.com pages), not reddit")
+        raise ValueError(said("preset: presets are for kind forum (reddit_old reads public "
+                              "old.reddit.com pages), not reddit"))
     if page != "listing":
-        raise ValueError("page: a reddit source reads listings; leave page unset")
+        raise ValueError(said("page: a reddit source reads listings; leave page unset"))
     parts = urlsplit(url)
     if parts.path.strip("/") or parts.query or parts.fragment:
-        raise ValueError(f"url: {url!r}: give the API's address only, such as {API_BASE}")
+        raise ValueError(said("url: %(url)r: give the API's address only, such as %(base)s",
+                              url=url, base=API_BASE))
     return parse_rules(rules).as_dict()
 
 

@@ -1,12 +1,12 @@
 """Refusals raised below the console reach a Chinese user in Chinese (issue 18):
 history filters (monitor/history/search.py), config and URL checks on the admin
-forms (monitor/config.py, alerts/durations.py, crawlers/urlcheck.py, forum and
-Mastodon rules), account rules (monitor/users.py), alert-workflow refusals
-(alerts/workflow.py), playbook validation (alerts/playbooks.py) and pydantic's
-own refusals. Each is provoked for real over HTTP with a Chinese interface; the
-page must show the Chinese wording and no English sentence beyond the keys and
-values the user typed. That every ``said()`` template has its Chinese is
-tests/test_i18n.py's catalogue test."""
+forms (monitor/config.py, alerts/durations.py, crawlers/urlcheck.py, forum,
+Mastodon, Reddit, Bluesky and Hacker News options), account rules
+(monitor/users.py), alert-workflow refusals (alerts/workflow.py), playbook
+validation (alerts/playbooks.py) and pydantic's own refusals. Each is provoked
+for real over HTTP with a Chinese interface; the page must show the Chinese
+wording and no English sentence beyond the keys and values the user typed. That
+every ``said()`` template has its Chinese is tests/test_i18n.py's catalogue test."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ KEYS = {"sentiment_min", "sentiment_max", "since", "sort", "after", "thread", "r
         "console.allow_private", "name", "response_time", "broken.yaml", "old.yml",
         "title", "owner", "first_steps", "holding_statement", "escalation", "never_say",
         "admin", "analyst", "pr", "default", "true", "false",
+        "client_id_env", "client_secret_env",  # the Reddit option names, as in the file
         "T08"}  # 2026-11-01T08:00, the format asked for
 
 
@@ -95,6 +96,17 @@ FORMS = [
     ("/admin/sources/new", SOURCE | {"kind": "mastodon", "url": "https://203.0.113.9",
                                      "m_hashtags": "坏 标签"},
      "不是话题标签（只能有字母、数字和 _，不能有空格）"),
+    ("/admin/sources/new", SOURCE | {"kind": "reddit", "url": "", "r_subreddits": "坏名字",
+                                     "r_client_id_env": "RID", "r_client_secret_env": "RSEC"},
+     "&#39;坏名字&#39; 不是子版块名称（2 到 21 个字母、数字或 _）"),
+    ("/admin/sources/new", SOURCE | {"kind": "reddit", "url": "", "r_subreddits": "acme"},
+     "Reddit 的 API 需要您自己应用的凭据"),
+    # the form drops blank lines, so an empty term cannot be posted: an over-long one can
+    ("/admin/sources/new", SOURCE | {"kind": "hackernews", "url": "", "hn_query": "长" * 201},
+     "超过 200 个字符"),
+    ("/admin/sources/new", SOURCE | {"kind": "bluesky", "url": "wss://203.0.113.9/subscribe",
+                                     "b_handle": "坏 账号", "b_app_password_env": "BSKY"},
+     "不是 Bluesky 账号（如 acme.bsky.social）"),
     ("/admin/channels/new", CHANNEL | {"quiet_hours": "夜里"},
      "&#39;夜里&#39; 不是时段（格式如 22:00-07:00）"),
     ("/admin/channels/new", CHANNEL | {"timezone": "火星/基地"},

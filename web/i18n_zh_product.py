@@ -144,6 +144,54 @@ PRODUCT_ZH: dict[str, str] = {
     'preset: presets are for kind forum, not mastodon': 'preset：预设只用于 forum 类型，不用于 mastodon',
     'page: a mastodon source reads streams; leave page unset': 'page：mastodon 来源读取的是信息流；请不要设置 page',
     'url: %(problem)s': 'url：%(problem)s',
+    # Reddit sources (crawlers/reddit.py)
+    '%(key)s: must not contain empty strings (or over 512 characters)': '%(key)s：不能包含空字符串（或超过 512 个字符的词）',
+    '%(key)s: %(value)r is not an environment variable name such as REDDIT_CLIENT_ID':
+        '%(key)s：%(value)r 不是环境变量名（如 REDDIT_CLIENT_ID）',
+    '%(key)s: %(value)r is not an http(s) URL with a host': '%(key)s：%(value)r 不是带主机的 http(s) URL',
+    'rules: expected a mapping such as {subreddits: [acme]}': 'rules：应为映射，例如 {subreddits: [acme]}',
+    '%(key)s: unknown key for kind reddit (use %(all)s)': '%(key)s：reddit 类型没有这个键（可用：%(all)s）',
+    'subreddits: %(name)r is not a subreddit name (2 to 21 letters, digits or _)':
+        'subreddits：%(name)r 不是子版块名称（2 到 21 个字母、数字或 _）',
+    'comments: true or false (got %(value)r)': 'comments：应为 true 或 false（收到 %(value)r）',
+    'subreddits: say what to read: subreddits and/or search keywords':
+        'subreddits：请指明要读取的内容：子版块和/或搜索关键词',
+    'comments: new comments are read per subreddit; list subreddits':
+        'comments：新评论按子版块读取；请列出子版块',
+    "%(key)s: Reddit's API needs your own app's credentials: name the environment variables holding its client id and secret (client_id_env: REDDIT_CLIENT_ID, client_secret_env: REDDIT_CLIENT_SECRET; create a script app at %(page)s)":
+        '%(key)s：Reddit 的 API 需要您自己应用的凭据：请填写存放其客户端标识和密钥的环境变量名（client_id_env: REDDIT_CLIENT_ID，client_secret_env: REDDIT_CLIENT_SECRET；在 %(page)s 创建一个脚本类应用）',
+    'username_env: the password grant needs both username_env and password_env (leave both out for an app-only token)':
+        'username_env：密码授权需要同时填写 username_env 和 password_env（仅用应用令牌时两者都不填）',
+    "user_agent: one printable line such as 'server:crisiswatch:1.0 (by /u/yourname)'":
+        "user_agent：应为一行可打印文本，例如 'server:crisiswatch:1.0 (by /u/yourname)'",
+    'limit: items per request, 1 to %(most)s (got %(value)r)': 'limit：每次请求的条目数，1 到 %(most)s（收到 %(value)r）',
+    'rules: give %(key)s either at the top level or in rules, not both':
+        'rules：%(key)s 请写在顶层或 rules 中，不要两处都写',
+    'preset: presets are for kind forum (reddit_old reads public old.reddit.com pages), not reddit':
+        'preset：预设只用于 forum 类型（reddit_old 读取公开的 old.reddit.com 页面），不用于 reddit',
+    'page: a reddit source reads listings; leave page unset': 'page：reddit 来源读取的是列表；请不要设置 page',
+    "url: %(url)r: give the API's address only, such as %(base)s": 'url：%(url)r：只填 API 的地址，如 %(base)s',
+    # Bluesky sources (crawlers/bluesky.py)
+    '%(key)s: %(value)r is not a service address such as %(default)s': '%(key)s：%(value)r 不是服务地址（如 %(default)s）',
+    'rules: expected a mapping such as {handle: acme.bsky.social}': 'rules：应为映射，例如 {handle: acme.bsky.social}',
+    '%(key)s: unknown key for kind bluesky (use %(all)s)': '%(key)s：bluesky 类型没有这个键（可用：%(all)s）',
+    'handle: %(value)r is not a Bluesky handle such as acme.bsky.social':
+        'handle：%(value)r 不是 Bluesky 账号（如 acme.bsky.social）',
+    'app_password_env: %(value)r is not an environment variable name such as BSKY_APP_PASSWORD':
+        'app_password_env：%(value)r 不是环境变量名（如 BSKY_APP_PASSWORD）',
+    'app_password_env: back-fill (handle) needs an app password; set app_password_env to the environment variable that holds it':
+        'app_password_env：回填（handle）需要应用密码；请把 app_password_env 设为保存密码的环境变量',
+    "handle: app_password_env is for back-fill; give the account's handle too":
+        'handle：app_password_env 用于回填；请同时填写账号',
+    'backfill_hours: hours to read back, 1 to 168 (got %(value)r)': 'backfill_hours：回读的小时数，1 到 168（收到 %(value)r）',
+    'preset: presets are for kind forum, not bluesky': 'preset：预设只用于 forum 类型，不用于 bluesky',
+    # Hacker News sources (crawlers/extractors/hackernews.py)
+    'query: must not contain empty strings': 'query：不能包含空字符串',
+    'query: %(start)r... is longer than 200 characters': 'query：%(start)r... 超过 200 个字符',
+    '%(field)s: is for kind hackernews, not %(kind)s': '%(field)s：只用于 hackernews 类型，不用于 %(kind)s',
+    "query: list at least one term, or leave query out to search for the brands' keywords":
+        'query：请至少列出一个搜索词，或不填 query 以搜索各品牌的关键词',
+    'items_url: %(value)r is not an http(s) URL with a host': 'items_url：%(value)r 不是带主机的 http(s) URL',
     # playbook files (alerts/playbooks.py, alerts/playbook_check.py)
     '%(file)s: %(problem)s': '%(file)s：%(problem)s',
     '%(file)s: cannot read (%(why)s)': '%(file)s：无法读取（%(why)s）',

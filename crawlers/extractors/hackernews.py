@@ -29,6 +29,7 @@ from urllib.parse import urlencode, urlsplit
 from crawlers.extractors.discourse import _clean, _dict, _int, _list
 from crawlers.extractors.text import fingerprint, html_to_text
 from crawlers.items import PostItem, ThreadRef
+from db.messages import said
 
 SEARCH_API = "https://hn.algolia.com/api/v1"
 ITEMS_API = "https://hacker-news.firebaseio.com/v0"
@@ -67,9 +68,10 @@ def check_query(terms: list[str]) -> list[str]:
     for term in terms:
         cleaned = " ".join(term.split())
         if not cleaned:
-            raise ValueError("query: must not contain empty strings")
+            raise ValueError(said("query: must not contain empty strings"))
         if len(cleaned) > 200:
-            raise ValueError(f"query: {term[:40]!r}... is longer than 200 characters")
+            raise ValueError(said("query: %(start)r... is longer than 200 characters",
+                                  start=term[:40]))
         if cleaned.casefold() not in (s.casefold() for s in seen):
             seen.append(cleaned)
     return seen
@@ -87,17 +89,19 @@ def check_options(kind: str, query: list[str] | None, items_url: str | None) -> 
     if kind != "hackernews":
         if query is not None or items_url is not None:
             field = "query" if query is not None else "items_url"
-            raise ValueError(f"{field}: is for kind hackernews, not {kind}")
+            raise ValueError(said("%(field)s: is for kind hackernews, not %(kind)s",
+                                  field=field, kind=kind))
         return
     if query is not None:
         if not query:
-            raise ValueError("query: list at least one term, or leave query out to search "
-                             "for the brands' keywords")
+            raise ValueError(said("query: list at least one term, or leave query out to "
+                                  "search for the brands' keywords"))
         check_query(query)
     if items_url is not None:
         parts = urlsplit(items_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"items_url: {items_url!r} is not an http(s) URL with a host")
+            raise ValueError(said("items_url: %(value)r is not an http(s) URL with a host",
+                                  value=items_url))
 
 
 def terms_for(options: Options, keywords: list[str]) -> list[str]:
