@@ -1,0 +1,45 @@
+"""The soft brand alarm end to end: a surge of risky mentions that the scorer does
+not flag warns as one surge incident; a surge of praise as big does not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.test_backtest import T0, rec, run
+
+EVERYDAY = ["Acme event this afternoon", "Acme store was busy today", "Picked up an Acme case",
+            "Acme keynote is on Tuesday", "Reading about the Acme tablet",
+            "Acme phones at the mall"]
+# each scores between about 0.3 and 0.45: riskier than the everyday mix, under the flag
+SOUR = ["Acme app keeps crashing today", "Why is Acme so slow to reply",
+        "Acme app crashes when I open photos", "Acme sync is not working for me",
+        "My Acme tablet keeps freezing"]
+PRAISE = ["Love my new Acme phone", "Acme launch was great fun", "So happy with Acme today",
+          "Acme camera is wonderful", "Great job Acme team", "Thanks Acme, lovely service"]
+DAY = 24 * 60
+
+
+def stream(burst: list[str]) -> list[dict]:
+    """Four days of an everyday mention an hour, then fifteen mentions in 50 minutes."""
+    usual = [rec(60 * i + 7, "forum-a", f"u{i}", f"{EVERYDAY[i % 6]} #{i}")
+             for i in range(4 * 24)]
+    surge = [rec(4 * DAY + 10 * 60 + 200 * i / 60, "forum-b", f"s{i}",
+                 f"{burst[i % len(burst)]} #{i}") for i in range(15)]
+    return usual + surge
+
+
+def test_a_surge_of_unflagged_sour_mentions_warns_as_one_surge_incident(tmp_path):
+    report = run(stream(SOUR), tmp_path)
+    warned = [a for a in report.alerts if a.severity == "warning"]
+    assert len(warned) == 1, [(a.at, a.reasons) for a in report.alerts]
+    reason = warned[0].reasons[0]
+    assert "(soft brand alarm)" in reason and "as risky as the brand's usual mention" in reason
+    assert "in incidents #" in reason
+    assert warned[0].at >= T0 + timedelta(days=4, hours=10)  # the usual days stay quiet
+    assert set(warned[0].post_ids) <= {f"s{i}" for i in range(15)} and warned[0].post_ids
+
+
+def test_a_surge_of_praise_as_big_stays_quiet(tmp_path):
+    report = run(stream(PRAISE), tmp_path)
+    assert not [a for a in report.alerts if a.severity in ("warning", "crisis")], \
+        [(a.at, a.reasons) for a in report.alerts]
