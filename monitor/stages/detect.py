@@ -291,21 +291,25 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
     """The brand alarms: when the brand's negative volume over 1 h, 6 h or 24 h is far
     above its usual level, warn. First the flagged-mention alarm (``detection/alarm.py``,
     when ``flagged`` mentions arrived): the incident holding most of that window's
-    flagged mentions is raised. Else the soft alarm (``detection/soft_alarm.py``, every
-    mention weighted by its risk): its risky mentions that no incident holds become a
-    surge incident (``stages/surge.py``). The alert names every incident the surge is
-    spread over: grouping may have split the matter; this does not care."""
+    flagged mentions is raised. Else, when ``detection.soft_alarm`` is on (off by
+    default: on real posts it warned every crisis but doubled false warnings), the soft
+    alarm (``detection/soft_alarm.py``, every mention weighted by its risk): its risky
+    mentions that no incident holds become a surge incident (``stages/surge.py``). The
+    alert names every incident the surge is spread over: grouping may have split the
+    matter; this does not care."""
     name = s.get(Brand, brand_id).name
     alarm = brand_alarm(flagged_times(s, brand_id, now), now, history_days=BASELINE_DAYS,
                         p=rules.volume_p) if flagged else None
     if alarm is not None and alarm.fired is not None:
         found = flagged_target(s, brand_id, alarm.fired.hours, now)
-    else:
+    elif rules.soft_alarm:
         alarm = soft_alarm(mention_risks(s, brand_id, now), now, history_days=BASELINE_DAYS,
                            p=rules.volume_p)
         if alarm.fired is None:
             return None
         found = surge_target(s, brand_id, alarm.fired.hours, alarm.mean_risk, now)
+    else:
+        return None
     if found is None:
         return None
     inc, counts, evidence = found
