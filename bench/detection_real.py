@@ -54,7 +54,7 @@ from bench.realstreams import HappyThread, RealStream, real_stream
 from bench.simulate import activity
 from db.engine import make_engine
 from db.models import Mention, Post
-from monitor.config import BrandConfig, Config
+from monitor.config import BrandConfig, Config, DetectionConfig
 from monitor.lab.backtest import ReplayAlert, ReplayReport, parse_record, replay
 from monitor.scoring.backends import scorer_for
 
@@ -195,12 +195,14 @@ def _false(name: str, stream: RealStream, report: ReplayReport, members: dict[in
     return notes, kinds
 
 
-def run_real_stream(language: str, seed: int, days: int = DAYS) -> RealResult:
+def run_real_stream(language: str, seed: int, days: int = DAYS,
+                    soft: bool = False) -> RealResult:
     stream = real_stream(language, seed, days)
     name = f"{language} seed {seed}"
     records = [parse_record(r, i) for i, r in enumerate(stream.records, start=1)]
     crises = [Marked(c, *observed_marks(stream.records, c)) for c in stream.crises]
-    config = Config(brands=[BrandConfig(name=stream.brand, keywords=list(stream.keywords))])
+    config = Config(brands=[BrandConfig(name=stream.brand, keywords=list(stream.keywords))],
+                    detection=DetectionConfig(soft_alarm=soft))
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "replay.db"
@@ -317,19 +319,20 @@ def flagged_table(real: list[RealResult]) -> list[str]:
     return lines
 
 
-def report_lines(real: list[RealResult], seeds: int) -> list[str]:
+def report_lines(real: list[RealResult], seeds: int, soft: bool = False) -> list[str]:
     results = [r.result for r in real]
     outcomes = [o for r in results for o in r.outcomes]
     lines = ["# Detection on realistic streams of real posts", "",
              f"- date: {dt.date.today().isoformat()}",
-             f"- command: `python -m bench.detection_real --seeds {seeds}`",
+             f"- command: `python -m bench.detection_real --seeds {seeds}"
+             f"{' --soft-alarm' if soft else ''}`",
              f"- streams: {len(results)} x {DAYS} days (en and zh, seeds 1..{seeds}; "
              "bench/realstreams.py): one brand (en Apple, keywords Apple/iPhone/iPad/iTunes, "
              "SXSW 2011 tweets; zh 艾克美 put into osm2022 / smp2020 Weibo posts and waimai "
              "reviews), three sources, benign traffic with ordinary complaints, busy threads, "
              "news with strong cues naming the brand in passing, one happy viral thread, one "
              "crisis of each shape of real negative posts with no strong cue; default "
-             "detection config",
+             "detection config" + (" with detection.soft_alarm on" if soft else ""),
              "- ours: the daemon's stages replayed with a 5-minute poll; mean+3sigma: the "
              "previous 24 hourly volumes of all brand activity (posts + new replies); "
              f"{FLAGGED}: the previous 24 hourly counts of flagged mentions (the replay's "
@@ -350,10 +353,10 @@ def report_lines(real: list[RealResult], seeds: int) -> list[str]:
     return lines
 
 
-def run_real(seeds: int, out: Path) -> None:
-    real = [run_real_stream(language, seed)
+def run_real(seeds: int, out: Path, soft: bool = False) -> None:
+    real = [run_real_stream(language, seed, soft=soft)
             for language in ("en", "zh") for seed in range(1, seeds + 1)]
-    text = "\n".join(report_lines(real, seeds)) + "\n"
+    text = "\n".join(report_lines(real, seeds, soft)) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(text)
@@ -362,9 +365,14 @@ def run_real(seeds: int, out: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="streams per language")
-    parser.add_argument("--out", type=Path, default=OUT, help="results file")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results file (default bench/results/detection_real.md, or "
+                             "detection_real_soft.md with --soft-alarm)")
+    parser.add_argument("--soft-alarm", action="store_true",
+                        help="turn on detection.soft_alarm (the risk-weighted brand alarm)")
     args = parser.parse_args(argv)
-    run_real(args.seeds, args.out)
+    out = args.out or (OUT.with_name("detection_real_soft.md") if args.soft_alarm else OUT)
+    run_real(args.seeds, out, args.soft_alarm)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,7 @@ class Thresholds(_Strict):
     crisis_sources: int = Field(default=2, ge=2)
     crisis_forecast: int = Field(default=200, ge=1)
     volume_p: float = Field(default=0.001, gt=0, lt=1)
+    soft_alarm: bool = False  # risk-weighted brand alarm: more crises warned, more noise
     iceberg_multiplier: float = Field(default=20.0, ge=1)
     remind_every: Duration | None = None  # e.g. 2h: remind of a growing unacknowledged crisis
 
@@ -91,6 +92,7 @@ class BrandThresholds(_Strict):
     crisis_sources: int | None = Field(default=None, ge=2)
     crisis_forecast: int | None = Field(default=None, ge=1)
     volume_p: float | None = Field(default=None, gt=0, lt=1)
+    soft_alarm: bool | None = None
     iceberg_multiplier: float | None = Field(default=None, ge=1)
     remind_every: Duration | None = None
 

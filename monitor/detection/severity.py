@@ -97,6 +97,7 @@ class Rules:
     crisis_sources: int = 2
     crisis_forecast: int = 200  # the LOW end of a thread's final-size forecast passes this
     volume_p: float = 0.001  # brand volume this unlikely under its baseline is growth
+    soft_alarm: bool = False  # also the risk-weighted brand alarm (detection/soft_alarm.py)
     iceberg_multiplier: float = 20.0
     remind_every: timedelta | None = None  # off unless configured: less noise
 

@@ -11,7 +11,6 @@ inputs and writes their outputs. ``now`` is a parameter so
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +53,7 @@ from monitor.detection.severity import (
     reminder_due,
     rises,
 )
+from monitor.detection.soft_alarm import soft_alarm
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
 from monitor.stages.copies import attach_copy
 from monitor.stages.merge import absorb, candidates, incident_key, mention_key, store_key
@@ -62,9 +62,11 @@ from monitor.stages.readings import (
     evidence_of,
     flagged_times,
     incident_members,
+    mention_risks,
     series_of,
     volume,
 )
+from monitor.stages.surge import flagged_target, surge_target
 
 log = logging.getLogger("crisiswatch.detect")
 
@@ -284,33 +286,39 @@ def _newest_reading(evidence: list[Evidence], series: list, now: datetime) -> da
     return max((t for t in times if t <= now), default=now)
 
 
-def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime) -> Alert | None:
-    """The brand alarm (``detection/alarm.py``): when the brand's negative volume over
-    1 h, 6 h or 24 h is far above its usual level, the incident holding most of that
-    window's flagged mentions is raised to warning, and the alert names every incident
-    the surge is spread over. Grouping may have split the matter; this does not care."""
+def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
+                 flagged: bool) -> Alert | None:
+    """The brand alarms: when the brand's negative volume over 1 h, 6 h or 24 h is far
+    above its usual level, warn. First the flagged-mention alarm (``detection/alarm.py``,
+    when ``flagged`` mentions arrived): the incident holding most of that window's
+    flagged mentions is raised. Else, when ``detection.soft_alarm`` is on (off by
+    default: on real posts it warned every crisis but doubled false warnings), the soft
+    alarm (``detection/soft_alarm.py``, every mention weighted by its risk): its risky
+    mentions that no incident holds become a surge incident (``stages/surge.py``). The
+    alert names every incident the surge is spread over: grouping may have split the
+    matter; this does not care."""
+    name = s.get(Brand, brand_id).name
     alarm = brand_alarm(flagged_times(s, brand_id, now), now, history_days=BASELINE_DAYS,
-                        p=rules.volume_p)
-    if alarm.fired is None:
+                        p=rules.volume_p) if flagged else None
+    if alarm is not None and alarm.fired is not None:
+        found = flagged_target(s, brand_id, alarm.fired.hours, now)
+    elif rules.soft_alarm:
+        alarm = soft_alarm(mention_risks(s, brand_id, now), now, history_days=BASELINE_DAYS,
+                           p=rules.volume_p)
+        if alarm.fired is None:
+            return None
+        found = surge_target(s, brand_id, alarm.fired.hours, alarm.mean_risk, now)
+    else:
         return None
-    since = now - timedelta(hours=alarm.fired.hours)
-    rows = s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
-                  .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
-                         Mention.incident_id != None,  # noqa: E711
-                         Post.fetched_at > since, Post.fetched_at <= now)).all()
-    counts = Counter(m.incident_id for m, _ in rows)
-    if not counts:
+    if found is None:
         return None
-    top = max(counts, key=lambda i: (counts[i], i))
-    inc = s.get(Incident, top)
+    inc, counts, evidence = found
     if not rises(inc.severity, "warning"):
         return None
     spread = ", ".join(f"#{i} ({n})" for i, n in counts.most_common(5))
-    reasons = (f"{alarm.reason(s.get(Brand, brand_id).name)}; in incidents {spread}",)
-    evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in rows
-                if m.incident_id == top]
     inc.severity = "warning"
     s.add(inc)
+    reasons = (f"{alarm.reason(name)}; in incidents {spread}",)
     return _alert(s, inc, Assessment("warning", reasons, True), evidence, now, "rise")
 
 
@@ -404,11 +412,11 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
                     continue
                 brand_rules = _brand_rules(s, rules_for, inc.brand_id)
                 alerts += _reassess(s, inc, brand_rules, at) is not None
-            flagged = [(m, p) for m, p in rows if m.flagged]
-            for brand_id in sorted({m.brand_id for m, _ in flagged}):
-                latest = max([at, *(p.fetched_at for m, p in flagged if m.brand_id == brand_id)])
+            for brand_id in sorted({m.brand_id for m, _ in rows}):
+                mine = [(m, p) for m, p in rows if m.brand_id == brand_id]
+                latest = max([at, *(p.fetched_at for _, p in mine)])
                 alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id),
-                                       latest) is not None
+                                       latest, any(m.flagged for m, _ in mine)) is not None
             if snaps:
                 s.execute(update(EngagementSnapshot).where(EngagementSnapshot.id.in_(snaps))
                           .values(detected_at=utcnow()))

@@ -83,6 +83,16 @@ def flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
                               Post.fetched_at >= start, Post.fetched_at <= now)).all())
 
 
+def mention_risks(s: Session, brand_id: int, now: datetime) -> list[tuple[datetime, float]]:
+    """When each of the brand's mentions of the last ``BASELINE_DAYS`` was seen, with
+    its risk, flagged or not: what the soft brand alarm weighs."""
+    start = now - timedelta(days=BASELINE_DAYS)
+    return [(at, risk) for at, risk in s.exec(
+        select(Post.fetched_at, Mention.risk).join(Mention, Mention.post_id == Post.id)
+        .where(Mention.brand_id == brand_id, Post.fetched_at >= start,
+               Post.fetched_at <= now)).all()]
+
+
 def volume(s: Session, brand_id: int, now: datetime, window: timedelta) -> VolumeSignal:
     """Flagged mentions of the brand in the last window against its seasonal baseline
     (the last ``BASELINE_DAYS`` before the window)."""

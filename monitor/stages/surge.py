@@ -1,0 +1,80 @@
+"""Where a brand alarm's alert goes: the detect stage's reads and writes around
+``detection/alarm.py`` and ``detection/soft_alarm.py``.
+
+Why a surge incident for the soft alarm: its surge is mostly UNFLAGGED mentions,
+which no incident holds, so raising whichever incident holds the window's few
+flagged ones puts the warning on a bystander (an ordinary complaint of the same
+hour) while the matter itself has no incident at all. The soft alarm instead
+gathers the window's mentions riskier than the brand's usual one into one incident
+and warns on that; while an incident in the window is already at warning or above,
+the surge is covered and nothing new is raised (one episode, one alert).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from db.models import Incident, Mention, Post
+from monitor.detection.severity import Evidence
+from monitor.detection.soft_alarm import TONE
+
+GROWN = ("warning", "crisis")
+SURGE = "brand surge (soft alarm)"
+
+
+def _window(s: Session, brand_id: int, hours: int, now: datetime) -> list[tuple[Mention, Post]]:
+    since = now - timedelta(hours=hours)
+    return list(s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
+                       .where(Mention.brand_id == brand_id, Post.fetched_at > since,
+                              Post.fetched_at <= now).order_by(Post.fetched_at)).all())
+
+
+def flagged_target(s: Session, brand_id: int, hours: int, now: datetime
+                   ) -> tuple[Incident, Counter[int], list[Evidence]] | None:
+    """The incident holding most flagged mentions of the last ``hours`` (ties: the
+    riskier, then the newer), the per-incident counts, and its evidence."""
+    rows = [(m, p) for m, p in _window(s, brand_id, hours, now)
+            if m.flagged and m.incident_id is not None]
+    counts, risk = Counter(m.incident_id for m, _ in rows), Counter()
+    for m, _ in rows:
+        risk[m.incident_id] += m.risk
+    if not counts:
+        return None
+    top = max(counts, key=lambda i: (counts[i], risk[i], i))
+    evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in rows
+                if m.incident_id == top]
+    return s.get(Incident, top), counts, evidence
+
+
+def surge_target(s: Session, brand_id: int, hours: int, unit: float, now: datetime
+                 ) -> tuple[Incident, Counter[int], list[Evidence]] | None:
+    """The incident a soft alarm warns on: None when an incident holding the window's
+    risky mentions is already at warning or above; else a new incident holding the
+    window's mentions at least ``TONE`` times as risky as ``unit`` (the brand's usual
+    mention) that no incident holds yet (bystanders of ordinary risk stay out), or,
+    when there are none, the flagged target."""
+    rows = [(m, p) for m, p in _window(s, brand_id, hours, now) if m.risk >= TONE * unit]
+    counts = Counter(m.incident_id for m, _ in rows if m.incident_id is not None)
+    held = [s.get(Incident, i) for i in counts]
+    if any(i.severity in GROWN and i.merged_into is None for i in held):
+        return None
+    loose = [(m, p) for m, p in rows if m.incident_id is None]
+    if not loose:
+        return flagged_target(s, brand_id, hours, now)
+    first = loose[0][1]
+    inc = Incident(brand_id=brand_id, opened_at=first.fetched_at,
+                   last_seen_at=max(p.fetched_at for _, p in loose),
+                   title=f"Surge: {(first.title or first.text).strip()}"[:120],
+                   mention_count=len(loose),
+                   source_ids=sorted({p.source_id for _, p in loose}))
+    s.add(inc)
+    s.flush()
+    for m, _ in loose:
+        m.incident_id, m.grouped_by = inc.id, SURGE
+        s.add(m)
+    counts[inc.id] = len(loose)
+    evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in loose]
+    return inc, counts, evidence
