@@ -59,11 +59,10 @@ from crawlers.mastodon_sse import (
 from crawlers.pipelines.store import store_result
 from crawlers.pipelines.stream_store import (
     CONNECTED,
-    RECONNECTING,
     STOPPED,
     record_stream_state,
 )
-from crawlers.streams import USER_AGENT, StreamOptions
+from crawlers.streams import USER_AGENT, StreamOptions, reconnecting
 from db.engine import read_session, session
 from db.models import Source, utcnow
 
@@ -93,20 +92,8 @@ class MastodonStreamConsumer:
         return {"Authorization": f"Bearer {self.token}", "User-Agent": USER_AGENT}
 
     async def run(self) -> None:
-        failures = 0
         try:
-            while True:
-                error = await self._connection()
-                if error is None:
-                    failures = 0
-                    error = "the server closed the stream"
-                failures += 1
-                wait = min(self.options.max_backoff_s,
-                           self.options.backoff_s * 2 ** (failures - 1))
-                log.warning("source #%s: %s; reconnecting in %g s", self.source_id, error, wait)
-                record_stream_state(self.engine, self.source_id, RECONNECTING,
-                                    f"{error}; reconnecting in {wait:g} s")
-                await asyncio.sleep(wait)
+            await reconnecting(self._connection, self.engine, self.source_id, self.options)
         finally:
             record_stream_state(self.engine, self.source_id, STOPPED)
 

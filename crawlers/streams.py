@@ -54,6 +54,29 @@ class StreamOptions:
     open_timeout_s: float = 10.0
 
 
+async def reconnecting(connection: Callable[[], Awaitable[str | None]], engine: Engine,
+                       source_id: int, options: StreamOptions, *,
+                       before: Callable[[], Awaitable[object]] | None = None) -> None:
+    """Run ``connection()`` until cancelled: it returns an error, or None when the
+    server closed a stream that had worked (the backoff starts again). Each wait
+    doubles up to ``max_backoff_s`` and shows on the source's health. Shared by the
+    Jetstream and Mastodon consumers, which differ only in what one connection reads."""
+    failures = 0
+    while True:
+        if before is not None:
+            await before()
+        error = await connection()
+        if error is None:
+            failures = 0
+            error = "the server closed the stream"
+        failures += 1
+        wait = min(options.max_backoff_s, options.backoff_s * 2 ** (failures - 1))
+        log.warning("source #%s: %s; reconnecting in %g s", source_id, error, wait)
+        record_stream_state(engine, source_id, RECONNECTING,
+                            f"{error}; reconnecting in {wait:g} s")
+        await asyncio.sleep(wait)
+
+
 @dataclass
 class JetstreamConsumer:
     """Reads one source's stream until cancelled. ``on_stored(new_posts)`` is called
@@ -75,22 +98,9 @@ class JetstreamConsumer:
     async def run(self) -> None:
         """Connect, read, and on any failure wait and reconnect from the stored
         cursor; on cancellation commit what was read and say ``stopped``."""
-        failures = 0
         try:
-            while True:
-                if self.backfill is not None:
-                    await self.backfill()
-                error = await self._connection()
-                if error is None:
-                    failures = 0
-                    error = "the server closed the stream"
-                failures += 1
-                wait = min(self.options.max_backoff_s,
-                           self.options.backoff_s * 2 ** (failures - 1))
-                log.warning("source #%s: %s; reconnecting in %g s", self.source_id, error, wait)
-                record_stream_state(self.engine, self.source_id, RECONNECTING,
-                                    f"{error}; reconnecting in {wait:g} s")
-                await asyncio.sleep(wait)
+            await reconnecting(self._connection, self.engine, self.source_id, self.options,
+                               before=self.backfill)
         finally:
             self._flush_quietly()
             record_stream_state(self.engine, self.source_id, STOPPED)
