@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlsplit
 
 from crawlers.items import PostItem, ThreadRef
 from crawlers.jetstream import POST, parse_time, post_url
+from crawlers.options import known_options
 from db.messages import said
 
 KEYS = ("handle", "app_password_env", "appview", "pds", "backfill_hours")
@@ -78,13 +79,7 @@ def _base(value: object, key: str, default: str) -> str:
 def parse_options(rules: dict | None) -> BlueskyOptions:
     """The source's options, or ``ValueError("key: what is wrong")``. Back-fill is
     asked for by ``handle``; only then is ``app_password_env`` required."""
-    rules = rules or {}
-    if not isinstance(rules, dict):
-        raise ValueError(said("rules: expected a mapping such as {handle: acme.bsky.social}"))
-    unknown = sorted(set(rules) - set(KEYS))
-    if unknown:
-        raise ValueError(said("%(key)s: unknown key for kind bluesky (use %(all)s)",
-                              key=unknown[0], all=", ".join(KEYS)))
+    rules = known_options(rules, "bluesky", KEYS, "{handle: acme.bsky.social}")
     handle, env = rules.get("handle"), rules.get("app_password_env")
     if handle is not None and (not isinstance(handle, str) or not _HANDLE.match(handle)):
         raise ValueError(said("handle: %(value)r is not a Bluesky handle such as "

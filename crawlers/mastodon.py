@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
+from crawlers.options import known_options
 from db.messages import either, said
 
 TIMELINES = ("local", "federated")
@@ -86,13 +87,7 @@ def _strings(value: object, key: str) -> tuple[str, ...]:
 
 def parse_rules(rules: dict | None) -> MastodonRules:
     """The source's options, or ``ValueError("key: what is wrong")``."""
-    rules = rules or {}
-    if not isinstance(rules, dict):
-        raise ValueError(said("rules: expected a mapping such as {hashtags: [acme]}"))
-    unknown = sorted(set(rules) - set(KEYS))
-    if unknown:
-        raise ValueError(said("%(key)s: unknown key for kind mastodon (use %(all)s)",
-                              key=unknown[0], all=", ".join(KEYS)))
+    rules = known_options(rules, "mastodon", KEYS, "{hashtags: [acme]}")
     tags = tuple(t.removeprefix("#") for t in _strings(rules.get("hashtags"), "hashtags"))
     bad = [t for t in tags if not _TAG.match(t)]
     if bad:

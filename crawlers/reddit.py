@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
 
 from crawlers.mastodon import RateLimit, Stream
+from crawlers.options import known_options
 from db.messages import said
 
 API_BASE = "https://oauth.reddit.com"
@@ -110,13 +111,7 @@ def _http_url(value: object, key: str) -> str:
 
 def parse_rules(rules: dict | None) -> RedditRules:
     """The source's options, or ``ValueError("key: what is wrong")``."""
-    rules = rules or {}
-    if not isinstance(rules, dict):
-        raise ValueError(said("rules: expected a mapping such as {subreddits: [acme]}"))
-    unknown = sorted(set(rules) - set(KEYS))
-    if unknown:
-        raise ValueError(said("%(key)s: unknown key for kind reddit (use %(all)s)",
-                              key=unknown[0], all=", ".join(KEYS)))
+    rules = known_options(rules, "reddit", KEYS, "{subreddits: [acme]}")
     subs = tuple(s.removeprefix("/").removeprefix("r/")
                  for s in _words(rules.get("subreddits"), "subreddits"))
     bad = [s for s in subs if not _SUB.match(s)]

@@ -127,8 +127,8 @@ PRODUCT_ZH: dict[str, str] = {
     # Mastodon sources (crawlers/mastodon.py)
     '%(key)s: expected a list of words, got %(value)r': '%(key)s：应为词语列表，实际是 %(value)r',
     '%(key)s: must not contain empty strings': '%(key)s：不能包含空字符串',
-    'rules: expected a mapping such as {hashtags: [acme]}': 'rules：应为映射，例如 {hashtags: [acme]}',
-    '%(key)s: unknown key for kind mastodon (use %(all)s)': '%(key)s：mastodon 类型没有这个键（可用：%(all)s）',
+    'rules: expected a mapping such as %(example)s': 'rules：应为映射，例如 %(example)s',
+    '%(key)s: unknown key for kind %(kind)s (use %(all)s)': '%(key)s：%(kind)s 类型没有这个键（可用：%(all)s）',
     'hashtags: %(tag)r is not a hashtag (letters, digits and _ only, without spaces)':
         'hashtags：%(tag)r 不是话题标签（只能有字母、数字和 _，不能有空格）',
     'timeline: %(value)r is not one of %(all)s': 'timeline：%(value)r 不是 %(all)s 之一',
@@ -149,8 +149,6 @@ PRODUCT_ZH: dict[str, str] = {
     '%(key)s: %(value)r is not an environment variable name such as REDDIT_CLIENT_ID':
         '%(key)s：%(value)r 不是环境变量名（如 REDDIT_CLIENT_ID）',
     '%(key)s: %(value)r is not an http(s) URL with a host': '%(key)s：%(value)r 不是带主机的 http(s) URL',
-    'rules: expected a mapping such as {subreddits: [acme]}': 'rules：应为映射，例如 {subreddits: [acme]}',
-    '%(key)s: unknown key for kind reddit (use %(all)s)': '%(key)s：reddit 类型没有这个键（可用：%(all)s）',
     'subreddits: %(name)r is not a subreddit name (2 to 21 letters, digits or _)':
         'subreddits：%(name)r 不是子版块名称（2 到 21 个字母、数字或 _）',
     'comments: true or false (got %(value)r)': 'comments：应为 true 或 false（收到 %(value)r）',
@@ -173,8 +171,6 @@ PRODUCT_ZH: dict[str, str] = {
     "url: %(url)r: give the API's address only, such as %(base)s": 'url：%(url)r：只填 API 的地址，如 %(base)s',
     # Bluesky sources (crawlers/bluesky.py)
     '%(key)s: %(value)r is not a service address such as %(default)s': '%(key)s：%(value)r 不是服务地址（如 %(default)s）',
-    'rules: expected a mapping such as {handle: acme.bsky.social}': 'rules：应为映射，例如 {handle: acme.bsky.social}',
-    '%(key)s: unknown key for kind bluesky (use %(all)s)': '%(key)s：bluesky 类型没有这个键（可用：%(all)s）',
     'handle: %(value)r is not a Bluesky handle such as acme.bsky.social':
         'handle：%(value)r 不是 Bluesky 账号（如 acme.bsky.social）',
     'app_password_env: %(value)r is not an environment variable name such as BSKY_APP_PASSWORD':
