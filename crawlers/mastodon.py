@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
-from crawlers.options import known_options
+from crawlers.options import known_options, word_list
 from db.messages import either, said
 
 TIMELINES = ("local", "federated")
@@ -71,24 +71,10 @@ class Stream:
     search: bool = False
 
 
-def _strings(value: object, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(said("%(key)s: expected a list of words, got %(value)r", key=key,
-                              value=value))
-    items = tuple(v.strip() for v in value)
-    if any(not v for v in items):
-        raise ValueError(said("%(key)s: must not contain empty strings", key=key))
-    return items
-
-
 def parse_rules(rules: dict | None) -> MastodonRules:
     """The source's options, or ``ValueError("key: what is wrong")``."""
     rules = known_options(rules, "mastodon", KEYS, "{hashtags: [acme]}")
-    tags = tuple(t.removeprefix("#") for t in _strings(rules.get("hashtags"), "hashtags"))
+    tags = tuple(t.removeprefix("#") for t in word_list(rules.get("hashtags"), "hashtags"))
     bad = [t for t in tags if not _TAG.match(t)]
     if bad:
         raise ValueError(said("hashtags: %(tag)r is not a hashtag (letters, digits and _ "
@@ -97,7 +83,7 @@ def parse_rules(rules: dict | None) -> MastodonRules:
     if timeline is not None and timeline not in TIMELINES:
         raise ValueError(said("timeline: %(value)r is not one of %(all)s", value=timeline,
                               all=either(TIMELINES)))
-    search = _strings(rules.get("search"), "search")
+    search = word_list(rules.get("search"), "search")
     token_env = rules.get("token_env")
     if token_env is not None and (not isinstance(token_env, str) or not _ENV.match(token_env)):
         raise ValueError(said("token_env: %(value)r is not an environment variable name "
@@ -223,6 +209,17 @@ def _moment(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def picked_headers(headers: object, names: tuple[bytes, ...]) -> dict[str, str]:
+    """The named headers of a Scrapy response's ``headers``, lower-cased, each cut
+    to 100 characters (instances and Reddit announce their budgets this way)."""
+    out = {}
+    for name in names:
+        value = headers.get(name)
+        if value:
+            out[name.decode().lower()] = value.decode("latin-1")[:100]
+    return out
 
 
 def rate_limit(headers: dict[str, str | None]) -> RateLimit:

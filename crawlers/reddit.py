@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
 
 from crawlers.mastodon import RateLimit, Stream
-from crawlers.options import known_options
+from crawlers.options import known_options, word_list
 from db.messages import said
 
 API_BASE = "https://oauth.reddit.com"
@@ -79,18 +79,7 @@ class RedditRules:
 
 
 def _words(value: object, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(said("%(key)s: expected a list of words, got %(value)r", key=key,
-                               value=value))
-    items = tuple(" ".join(v.split()) for v in value)
-    if any(not v or len(v) > 512 for v in items):
-        raise ValueError(said("%(key)s: must not contain empty strings (or over 512 characters)",
-                               key=key))
-    return items
+    return word_list(value, key, max_len=512, collapse=True)
 
 
 def _env(rules: dict, key: str) -> str | None:

@@ -145,7 +145,7 @@ PRODUCT_ZH: dict[str, str] = {
     'page: a mastodon source reads streams; leave page unset': 'page：mastodon 来源读取的是信息流；请不要设置 page',
     'url: %(problem)s': 'url：%(problem)s',
     # Reddit sources (crawlers/reddit.py)
-    '%(key)s: must not contain empty strings (or over 512 characters)': '%(key)s：不能包含空字符串（或超过 512 个字符的词）',
+    '%(key)s: must not contain empty strings (or over %(n)s characters)': '%(key)s：不能包含空字符串（或超过 %(n)s 个字符的词）',
     '%(key)s: %(value)r is not an environment variable name such as REDDIT_CLIENT_ID':
         '%(key)s：%(value)r 不是环境变量名（如 REDDIT_CLIENT_ID）',
     '%(key)s: %(value)r is not an http(s) URL with a host': '%(key)s：%(value)r 不是带主机的 http(s) URL',

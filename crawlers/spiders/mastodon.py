@@ -32,6 +32,7 @@ from crawlers.mastodon import (
     context_url,
     newest,
     parse_rules,
+    picked_headers,
     rate_limit,
     status_url,
     stream_url,
@@ -46,12 +47,8 @@ KIND = "mastodon"
 
 def headers_of(response: Response) -> dict[str, str]:
     """The rate-limit headers of a response, lower-cased."""
-    out = {}
-    for name in (b"X-RateLimit-Limit", b"X-RateLimit-Remaining", b"X-RateLimit-Reset"):
-        value = response.headers.get(name)
-        if value:
-            out[name.decode().lower()] = value.decode("latin-1")[:100]
-    return out
+    return picked_headers(response.headers, (b"X-RateLimit-Limit", b"X-RateLimit-Remaining",
+                                             b"X-RateLimit-Reset"))
 
 
 def request_headers(rules: MastodonRules, environ: dict | None = None) -> tuple[dict, str | None]:

@@ -33,7 +33,7 @@ from crawlers import reddit
 from crawlers.extractors import reddit as extract
 from crawlers.extractors.mastodon import parse_body
 from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
-from crawlers.mastodon import Stream, throttle
+from crawlers.mastodon import Stream, picked_headers, throttle
 from crawlers.pipelines.store import store_result
 from db.models import Source, utcnow
 
@@ -42,12 +42,8 @@ EARLY_S = 300.0  # renew a token this long before it expires
 
 def rate_headers(response: Response) -> dict[str, str]:
     """Reddit's rate-limit headers of a response, lower-cased."""
-    out = {}
-    for name in (b"X-Ratelimit-Used", b"X-Ratelimit-Remaining", b"X-Ratelimit-Reset"):
-        value = response.headers.get(name)
-        if value:
-            out[name.decode().lower()] = value.decode("latin-1")[:100]
-    return out
+    return picked_headers(response.headers, (b"X-Ratelimit-Used", b"X-Ratelimit-Remaining",
+                                             b"X-Ratelimit-Reset"))
 
 
 def reddit_wait(response: Response | None, now: datetime, refused: bool = False
