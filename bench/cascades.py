@@ -5,7 +5,8 @@ auspol's 3,333 mostly small ones (will it reach 20 events?).
 Reads ``../shared/data/cascades`` in place (never copied; nothing fitted is saved).
 Every fitted number (constants, SEISMIC's alpha/gamma, logistic regressions) is fitted
 on training folds only and scored out-of-fold (10-fold, fixed seed), and only events
-up to each cascade's observation cutoff are passed to any model. Run:
+up to each cascade's observation cutoff are passed to any model. Issue 15's ranking
+rows (``bench/cascade_rank.py``) are scored over 8 fold seeds. Run:
 ``python -m bench.cascades``; writes ``bench/results/cascades.md``.
 """
 
