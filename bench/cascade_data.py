@@ -118,9 +118,9 @@ def rel_errors(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.abs(pred - truth) / truth
 
 
-def folds(n: int, labels: np.ndarray | None = None) -> np.ndarray:
+def folds(n: int, labels: np.ndarray | None = None, seed: int = SEED) -> np.ndarray:
     """Fold number per item, fixed seed; stratified when labels are given."""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     fold = np.zeros(n, dtype=int)
     groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == v)
                                                    for v in np.unique(labels)]
@@ -131,9 +131,9 @@ def folds(n: int, labels: np.ndarray | None = None) -> np.ndarray:
 
 
 def out_of_fold(n: int, fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                labels: np.ndarray | None = None) -> np.ndarray:
+                labels: np.ndarray | None = None, seed: int = SEED) -> np.ndarray:
     """``fit_predict(train_idx, test_idx)`` per fold, stitched back together."""
-    fold, out = folds(n, labels), np.zeros(n)
+    fold, out = folds(n, labels, seed), np.zeros(n)
     for f in range(FOLDS):
         train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
         out[test] = fit_predict(train, test)
