@@ -12,8 +12,10 @@ on PostgreSQL), with ``%`` and ``_`` in the query taken literally, of the query 
 another spelling of it in Chinese script (``spellings``: Traditional and
 Simplified find each other, as brand matching folds them). A trigram index
 (migration 0006, ``db/textindex.py``) finds a rare word of 3+ characters without
-reading every post: PostgreSQL's planner uses its pg_trgm indexes for ILIKE by
-itself; on SQLite ``text_matches_few`` counts the FTS5 table's candidates first,
+reading every post: PostgreSQL's planner uses its pg_trgm index by itself, for the
+condition on the post's indexed start that the query adds (``_text_clause``; since
+migration 0023 the index holds only that start); on SQLite
+``text_matches_few`` counts the FTS5 table's candidates first,
 and a rare word's few candidates are read and sorted (the LIKE still decides, so
 results are exactly what the scan would give), while a common word keeps the
 newest-first walk, which finds a page of it at once. A two-character word in a
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Engine, func, literal_column, or_
+from sqlalchemy import Engine, and_, func, literal_column, or_
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects.postgresql import array
@@ -48,6 +50,7 @@ from db.textindex import (
     FTS_TABLE,
     LONG_TOKEN,
     MIN_QUERY,
+    TRIGRAM_EXPRESSION,
     bigram_query,
 )
 from monitor.text.normalize import script_variants
@@ -192,10 +195,25 @@ def spellings(q: str) -> tuple[str, ...]:
     return tuple(script_variants(q))
 
 
-def _text_clause(q: str):  # noqa: ANN202 - SQL expression
+def _text_clause(q: str, dialect: str = "default"):  # noqa: ANN202 - SQL expression
+    """The ILIKE over title and text that decides, and on PostgreSQL, for 3+
+    characters, what its trigram index can answer (``_capped_clause``)."""
     patterns = [f"%{escape_like(v)}%" for v in spellings(q)]
-    return or_(*(column.ilike(p, escape="\\") for p in patterns
-                 for column in (Post.title, Post.text)))
+    decides = or_(*(column.ilike(p, escape="\\") for p in patterns
+                    for column in (Post.title, Post.text)))
+    if dialect == "postgresql" and all(len(v) >= MIN_QUERY for v in spellings(q)):
+        return and_(_capped_clause(patterns), decides)
+    return decides
+
+
+def _capped_clause(patterns: list[str]):  # noqa: ANN202 - SQL expression
+    """A pattern in the indexed start of title + " " + text, or the post is longer
+    (``LONG_TOKEN``): the condition PostgreSQL's trigram index (migration 0023)
+    answers. Every post the ILIKE matches meets it (a post's whole title and text
+    are in that start unless it is marked long), so it changes no result: it lets
+    the planner narrow the search to the index's candidates."""
+    capped = literal_column(TRIGRAM_EXPRESSION)
+    return or_(*(capped.ilike(p, escape="\\") for p in [*patterns, f"%{LONG_TOKEN}%"]))
 
 
 def fts_phrase(q: str) -> str:
@@ -267,10 +285,11 @@ def base_query(time_first: bool = False, text_first: bool = False) -> Select:
 
 
 def apply_filter(query: Select, f: HistoryFilter, time_first: bool = False,
-                 text_ids: Select | None = None, text_first: bool = False) -> Select:
+                 text_ids: Select | None = None, text_first: bool = False,
+                 dialect: str = "default") -> Select:
     """The filter's conditions on a ``base_query`` (same ``time_first`` and
     ``text_first``). ``text_ids``: narrow the text search to these candidate posts
-    (``text_candidates``) first."""
+    (``text_candidates``) first. ``dialect``: the engine's (``_text_clause``)."""
     hide_post, hide = _hiders(time_first, text_first)
     if f.brand and time_first:  # as a subquery, so brand stays an inner lookup
         query = query.where(hide(Mention.brand_id).in_(
@@ -298,7 +317,7 @@ def apply_filter(query: Select, f: HistoryFilter, time_first: bool = False,
     if f.q and text_ids is not None:
         query = query.where(Post.id.in_(text_ids))
     if f.q:
-        query = query.where(_text_clause(f.q))
+        query = query.where(_text_clause(f.q, dialect))
     return query
 
 
@@ -318,7 +337,7 @@ def history_query(f: HistoryFilter, *, sort: str = "time", descending: bool = Tr
     text_first = dialect == "sqlite" and indexed_text  # "+column" is SQLite's hint only
     text_ids = text_candidates(f.q, dialect) if indexed_text and f.q else None
     query = apply_filter(base_query(time_first, text_first), f, time_first, text_ids,
-                         text_first)
+                         text_first, dialect)
     if after is not None:  # "column <= v AND ..." first: an index can seek to it
         value, last_id = after
         mention_id = _unindexed(Mention.id) if time_first else Mention.id

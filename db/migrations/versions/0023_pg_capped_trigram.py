@@ -1,0 +1,70 @@
+"""PostgreSQL: one trigram index over the first 2,000 characters, as SQLite's since 0022
+
+0006's two pg_trgm GIN indexes read the whole title and the whole text: a
+20,000-character Chinese post put about 20,000 trigrams into them, 56 ms more to
+store than a 200-character one (bench/ingest.py; issue 20 asks under 10). They are
+replaced by one index over ``cw_capped(title || ' ' || text)``: the first ``CAP``
+characters, followed by the token ``LONG`` when the post is longer (the scheme of
+SQLite's table since 0022). The planner uses it only for a condition on that
+same expression, so a PostgreSQL search asks for the word OR ``LONG`` there
+besides the ILIKE over the whole columns that decides (monitor/history/search.py):
+a word beyond the indexed start is still found, by reading only the long posts.
+
+The function is created even where pg_trgm is missing (0006 then made no index):
+the search's condition names it.
+
+Revision ID: 0023
+Revises: 0022
+Create Date: 2026-12-06 19:00:00
+"""
+import importlib.util
+from pathlib import Path
+
+from alembic import op
+
+revision = '0023'
+down_revision = '0022'
+branch_labels = None
+depends_on = None
+
+CAP = 2000  # characters indexed; db.textindex.INDEXED_CHARS
+LONG = "cwlongpost"  # db.textindex.LONG_TOKEN
+INDEX = "ix_post_trgm_capped"  # db.textindex.TRIGRAM_INDEX
+
+FUNCTION = (
+    "CREATE OR REPLACE FUNCTION cw_capped(t text) RETURNS text LANGUAGE sql IMMUTABLE "
+    f"PARALLEL SAFE STRICT AS $$ SELECT left(t, {CAP}) || CASE WHEN length(t) > {CAP} "
+    f"THEN ' {LONG}' ELSE '' END $$")
+CREATE_INDEX = (f"CREATE INDEX IF NOT EXISTS {INDEX} ON post USING gin "
+                "(cw_capped(title || ' ' || text) gin_trgm_ops)")
+
+
+def _v0006():  # noqa: ANN202 - the module of migration 0006, whose definitions come back
+    path = Path(__file__).with_name("0006_post_text_index.py")
+    spec = importlib.util.spec_from_file_location("cw_migration_0006", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _has_trgm() -> bool:
+    return op.get_bind().exec_driver_sql(
+        "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").first() is not None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for name in _v0006().PG_INDEXES:
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+    op.execute(FUNCTION)
+    if _has_trgm():
+        op.execute(CREATE_INDEX)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"DROP INDEX IF EXISTS {INDEX}")
+    op.execute("DROP FUNCTION IF EXISTS cw_capped(text)")
+    _v0006()._postgres_up()  # the whole-column indexes again
