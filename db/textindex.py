@@ -14,6 +14,7 @@ so Alembic's comparison skips them.
   Since 0011 only the first ``INDEXED_CHARS`` characters, in linear time (a long
   post cost quadratic time to store); a longer post also holds ``LONG_TOKEN``, so
   a search asks for the pair OR that token and still finds a word further on.
+  Since 0023 the function lower-cases only those characters (``BIGRAM_EXPRESSION``).
   Since 0022 SQLite's trigram table too holds only the first ``INDEXED_CHARS`` of
   title and of text, and the token after the text of a longer post. Since 0023
   PostgreSQL's one pg_trgm index is over ``TRIGRAM_EXPRESSION``: the first
@@ -34,7 +35,7 @@ MIN_QUERY = 3  # characters: a trigram index cannot narrow a shorter substring
 BIGRAM_TABLE = "post_bigram"
 BIGRAM_INDEX = "ix_post_bigrams"  # PostgreSQL
 # the indexed expression as a query writes it: PostgreSQL uses the index only for it
-BIGRAM_EXPRESSION = "cw_bigrams(lower(post.title || ' ' || post.text))"
+BIGRAM_EXPRESSION = "cw_bigrams(post.title || ' ' || post.text)"  # lower() inside (0023)
 INDEXED_CHARS = 2000  # of title + " " + text (0011; 0023, trigram); of each (0022, trigram)
 LONG_TOKEN = "cwlongpost"  # in both indexes of a longer post: never a pair of non-ASCII
 _WORD_CHARS = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"})  # FTS5 unicode61 token chars

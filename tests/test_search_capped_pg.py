@@ -26,6 +26,11 @@ def _index_names(conn) -> set[str]:  # noqa: ANN001
         "SELECT indexname FROM pg_indexes WHERE tablename = 'post'")}
 
 
+def _bigram_definition(conn) -> str:  # noqa: ANN001
+    return conn.exec_driver_sql("SELECT indexdef FROM pg_indexes "
+                                "WHERE indexname = 'ix_post_bigrams'").scalar()
+
+
 def _through_index(engine, q: str) -> tuple[list[str], str]:  # noqa: ANN001
     """The titles the search's text clause finds, and its plan, with the planner
     kept off a sequential scan (the table is tiny)."""
@@ -55,6 +60,8 @@ def test_a_word_past_the_cut_is_found_through_the_capped_index(pg_url: str) -> N
                                        "FROM post").scalar()
         assert not OLD_INDEXES & _index_names(conn)  # nothing reads the whole text any more
     assert "cw_capped" in definition and "gin_trgm_ops" in definition, definition
+    with engine.connect() as conn:  # lower() inside, after the cut: not of the whole text
+        assert "lower(" not in _bigram_definition(conn), _bigram_definition(conn)
     assert indexed == INDEXED_CHARS + len(f" {LONG_TOKEN}")
 
 
@@ -67,6 +74,10 @@ def test_migration_0023_downgrades_to_the_whole_column_indexes(pg_url: str) -> N
     with engine.connect() as conn:
         assert OLD_INDEXES <= _index_names(conn) and TRIGRAM_INDEX not in _index_names(conn)
         assert conn.exec_driver_sql("SELECT to_regproc('cw_capped')").scalar() is None
+        assert "cw_bigrams(lower(" in _bigram_definition(conn)  # 0011's, over lower(...)
+        language = conn.exec_driver_sql("SELECT l.lanname FROM pg_proc p JOIN pg_language l "
+                                        "ON l.oid = p.prolang WHERE proname = 'cw_bigrams'")
+        assert language.scalar() == "sql"
     command.upgrade(cfg, "head")
     cfg.attributes["connection"].commit()
     titles, plan = _through_index(engine, "arbitration")
