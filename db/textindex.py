@@ -18,8 +18,8 @@ so Alembic's comparison skips them.
   Since 0022 SQLite's trigram table too holds only the first ``INDEXED_CHARS`` of
   title and of text, and the token after the text of a longer post. Since 0023
   PostgreSQL's one pg_trgm index is over ``TRIGRAM_EXPRESSION``: the first
-  ``INDEXED_CHARS`` of title + " " + text, and the token when longer; its planner
-  uses it only for a condition on that expression, so the search says it."""
+  ``INDEXED_CHARS`` of title + ``SEPARATOR`` + text, and the token when longer; its
+  planner uses it only for a condition on that expression, so the search says it."""
 
 from __future__ import annotations
 
@@ -28,15 +28,17 @@ import unicodedata
 FTS_TABLE = "post_fts"
 TRIGRAM_INDEX = "ix_post_trgm_capped"  # PostgreSQL, since 0023
 TRIGRAM_INDEXES = frozenset({"ix_post_title_trgm", "ix_post_text_trgm", TRIGRAM_INDEX})
-# the indexed expression as a query writes it (cw_capped: migration 0023)
-TRIGRAM_EXPRESSION = "cw_capped(post.title || ' ' || post.text)"
+# the indexed expression as a query writes it (cw_capped: migration 0023); title and
+# text joined by SEPARATOR, which no search holds, so a match is within one of them
+TRIGRAM_EXPRESSION = "cw_capped(post.title || chr(1) || post.text)"
+SEPARATOR = "\x01"  # also before LONG_TOKEN in it
 MIN_QUERY = 3  # characters: a trigram index cannot narrow a shorter substring
 
 BIGRAM_TABLE = "post_bigram"
 BIGRAM_INDEX = "ix_post_bigrams"  # PostgreSQL
 # the indexed expression as a query writes it: PostgreSQL uses the index only for it
 BIGRAM_EXPRESSION = "cw_bigrams(post.title || ' ' || post.text)"  # lower() inside (0023)
-INDEXED_CHARS = 2000  # of title + " " + text (0011; 0023, trigram); of each (0022, trigram)
+INDEXED_CHARS = 2000  # of title and text joined (0011; 0023, trigram); of each (0022, trigram)
 LONG_TOKEN = "cwlongpost"  # in both indexes of a longer post: never a pair of non-ASCII
 _WORD_CHARS = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"})  # FTS5 unicode61 token chars
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from db.engine import open_database
 from db.models import Post
-from db.textindex import INDEXED_CHARS, LONG_TOKEN, TRIGRAM_INDEX
+from db.textindex import INDEXED_CHARS, LONG_TOKEN, SEPARATOR, TRIGRAM_INDEX
 from monitor.history import search as history
 from tests.test_search_index import _alembic, _long_posts
 
@@ -49,20 +49,22 @@ def test_a_word_past_the_cut_is_found_through_the_capped_index(pg_url: str) -> N
     _long_posts(engine)  # 20,000 Chinese characters; "arbitration" only at the end of one
     for q, expected in (("arbitration", ["Acme 长帖 latin"]),  # only past the cut
                         ("长帖 l", ["Acme 长帖 late", "Acme 长帖 latin"]),  # in the start
-                        ("ACME SHORT", ["Acme short"]), ("zzz-nothing", [])):
+                        ("ACME SHORT", ["Acme short"]), ("zzz-nothing", []),
+                        ("short 起诉", []),  # not across title and text
+                        (LONG_TOKEN, [])):  # nor the long posts' mark
         titles, plan = _through_index(engine, q)
         assert titles == expected, q
         assert TRIGRAM_INDEX in plan and "Seq Scan" not in plan, plan
     with engine.connect() as conn:
         definition = conn.exec_driver_sql(
             "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (TRIGRAM_INDEX,)).scalar()
-        indexed = conn.exec_driver_sql("SELECT max(length(cw_capped(title || ' ' || text))) "
+        indexed = conn.exec_driver_sql("SELECT max(length(cw_capped(title || chr(1) || text))) "
                                        "FROM post").scalar()
         assert not OLD_INDEXES & _index_names(conn)  # nothing reads the whole text any more
     assert "cw_capped" in definition and "gin_trgm_ops" in definition, definition
     with engine.connect() as conn:  # lower() inside, after the cut: not of the whole text
         assert "lower(" not in _bigram_definition(conn), _bigram_definition(conn)
-    assert indexed == INDEXED_CHARS + len(f" {LONG_TOKEN}")
+    assert indexed == INDEXED_CHARS + len(SEPARATOR + LONG_TOKEN)
 
 
 def test_migration_0023_downgrades_to_the_whole_column_indexes(pg_url: str) -> None:

@@ -12,9 +12,8 @@ on PostgreSQL), with ``%`` and ``_`` in the query taken literally, of the query 
 another spelling of it in Chinese script (``spellings``: Traditional and
 Simplified find each other, as brand matching folds them). A trigram index
 (migration 0006, ``db/textindex.py``) finds a rare word of 3+ characters without
-reading every post: PostgreSQL's planner uses its pg_trgm index by itself, for the
-condition on the post's indexed start that the query adds (``_text_clause``; since
-migration 0023 the index holds only that start); on SQLite
+reading every post: PostgreSQL's planner uses its pg_trgm index (of a post's start
+since migration 0023, ``_capped_clause``) by itself; on SQLite
 ``text_matches_few`` counts the FTS5 table's candidates first,
 and a rare word's few candidates are read and sorted (the LIKE still decides, so
 results are exactly what the scan would give), while a common word keeps the
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Engine, and_, func, literal_column, or_
+from sqlalchemy import Engine, and_, func, literal_column, not_, or_
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.dialects.postgresql import array
@@ -50,6 +49,7 @@ from db.textindex import (
     FTS_TABLE,
     LONG_TOKEN,
     MIN_QUERY,
+    SEPARATOR,
     TRIGRAM_EXPRESSION,
     bigram_query,
 )
@@ -196,24 +196,26 @@ def spellings(q: str) -> tuple[str, ...]:
 
 
 def _text_clause(q: str, dialect: str = "default"):  # noqa: ANN202 - SQL expression
-    """The ILIKE over title and text that decides, and on PostgreSQL, for 3+
-    characters, what its trigram index can answer (``_capped_clause``)."""
+    """The ILIKE over title and text (on PostgreSQL, 3+ characters: ``_capped_clause``)."""
     patterns = [f"%{escape_like(v)}%" for v in spellings(q)]
     decides = or_(*(column.ilike(p, escape="\\") for p in patterns
                     for column in (Post.title, Post.text)))
-    if dialect == "postgresql" and all(len(v) >= MIN_QUERY for v in spellings(q)):
-        return and_(_capped_clause(patterns), decides)
+    if dialect == "postgresql" and all(len(v) >= MIN_QUERY and SEPARATOR not in v
+                                       for v in spellings(q)):
+        return _capped_clause(patterns, decides)
     return decides
 
 
-def _capped_clause(patterns: list[str]):  # noqa: ANN202 - SQL expression
-    """A pattern in the indexed start of title + " " + text, or the post is longer
-    (``LONG_TOKEN``): the condition PostgreSQL's trigram index (migration 0023)
-    answers. Every post the ILIKE matches meets it (a post's whole title and text
-    are in that start unless it is marked long), so it changes no result: it lets
-    the planner narrow the search to the index's candidates."""
+def _capped_clause(patterns: list[str], decides: ColumnElement):  # noqa: ANN202
+    """``decides`` as PostgreSQL's trigram index (migration 0023) can answer it: a post
+    not marked long is whole in ``TRIGRAM_EXPRESSION``, title and text joined by a
+    character no pattern holds, so a pattern matches there exactly when it matches
+    title or text; ``decides`` decides a post marked long (few). Not ``AND decides``:
+    the planner counted the condition twice and read every post of a common word."""
     capped = literal_column(TRIGRAM_EXPRESSION)
-    return or_(*(capped.ilike(p, escape="\\") for p in [*patterns, f"%{LONG_TOKEN}%"]))
+    long_post = capped.ilike(f"%{SEPARATOR}{LONG_TOKEN}%")
+    in_start = or_(*(capped.ilike(p, escape="\\") for p in patterns))
+    return or_(and_(in_start, not_(long_post)), and_(long_post, decides))
 
 
 def fts_phrase(q: str) -> str:

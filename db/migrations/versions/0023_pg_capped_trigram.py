@@ -4,12 +4,14 @@ and a faster bigram function
 0006's two pg_trgm GIN indexes read the whole title and the whole text: a
 20,000-character Chinese post put about 20,000 trigrams into them, 56 ms more to
 store than a 200-character one (bench/ingest.py; issue 20 asks under 10). They are
-replaced by one index over ``cw_capped(title || ' ' || text)``: the first ``CAP``
-characters, followed by the token ``LONG`` when the post is longer (the scheme of
-SQLite's table since 0022). The planner uses it only for a condition on that
-same expression, so a PostgreSQL search asks for the word OR ``LONG`` there
-besides the ILIKE over the whole columns that decides (monitor/history/search.py):
-a word beyond the indexed start is still found, by reading only the long posts.
+replaced by one index over ``cw_capped(title || chr(1) || text)``: the first ``CAP``
+characters, followed by chr(1) and the token ``LONG`` when the post is longer (the
+scheme of SQLite's table since 0022). The planner uses it only for a condition on
+that same expression, so a PostgreSQL search says it (monitor/history/search.py):
+a post not marked long matches when the word is in that expression (chr(1), which
+no query holds, keeps a match within title or within text), a post marked long
+when the ILIKE over its whole columns does. A word beyond the indexed start is
+still found, by reading only the long posts.
 
 The bigram index (0011) cost about as much again for a long post: its function
 took the pairs of the first 2,000 characters through a window, a regular
@@ -39,12 +41,12 @@ CAP = 2000  # characters indexed; db.textindex.INDEXED_CHARS
 LONG = "cwlongpost"  # db.textindex.LONG_TOKEN
 INDEX = "ix_post_trgm_capped"  # db.textindex.TRIGRAM_INDEX
 
-FUNCTION = (
+FUNCTION = (  # chr(1): db.textindex.SEPARATOR
     "CREATE OR REPLACE FUNCTION cw_capped(t text) RETURNS text LANGUAGE sql IMMUTABLE "
     f"PARALLEL SAFE STRICT AS $$ SELECT left(t, {CAP}) || CASE WHEN length(t) > {CAP} "
-    f"THEN ' {LONG}' ELSE '' END $$")
+    f"THEN chr(1) || '{LONG}' ELSE '' END $$")
 CREATE_INDEX = (f"CREATE INDEX IF NOT EXISTS {INDEX} ON post USING gin "
-                "(cw_capped(title || ' ' || text) gin_trgm_ops)")
+                "(cw_capped(title || chr(1) || text) gin_trgm_ops)")
 # 0011's pairs (duplicates left to GIN, which drops them), each character zipped with
 # the next, lower-cased after the cut: 19-22 ms for 0011's function on 2,000 Chinese
 # characters, 2-7 ms for this one (median of 21 calls, machine loaded)
