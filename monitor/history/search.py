@@ -215,7 +215,7 @@ def _capped_clause(patterns: list[str], decides: ColumnElement):  # noqa: ANN202
     capped = literal_column(TRIGRAM_EXPRESSION)
     long_post = capped.ilike(f"%{SEPARATOR}{LONG_TOKEN}%")
     in_start = or_(*(capped.ilike(p, escape="\\") for p in patterns))
-    return or_(and_(in_start, not_(long_post)), and_(long_post, decides))
+    return or_(and_(not_(long_post), in_start), and_(long_post, decides))
 
 
 def fts_phrase(q: str) -> str:
