@@ -4,7 +4,8 @@ which queries each can narrow, and which schema objects are not in ``db.models``
 so Alembic's comparison skips them.
 
 - Trigram (0006), for queries of 3+ characters: on SQLite an FTS5 table with the
-  trigram tokenizer (``post_fts``); on PostgreSQL two pg_trgm GIN indexes.
+  trigram tokenizer (``post_fts``); on PostgreSQL two pg_trgm GIN indexes, one
+  since 0023 (below).
 - Bigram (0007), for two-character words in scripts without spaces (退款, 仲裁,
   起诉: most Chinese words are two characters, too short for a trigram): the
   pairs of adjacent non-ASCII characters of title + text. On SQLite an FTS5 table
@@ -13,23 +14,31 @@ so Alembic's comparison skips them.
   Since 0011 only the first ``INDEXED_CHARS`` characters, in linear time (a long
   post cost quadratic time to store); a longer post also holds ``LONG_TOKEN``, so
   a search asks for the pair OR that token and still finds a word further on.
+  Since 0023 the function lower-cases only those characters (``BIGRAM_EXPRESSION``).
   Since 0022 SQLite's trigram table too holds only the first ``INDEXED_CHARS`` of
-  title and of text, and the token after the text of a longer post (PostgreSQL's
-  pg_trgm indexes still read whole columns)."""
+  title and of text, and the token after the text of a longer post. Since 0023
+  PostgreSQL's one pg_trgm index is over ``TRIGRAM_EXPRESSION``: the first
+  ``INDEXED_CHARS`` of title + ``SEPARATOR`` + text, and the token when longer; its
+  planner uses it only for a condition on that expression, so the search says it."""
 
 from __future__ import annotations
 
 import unicodedata
 
 FTS_TABLE = "post_fts"
-TRIGRAM_INDEXES = frozenset({"ix_post_title_trgm", "ix_post_text_trgm"})
+TRIGRAM_INDEX = "ix_post_trgm_capped"  # PostgreSQL, since 0023
+TRIGRAM_INDEXES = frozenset({"ix_post_title_trgm", "ix_post_text_trgm", TRIGRAM_INDEX})
+# the indexed expression as a query writes it (cw_capped: migration 0023); title and
+# text joined by SEPARATOR, which no search holds, so a match is within one of them
+TRIGRAM_EXPRESSION = "cw_capped(post.title || chr(1) || post.text)"
+SEPARATOR = "\x01"  # also before LONG_TOKEN in it
 MIN_QUERY = 3  # characters: a trigram index cannot narrow a shorter substring
 
 BIGRAM_TABLE = "post_bigram"
 BIGRAM_INDEX = "ix_post_bigrams"  # PostgreSQL
 # the indexed expression as a query writes it: PostgreSQL uses the index only for it
-BIGRAM_EXPRESSION = "cw_bigrams(lower(post.title || ' ' || post.text))"
-INDEXED_CHARS = 2000  # of title + " " + text (migration 0011); of each (0022, trigram)
+BIGRAM_EXPRESSION = "cw_bigrams(post.title || ' ' || post.text)"  # lower() inside (0023)
+INDEXED_CHARS = 2000  # of title and text joined (0011; 0023, trigram); of each (0022, trigram)
 LONG_TOKEN = "cwlongpost"  # in both indexes of a longer post: never a pair of non-ASCII
 _WORD_CHARS = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"})  # FTS5 unicode61 token chars
 
