@@ -28,6 +28,7 @@ from scipy import optimize, sparse
 from monitor.scoring import hashing as hx
 from monitor.scoring.files import read_labelled_csv as read_labelled_csv  # re-exported
 from monitor.scoring.files import write_atomically
+from monitor.scoring.lexicon_features import lexicon_names
 from monitor.scoring.metrics import Metrics, auc_and_f1, sigmoid
 from monitor.text.normalize import normalize
 
@@ -42,7 +43,7 @@ HASHING = "mix64"
 # Per-kind crc32 seeds: crc32(gram, crc32(prefix)) == crc32(prefix + gram), so each
 # kind of gram hashes as if prefixed, without building the prefixed string.
 _SEED = {kind: zlib.crc32(f"{kind}:".encode())
-         for kind in ("c1", "c2", "c3", "w1", "w2", "ch", "vd")}
+         for kind in ("c1", "c2", "c3", "w1", "w2", "ch", "vd", "vl")}
 # Chinese: anything but word characters and sentence punctuation (emoji, symbols,
 # whitespace) becomes one space; emoji-only text therefore has no features.
 _ZH_DROP = re.compile(r"[^\w!?,.;:~。、…]+")
@@ -59,7 +60,8 @@ EN_CHAR_GRAMS = (3, 5)  # char n-grams inside words: catch misspellings and infl
 DEFAULT_L2 = {"zh": 1.0, "en": 10.0}
 DEFAULT_EXTRAS: dict[str, tuple[str, ...]] = {"zh": (), "en": ("vader",)}
 DEFAULT_NB = {"zh": False, "en": True}  # NB scaling: +0.004 AUC on en, -0.004 on zh (CV)
-EXTRAS = frozenset({"vader"})
+# vlex: VADER's lexicon only (lexicon_features.py); c4: Chinese character 4-grams too
+EXTRAS = frozenset({"vader", "vlex", "c4"})
 
 
 
@@ -79,6 +81,7 @@ def _zh_grams(text: str, mask: int) -> list[int]:
 
 _ZH_SIZES = (1, 2, 3)
 _ZH_SEED = hx.seed("zh")
+_C4_SEED = hx.seed("c4")
 
 
 def _zh_grams64(text: str, mask: int) -> np.ndarray:
@@ -196,7 +199,20 @@ def _unique(text: str, language: str, bits: int, extras: tuple[str, ...] = (),
     if "vader" in extras:
         grams = np.concatenate([grams, np.array(_vader_grams(text, (1 << bits) - 1),
                                                 dtype=np.int64)])
+    if "c4" in extras and language == "zh" and hashing == "mix64":
+        points = hx.code_points(_ZH_DROP.sub(" ", norm[:MAX_CHARS]))
+        four = hx.char_gram_hashes(points, (4,), _C4_SEED) & np.uint64((1 << bits) - 1)
+        grams = np.concatenate([grams, four.astype(np.int64)])
+    if "vlex" in extras:
+        grams = np.concatenate([grams, _lexicon_grams(norm[:MAX_CHARS], (1 << bits) - 1)])
     return hx.distinct(grams)
+
+
+def _lexicon_grams(norm: str, mask: int) -> np.ndarray:
+    """The ``vlex`` extra: VADER's lexicon looked up per token (lexicon_features.py)."""
+    seed = _SEED["vl"]
+    names = lexicon_names(_en_tokens(norm), norm)
+    return np.array([zlib.crc32(n.encode(), seed) & mask for n in names], dtype=np.int64)
 
 
 # ---------------------------------------------------------------- model
