@@ -58,10 +58,9 @@ EN_CHAR_GRAMS = (3, 5)  # char n-grams inside words: catch misspellings and infl
 # whether features are Naive-Bayes scaled
 # (chosen by 4-fold cross-validation on training splits only; bench/scoring.py).
 DEFAULT_L2 = {"zh": 1.0, "en": 10.0}
-DEFAULT_EXTRAS: dict[str, tuple[str, ...]] = {"zh": (), "en": ("vader",)}
+DEFAULT_EXTRAS: dict[str, tuple[str, ...]] = {"zh": (), "en": ("vlex",)}
 DEFAULT_NB = {"zh": False, "en": True}  # NB scaling: +0.004 AUC on en, -0.004 on zh (CV)
-# vlex: VADER's lexicon only (lexicon_features.py); c4: Chinese character 4-grams too
-EXTRAS = frozenset({"vader", "vlex", "c4"})
+EXTRAS = frozenset({"vader", "vlex"})  # vlex: VADER's lexicon only (lexicon_features.py)
 
 
 
@@ -81,7 +80,6 @@ def _zh_grams(text: str, mask: int) -> list[int]:
 
 _ZH_SIZES = (1, 2, 3)
 _ZH_SEED = hx.seed("zh")
-_C4_SEED = hx.seed("c4")
 
 
 def _zh_grams64(text: str, mask: int) -> np.ndarray:
@@ -91,9 +89,11 @@ def _zh_grams64(text: str, mask: int) -> np.ndarray:
     return (hx.char_gram_hashes(points, _ZH_SIZES, _ZH_SEED) & np.uint64(mask)).astype(np.int64)
 
 
-def _en_tokens(text: str) -> list[str]:
+@lru_cache(maxsize=8)
+def _en_tokens(text: str) -> tuple[str, ...]:
     """Word and ``!``/``?`` tokens; the few words after a negator get ``NOT_``, so
-    "not good" and "good" are different features (stopped by ``!``/``?``)."""
+    "not good" and "good" are different features (stopped by ``!``/``?``).
+    Cached for the few latest texts: the n-grams and the ``vlex`` extra both read them."""
     tokens = []
     scope = 0
     for tok in _EN_TOKEN.findall(text):
@@ -103,7 +103,7 @@ def _en_tokens(text: str) -> list[str]:
             continue
         tokens.append("NOT_" + tok if scope else tok)
         scope = NEGATION_SCOPE if tok in _NEGATORS or tok.endswith("n't") else max(scope - 1, 0)
-    return tokens
+    return tuple(tokens)
 
 
 def _en_grams(text: str, mask: int) -> list[int]:
@@ -131,7 +131,9 @@ def _en_grams64(text: str, mask: int) -> np.ndarray:
     tokens = _en_tokens(text)
     words = np.fromiter((_token_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
     parts = [words, hx.pair_hashes(words, _W2)]
-    parts += [_char_grams64(w) for w in _en_words(text)]
+    words_seen = dict.fromkeys(t[4:] if t.startswith("NOT_") else t  # = _en_words(text)
+                               for t in tokens if t[0] not in "!?")
+    parts += [_char_grams64(w) for w in words_seen]
     return (np.concatenate(parts) & np.uint64(mask)).astype(np.int64)
 
 
@@ -199,10 +201,6 @@ def _unique(text: str, language: str, bits: int, extras: tuple[str, ...] = (),
     if "vader" in extras:
         grams = np.concatenate([grams, np.array(_vader_grams(text, (1 << bits) - 1),
                                                 dtype=np.int64)])
-    if "c4" in extras and language == "zh" and hashing == "mix64":
-        points = hx.code_points(_ZH_DROP.sub(" ", norm[:MAX_CHARS]))
-        four = hx.char_gram_hashes(points, (4,), _C4_SEED) & np.uint64((1 << bits) - 1)
-        grams = np.concatenate([grams, four.astype(np.int64)])
     if "vlex" in extras:
         grams = np.concatenate([grams, _lexicon_grams(norm[:MAX_CHARS], (1 << bits) - 1)])
     return hx.distinct(grams)
