@@ -94,7 +94,7 @@ def test_targets_say_met_or_missed_and_what_was_not_run() -> None:
 
 
 def test_settings_are_described_with_the_defaults_filled_in() -> None:
-    assert describe("en", {"l2": 3.0}) == ("bits=20, l2=3.0, nb=True, extras=vader, "
+    assert describe("en", {"l2": 3.0}) == ("bits=20, l2=3.0, nb=True, extras=vlex, "
                                            "review_weight=1.0, balance=False")
     assert "extras=none," in describe("zh", {"extras": ()})
 

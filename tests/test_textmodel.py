@@ -121,17 +121,19 @@ def test_odd_text_never_crashes(en_model, text):
         assert features(text, "zh", 16).size == features(text, "en", 16).size == 0
 
 
-def test_vader_extra_judges_words_training_never_saw(en_model, tmp_path):
+@pytest.mark.parametrize("extras", [("vlex",), ("vader",)])
+def test_vader_extra_judges_words_training_never_saw(extras, tmp_path):
     """The synthetic set never says "sad" or "glad"; VADER's lexicon does, so an
-    English model with the vader extra still tells them apart."""
-    assert en_model.extras == ("vader",)
+    English model with the vlex (the default) or vader extra still tells them apart."""
+    en_model = train(*synthetic("en"), "en", bits=16, extras=extras)
+    assert train(*synthetic("en"), "en", bits=16).extras == ("vlex",)
     plain = train(*synthetic("en"), "en", bits=16, extras=())
     assert plain.probability("sad") == pytest.approx(plain.probability("glad"))
     assert en_model.probability("sad") > 0.5 > en_model.probability("glad")
     assert en_model.probability("disgusting") > 0.5 > en_model.probability("superb")
     save(en_model, tmp_path / "en.npz")
     again = load(tmp_path / "en.npz")
-    assert again.extras == ("vader",)
+    assert again.extras == extras
     assert again.probability("sad") == pytest.approx(en_model.probability("sad"))
     with pytest.raises(ValueError, match="extras"):
         train(*synthetic("en"), "en", bits=16, extras=("bert",))

@@ -94,9 +94,10 @@ def build_scorer(zh: str, en: str, data_dir: Path,
     labelled rows; with ``complaint_share`` that probability is re-read under the
     share of complaints on the user's own sources (``prior_shift``), so a thank-you
     is not "0.71 likely a complaint" because the training file was half complaints."""
-    backends = {"zh": resolve_backend(zh, "zh", data_dir),
-                "en": resolve_backend(en, "en", data_dir)}
     models = {"zh": resolve_model(zh, "zh", data_dir), "en": resolve_model(en, "en", data_dir)}
+    backends = {lang: _normalized_backend(models[lang]) if models[lang] is not None
+                else resolve_backend(name, lang, data_dir)
+                for lang, name in (("zh", zh), ("en", en))}
     fits = {lang: (m.risk_calibration, m.metrics.get("train_negative_share"))
             for lang, m in models.items() if m is not None and m.risk_calibration is not None}
 
@@ -112,3 +113,9 @@ def build_scorer(zh: str, en: str, data_dir: Path,
 
     return LexiconScorer(sentiment=lambda text, language: backends[language](text),
                          calibration=calibration)
+
+
+def _normalized_backend(model: TextModel) -> Sentiment:
+    """P(positive) from ``model`` of text ``LexiconScorer`` has already normalised:
+    the model skips normalising it a second time (a third of a long post's time)."""
+    return lambda norm: 1.0 - model.probability(norm, normalized=True)

@@ -9,6 +9,8 @@ the path, except a failed write, which re-raises its ``OSError``."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import secrets
 import tempfile
@@ -96,3 +98,51 @@ def read_utf8(path: Path) -> str:
 
 def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
+
+
+NEGATIVE_LABELS = frozenset({"1", "negative", "complaint", "neg"})
+OTHER_LABELS = frozenset({"0", "positive", "neutral", "pos", "other"})
+
+
+def read_labelled_csv(path: Path) -> tuple[list[str], list[int]]:
+    """Texts and 0/1 labels from the user format: UTF-8 CSV (BOM allowed) with a
+    header naming ``text`` and ``label``; other columns ignored, empty texts skipped.
+
+    Labels 1/negative/complaint/neg -> 1 and 0/positive/neutral/pos/other -> 0;
+    anything else is an error naming its line, so a typo never trains silently.
+    A cell may be as long as the file: a 5 MB scraped post is a post, not an error."""
+    content = read_utf8(path)
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(content) + 1))
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        return _labelled_rows(reader)
+    except csv.Error as exc:  # none known with that limit, but never a traceback
+        raise ValueError(f"line {reader.line_num}: {exc}") from None
+    finally:
+        csv.field_size_limit(limit)  # the csv module's limit is process-wide
+
+
+def _labelled_rows(reader) -> tuple[list[str], list[int]]:  # noqa: ANN001 (a csv reader)
+    header = [h.strip().casefold() for h in next(reader, [])]
+    missing = [c for c in ("text", "label") if c not in header]
+    if missing:
+        raise ValueError(f"the header needs columns text and label; missing {', '.join(missing)}")
+    ti, li = header.index("text"), header.index("label")
+    texts: list[str] = []
+    labels: list[int] = []
+    line = reader.line_num + 1
+    for row in reader:
+        text = row[ti].strip() if ti < len(row) else ""
+        if text:
+            value = row[li].strip() if li < len(row) else ""
+            key = value.casefold()
+            if key in NEGATIVE_LABELS:
+                labels.append(1)
+            elif key in OTHER_LABELS:
+                labels.append(0)
+            else:
+                raise ValueError(f"line {line}: label {value!r} is not one of 1/negative/"
+                                 "complaint/neg or 0/positive/neutral/pos/other")
+            texts.append(text)
+        line = reader.line_num + 1
+    return texts, labels

@@ -36,3 +36,8 @@ def positive_probability(text: str, language: str) -> float:
 def vader_scores(text: str) -> dict[str, float]:
     """VADER's raw polarity scores (neg, neu, pos, compound) of the start of ``text``."""
     return _vader().polarity_scores(text[:MAX_CHARS])
+
+
+def vader_lexicon() -> dict[str, float]:
+    """VADER's word and emoticon valences (-4..4), as its analyser loaded them."""
+    return _vader().lexicon

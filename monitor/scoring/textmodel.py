@@ -12,8 +12,6 @@ means the same thing in every process and on every machine.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
@@ -27,18 +25,25 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, sparse
 
-from monitor.scoring.files import read_utf8, write_atomically
+from monitor.scoring import hashing as hx
+from monitor.scoring.files import read_labelled_csv as read_labelled_csv  # re-exported
+from monitor.scoring.files import write_atomically
+from monitor.scoring.lexicon_features import lexicon_names
 from monitor.scoring.metrics import Metrics, auc_and_f1, sigmoid
 from monitor.text.normalize import normalize
 
 MAX_CHARS = 2000  # a 1 MB post says nothing more than its start, and would cost seconds
 FORMAT_VERSION = 1
 LANGUAGES = ("zh", "en")
+# How grams become bucket numbers: "crc32" (one zlib.crc32 per gram; models saved
+# before hashing.py) or "mix64" (monitor.scoring.hashing, numpy; new models).
+HASHINGS = ("crc32", "mix64")
+HASHING = "mix64"
 
 # Per-kind crc32 seeds: crc32(gram, crc32(prefix)) == crc32(prefix + gram), so each
 # kind of gram hashes as if prefixed, without building the prefixed string.
 _SEED = {kind: zlib.crc32(f"{kind}:".encode())
-         for kind in ("c1", "c2", "c3", "w1", "w2", "ch", "vd")}
+         for kind in ("c1", "c2", "c3", "w1", "w2", "ch", "vd", "vl")}
 # Chinese: anything but word characters and sentence punctuation (emoji, symbols,
 # whitespace) becomes one space; emoji-only text therefore has no features.
 _ZH_DROP = re.compile(r"[^\w!?,.;:~。、…]+")
@@ -53,12 +58,10 @@ EN_CHAR_GRAMS = (3, 5)  # char n-grams inside words: catch misspellings and infl
 # whether features are Naive-Bayes scaled
 # (chosen by 4-fold cross-validation on training splits only; bench/scoring.py).
 DEFAULT_L2 = {"zh": 1.0, "en": 10.0}
-DEFAULT_EXTRAS: dict[str, tuple[str, ...]] = {"zh": (), "en": ("vader",)}
+DEFAULT_EXTRAS: dict[str, tuple[str, ...]] = {"zh": (), "en": ("vlex",)}
 DEFAULT_NB = {"zh": False, "en": True}  # NB scaling: +0.004 AUC on en, -0.004 on zh (CV)
-EXTRAS = frozenset({"vader"})
+EXTRAS = frozenset({"vader", "vlex"})  # vlex: VADER's lexicon only (lexicon_features.py)
 
-NEGATIVE_LABELS = frozenset({"1", "negative", "complaint", "neg"})
-OTHER_LABELS = frozenset({"0", "positive", "neutral", "pos", "other"})
 
 
 # ---------------------------------------------------------------- features
@@ -75,9 +78,22 @@ def _zh_grams(text: str, mask: int) -> list[int]:
     return out
 
 
-def _en_tokens(text: str) -> list[str]:
+_ZH_SIZES = (1, 2, 3)
+_ZH_SEED = hx.seed("zh")
+
+
+def _zh_grams64(text: str, mask: int) -> np.ndarray:
+    """``_zh_grams`` hashed by ``monitor.scoring.hashing``: all of a post's grams in
+    a few numpy calls instead of a crc32 call per gram."""
+    points = hx.code_points(_ZH_DROP.sub(" ", text))
+    return (hx.char_gram_hashes(points, _ZH_SIZES, _ZH_SEED) & np.uint64(mask)).astype(np.int64)
+
+
+@lru_cache(maxsize=8)
+def _en_tokens(text: str) -> tuple[str, ...]:
     """Word and ``!``/``?`` tokens; the few words after a negator get ``NOT_``, so
-    "not good" and "good" are different features (stopped by ``!``/``?``)."""
+    "not good" and "good" are different features (stopped by ``!``/``?``).
+    Cached for the few latest texts: the n-grams and the ``vlex`` extra both read them."""
     tokens = []
     scope = 0
     for tok in _EN_TOKEN.findall(text):
@@ -87,7 +103,7 @@ def _en_tokens(text: str) -> list[str]:
             continue
         tokens.append("NOT_" + tok if scope else tok)
         scope = NEGATION_SCOPE if tok in _NEGATORS or tok.endswith("n't") else max(scope - 1, 0)
-    return tokens
+    return tuple(tokens)
 
 
 def _en_grams(text: str, mask: int) -> list[int]:
@@ -96,10 +112,39 @@ def _en_grams(text: str, mask: int) -> list[int]:
     out = [zlib.crc32(t.encode(), w1) & mask for t in tokens]
     out += [zlib.crc32(f"{a} {b}".encode(), w2) & mask
             for a, b in zip(tokens, tokens[1:], strict=False)]
-    for word in dict.fromkeys(_EN_TOKEN.findall(text)):  # ordered: same output everywhere
-        if word[0] not in "!?":
-            out += [h & mask for h in _char_grams(word)]
+    for word in _en_words(text):
+        out += [h & mask for h in _char_grams(word)]
     return out
+
+
+def _en_words(text: str) -> list[str]:
+    """Distinct words in first-seen order (the same output everywhere)."""
+    return [w for w in dict.fromkeys(_EN_TOKEN.findall(text)) if w[0] not in "!?"]
+
+
+_W2 = hx.seed("w2")
+
+
+def _en_grams64(text: str, mask: int) -> np.ndarray:
+    """``_en_grams`` with word bigrams hashed from their words' cached hashes in numpy
+    and each word's character grams cached as an array: no hashing per gram."""
+    tokens = _en_tokens(text)
+    words = np.fromiter((_token_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
+    parts = [words, hx.pair_hashes(words, _W2)]
+    words_seen = dict.fromkeys(t[4:] if t.startswith("NOT_") else t  # = _en_words(text)
+                               for t in tokens if t[0] not in "!?")
+    parts += [_char_grams64(w) for w in words_seen]
+    return (np.concatenate(parts) & np.uint64(mask)).astype(np.int64)
+
+
+@lru_cache(maxsize=200_000)
+def _token_hash(token: str) -> np.uint64:
+    return np.uint64(zlib.crc32(token.encode(), _SEED["w1"]))
+
+
+@lru_cache(maxsize=100_000)
+def _char_grams64(word: str) -> np.ndarray:
+    return np.array(_char_grams(word), dtype=np.uint64)
 
 
 @lru_cache(maxsize=100_000)
@@ -112,22 +157,29 @@ def _char_grams(word: str) -> tuple[int, ...]:
                  for i in range(len(padded) - n + 1))
 
 
-def features(text: str, language: str, bits: int) -> np.ndarray:
+def features(text: str, language: str, bits: int, hashing: str = HASHING) -> np.ndarray:
     """Hashed feature indices (int32, may repeat) of ``text`` for a model of ``2**bits``.
 
     Normalised first (NFKC, case-folded, Traditional -> Simplified) so every
     spelling of a post lands on the same features. Chinese: character 1-3-grams;
     English: word 1-2-grams with negation marks, plus character 3-5-grams inside
-    words (padded with ``<``/``>``; bytes of UTF-8, which is fine for hashing)."""
+    words (padded with ``<``/``>``; bytes of UTF-8, which is fine for hashing).
+    ``hashing`` is how grams become buckets (``HASHINGS``; a model keeps its own)."""
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; expected one of {LANGUAGES}")
-    return np.array(_grams(text, language, bits), dtype=np.int32)
+    if hashing not in HASHINGS:
+        raise ValueError(f"unknown hashing {hashing!r}; expected one of {HASHINGS}")
+    return _grams(normalize(text[:MAX_CHARS]), language, bits, hashing).astype(np.int32)
 
 
-def _grams(text: str, language: str, bits: int) -> list[int]:
-    text = normalize(text[:MAX_CHARS])[:MAX_CHARS]
+def _grams(norm: str, language: str, bits: int, hashing: str) -> np.ndarray:
+    """Bucket numbers (int64, may repeat) of already-normalised text."""
+    norm = norm[:MAX_CHARS]
     mask = (1 << bits) - 1
-    return _zh_grams(text, mask) if language == "zh" else _en_grams(text, mask)
+    if hashing == "mix64":
+        return _zh_grams64(norm, mask) if language == "zh" else _en_grams64(norm, mask)
+    grams = _zh_grams(norm, mask) if language == "zh" else _en_grams(norm, mask)
+    return np.array(grams, dtype=np.int64)
 
 
 def _vader_grams(text: str, mask: int) -> list[int]:
@@ -141,12 +193,24 @@ def _vader_grams(text: str, mask: int) -> list[int]:
     return [zlib.crc32(name.encode(), _SEED["vd"]) & mask for name in names]
 
 
-def _unique(text: str, language: str, bits: int, extras: tuple[str, ...] = ()) -> np.ndarray:
-    grams = features(text, language, bits)
+def _unique(text: str, language: str, bits: int, extras: tuple[str, ...] = (),
+            hashing: str = HASHING, normalized: bool = False) -> np.ndarray:
+    """Distinct bucket numbers of a text: its n-grams plus any ``extras``."""
+    norm = text if normalized else normalize(text[:MAX_CHARS])
+    grams = _grams(norm, language, bits, hashing)
     if "vader" in extras:
         grams = np.concatenate([grams, np.array(_vader_grams(text, (1 << bits) - 1),
-                                                dtype=np.int32)])
-    return np.unique(grams)
+                                                dtype=np.int64)])
+    if "vlex" in extras:
+        grams = np.concatenate([grams, _lexicon_grams(norm[:MAX_CHARS], (1 << bits) - 1)])
+    return hx.distinct(grams)
+
+
+def _lexicon_grams(norm: str, mask: int) -> np.ndarray:
+    """The ``vlex`` extra: VADER's lexicon looked up per token (lexicon_features.py)."""
+    seed = _SEED["vl"]
+    names = lexicon_names(_en_tokens(norm), norm)
+    return np.array([zlib.crc32(n.encode(), seed) & mask for n in names], dtype=np.int64)
 
 
 # ---------------------------------------------------------------- model
@@ -165,14 +229,13 @@ class TextModel:
     trained_on: str = ""
     extras: tuple[str, ...] = ()  # extra feature families ("vader")
     risk_calibration: tuple[float, float] | None = None  # Platt (a, b) on logit(risk)
+    hashing: str = "crc32"  # how its grams were hashed (HASHINGS); new models: HASHING
 
-    def probability(self, text: str) -> float:
+    def probability(self, text: str, normalized: bool = False) -> float:
         """P(negative) of one text; text without features gets the bias alone.
-        (A set and one fancy index: cheaper per post than ``np.unique``.)"""
-        grams = set(_grams(text, self.language, self.bits))
-        if "vader" in self.extras:
-            grams.update(_vader_grams(text, (1 << self.bits) - 1))
-        idx = np.fromiter(grams, dtype=np.int64, count=len(grams))
+        ``normalized=True`` says ``text`` is already ``normalize``d (the risk score
+        normalises once for cues and model alike), saving the second pass."""
+        idx = _unique(text, self.language, self.bits, self.extras, self.hashing, normalized)
         return sigmoid(self.bias + float(self.weights[idx].sum(dtype=np.float64)))
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
@@ -180,9 +243,9 @@ class TextModel:
 
 
 def _matrix(texts: Sequence[str], language: str, bits: int,
-            extras: tuple[str, ...] = ()) -> sparse.csr_matrix:
+            extras: tuple[str, ...] = (), hashing: str = HASHING) -> sparse.csr_matrix:
     """Binary CSR matrix (rows = texts, columns = hashed features)."""
-    rows = [_unique(t, language, bits, extras) for t in texts]
+    rows = [_unique(t, language, bits, extras, hashing) for t in texts]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=indptr[1:])
     indices = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
@@ -269,14 +332,14 @@ def train(texts: Sequence[str], labels: Sequence[int], language: str, *, bits: i
         raise ValueError(f"unknown feature extras {sorted(unknown)}; known: {sorted(EXTRAS)}")
     nb = DEFAULT_NB[language] if nb is None else nb
     sw = _sample_weights(weights, len(texts))
-    x = _matrix(texts, language, bits, extras)
+    x = _matrix(texts, language, bits, extras, HASHING)
     scale = nb_ratios(x, y, sample_weight=sw) if nb else np.ones(x.shape[1])
     w, bias = _fit(sparse.csr_matrix(x @ sparse.diags(scale)), y, l2, sw)
     w = (w * scale).astype(np.float32)
     return TextModel(language=language, bits=bits, weights=w, bias=bias,
                      threshold=0.5 if threshold is None else float(threshold),
                      metrics={"train_rows": len(texts), "l2": l2, "nb": nb},
-                     extras=extras)
+                     extras=extras, hashing=HASHING)
 
 
 def _sample_weights(weights: Sequence[float] | None, n: int) -> np.ndarray | None:
@@ -305,7 +368,7 @@ def save(model: TextModel, path: Path) -> None:
             "bias": model.bias, "threshold": model.threshold, "metrics": model.metrics,
             "trained_on": model.trained_on, "extras": list(model.extras),
             "risk_calibration": None if model.risk_calibration is None
-            else list(model.risk_calibration)}
+            else list(model.risk_calibration), "hashing": model.hashing}
     write_atomically(Path(path), lambda fh: np.savez_compressed(
         fh, weights=np.asarray(model.weights, dtype=np.float32),
         meta=np.array(json.dumps(meta, ensure_ascii=False))))
@@ -335,11 +398,15 @@ def load(path: Path) -> TextModel:
                           metrics=dict(meta.get("metrics") or {}),
                           trained_on=str(meta.get("trained_on", "")),
                           extras=tuple(meta.get("extras") or ()),
-                          risk_calibration=_pair(meta.get("risk_calibration")))
+                          risk_calibration=_pair(meta.get("risk_calibration")),
+                          hashing=str(meta.get("hashing", "crc32")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path} has incomplete model metadata ({exc})") from None
     if language not in LANGUAGES:
         raise ValueError(f"{path} is for unknown language {language!r}")
+    if model.hashing not in HASHINGS:
+        raise ValueError(f"{path} hashes its features with {model.hashing!r}, which this "
+                         "version does not know")
     if unknown := set(model.extras) - EXTRAS:
         raise ValueError(f"{path} needs feature extras {sorted(unknown)} this version lacks")
     if weights.ndim != 1 or len(weights) != 1 << bits:
@@ -352,47 +419,3 @@ def _pair(value: object) -> tuple[float, float] | None:
         return None
     a, b = value  # type: ignore[misc]
     return float(a), float(b)
-
-
-def read_labelled_csv(path: Path) -> tuple[list[str], list[int]]:
-    """Texts and 0/1 labels from the user format: UTF-8 CSV (BOM allowed) with a
-    header naming ``text`` and ``label``; other columns ignored, empty texts skipped.
-
-    Labels 1/negative/complaint/neg -> 1 and 0/positive/neutral/pos/other -> 0;
-    anything else is an error naming its line, so a typo never trains silently.
-    A cell may be as long as the file: a 5 MB scraped post is a post, not an error."""
-    content = read_utf8(path)
-    limit = csv.field_size_limit(max(csv.field_size_limit(), len(content) + 1))
-    reader = csv.reader(io.StringIO(content, newline=""))
-    try:
-        return _labelled_rows(reader)
-    except csv.Error as exc:  # none known with that limit, but never a traceback
-        raise ValueError(f"line {reader.line_num}: {exc}") from None
-    finally:
-        csv.field_size_limit(limit)  # the csv module's limit is process-wide
-
-
-def _labelled_rows(reader) -> tuple[list[str], list[int]]:  # noqa: ANN001 (a csv reader)
-    header = [h.strip().casefold() for h in next(reader, [])]
-    missing = [c for c in ("text", "label") if c not in header]
-    if missing:
-        raise ValueError(f"the header needs columns text and label; missing {', '.join(missing)}")
-    ti, li = header.index("text"), header.index("label")
-    texts: list[str] = []
-    labels: list[int] = []
-    line = reader.line_num + 1
-    for row in reader:
-        text = row[ti].strip() if ti < len(row) else ""
-        if text:
-            value = row[li].strip() if li < len(row) else ""
-            key = value.casefold()
-            if key in NEGATIVE_LABELS:
-                labels.append(1)
-            elif key in OTHER_LABELS:
-                labels.append(0)
-            else:
-                raise ValueError(f"line {line}: label {value!r} is not one of 1/negative/"
-                                 "complaint/neg or 0/positive/neutral/pos/other")
-            texts.append(text)
-        line = reader.line_num + 1
-    return texts, labels

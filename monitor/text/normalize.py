@@ -13,6 +13,8 @@ from opencc import OpenCC
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_CURLY = re.compile("[\u2018\u2019\u201c\u201d]")
+_CJK_LETTER = re.compile(r"(?=[^\W\d_])[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @lru_cache(maxsize=1)
@@ -28,10 +30,15 @@ def _traditional() -> frozenset[str]:
     ~190 us scoring time."""
     converter = _t2s()
     converter.convert("")  # loads the dictionaries into dict_cache
-    chars: set[str] = set()
-    for _max_len, _min_len, mapping in converter.dict_cache.values():
+    mappings = [mapping for _max, _min, mapping in converter.dict_cache.values()]
+    singles = {key for mapping in mappings for key, value in mapping.items()
+               if len(key) == 1 and value.split(" ")[0] != key}
+    chars: set[str] = set(singles)
+    for mapping in mappings:
         for key, value in mapping.items():
             target = value.split(" ")[0]
+            if len(key) == 1 or target == key or not singles.isdisjoint(key):
+                continue  # a phrase holding a changing character: that one triggers
             if len(target) == len(key):
                 chars.update(a for a, b in zip(key, target, strict=True) if a != b)
             else:
@@ -89,13 +96,20 @@ def script_variants(query: str, limit: int = 32) -> list[str]:
 
 def clean(text: str) -> str:
     """Drop lone surrogates and control characters that break encoders downstream."""
+    if text.isprintable():  # most posts: no control, format or surrogate characters
+        return text
     text = text.encode("utf-8", "replace").decode("utf-8")
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
 
 
 def normalize(text: str) -> str:
     """The form every keyword, exclude and cue is compared against."""
-    text = unicodedata.normalize("NFKC", clean(text)).casefold().translate(_QUOTES)
+    text = clean(text)
+    if not unicodedata.is_normalized("NFKC", text):  # a quick check; most posts are
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold()
+    if _CURLY.search(text):  # translate() costs ~20 us on a long post even with no hit
+        text = text.translate(_QUOTES)
     if _CJK.search(text):
         text = to_simplified(text)
     return text
@@ -106,8 +120,11 @@ def detect_language(text: str) -> str:
 
     Posts here are Chinese, English or a mix; script share is enough to pick the
     sentiment model, and it costs nothing per post."""
-    letters = _LETTER.findall(text)
-    if not letters:
+    if text.isascii():
         return "en"
-    cjk = sum(1 for ch in letters if _CJK.match(ch))
-    return "zh" if cjk / len(letters) >= 0.2 else "en"
+    cjk = len(_CJK_LETTER.findall(text))
+    if not cjk:
+        return "en"
+    if 5 * cjk >= len(text):  # a fifth of all characters, so of the letters too
+        return "zh"
+    return "zh" if cjk / len(_LETTER.findall(text)) >= 0.2 else "en"
