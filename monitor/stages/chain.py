@@ -129,7 +129,7 @@ class Stages:
             self.playbooks = playbooks_for(self.config)
         self.outbox = Outbox(self.playbooks, self.config.templates_dir,
                              self.config.console_url, self.config.alerts.max_attempts,
-                             category_labels())
+                             category_labels(), timedelta(seconds=self.config.alerts.lease))
 
     def rules_for(self, brand: str) -> Rules:
         """The detection thresholds of one brand: its overrides over the global ones."""
