@@ -18,8 +18,8 @@ first and compares posts, mentions, incidents and alerts (incidents by their
 member posts, alerts by brand, severity and incident: serial ids differ).
 
 A wave is revealed once the previous one is stored and processed, so both runs
-see the same arrival order (grouping follows fetch order, and posts of one wave
-for one brand come from one feed). Run: ``python -m bench.fault [--waves 8]
+see the same arrival order (grouping follows fetch order; ``wave`` has one
+flagged post per brand per wave). Run: ``python -m bench.fault [--waves 8]
 [--compare]``; writes ``bench/results/fault.md``. ``tests/test_fault_kill.py``
 runs a short version.
 """
@@ -73,15 +73,18 @@ def feeds() -> list[str]:
 
 def wave(k: int) -> dict[str, list[Entry]]:
     """Wave ``k``'s new entries per feed: per brand, a complaint on a new topic (feed
-    0), a repost of the previous wave's complaint (feed 1) and chatter (feed 2)."""
+    0, even waves) or a repost of the last one (feed 1, odd waves), and chatter
+    (feed 2). One flagged post per brand per wave: the brand's volume reading counts
+    the flagged mentions scored by the time detection runs, so two flagged posts of
+    one brand fetched from two feeds in either order could read differently."""
     out: dict[str, list[Entry]] = {}
     for b in BRANDS:
         name = b.lower()
-        topic = TOPICS[k % len(TOPICS)].format(b=b)
-        out[f"{name}-0"] = [Entry(f"{name}-w{k}-c", f"{b} complaint {k}", topic)]
-        if k:
-            before = TOPICS[(k - 1) % len(TOPICS)].format(b=b)
-            out[f"{name}-1"] = [Entry(f"{name}-w{k}-r", "", f"RT @angry{k}: {before}")]
+        topic = TOPICS[(k // 2) % len(TOPICS)].format(b=b)
+        if k % 2 == 0:
+            out[f"{name}-0"] = [Entry(f"{name}-w{k}-c", f"{b} complaint {k}", topic)]
+        else:
+            out[f"{name}-1"] = [Entry(f"{name}-w{k}-r", "", f"RT @angry{k}: {topic}")]
         out[f"{name}-2"] = [Entry(f"{name}-w{k}-n{j}", "", CHATTER[(k + j) % 4].format(b=b, k=k))
                             for j in range(2)]
     return out

@@ -70,7 +70,9 @@ ROLES_HELP = ("all: everything in one process (the default). crawl: fetch source
               "store posts, nothing else. process: score, detect and plan alerts from "
               "stored posts, fetching and sending nothing. dispatch: send planned "
               "deliveries. Run one process of each role against the same database "
-              "(SQLite or PostgreSQL).")
+              "(SQLite or PostgreSQL), or on PostgreSQL any number of each, on any "
+              "machines: crawlers lease sources, processors claim posts and lock "
+              "brands, dispatchers claim deliveries, and NOTIFY wakes them.")
 
 
 def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
