@@ -11,7 +11,7 @@ of each role is killed with SIGKILL while it works:
 Then it checks what a PR team relies on: every served post stored once and
 processed (scored, its mentions grouped), every alert key received, at most one
 resend per killed dispatcher, no source's poll gap over its interval plus the
-lease (plus one scheduler tick and a second of slack for the loaded machine).
+lease (plus two scheduler ticks and 1.5 s of slack for a loaded machine).
 
 Determinism: ``--compare`` runs the same waves through one ``--role all`` process
 first and compares posts, mentions, incidents and alerts (incidents by their
@@ -63,7 +63,10 @@ TOPICS = (
 CHATTER = ("{b} opened store number {k} downtown today", "{b} released firmware {k} this morning",
            "nice weather for picnic number {k} in the park", "which bus goes to {b} office {k}")
 INTERVAL, LEASE, TICK = 2.0, 6.0, 0.5
-SLACK = 1.0  # seconds of fetch, store and scheduling delay allowed on a loaded machine
+SLACK = 1.5  # seconds of fetch, store and scheduling delay allowed on a loaded machine
+# a dead worker's source: claimed up to a tick after it was due, its lease lapses a
+# lease later, the next claim comes up to a tick after that
+GAP_BOUND = INTERVAL + LEASE + 2 * TICK + SLACK
 KEY = re.compile(r"Alert key: (\S+)")
 
 
@@ -337,9 +340,8 @@ class Outcome:
         if self.resends > killed_dispatchers:
             out.append(f"{self.resends} resends for {killed_dispatchers} killed dispatchers: "
                        f"{[k for k, n in self.received.items() if n > 1]}")
-        bound = INTERVAL + LEASE + TICK + SLACK
-        late = {f: round(g, 1) for f, g in self.gaps.items() if g > bound}
-        out += [f"poll gaps over {bound:g} s: {late}"] if late else []
+        late = {f: round(g, 1) for f, g in self.gaps.items() if g > GAP_BOUND}
+        out += [f"poll gaps over {GAP_BOUND:g} s: {late}"] if late else []
         broken = {r: n for r, n in self.tracebacks.items() if n}
         out += [f"tracebacks in the logs of surviving workers: {broken}"] if broken else []
         failed = {r: c for r, c in self.exits.items() if c != 0}
@@ -551,7 +553,7 @@ def main() -> None:
               f"posts served, {sum(out.stored.values())} stored, {len(out.alert_keys)} "
               f"alerts, {sum(out.received.values())} messages received ({out.resends} "
               f"resends), longest poll gap {out.max_gap:.1f} s (bound "
-              f"{INTERVAL + LEASE + TICK + SLACK:g} s), {out.seconds:.0f} s",
+              f"{GAP_BOUND:g} s), {out.seconds:.0f} s",
               f"- kills: {out.kills}",
               f"- problems: {out.problems(1) or 'none'}"]
     if base is not None:

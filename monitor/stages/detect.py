@@ -29,7 +29,6 @@ from db.models import (
     Mention,
     Post,
     Source,
-    Thread,
     utcnow,
 )
 from db.queries import lock_stage
@@ -54,6 +53,14 @@ from monitor.detection.severity import (
 )
 from monitor.detection.soft_alarm import soft_alarm
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
+from monitor.stages.brand_passes import (
+    affected_by_snapshots,
+    each_brand,
+    mark_hot,
+    mark_read,
+    snapshot_passes,
+    write_hot,
+)
 from monitor.stages.copies import attach_copy
 from monitor.stages.merge import absorb, candidates, incident_key, mention_key, store_key
 from monitor.stages.readings import (
@@ -328,25 +335,6 @@ def _last_change(s: Session, inc: Incident) -> datetime | None:
                          IncidentChange.kind != "merged")).one()
 
 
-def _mark_hot(hot: dict[int, datetime], post: Post, hot_for: timedelta) -> None:
-    """Re-read a thread with a flagged mention often for a while: replies come fast.
-    Noted in ``hot`` (thread id: until) and written by ``_write_hot`` at the end."""
-    if post.thread_id is None:
-        return
-    until = post.fetched_at + hot_for
-    hot[post.thread_id] = max(hot.get(post.thread_id, until), until)
-
-
-def _write_hot(s: Session, hot: dict[int, datetime]) -> None:
-    """Write the pass's hot threads in thread id order: threads are shared by the
-    brands, and two brand passes on PostgreSQL updating two threads in opposite
-    orders would deadlock."""
-    for thread_id in sorted(hot):
-        thread = s.get(Thread, thread_id)
-        thread.hot_until = max(thread.hot_until or hot[thread_id], hot[thread_id])
-        s.add(thread)
-
-
 def _pending(s: Session, brand_id: int | None = None) -> list[tuple[Mention, Post]]:
     """Mentions not grouped yet (flagged ones, and unflagged ones not yet checked for
     being a copy), in the order their posts were fetched, and only those fetched
@@ -377,27 +365,52 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
     Mentions are picked by state (flagged, no incident), not by an id cursor, so a
     mention that ``rescore`` flags later is detected exactly once too. ``rules``
     may be a function of the brand name (per-brand thresholds). On PostgreSQL each
-    brand is a pass of its own under that brand's advisory lock (``brand_passes.by_brand``):
+    brand is a pass of its own under that brand's advisory lock (``brand_passes``):
     several process workers decide different brands at once, and one brand's
     incidents one worker at a time; SQLite runs one pass over every brand."""
-    from monitor.stages.brand_passes import affected_by_snapshots, by_brand, mark_read, reassess
-
     rules_for = rules if callable(rules) else (lambda _name: rules)
     if engine.dialect.name == "postgresql":
-        return by_brand(engine, rules_for, quiet, hot_for, now)
+        return _by_brand(engine, rules_for, quiet, hot_for, now)
     total = DetectReport()
     while True:
         at = now or utcnow()
         with session(engine) as s, s.begin():
             lock_stage(s, "detect")  # SQLite serializes writers: a no-op kept for clarity
             rows = _pending(s)
-            touched, snaps = affected_by_snapshots(s)
+            touched, snaps = affected_by_snapshots(s, BATCH)
             grouped, alerts = detect_rows(s, rows, touched, rules_for, quiet, hot_for, at)
-            alerts += reassess(s, touched, rules_for, at)
+            alerts += _reassess_touched(s, touched, rules_for, at)
             mark_read(s, snaps)
         total = DetectReport(total.mentions + grouped, total.alerts + alerts)
         if len(rows) < BATCH and not touched:
             return total
+
+
+def _by_brand(engine: Engine, rules_for: RulesFor, quiet: timedelta, hot_for: timedelta,
+              now: datetime | None) -> DetectReport:
+    """PostgreSQL: each brand's pending mentions, then the reply-count snapshots
+    (``brand_passes.each_brand`` and ``snapshot_passes`` hold the locks)."""
+    def brand(s: Session, brand_id: int) -> tuple[int, int, int]:
+        rows = _pending(s, brand_id)
+        return len(rows), *detect_rows(s, rows, set(), rules_for, quiet, hot_for,
+                                       now or utcnow())
+
+    grouped, alerts = each_brand(engine, brand, BATCH)
+    alerts += snapshot_passes(engine, lambda s, touched: _reassess_touched(
+        s, touched, rules_for, now or utcnow()), BATCH)
+    return DetectReport(grouped, alerts)
+
+
+def _reassess_touched(s: Session, touched: set[int], rules_for: RulesFor, at: datetime
+                      ) -> int:
+    """Reassess incidents whose reply counts moved; how many alerts that raised."""
+    alerts = 0
+    for inc_id in sorted(touched):
+        inc = s.get(Incident, inc_id)
+        if inc.merged_into is not None:  # its survivor holds its mentions now
+            continue
+        alerts += _reassess(s, inc, _brand_rules(s, rules_for, inc.brand_id), at) is not None
+    return alerts
 
 
 def detect_rows(s: Session, rows: list[tuple[Mention, Post]], touched: set[int],
@@ -410,7 +423,7 @@ def detect_rows(s: Session, rows: list[tuple[Mention, Post]], touched: set[int],
     for m, post in rows:
         if m.flagged:
             inc = _attach(s, m, post, quiet, backgrounds, at)
-            _mark_hot(hot, post, hot_for)
+            mark_hot(hot, post, hot_for)
         else:
             inc = attach_copy(s, m, post, quiet)
             if inc is None:
@@ -426,5 +439,5 @@ def detect_rows(s: Session, rows: list[tuple[Mention, Post]], touched: set[int],
         latest = max([at, *(p.fetched_at for _, p in mine)])
         alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id),
                                latest, any(m.flagged for m, _ in mine)) is not None
-    _write_hot(s, hot)
+    write_hot(s, hot)
     return grouped, alerts
