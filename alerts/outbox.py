@@ -17,6 +17,7 @@ is due. Escalations are rows of kind ``escalation`` (alerts/escalation.py).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -210,7 +211,7 @@ def plan_digests(engine: Engine, *, now: datetime | None = None) -> int:
 
 
 def _claim(engine: Engine, limit: int, ignore_backoff: bool, skip: set[int],
-           now: datetime) -> list[int]:
+           now: datetime, lease: timedelta = LEASE) -> list[int]:
     with session(engine) as s, s.begin():
         due = or_(Delivery.status == "pending",
                   (Delivery.status == "sending") & (Delivery.claimed_until < now))
@@ -223,7 +224,7 @@ def _claim(engine: Engine, limit: int, ignore_backoff: bool, skip: set[int],
             query = query.with_for_update(skip_locked=True)
         rows = s.exec(query).all()
         for d in rows:
-            d.status, d.claimed_until = "sending", now + LEASE
+            d.status, d.claimed_until = "sending", now + lease
             d.attempts += 1
             s.add(d)
         return [d.id for d in rows]
@@ -238,6 +239,7 @@ class Outbox:
     console_url: str | None = None
     max_attempts: int = MAX_ATTEMPTS
     category_labels: Mapping[str, str] = field(default_factory=dict)  # key -> "safety incident"
+    lease: timedelta = LEASE  # a dispatcher's hold on a delivery it claimed (alerts.lease)
 
 
 def compose(s: Session, d: Delivery, channel: Channel, box: Outbox) -> Message:
@@ -308,11 +310,15 @@ class DispatchReport:
 def dispatch(engine: Engine, box: Outbox, *, send: Sender = send_message,
              ignore_backoff: bool = False, batch: int = 20,
              now: datetime | None = None) -> DispatchReport:
-    """Send every due delivery once; failures stay pending for a later attempt."""
-    now = now or utcnow()
+    """Send every due delivery once; failures stay pending for a later attempt.
+    ``now`` moves on with the pass: a claim made after a minute of slow sends must
+    not date its lease from the pass's start (it would lapse early and another
+    dispatcher would send the same deliveries)."""
+    start, began = now or utcnow(), time.monotonic()
     sent = failed = 0
     attempted: set[int] = set()
-    while ids := _claim(engine, batch, ignore_backoff, attempted, now):
+    while ids := _claim(engine, batch, ignore_backoff, attempted,
+                        now := start + timedelta(seconds=time.monotonic() - began), box.lease):
         for delivery_id in ids:
             attempted.add(delivery_id)
             if _send_one(engine, delivery_id, send, box, now):

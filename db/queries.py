@@ -21,6 +21,32 @@ def lock_stage(s: Session, name: str) -> None:
         s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"crisiswatch:{name}"))))
 
 
+def try_lock_key(s: Session, name: str, key: int) -> bool:
+    """Take, without waiting, the lock on ``key`` (a brand's id, say) among stage
+    ``name``'s for the rest of this transaction; False when another transaction
+    holds it. On PostgreSQL a two-part advisory lock (the stage's hash, the key),
+    so two keys never share a lock; SQLite needs none (one writer at a time)."""
+    if s.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(s.execute(select(func.pg_try_advisory_xact_lock(
+        func.hashtext(f"crisiswatch:{name}"), key))).scalar_one())
+
+
+def lock_key(s: Session, name: str, key: int) -> None:
+    """``try_lock_key``, waiting for the holder to commit instead of giving up.
+    Take several in ascending ``key`` order, so two takers cannot deadlock."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"crisiswatch:{name}"), key)))
+
+
+def notify(s: Session, channel: str) -> None:
+    """Wake whoever LISTENs on ``channel`` (db/wakeup.py) when this transaction
+    commits (nothing if it rolls back; several in one transaction arrive as one).
+    PostgreSQL only: on SQLite the one daemon wakes its stages in-process."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(func.pg_notify(channel, "")))
+
+
 def insert_new(s: Session, model: type[SQLModel], rows: Sequence[SQLModel],
                keys: Sequence[str]) -> list[Any]:
     """Insert ``rows``, skipping any whose ``keys`` another writer already stored

@@ -221,6 +221,9 @@ class FetchConfig(_Strict):
     per_domain: int = Field(default=2, ge=1, le=32)
     autothrottle: bool = True
     contact: str | None = None  # a URL or e-mail put in the User-Agent for site owners
+    # a crawl worker's hold on a source it claimed (crawlers/claims.py): renewed every
+    # third; a dead worker's sources go to the others once it runs out
+    lease: Duration = Field(default=90.0, ge=3)
 
 
 class ScoringConfig(_Strict):
@@ -287,6 +290,9 @@ class AlertsConfig(_Strict):
     """Delivery: attempts before a message is dead-lettered (``alerts failed``/``retry``)."""
 
     max_attempts: int = Field(default=8, ge=1, le=100)
+    # a dispatcher's hold on a delivery it is sending: a dead one's go to the others
+    # after this (the one it was sending when it died may arrive twice)
+    lease: Duration = Field(default=120.0, ge=3)
     silent_source: SilenceConfig = SilenceConfig()
 
 

@@ -78,7 +78,7 @@ def fetch_settings(config: Config) -> dict[str, object]:
     settings: dict[str, object] = {
         "DOWNLOAD_TIMEOUT": f.timeout, "DOWNLOAD_MAXSIZE": int(f.max_size_mb * 2**20),
         "RETRY_TIMES": f.retries, "CONCURRENT_REQUESTS_PER_DOMAIN": f.per_domain,
-        "AUTOTHROTTLE_ENABLED": f.autothrottle,
+        "AUTOTHROTTLE_ENABLED": f.autothrottle, "CRISISWATCH_LEASE": f.lease,
         "CRISISWATCH_ALLOW_PRIVATE": list(config.console.allow_private)}
     if f.contact:
         settings["USER_AGENT"] = f"crisiswatch/0.1 (brand monitoring; +{f.contact})"

@@ -25,6 +25,8 @@ from crawlers.pipelines.post_batch import store_batch
 from crawlers.schedule import MAX_BACKOFF_S, next_poll, retry_wait
 from db.engine import make_engine, session
 from db.models import EngagementSnapshot, Post, Source, Thread, utcnow
+from db.queries import notify
+from db.wakeup import STORED
 
 log = logging.getLogger("crisiswatch.crawl")
 
@@ -220,6 +222,8 @@ def _store_result(engine: Engine, result: FetchResult, owner: str | None) -> int
                            [_thread_id(threads, item) for item in result.posts])
         if result.cursor:  # saved with the posts it covers: a restart resumes exactly
             source.cursor = {**(source.cursor or {}), **result.cursor}
+        if new or result.threads or any(i.replies is not None for i in result.posts):
+            notify(s, STORED)  # new posts or counters: wake the process workers
         if holds_lease(source, owner):
             _record_health(source, result, new, now)
             release(source, owner)
@@ -257,6 +261,8 @@ def _store_thread_page(engine: Engine, result: ThreadResult) -> int:
         thread = _upsert_thread(s, source.id, result.ref, result.replies, result.views)
         if result.extra:  # a follow-up's comments: the visit's place and state are kept
             new = _store_posts(s, source.id, result.posts, [thread.id] * len(result.posts))
+            if new or result.posts:
+                notify(s, STORED)
             source.posts_seen += new
             s.add_all([thread, source])
             return new
@@ -269,6 +275,8 @@ def _store_thread_page(engine: Engine, result: ThreadResult) -> int:
             s.add(source)
             return 0
         new = _store_posts(s, source.id, result.posts, [thread.id] * len(result.posts))
+        if new or result.posts:
+            notify(s, STORED)
         thread.resume_url, thread.last_error = result.page_url, None
         if result.done:
             thread.crawled_signature = result.signature

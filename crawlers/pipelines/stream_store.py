@@ -25,6 +25,8 @@ from crawlers.jetstream import POST, post_url
 from crawlers.pipelines.store import _store_post, _upsert_thread
 from db.engine import read_session, session
 from db.models import Source, Thread, utcnow
+from db.queries import notify
+from db.wakeup import STORED
 
 log = logging.getLogger("crisiswatch.stream")
 CONNECTED, RECONNECTING, STOPPED = "connected", "reconnecting", "stopped"
@@ -55,6 +57,8 @@ def store_stream_batch(engine: Engine, source_id: int, posts: Sequence[PostItem]
         source.last_fetch_at = source.last_success_at = now
         source.posts_seen += new
         s.add(source)
+        if new:
+            notify(s, STORED)  # wake the process workers (PostgreSQL)
     return new
 
 
@@ -69,6 +73,8 @@ def store_backfill(engine: Engine, source_id: int, posts: Sequence[PostItem]) ->
                   for item in posts)
         source.posts_seen += new
         s.add(source)
+        if new:
+            notify(s, STORED)  # wake the process workers (PostgreSQL)
     return new
 
 

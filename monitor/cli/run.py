@@ -70,7 +70,9 @@ ROLES_HELP = ("all: everything in one process (the default). crawl: fetch source
               "store posts, nothing else. process: score, detect and plan alerts from "
               "stored posts, fetching and sending nothing. dispatch: send planned "
               "deliveries. Run one process of each role against the same database "
-              "(SQLite or PostgreSQL).")
+              "(SQLite or PostgreSQL), or on PostgreSQL any number of each, on any "
+              "machines: crawlers lease sources, processors claim posts and lock "
+              "brands, dispatchers claim deliveries, and NOTIFY wakes them.")
 
 
 def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
@@ -134,8 +136,6 @@ def _run_role(role: Role, engine: Engine, cfg: Config, once: bool) -> None:
 
         run_daemon(stages, once=once)
         return
-    from monitor.stages.loop import repeat, stop_on_signals
-
     if role is Role.process:
         def step() -> bool:
             return stages.process().busy
@@ -146,7 +146,29 @@ def _run_role(role: Role, engine: Engine, cfg: Config, once: bool) -> None:
     if once:
         step()
     else:
-        repeat(step, stop_on_signals(), name=role.value)
+        _loop(step, role, cfg.database)
+
+
+def _loop(step, role: Role, database: str) -> None:  # noqa: ANN001
+    """Run ``step`` until stopped: on PostgreSQL woken by notifications (a crawl
+    worker stored posts: process; a process worker planned deliveries: dispatch)
+    with a slower sweep as the net, on SQLite by the sweep alone."""
+    import threading
+
+    from db.wakeup import OUTBOX, STORED, Listener, listens
+    from monitor.stages.loop import LISTENING_SWEEP_S, SWEEP_S, repeat, stop_on_signals
+
+    if not listens(database):
+        repeat(step, stop_on_signals(), every=SWEEP_S, name=role.value)
+        return
+    wake = threading.Event()
+    listener = Listener(database, (STORED,) if role is Role.process else (OUTBOX,),
+                        wake).start()
+    try:
+        repeat(step, stop_on_signals(wake), every=LISTENING_SWEEP_S, name=role.value,
+               wake=wake)
+    finally:
+        listener.close()
 
 
 def _serve_metrics(engine, cfg, port: int | None):  # noqa: ANN001, ANN202

@@ -26,7 +26,10 @@ from alerts.outbox import (
 )
 from alerts.playbooks import Playbook
 from crawlers.urlcheck import entry_screen, refuse_delivery
+from db.engine import session
 from db.models import utcnow
+from db.queries import notify
+from db.wakeup import OUTBOX
 from monitor.config import Config, source_lookbacks
 from monitor.detection.category import category_labels, playbooks_for
 from monitor.detection.severity import Rules
@@ -53,6 +56,14 @@ def rules_for(config: Config, brand: str) -> Rules:
                  soft_alarm=merged["soft_alarm"],
                  iceberg_multiplier=merged["iceberg_multiplier"],
                  remind_every=None if remind is None else timedelta(seconds=remind))
+
+
+def wake_dispatchers(engine: Engine) -> None:
+    """Tell the dispatch workers (db/wakeup.py) that deliveries were queued; on
+    SQLite, or with none listening, it does nothing and the sweep finds them."""
+    if engine.dialect.name == "postgresql":
+        with session(engine) as s, s.begin():
+            notify(s, OUTBOX)
 
 
 def guard_sender(send: Sender, allow: Sequence[str]) -> Sender:
@@ -118,7 +129,7 @@ class Stages:
             self.playbooks = playbooks_for(self.config)
         self.outbox = Outbox(self.playbooks, self.config.templates_dir,
                              self.config.console_url, self.config.alerts.max_attempts,
-                             category_labels())
+                             category_labels(), timedelta(seconds=self.config.alerts.lease))
 
     def rules_for(self, brand: str) -> Rules:
         """The detection thresholds of one brand: its overrides over the global ones."""
@@ -150,6 +161,8 @@ class Stages:
         with timed("digest"):
             digests = plan_digests(self.engine, now=now)
         silence = self.check_silence(now)
+        if planned or escalated or digests or silence.raised or silence.cleared:
+            wake_dispatchers(self.engine)
         return ProcessReport(monitor, detect, planned, escalated, digests, silence, now)
 
     def send_pending(self, *, ignore_backoff: bool = False,

@@ -17,20 +17,18 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select, update
+from sqlmodel import Session, func, select
 
 from alerts.render import REOPENED
 from db.engine import session
 from db.models import (
     Alert,
     Brand,
-    EngagementSnapshot,
     Incident,
     IncidentChange,
     Mention,
     Post,
     Source,
-    Thread,
     utcnow,
 )
 from db.queries import lock_stage
@@ -55,6 +53,14 @@ from monitor.detection.severity import (
 )
 from monitor.detection.soft_alarm import soft_alarm
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
+from monitor.stages.brand_passes import (
+    affected_by_snapshots,
+    each_brand,
+    mark_hot,
+    mark_read,
+    snapshot_passes,
+    write_hot,
+)
 from monitor.stages.copies import attach_copy
 from monitor.stages.merge import absorb, candidates, incident_key, mention_key, store_key
 from monitor.stages.readings import (
@@ -329,41 +335,19 @@ def _last_change(s: Session, inc: Incident) -> datetime | None:
                          IncidentChange.kind != "merged")).one()
 
 
-def _mark_hot(s: Session, post: Post, hot_for: timedelta) -> None:
-    """Re-read a thread with a flagged mention often for a while: replies come fast."""
-    if post.thread_id is None:
-        return
-    thread = s.get(Thread, post.thread_id)
-    thread.hot_until = max(thread.hot_until or post.fetched_at, post.fetched_at + hot_for)
-    s.add(thread)
-
-
-def _affected_by_snapshots(s: Session) -> tuple[set[int], list[int]]:
-    """Incidents that reply-count snapshots not read yet touch, and those snapshots."""
-    snaps = s.exec(select(EngagementSnapshot)
-                   .where(EngagementSnapshot.detected_at == None)  # noqa: E711
-                   .order_by(EngagementSnapshot.id).limit(BATCH)).all()
-    if not snaps:
-        return set(), []
-    posts = {x.post_id for x in snaps if x.post_id is not None}
-    threads = {x.thread_id for x in snaps if x.thread_id is not None}
-    in_thread = select(Post.id).where(Post.thread_id.in_(threads))
-    ids = s.exec(select(Mention.incident_id).where(
-        Mention.post_id.in_(posts) | Mention.post_id.in_(in_thread),
-        Mention.incident_id != None)).all()  # noqa: E711
-    return set(ids), [x.id for x in snaps]
-
-
-def _pending(s: Session) -> list[tuple[Mention, Post]]:
+def _pending(s: Session, brand_id: int | None = None) -> list[tuple[Mention, Post]]:
     """Mentions not grouped yet (flagged ones, and unflagged ones not yet checked for
     being a copy), in the order their posts were fetched, and only those fetched
     before the oldest post still waiting for its score: with two daemons one may
     score a later batch first, and grouping a mention before an earlier one would
-    give other incidents than one daemon does. The rest wait for the next pass."""
+    give other incidents than one daemon does. The rest wait for the next pass.
+    ``brand_id``: that brand's only (a per-brand pass, PostgreSQL)."""
     horizon = s.exec(select(func.min(Post.fetched_at))
                      .where(Post.scored_at == None)).one()  # noqa: E711
     query = (select(Mention, Post).join(Post, Mention.post_id == Post.id)
              .where(Mention.incident_id == None, Mention.grouped_by == None))  # noqa: E711
+    if brand_id is not None:
+        query = query.where(Mention.brand_id == brand_id)
     if horizon is not None:
         query = query.where(Post.fetched_at < horizon)
     return list(s.exec(query.order_by(Post.fetched_at, Post.id, Mention.id).limit(BATCH)).all())
@@ -380,46 +364,80 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
 
     Mentions are picked by state (flagged, no incident), not by an id cursor, so a
     mention that ``rescore`` flags later is detected exactly once too. ``rules``
-    may be a function of the brand name (per-brand thresholds)."""
+    may be a function of the brand name (per-brand thresholds). On PostgreSQL each
+    brand is a pass of its own under that brand's advisory lock (``brand_passes``):
+    several process workers decide different brands at once, and one brand's
+    incidents one worker at a time; SQLite runs one pass over every brand."""
     rules_for = rules if callable(rules) else (lambda _name: rules)
+    if engine.dialect.name == "postgresql":
+        return _by_brand(engine, rules_for, quiet, hot_for, now)
     total = DetectReport()
     while True:
         at = now or utcnow()
         with session(engine) as s, s.begin():
-            # one detect pass at a time: two would group the same mentions and
-            # write the same alert key (SQLite serializes writers anyway)
-            lock_stage(s, "detect")
+            lock_stage(s, "detect")  # SQLite serializes writers: a no-op kept for clarity
             rows = _pending(s)
-            touched, snaps = _affected_by_snapshots(s)
-            alerts, grouped, backgrounds = 0, 0, {}
-            for m, post in rows:
-                if m.flagged:
-                    inc = _attach(s, m, post, quiet, backgrounds, at)
-                    _mark_hot(s, post, hot_for)
-                else:
-                    inc = attach_copy(s, m, post, quiet)
-                    if inc is None:
-                        continue
-                grouped += 1
-                s.flush()
-                brand_rules = _brand_rules(s, rules_for, inc.brand_id)
-                alerts += _reassess(s, inc, brand_rules, max(at, post.fetched_at)) is not None
-                m.severity = inc.severity
-                touched.discard(inc.id)
-            for inc_id in sorted(touched):
-                inc = s.get(Incident, inc_id)
-                if inc.merged_into is not None:  # its survivor holds its mentions now
-                    continue
-                brand_rules = _brand_rules(s, rules_for, inc.brand_id)
-                alerts += _reassess(s, inc, brand_rules, at) is not None
-            for brand_id in sorted({m.brand_id for m, _ in rows}):
-                mine = [(m, p) for m, p in rows if m.brand_id == brand_id]
-                latest = max([at, *(p.fetched_at for _, p in mine)])
-                alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id),
-                                       latest, any(m.flagged for m, _ in mine)) is not None
-            if snaps:
-                s.execute(update(EngagementSnapshot).where(EngagementSnapshot.id.in_(snaps))
-                          .values(detected_at=utcnow()))
+            touched, snaps = affected_by_snapshots(s, BATCH)
+            grouped, alerts = detect_rows(s, rows, touched, rules_for, quiet, hot_for, at)
+            alerts += _reassess_touched(s, touched, rules_for, at)
+            mark_read(s, snaps)
         total = DetectReport(total.mentions + grouped, total.alerts + alerts)
         if len(rows) < BATCH and not touched:
             return total
+
+
+def _by_brand(engine: Engine, rules_for: RulesFor, quiet: timedelta, hot_for: timedelta,
+              now: datetime | None) -> DetectReport:
+    """PostgreSQL: each brand's pending mentions, then the reply-count snapshots
+    (``brand_passes.each_brand`` and ``snapshot_passes`` hold the locks)."""
+    def brand(s: Session, brand_id: int) -> tuple[int, int, int]:
+        rows = _pending(s, brand_id)
+        return len(rows), *detect_rows(s, rows, set(), rules_for, quiet, hot_for,
+                                       now or utcnow())
+
+    grouped, alerts = each_brand(engine, brand, BATCH)
+    alerts += snapshot_passes(engine, lambda s, touched: _reassess_touched(
+        s, touched, rules_for, now or utcnow()), BATCH)
+    return DetectReport(grouped, alerts)
+
+
+def _reassess_touched(s: Session, touched: set[int], rules_for: RulesFor, at: datetime
+                      ) -> int:
+    """Reassess incidents whose reply counts moved; how many alerts that raised."""
+    alerts = 0
+    for inc_id in sorted(touched):
+        inc = s.get(Incident, inc_id)
+        if inc.merged_into is not None:  # its survivor holds its mentions now
+            continue
+        alerts += _reassess(s, inc, _brand_rules(s, rules_for, inc.brand_id), at) is not None
+    return alerts
+
+
+def detect_rows(s: Session, rows: list[tuple[Mention, Post]], touched: set[int],
+                rules_for: RulesFor, quiet: timedelta, hot_for: timedelta, at: datetime
+                ) -> tuple[int, int]:
+    """Group ``rows`` into incidents, reassess each incident they joined (dropping it
+    from ``touched``) and run the alarms of their brands: (grouped, alerts)."""
+    alerts, grouped, backgrounds = 0, 0, {}
+    hot: dict[int, datetime] = {}
+    for m, post in rows:
+        if m.flagged:
+            inc = _attach(s, m, post, quiet, backgrounds, at)
+            mark_hot(hot, post, hot_for)
+        else:
+            inc = attach_copy(s, m, post, quiet)
+            if inc is None:
+                continue
+        grouped += 1
+        s.flush()
+        brand_rules = _brand_rules(s, rules_for, inc.brand_id)
+        alerts += _reassess(s, inc, brand_rules, max(at, post.fetched_at)) is not None
+        m.severity = inc.severity
+        touched.discard(inc.id)
+    for brand_id in sorted({m.brand_id for m, _ in rows}):
+        mine = [(m, p) for m, p in rows if m.brand_id == brand_id]
+        latest = max([at, *(p.fetched_at for _, p in mine)])
+        alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id),
+                               latest, any(m.flagged for m, _ in mine)) is not None
+    write_hot(s, hot)
+    return grouped, alerts

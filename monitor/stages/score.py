@@ -130,6 +130,8 @@ def run_monitor(engine: Engine, scorer: Scorer, threshold: float,
     and still alert."""
     rules = load_rules(engine)
     lookbacks = lookbacks_by_source(engine, lookback, by_source)
+    if engine.dialect.name == "postgresql":
+        return _claimed_batches(engine, rules, scorer, threshold, lookback, lookbacks)
     total = MonitorReport()
     while True:
         with read_session(engine) as s:
@@ -152,4 +154,31 @@ def run_monitor(engine: Engine, scorer: Scorer, threshold: float,
             s.execute(update(Post).where(Post.id.in_(mine)).values(scored_at=utcnow()))
         total = MonitorReport(total.posts + len(mine), total.mentions + len(added),
                               total.flagged + sum(m.flagged for m in ours
+                                                  if (m.post_id, m.brand_id) in added))
+
+
+def _claimed_batches(engine: Engine, rules: BrandIndex, scorer: Scorer, threshold: float,
+                     lookback: timedelta, lookbacks: Mapping[int, timedelta]) -> MonitorReport:
+    """PostgreSQL: claim a batch (``FOR UPDATE SKIP LOCKED``) before scoring it and
+    hold the claim while scoring, so several process workers score disjoint batches
+    at once instead of all scoring the oldest one and all but one throwing theirs
+    away. A worker killed mid-batch loses its transaction: the rows unlock and the
+    next claim takes them, nothing half-written."""
+    total = MonitorReport()
+    while True:
+        with session(engine) as s, s.begin():
+            posts = s.exec(select(Post).where(Post.scored_at == None)  # noqa: E711
+                           .order_by(Post.id).limit(BATCH)
+                           .with_for_update(skip_locked=True)).all()
+            if not posts:
+                return total
+            openers = thread_openers(engine, posts)
+            made = [m for p in posts for m in mentions_for(
+                p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers,
+                lookback=lookbacks.get(p.source_id, lookback))]
+            added = set(insert_new(s, Mention, made, ("post_id", "brand_id")))
+            s.execute(update(Post).where(Post.id.in_([p.id for p in posts]))
+                      .values(scored_at=utcnow()))
+        total = MonitorReport(total.posts + len(posts), total.mentions + len(added),
+                              total.flagged + sum(m.flagged for m in made
                                                   if (m.post_id, m.brand_id) in added))
