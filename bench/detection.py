@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 
 from bench.simulate import CrisisTruth, activity, simulate, standard_spec
 from db.engine import make_engine
-from db.models import Mention, Post
+from db.models import Incident, Mention, Post
 from monitor.config import Config
 from monitor.detection.signals import sigma_rule
 from monitor.lab.backtest import ReplayReport, parse_record, replay
@@ -104,15 +104,25 @@ class StreamResult:
 
 
 def _incident_posts(db: Path) -> dict[int, set[str]]:
+    """Incident -> the stream ids of the posts it holds at the end; an incident merged
+    into another holds its survivor's (its alert was about that matter)."""
     engine = make_engine(f"sqlite:///{db}")
     with Session(engine) as s:
         rows = s.exec(select(Mention.incident_id, Post.entry_key)
                       .join(Post, Mention.post_id == Post.id)
                       .where(Mention.incident_id != None)).all()  # noqa: E711
+        merged = dict(s.exec(select(Incident.id, Incident.merged_into)
+                             .where(Incident.merged_into != None)).all())  # noqa: E711
     engine.dispose()
     out: dict[int, set[str]] = {}
     for inc, key in rows:
         out.setdefault(inc, set()).add(key)
+    for inc in merged:  # an incident merged away is its survivor's matter
+        survivor, seen = inc, set()
+        while survivor in merged and survivor not in seen:
+            seen.add(survivor)
+            survivor = merged[survivor]
+        out[inc] = out.get(inc, set()) | out.get(survivor, set())
     return out
 
 

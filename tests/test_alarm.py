@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from scipy import stats
 
-from monitor.detection.alarm import MAX_SIZE, brand_alarm, fit_size, nb_sf
+from monitor.detection.alarm import MAX_SIZE, brand_alarm, fit_size, nb_sf, usual_level
+from monitor.detection.signals import SeasonalBaseline
 
 NOW = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
 
@@ -60,3 +62,55 @@ def test_a_new_brand_or_a_handful_never_alarms() -> None:
     quiet = steady(0.01, seed=4)
     three = [NOW - timedelta(minutes=5 * i) for i in range(3)]
     assert brand_alarm(quiet + three, NOW).fired is None  # MIN_OBSERVED
+
+
+def test_a_past_surge_in_the_history_does_not_hide_todays() -> None:
+    """Last week's crisis (40 mentions in three hours) stays in the 28-day history. Left
+    in, it raises the usual level and makes the fitted tail so heavy that six negative
+    mentions in the last hour, against a usual 0.2, look ordinary; trimmed out as a past
+    surge (``usual_level``), they alarm."""
+    past = [NOW - timedelta(days=6, minutes=4 * i) for i in range(40)]
+    today = [NOW - timedelta(minutes=9 * i + 1) for i in range(6)]
+    alarm = brand_alarm(steady(0.2, seed=5) + past + today, NOW)
+    assert alarm.fired is not None and alarm.fired.hours == 1, alarm.windows
+    assert alarm.fired.size == MAX_SIZE  # the history is Poisson once the surge is out
+
+
+def test_usual_level_leaves_out_past_surges() -> None:
+    start = NOW - timedelta(days=10)
+    hourly = np.full(240, 0.0)
+    hourly[::4] = 1.0  # one an hour in four: 0.25 an hour
+    burst = hourly.copy()
+    burst[100:103] = 30.0
+    plain, plain_size = usual_level(hourly, start, 1)
+    trimmed, trimmed_size = usual_level(burst, start, 1)
+    day = plain.expected(NOW, hours=24)  # 6
+    untrimmed = SeasonalBaseline.from_hourly(burst.tolist(), start).expected(NOW, hours=24)
+    assert untrimmed > 2 * day  # the burst's 90 mentions would count as usual
+    assert trimmed.expected(NOW, hours=24) < 1.4 * day  # imputed at the first fit's rates
+    _, untrimmed_size = usual_level(burst, start, 1, trim_p=0.0)  # nothing left out
+    assert plain_size == MAX_SIZE and untrimmed_size < 0.6 < 2 < trimmed_size
+
+
+def test_weights_say_how_much_each_mention_counts() -> None:
+    """Ten mentions in the last hour that the detect stage counts 0 (news naming the
+    brand in passing) do not alarm; counted 1 they do, and 0.5 counts as half."""
+    burst = [NOW - timedelta(minutes=5 * i + 1) for i in range(10)]
+    usual = steady(0.2, seed=6)
+    ones = [1.0] * len(usual)
+    assert brand_alarm(usual + burst, NOW, weights=ones + [1.0] * 10).fired is not None
+    assert brand_alarm(usual + burst, NOW, weights=ones + [0.0] * 10).fired is None
+    half = brand_alarm(usual + burst, NOW, weights=ones + [0.5] * 10)
+    assert next(w for w in half.windows if w.hours == 1).observed == 5
+
+
+def test_each_window_is_judged_on_the_history_before_it() -> None:
+    """A brand first heard of 80 hours ago: too young for the day window (56 hours of
+    history before it), old enough for the hour and six hours (79 and 74 hours before
+    them): its hour is not kept waiting for the day's history."""
+    first = NOW - timedelta(hours=80)
+    young = [first] + [t for t in steady(0.2, seed=7) if t > first]
+    burst = [NOW - timedelta(minutes=6 * i + 1) for i in range(8)]
+    alarm = brand_alarm(young + burst, NOW)
+    assert {w.hours for w in alarm.windows} == {1, 6}
+    assert alarm.fired is not None and alarm.fired.hours == 1

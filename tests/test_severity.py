@@ -101,10 +101,10 @@ def test_spread_to_a_second_source_while_growing_is_a_crisis() -> None:
 
 def test_strong_cue_needs_growth_to_be_a_crisis() -> None:
     assert judge([ev(strong=True)]).severity == "notice"
-    assert judge([ev(strong=True)], [replies((0, 1), (15, 2), start=-60)], at=15).severity == \
-        "notice"  # one reply: not yet
-    assert judge([ev()], [replies((0, 1), (15, 3), start=-60)], at=15).severity == "notice"
-    grown = judge([ev(strong=True)], [replies((0, 1), (15, 3), start=-60)], at=15)
+    assert judge([ev(strong=True)], [replies((0, 1), (15, 3), start=-60)], at=15).severity == \
+        "notice"  # two replies: what an ordinary post gets in an hour, not yet
+    assert judge([ev()], [replies((0, 1), (15, 4), start=-60)], at=15).severity == "notice"
+    grown = judge([ev(strong=True)], [replies((0, 1), (15, 4), start=-60)], at=15)
     assert grown.severity == "crisis"
     assert any("strong cue" in r for r in grown.reasons)
     three = judge([ev(1, 0, strong=True), ev(2, 5), ev(3, 10)])
@@ -112,7 +112,7 @@ def test_strong_cue_needs_growth_to_be_a_crisis() -> None:
 
 
 def test_the_crisis_reason_says_why_the_strong_cue_counts() -> None:
-    thread = [replies((0, 1), (15, 3), start=-60)]
+    thread = [replies((0, 1), (15, 4), start=-60)]
     told = Evidence(T0, 1, "forum", 0.7, True, ("lawyer",), True,
                     "legal threat in the author's own words")
     crisis = judge([told], thread, at=15)
@@ -189,7 +189,7 @@ def test_mentions_flagged_on_tone_alone_count_half() -> None:
 def test_replies_under_a_tone_only_incident_need_twice_as_many() -> None:
     assert reply_threshold(RULES, strong=False) == 5
     assert reply_threshold(RULES, strong=False, cued=False) == 10
-    assert reply_threshold(RULES, strong=True, cued=False) == 2
+    assert reply_threshold(RULES, strong=True, cued=False) == 3
     series = [replies((0, 0), (30, 6), (50, 9), start=0)]
     assert judge([ev()], series, at=50).severity == "warning"
     assert judge([ev(cued=False)], series, at=50).severity == "notice"

@@ -13,6 +13,14 @@ tail calls ordinary busy hours impossible. The dispersion is fitted per window
 on the brand's own history (method of moments on observed minus expected counts);
 history no burstier than Poisson keeps the Poisson tail. Several windows are
 tested at once, so each must pass ``p / len(windows)`` (Bonferroni).
+
+Why each window has its own history, with past surges left out (issue 15): judging
+the hour on the history before the DAY window kept a brand three and a half days old
+from alarming at all, and a crisis last week left in the history raised the usual
+level and made the fitted tail so heavy that the next crisis looked ordinary
+(``usual_level``). The detect stage weighs each mention (``readings.alarm_weights``):
+news naming the brand in passing and replies under a happy thread count little or
+nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ ALARM_P = 0.001  # family-wise, over the windows
 MIN_OBSERVED = 4  # fewer negative mentions than this in a window never alarm
 MIN_HISTORY_HOURS = 72  # a brand needs three days of history before its level is known
 MAX_SIZE = 1_000.0  # an NB size this large is Poisson for every count that matters
+TRIM_P = 0.01  # a history block this unlikely under Poisson is a past surge, not usual
 
 
 @dataclass(frozen=True)
@@ -87,29 +96,69 @@ def _blocks(hourly: np.ndarray, rates: np.ndarray, hours: int) -> tuple[np.ndarr
     return (hourly[:n].reshape(-1, hours).sum(1), rates[:n].reshape(-1, hours).sum(1))
 
 
+def _hourly(offsets: np.ndarray, weights: np.ndarray, hours: int) -> np.ndarray:
+    """Weighted counts of the ``hours`` whole hours of history (offsets in hours)."""
+    keep = (offsets >= 0) & (offsets < hours)
+    return np.bincount(offsets[keep], weights=weights[keep], minlength=hours)[:hours]
+
+
+def _hour_rates(baseline: SeasonalBaseline, start: datetime, hours: int) -> np.ndarray:
+    """The baseline's expectation for each hour from ``start`` (its week, repeated)."""
+    week = [baseline.expected(start + i * HOUR) for i in range(min(hours, 168))]
+    return np.array(week * (hours // 168 + 1))[:hours]
+
+
+def usual_level(hourly: np.ndarray, start: datetime, hours: int,
+                trim_p: float = TRIM_P) -> tuple[SeasonalBaseline, float]:
+    """The brand's usual level for ``hours``-hour windows: a seasonal baseline and a
+    negative binomial size fitted on the history with its own past surges left out.
+    Why: a crisis last week (or a slow burn yesterday) in the history would raise the
+    usual level and, worse, make the fitted tail so heavy that the next crisis looks
+    ordinary. A block whose count is a surge even under a Poisson tail (``trim_p``)
+    against a first fit is replaced by that fit's expectation, then both are refitted."""
+    values = np.array(hourly, dtype=float)
+    for final in (False, True):
+        baseline = SeasonalBaseline.from_hourly(values.tolist(), start)
+        rates = _hour_rates(baseline, start, len(values))
+        observed, expected = _blocks(values, rates, hours)
+        if final:
+            return baseline, fit_size(observed, expected)
+        hot = [i for i, (x, mu) in enumerate(zip(observed, expected, strict=True))
+               if nb_sf(int(round(x)), mu, MAX_SIZE) <= trim_p]
+        if not hot:
+            return baseline, fit_size(observed, expected)
+        for i in hot:
+            values[i * hours:(i + 1) * hours] = rates[i * hours:(i + 1) * hours]
+    raise AssertionError("unreachable")
+
+
 def brand_alarm(times: Sequence[datetime], now: datetime, *, history_days: int = 28,
-                windows: Sequence[int] = WINDOWS, p: float = ALARM_P) -> BrandAlarm:
+                windows: Sequence[int] = WINDOWS, p: float = ALARM_P,
+                weights: Sequence[float] | None = None) -> BrandAlarm:
     """Test the brand's flagged-mention times (``times``, any order, the last
-    ``history_days`` up to ``now``) over each window ending at ``now`` against a
-    seasonal baseline of the history before the longest window. The history starts
-    at the first mention: a brand first heard of yesterday has no usual level yet."""
-    longest = max(windows) * HOUR
+    ``history_days`` up to ``now``; ``weights``: how much each counts, 1 by default)
+    over each window ending at ``now`` against the usual level (``usual_level``) of
+    the history before THAT window: the hour is judged on everything up to an hour
+    ago, the day on everything up to a day ago, so a brand three and a half days old
+    can alarm on its hour, and a burst never inflates its own baseline. The history
+    starts at the first mention: a brand first heard of yesterday has no usual level."""
+    weight = np.ones(len(times)) if weights is None else np.asarray(weights, dtype=float)
     start = max(now - timedelta(days=history_days), min(times, default=now))
     start = start.replace(minute=0, second=0, microsecond=0)
-    cut = now - longest
-    history = [t for t in times if start <= t < cut]
-    hours = int((cut - start) // HOUR)
-    if hours < MIN_HISTORY_HOURS:
-        return BrandAlarm((), None)
-    baseline = SeasonalBaseline.from_events(history, start, cut)
-    offsets = np.array([int((t - start) // HOUR) for t in history], dtype=int)
-    hourly = np.bincount(offsets[offsets < hours], minlength=hours)[:hours].astype(float)
-    rates = np.array([baseline.expected(start + i * HOUR) for i in range(hours)])
+    seconds = np.array([(t - start).total_seconds() for t in times], dtype=float)
+    offsets = np.floor(seconds / 3600).astype(int)
     found = []
     for w in windows:
-        observed = sum(1 for t in times if now - w * HOUR < t <= now)
-        expected = max(baseline.expected(now - w * HOUR, hours=w), 0.5)
-        size = fit_size(*_blocks(hourly, rates, w))
-        found.append(WindowSurprise(w, observed, expected, size, nb_sf(observed, expected, size)))
-    passing = [w for w in found if w.observed >= MIN_OBSERVED and w.p_value <= p / len(found)]
+        cut = now - w * HOUR
+        hours = int((cut - start) // HOUR)
+        if hours < MIN_HISTORY_HOURS:
+            continue
+        inside = (seconds > (cut - start).total_seconds()) & (seconds <= (now - start)
+                                                               .total_seconds())
+        observed = float(weight[inside].sum())
+        baseline, size = usual_level(_hourly(offsets, weight, hours), start, w)
+        expected = max(baseline.expected(cut, hours=w), 0.5)
+        count = int(round(observed))
+        found.append(WindowSurprise(w, count, expected, size, nb_sf(count, expected, size)))
+    passing = [w for w in found if w.observed >= MIN_OBSERVED and w.p_value <= p / len(windows)]
     return BrandAlarm(tuple(found), min(passing, key=lambda w: w.p_value, default=None))

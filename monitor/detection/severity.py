@@ -53,6 +53,7 @@ REPLY_FORECAST = ForecastParams(prior_events=10.0, prior_branching=0.3)
 # simulated streams (bench/detection.py), where it removed most false warnings of the
 # Chinese streams and no crisis post was tone-only (they all carry strong cues).
 TONE_ONLY_WEIGHT = 0.5
+STRONG_MIN_REPLIES = 3  # replies that show piling on even under a threatening post
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class Series:
 class Rules:
     window: timedelta = timedelta(hours=1)
     growth_mentions: int = 3
-    growth_replies: int = 5  # replies gained within the window (half with a strong cue)
+    growth_replies: int = 5  # replies gained within the window (half, >= 3, with a strong cue)
     crisis_sources: int = 2
     crisis_forecast: int = 200  # the LOW end of a thread's final-size forecast passes this
     volume_p: float = 0.001  # brand volume this unlikely under its baseline is growth
@@ -195,11 +196,15 @@ def reply_threshold(rules: Rules, strong: bool, cued: bool = True) -> int:
     """Replies that make a thread "growing". A post that already threatens the media
     or the courts, or reports an injury, needs less proof that people are piling on
     (seed 004: that first post is where big events brew), so half as many, rounded
-    down. An incident flagged on tone alone, with no cue in any of its mentions, needs
+    up, and never fewer than three: two replies within the hour is what an ordinary
+    post gets (real chatter and news average 1.2-2), and on real posts "replies 0 -> 2"
+    under a news item with a cue word was most false warnings (issue 15). An incident
+    flagged on tone alone, with no cue in any of its mentions, needs
     twice as many (``TONE_ONLY_WEIGHT``): replies under a post that says nothing is
     wrong show interest, not anger."""
     if strong:
-        return max(1, rules.growth_replies // 2)
+        half = -(-rules.growth_replies // 2)  # rounded up
+        return min(rules.growth_replies, max(STRONG_MIN_REPLIES, half))
     return rules.growth_replies if cued else round(rules.growth_replies / TONE_ONLY_WEIGHT)
 
 

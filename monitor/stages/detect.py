@@ -65,8 +65,8 @@ from monitor.stages.copies import attach_copy
 from monitor.stages.merge import absorb, candidates, incident_key, mention_key, store_key
 from monitor.stages.readings import (
     BASELINE_DAYS,
+    alarm_weights,
     evidence_of,
-    flagged_times,
     incident_members,
     mention_risks,
     series_of,
@@ -296,18 +296,23 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
                  flagged: bool) -> Alert | None:
     """The brand alarms: when the brand's negative volume over 1 h, 6 h or 24 h is far
     above its usual level, warn. First the flagged-mention alarm (``detection/alarm.py``,
-    when ``flagged`` mentions arrived): the incident holding most of that window's
-    flagged mentions is raised. Else, when ``detection.soft_alarm`` is on (off by
-    default: on real posts it warned every crisis but doubled false warnings), the soft
-    alarm (``detection/soft_alarm.py``, every mention weighted by its risk): its risky
-    mentions that no incident holds become a surge incident (``stages/surge.py``). The
-    alert names every incident the surge is spread over: grouping may have split the
-    matter; this does not care."""
-    name = s.get(Brand, brand_id).name
-    alarm = brand_alarm(flagged_times(s, brand_id, now), now, history_days=BASELINE_DAYS,
-                        p=rules.volume_p) if flagged else None
+    when ``flagged`` mentions arrived; each counted as ``readings.alarm_weights`` says):
+    the incident holding most of that window's counted flagged mentions is raised.
+    Else, when ``detection.soft_alarm`` is on (off by default: on real posts it warned
+    every crisis but doubled false warnings), the soft alarm (``detection/soft_alarm.py``,
+    every mention weighted by its risk): its risky mentions that no incident holds
+    become a surge incident (``stages/surge.py``). The alert names every incident the
+    surge is spread over: grouping may have split the matter; this does not care."""
+    brand = s.get(Brand, brand_id)
+    name, alarm = brand.name, None
+    if flagged:
+        counted = alarm_weights(s, brand_id, now, tuple(brand.keywords))
+        times = [at for at, _ in counted.values()]
+        alarm = brand_alarm(times, now, history_days=BASELINE_DAYS, p=rules.volume_p,
+                            weights=[w for _, w in counted.values()])
     if alarm is not None and alarm.fired is not None:
-        found = flagged_target(s, brand_id, alarm.fired.hours, now)
+        found = flagged_target(s, brand_id, alarm.fired.hours, now,
+                               {pid: w for pid, (_, w) in counted.items()})
     elif rules.soft_alarm:
         alarm = soft_alarm(mention_risks(s, brand_id, now), now, history_days=BASELINE_DAYS,
                            p=rules.volume_p)
@@ -321,7 +326,7 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
     inc, counts, evidence = found
     if not rises(inc.severity, "warning"):
         return None
-    spread = ", ".join(f"#{i} ({n})" for i, n in counts.most_common(5))
+    spread = ", ".join(f"#{i} ({n:g})" for i, n in counts.most_common(5))
     inc.severity = "warning"
     s.add(inc)
     reasons = (f"{alarm.reason(name)}; in incidents {spread}",)

@@ -83,6 +83,39 @@ def flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
                               Post.fetched_at >= start, Post.fetched_at <= now)).all())
 
 
+def alarm_weights(s: Session, brand_id: int, now: datetime, keywords: tuple[str, ...]
+                  ) -> dict[int, tuple[datetime, float]]:
+    """The brand's flagged mentions of the last ``BASELINE_DAYS`` as the brand alarm
+    counts them: post id -> (seen at, weight). A mention flagged for a strong cue about
+    something else (``detection/context.py``: a news item naming the brand in passing)
+    is not the brand's negative volume: 0. A reply in a thread whose opener was not
+    flagged counts by the thread's negative share (``negative_share``): one reply
+    misread as negative under a happy launch post is not a complaint. Else 1."""
+    start = now - timedelta(days=BASELINE_DAYS)
+    rows = s.exec(select(Post.id, Post.fetched_at, Post.thread_id, Post.title, Post.text,
+                         Mention.cues, Mention.sentiment, Mention.strong)
+                  .join(Mention, Mention.post_id == Post.id)
+                  .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                         Post.fetched_at >= start, Post.fetched_at <= now)).all()
+    threads = {tid for _, _, tid, *_ in rows if tid is not None}
+    openers = dict(s.exec(select(Post.thread_id, func.min(Post.id))
+                          .where(Post.thread_id.in_(threads)).group_by(Post.thread_id)).all()) \
+        if threads else {}
+    shares: dict[int, float] = {}
+    out = {}
+    for pid, at, tid, title, text, cues, sentiment, strong in rows:
+        weight = 1.0
+        if strong and not _cue_context(f"{title}\n{text}", keywords, tuple(cues),
+                                       sentiment).counts:
+            weight = 0.0
+        elif tid is not None and openers.get(tid) != pid:
+            if tid not in shares:
+                shares[tid] = negative_share(s, tid, brand_id)
+            weight = shares[tid]
+        out[pid] = (at, weight)
+    return out
+
+
 def mention_risks(s: Session, brand_id: int, now: datetime) -> list[tuple[datetime, float]]:
     """When each of the brand's mentions of the last ``BASELINE_DAYS`` was seen, with
     its risk, flagged or not: what the soft brand alarm weighs."""

@@ -32,14 +32,19 @@ def _window(s: Session, brand_id: int, hours: int, now: datetime) -> list[tuple[
                               Post.fetched_at <= now).order_by(Post.fetched_at)).all())
 
 
-def flagged_target(s: Session, brand_id: int, hours: int, now: datetime
+def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
+                   weights: dict[int, float] | None = None
                    ) -> tuple[Incident, Counter[int], list[Evidence]] | None:
     """The incident holding most flagged mentions of the last ``hours`` (ties: the
-    riskier, then the newer), the per-incident counts, and its evidence."""
+    riskier, then the newer), the per-incident counts, and its evidence. ``weights``
+    (post id -> how much the alarm counted it) leaves out what the alarm did not
+    count: a news item naming the brand in passing is no target."""
+    weights = weights or {}
     rows = [(m, p) for m, p in _window(s, brand_id, hours, now)
-            if m.flagged and m.incident_id is not None]
-    counts, risk = Counter(m.incident_id for m, _ in rows), Counter()
-    for m, _ in rows:
+            if m.flagged and m.incident_id is not None and weights.get(p.id, 1.0) > 0]
+    counts, risk = Counter(), Counter()
+    for m, p in rows:
+        counts[m.incident_id] += weights.get(p.id, 1.0)
         risk[m.incident_id] += m.risk
     if not counts:
         return None
