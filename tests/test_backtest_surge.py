@@ -15,7 +15,7 @@ EVERYDAY = ["Acme event this afternoon", "Acme store was busy today", "Picked up
 # each scores between about 0.3 and 0.45: riskier than the everyday mix, under the flag
 SOUR = ["Why is Acme so slow to reply", "Not sure about the new Acme update",
         "Hmm, Acme sync seems off", "Acme screen flickers sometimes",
-        "Acme app is kind of slow today"]
+        "Acme app feels slow today"]
 PRAISE = ["Love my new Acme phone", "Acme launch was great fun", "So happy with Acme today",
           "Acme camera is wonderful", "Great job Acme team", "Thanks Acme, lovely service"]
 DAY = 24 * 60
