@@ -60,6 +60,7 @@ from monitor.stages.merge import absorb, candidates, incident_key, mention_key, 
 from monitor.stages.readings import (
     BASELINE_DAYS,
     evidence_of,
+    fetched_in,
     flagged_times,
     incident_members,
     mention_risks,
@@ -110,6 +111,7 @@ def _background(s: Session, brand: Brand, at: datetime) -> TermBackground:
                   .join(Mention, Mention.post_id == Post.id)
                   .outerjoin(Incident, Mention.incident_id == Incident.id)
                   .where(Mention.brand_id == brand.id,
+                         fetched_in(until - timedelta(days=TERM_DAYS), until),
                          Post.fetched_at >= until - timedelta(days=TERM_DAYS),
                          Post.fetched_at <= until)).all()
     exclude = (brand.name, *brand.keywords)
@@ -360,10 +362,16 @@ def _pending(s: Session) -> list[tuple[Mention, Post]]:
     before the oldest post still waiting for its score: with two daemons one may
     score a later batch first, and grouping a mention before an earlier one would
     give other incidents than one daemon does. The rest wait for the next pass."""
-    horizon = s.exec(select(func.min(Post.fetched_at))
+    # min() of an expression: over a bare column SQLite walks ix_post_fetched_at from
+    # the oldest post until an unscored one, the whole history when all are scored;
+    # this reads the unscored ones alone (ix_post_unscored)
+    horizon = s.exec(select(func.min(func.coalesce(Post.fetched_at, Post.fetched_at)))
                      .where(Post.scored_at == None)).one()  # noqa: E711
+    waiting = (Mention.incident_id == None, Mention.grouped_by == None)  # noqa: E711
+    # the ids first, through the queue's own index (ix_mention_pending): joined to the
+    # posts, SQLite's planner walks every post in fetched_at order to find them
     query = (select(Mention, Post).join(Post, Mention.post_id == Post.id)
-             .where(Mention.incident_id == None, Mention.grouped_by == None))  # noqa: E711
+             .where(Mention.id.in_(select(Mention.id).where(*waiting)), *waiting))
     if horizon is not None:
         query = query.where(Post.fetched_at < horizon)
     return list(s.exec(query.order_by(Post.fetched_at, Post.id, Mention.id).limit(BATCH)).all())

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from db.models import Brand, Incident, IncidentChange, Mention, Post, Source
@@ -45,12 +46,24 @@ def candidates(s: Session, brand_id: int, since: datetime, *, open_only: bool = 
                ) -> list[Incident]:
     """The brand's incidents a mention may join: not merged away, seen since ``since``
     (and not resolved, with ``open_only``), oldest first."""
-    query = select(Incident).where(Incident.brand_id == brand_id,
-                                   Incident.merged_into == None,  # noqa: E711
-                                   Incident.last_seen_at >= since)
+    query = select(Incident.id).where(Incident.brand_id == brand_id,
+                                      Incident.merged_into == None,  # noqa: E711
+                                      Incident.last_seen_at >= since)
     if open_only:
         query = query.where(Incident.resolved_at == None)  # noqa: E711
-    return list(s.exec(query.order_by(Incident.id)).all())
+    return loaded(s, Incident, list(s.exec(query.order_by(Incident.id)).all()))
+
+
+def loaded(s: Session, model: type, ids: list[int]) -> list:
+    """The rows of ``ids`` in that order: those this session holds already as they are
+    (as a query for whole rows would return them), the others in one query. Why: a
+    mention is matched against the same incidents again and again in a pass, and
+    reading whole rows decodes every JSON key column each time."""
+    held = {i: s.identity_map.get(identity_key(model, i)) for i in ids}
+    missing = [i for i, row in held.items() if row is None]
+    if missing:
+        held.update((row.id, row) for row in s.exec(select(model).where(model.id.in_(missing))))
+    return [held[i] for i in ids]
 
 
 def store_key(inc: Incident, key: IncidentKey) -> None:
