@@ -60,6 +60,8 @@ def _ts(dialect: str, first: datetime, seconds: str) -> str:
 def fill(engine: Engine, posts: int, first: datetime) -> None:
     """``posts`` stored, scored and grouped posts between ``FILL_AGE`` days before
     ``first``, with their mentions and incidents (see the module's docstring)."""
+    if posts <= 0:
+        return
     d = engine.dialect.name
     start = first - timedelta(days=FILL_AGE[1])
     span = (FILL_AGE[1] - FILL_AGE[0]) * 86400

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, func, select, update
 
 from alerts.render import REOPENED
@@ -56,7 +56,14 @@ from monitor.detection.severity import (
 from monitor.detection.soft_alarm import soft_alarm
 from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
 from monitor.stages.copies import attach_copy
-from monitor.stages.merge import absorb, candidates, incident_key, mention_key, store_key
+from monitor.stages.merge import (
+    HELD,
+    absorb,
+    candidates,
+    incident_key,
+    mention_key,
+    store_key,
+)
 from monitor.stages.readings import (
     BASELINE_DAYS,
     evidence_of,
@@ -377,6 +384,14 @@ def _pending(s: Session) -> list[tuple[Mention, Post]]:
     return list(s.exec(query.order_by(Post.fetched_at, Post.id, Mention.id).limit(BATCH)).all())
 
 
+def hold_loaded(s: Session) -> None:
+    """Keep every row ``s`` loads until it closes. The identity map holds rows weakly,
+    so a brand, source or incident read for one mention was read (and its JSON
+    decoded) again for the next; a pass reads a few thousand rows at most."""
+    event.listen(s, "loaded_as_persistent",
+                 lambda session, row: session.info.setdefault(HELD, []).append(row))
+
+
 def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:
     return rules_for(s.get(Brand, brand_id).name)
 
@@ -397,6 +412,7 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
             # one detect pass at a time: two would group the same mentions and
             # write the same alert key (SQLite serializes writers anyway)
             lock_stage(s, "detect")
+            hold_loaded(s)
             rows = _pending(s)
             touched, snaps = _affected_by_snapshots(s)
             alerts, grouped, backgrounds = 0, 0, {}

@@ -24,6 +24,8 @@ from monitor.detection.severity import rises
 from monitor.detection.simhash import post_fingerprints
 from monitor.detection.terms import salient_terms
 
+HELD = "cw_held"  # Session.info key: rows kept loaded for the rest of the transaction
+
 
 def incident_key(inc: Incident) -> IncidentKey:
     """The grouping key stored on an incident."""
@@ -62,7 +64,9 @@ def loaded(s: Session, model: type, ids: list[int]) -> list:
     held = {i: s.identity_map.get(identity_key(model, i)) for i in ids}
     missing = [i for i, row in held.items() if row is None]
     if missing:
-        held.update((row.id, row) for row in s.exec(select(model).where(model.id.in_(missing))))
+        rows = list(s.exec(select(model).where(model.id.in_(missing))))
+        s.info.setdefault(HELD, []).extend(rows)  # the identity map alone lets them go
+        held.update((row.id, row) for row in rows)
     return [held[i] for i in ids]
 
 

@@ -94,7 +94,17 @@ def fetched_in(start: datetime, end: datetime, *, after: bool = False) -> Column
 
 
 def flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
-    """When the brand's flagged mentions of the last ``BASELINE_DAYS`` were seen."""
+    """When the brand's flagged mentions of the last ``BASELINE_DAYS`` were seen,
+    oldest first. Read once per transaction and ``now``: the detect stage asks again
+    for every incident it re-assesses, and its pass changes no post's time and no
+    mention's flag (a new ``now`` reads again)."""
+    key = ("cw_flagged_times", brand_id, now)
+    if key not in s.info:
+        s.info[key] = sorted(_flagged_times(s, brand_id, now))
+    return list(s.info[key])
+
+
+def _flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
     start = now - timedelta(days=BASELINE_DAYS)
     return list(s.exec(select(Post.fetched_at).join(Mention, Mention.post_id == Post.id)
                        # flagged tested on its value, not through ix_mention_flagged
