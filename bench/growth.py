@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     polls, brands, _ = build_polls(args.days, args.seeds, 3600, 5)
-    _sqlite(polls[:3], brands, 0)  # warm up: models and patterns load on first use
+    _sqlite(polls, brands, 0)  # warm up: models, patterns and caches fill on first use
     runs = []
     for history in (args.small, args.large):
         runs.append(_sqlite(polls, brands, history))
