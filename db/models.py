@@ -173,7 +173,8 @@ class Mention(SQLModel, table=True):
     cues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     scored_at: datetime = Field(default_factory=utcnow)
-    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    # indexed where set (ix_mention_incident_id, below): "IS NULL" is the detect queue's
+    incident_id: int | None = Field(default=None, foreign_key="incident.id")
     severity: str | None = None  # the incident's severity once this mention was counted
     # how detection grouped it: SimHash of the text, salient terms, and why it joined
     fingerprint: int | None = Field(default=None, sa_column=Column(BigInteger))
@@ -372,6 +373,11 @@ Index("ix_engagementsnapshot_undetected", EngagementSnapshot.__table__.c.id,
 Index("ix_mention_pending", Mention.__table__.c.id,
       postgresql_where=text("incident_id IS NULL AND grouped_by IS NULL"),
       sqlite_where=text("incident_id IS NULL AND grouped_by IS NULL"))  # the detect queue
+Index("ix_mention_incident_id", Mention.__table__.c.incident_id,
+      postgresql_where=text("incident_id IS NOT NULL"),
+      sqlite_where=text("incident_id IS NOT NULL"))  # an incident's mentions (0023)
+Index("ix_incident_brand_seen", Incident.__table__.c.brand_id,
+      Incident.__table__.c.last_seen_at)  # grouping's candidates (monitor/stages/merge.py)
 Index("ix_mention_flagged_risk", Mention.__table__.c.flagged, Mention.__table__.c.risk)
 Index("ix_mention_flagged_sentiment", Mention.__table__.c.flagged,
       Mention.__table__.c.sentiment)

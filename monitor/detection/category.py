@@ -130,19 +130,32 @@ def load_categories(path: Path = DEFAULT_CATEGORIES) -> tuple[Category, ...]:
     return tuple(_category(k, specs[k], known_cues) for k in PRECEDENCE)
 
 
-def _term_scores(cats: Sequence[Category], texts: Sequence[str]
+@lru_cache(maxsize=65_536)
+def _text_terms(text: str, path: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each category's terms found in one text (longest matches only), for the
+    categories that have any. Cached: an incident's first posts are guessed again
+    every time it is re-assessed, and one text always finds the same terms."""
+    norm = normalize(text)
+    found = []
+    for cat in load_categories(path):
+        terms = _longest([t for t, pattern in cat.patterns if pattern.search(norm)])
+        if terms:
+            found.append((cat.key, tuple(terms)))
+    return tuple(found)
+
+
+def _term_scores(cats: Sequence[Category], texts: Sequence[str], path: Path
                  ) -> tuple[dict[str, float], dict[str, list[str]]]:
     """One point per (post, term) found: a matter many posts mention outweighs a
     threat one post makes in passing."""
     scores = {c.key: 0.0 for c in cats}
     evidence: dict[str, list[str]] = {c.key: [] for c in cats}
     for text in texts:
-        norm = normalize(text)
-        for cat in cats:
-            for term in _longest([t for t, pattern in cat.patterns if pattern.search(norm)]):
-                scores[cat.key] += 1
-                if term not in evidence[cat.key]:
-                    evidence[cat.key].append(term)
+        for key, terms in _text_terms(text, path):
+            for term in terms:
+                scores[key] += 1
+                if term not in evidence[key]:
+                    evidence[key].append(term)
     return scores, evidence
 
 
@@ -167,7 +180,7 @@ def guess_category(texts: Sequence[str], cue_keys: Iterable[str] = (), *,
     if isinstance(texts, str):
         texts = [texts]
     cats = load_categories(path)
-    scores, evidence = _term_scores(cats, texts)
+    scores, evidence = _term_scores(cats, texts, path)
     found_cues = set(cue_keys)
     cue_evidence: dict[str, list[str]] = {c.key: [] for c in cats}
     for cat in cats:

@@ -1,4 +1,4 @@
-"""Detection's coordination: which reply-count snapshots a pass reads, the hot
+"""Detection's coordination: which mentions and reply-count snapshots a pass reads, the hot
 threads it marks (written in id order), and on PostgreSQL one pass per brand
 under that brand's advisory lock, so several process workers decide different
 brands at once and each brand's incidents are decided by one worker at a time
@@ -15,11 +15,37 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select, update
+from sqlmodel import Session, func, select, update
 
 from db.engine import session
 from db.models import EngagementSnapshot, Incident, Mention, Post, Thread, utcnow
 from db.queries import lock_key, try_lock_key
+
+
+def pending(s: Session, batch: int, brand_id: int | None = None
+            ) -> list[tuple[Mention, Post]]:
+    """Up to ``batch`` mentions not grouped yet (flagged ones, and unflagged ones
+    not yet checked for being a copy), in the order their posts were fetched, and only those fetched
+    before the oldest post still waiting for its score: with two daemons one may
+    score a later batch first, and grouping a mention before an earlier one would
+    give other incidents than one daemon does. The rest wait for the next pass.
+    ``brand_id``: that brand's only (a per-brand pass, PostgreSQL)."""
+    # min() of an expression: over a bare column SQLite walks ix_post_fetched_at from
+    # the oldest post until an unscored one, the whole history when all are scored;
+    # this reads the unscored ones alone (ix_post_unscored)
+    horizon = s.exec(select(func.min(func.coalesce(Post.fetched_at, Post.fetched_at)))
+                     .where(Post.scored_at == None)).one()  # noqa: E711
+    waiting = (Mention.incident_id == None, Mention.grouped_by == None)  # noqa: E711
+    # the ids first, through the queue's own index (ix_mention_pending): joined to the
+    # posts, SQLite's planner walks every post in fetched_at order to find them
+    query = (select(Mention, Post).join(Post, Mention.post_id == Post.id)
+             .where(Mention.id.in_(select(Mention.id).where(*waiting)), *waiting))
+    if brand_id is not None:
+        query = query.where(Mention.brand_id == brand_id)
+    if horizon is not None:
+        query = query.where(Post.fetched_at < horizon)
+    return list(s.exec(query.order_by(Post.fetched_at, Post.id, Mention.id).limit(batch)).all())
+
 
 #: one brand's pass in an open transaction: (mentions read, grouped, alerts)
 BrandPass = Callable[[Session, int], tuple[int, int, int]]

@@ -58,15 +58,24 @@ from monitor.stages.brand_passes import (
     each_brand,
     mark_hot,
     mark_read,
+    pending,
     snapshot_passes,
     write_hot,
 )
 from monitor.stages.copies import attach_copy
-from monitor.stages.merge import absorb, candidates, incident_key, mention_key, store_key
+from monitor.stages.merge import (
+    absorb,
+    candidates,
+    hold_loaded,
+    incident_key,
+    mention_key,
+    store_key,
+)
 from monitor.stages.readings import (
     BASELINE_DAYS,
     alarm_weights,
     evidence_of,
+    fetched_in,
     incident_members,
     mention_risks,
     series_of,
@@ -116,6 +125,7 @@ def _background(s: Session, brand: Brand, at: datetime) -> TermBackground:
                   .join(Mention, Mention.post_id == Post.id)
                   .outerjoin(Incident, Mention.incident_id == Incident.id)
                   .where(Mention.brand_id == brand.id,
+                         fetched_in(until - timedelta(days=TERM_DAYS), until),
                          Post.fetched_at >= until - timedelta(days=TERM_DAYS),
                          Post.fetched_at <= until)).all()
     exclude = (brand.name, *brand.keywords)
@@ -340,24 +350,6 @@ def _last_change(s: Session, inc: Incident) -> datetime | None:
                          IncidentChange.kind != "merged")).one()
 
 
-def _pending(s: Session, brand_id: int | None = None) -> list[tuple[Mention, Post]]:
-    """Mentions not grouped yet (flagged ones, and unflagged ones not yet checked for
-    being a copy), in the order their posts were fetched, and only those fetched
-    before the oldest post still waiting for its score: with two daemons one may
-    score a later batch first, and grouping a mention before an earlier one would
-    give other incidents than one daemon does. The rest wait for the next pass.
-    ``brand_id``: that brand's only (a per-brand pass, PostgreSQL)."""
-    horizon = s.exec(select(func.min(Post.fetched_at))
-                     .where(Post.scored_at == None)).one()  # noqa: E711
-    query = (select(Mention, Post).join(Post, Mention.post_id == Post.id)
-             .where(Mention.incident_id == None, Mention.grouped_by == None))  # noqa: E711
-    if brand_id is not None:
-        query = query.where(Mention.brand_id == brand_id)
-    if horizon is not None:
-        query = query.where(Post.fetched_at < horizon)
-    return list(s.exec(query.order_by(Post.fetched_at, Post.id, Mention.id).limit(BATCH)).all())
-
-
 def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:
     return rules_for(s.get(Brand, brand_id).name)
 
@@ -381,7 +373,8 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
         at = now or utcnow()
         with session(engine) as s, s.begin():
             lock_stage(s, "detect")  # SQLite serializes writers: a no-op kept for clarity
-            rows = _pending(s)
+            hold_loaded(s)
+            rows = pending(s, BATCH)
             touched, snaps = affected_by_snapshots(s, BATCH)
             grouped, alerts = detect_rows(s, rows, touched, rules_for, quiet, hot_for, at)
             alerts += _reassess_touched(s, touched, rules_for, at)
@@ -396,7 +389,8 @@ def _by_brand(engine: Engine, rules_for: RulesFor, quiet: timedelta, hot_for: ti
     """PostgreSQL: each brand's pending mentions, then the reply-count snapshots
     (``brand_passes.each_brand`` and ``snapshot_passes`` hold the locks)."""
     def brand(s: Session, brand_id: int) -> tuple[int, int, int]:
-        rows = _pending(s, brand_id)
+        hold_loaded(s)
+        rows = pending(s, BATCH, brand_id)
         return len(rows), *detect_rows(s, rows, set(), rules_for, quiet, hot_for,
                                        now or utcnow())
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from db.models import Brand, Incident, IncidentChange, Mention, Post, Source
@@ -22,6 +23,16 @@ from monitor.detection.merging import Merge, combine_keys
 from monitor.detection.severity import rises
 from monitor.detection.simhash import post_fingerprints
 from monitor.detection.terms import salient_terms
+
+HELD = "cw_held"  # Session.info key: rows kept loaded for the rest of the transaction
+
+
+def hold_loaded(s: Session) -> None:
+    """Keep every row ``s`` loads until it closes. The identity map holds rows weakly,
+    so a brand, source or incident read for one mention was read (and its JSON
+    decoded) again for the next; a pass reads a few thousand rows at most."""
+    event.listen(s, "loaded_as_persistent",
+                 lambda session, row: session.info.setdefault(HELD, []).append(row))
 
 
 def incident_key(inc: Incident) -> IncidentKey:
@@ -45,12 +56,26 @@ def candidates(s: Session, brand_id: int, since: datetime, *, open_only: bool = 
                ) -> list[Incident]:
     """The brand's incidents a mention may join: not merged away, seen since ``since``
     (and not resolved, with ``open_only``), oldest first."""
-    query = select(Incident).where(Incident.brand_id == brand_id,
-                                   Incident.merged_into == None,  # noqa: E711
-                                   Incident.last_seen_at >= since)
+    query = select(Incident.id).where(Incident.brand_id == brand_id,
+                                      Incident.merged_into == None,  # noqa: E711
+                                      Incident.last_seen_at >= since)
     if open_only:
         query = query.where(Incident.resolved_at == None)  # noqa: E711
-    return list(s.exec(query.order_by(Incident.id)).all())
+    return loaded(s, Incident, list(s.exec(query.order_by(Incident.id)).all()))
+
+
+def loaded(s: Session, model: type, ids: list[int]) -> list:
+    """The rows of ``ids`` in that order: those this session holds already as they are
+    (as a query for whole rows would return them), the others in one query. Why: a
+    mention is matched against the same incidents again and again in a pass, and
+    reading whole rows decodes every JSON key column each time."""
+    held = {i: s.identity_map.get(identity_key(model, i)) for i in ids}
+    missing = [i for i, row in held.items() if row is None]
+    if missing:
+        rows = list(s.exec(select(model).where(model.id.in_(missing))))
+        s.info.setdefault(HELD, []).extend(rows)  # the identity map alone lets them go
+        held.update((row.id, row) for row in rows)
+    return [held[i] for i in ids]
 
 
 def store_key(inc: Incident, key: IncidentKey) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from scipy.stats import beta
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, func, select
 
 from db.models import EngagementSnapshot, Incident, Mention, Post, Source, Thread
@@ -29,10 +30,16 @@ def incident_members(s: Session, inc: Incident) -> list[tuple[Mention, Post, Sou
                        .where(Mention.incident_id == inc.id).order_by(Mention.id)).all())
 
 
-def _points(s: Session, column, key: int) -> tuple:  # noqa: ANN001
-    rows = s.exec(select(EngagementSnapshot.seen_at, EngagementSnapshot.replies)
-                  .where(column == key).order_by(EngagementSnapshot.id)).all()
-    return tuple((at, n) for at, n in rows)
+def _points(s: Session, column, keys: set[int]) -> dict[int, tuple]:  # noqa: ANN001
+    """The (seen_at, replies) snapshots of each of ``keys`` (posts or threads), in
+    snapshot order: one query for all of them, not one each."""
+    out: dict[int, list] = {k: [] for k in keys}
+    if keys:
+        rows = s.exec(select(column, EngagementSnapshot.seen_at, EngagementSnapshot.replies)
+                      .where(column.in_(sorted(keys))).order_by(EngagementSnapshot.id)).all()
+        for key, at, n in rows:
+            out[key].append((at, n))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 SHARE_QUANTILE = 0.1  # a thread's negative share is the low end of what its replies show
@@ -58,28 +65,53 @@ def negative_share(s: Session, thread_id: int, brand_id: int) -> float:
 def series_of(s: Session, post_ids: list[int], brand_id: int) -> list[Series]:
     """Reply series of the incident's posts, or of their threads for forum posts."""
     out, threads = [], set()
-    for pid in post_ids:
-        post = s.get(Post, pid)
+    posts = [s.get(Post, pid) for pid in post_ids]
+    alone = _points(s, EngagementSnapshot.post_id,
+                    {p.id for p in posts if p.thread_id is None})
+    for post in posts:
         if post.thread_id is not None:
             threads.add(post.thread_id)
             continue
         label = f'"{(post.title or post.text)[:60]}"'
         start = min(post.published_at or post.fetched_at, post.fetched_at)
-        out.append(Series(label, start, _points(s, EngagementSnapshot.post_id, pid)))
+        out.append(Series(label, start, alone[post.id]))
+    in_thread = _points(s, EngagementSnapshot.thread_id, threads)
     for tid in sorted(threads):
         thread = s.get(Thread, tid)
         label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
         start = thread.first_seen_at
-        out.append(Series(label, start, _points(s, EngagementSnapshot.thread_id, tid),
-                          negative_share(s, tid, brand_id)))
+        out.append(Series(label, start, in_thread[tid], negative_share(s, tid, brand_id)))
     return out
 
 
+def fetched_in(start: datetime, end: datetime, *, after: bool = False) -> ColumnElement[bool]:
+    """Mentions of posts fetched from ``start`` (or just after it, with ``after``) to
+    ``end``: a condition on the post ids of that time range, so the database reads
+    the range's posts (``ix_post_fetched_at``) and not every mention of the brand ever
+    (SQLite's planner took the brand's index for the join, a cost growing with history)."""
+    since = Post.fetched_at > start if after else Post.fetched_at >= start
+    return Mention.post_id.in_(select(Post.id).where(since, Post.fetched_at <= end))
+
+
 def flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
-    """When the brand's flagged mentions of the last ``BASELINE_DAYS`` were seen."""
+    """When the brand's flagged mentions of the last ``BASELINE_DAYS`` were seen,
+    oldest first. Read once per transaction and ``now``: the detect stage asks again
+    for every incident it re-assesses, and its pass changes no post's time and no
+    mention's flag (a new ``now`` reads again)."""
+    key = ("cw_flagged_times", brand_id, now)
+    if key not in s.info:
+        s.info[key] = sorted(_flagged_times(s, brand_id, now))
+    return list(s.info[key])
+
+
+def _flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
     start = now - timedelta(days=BASELINE_DAYS)
     return list(s.exec(select(Post.fetched_at).join(Mention, Mention.post_id == Post.id)
-                       .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                       # flagged tested on its value, not through ix_mention_flagged
+                       # (every flagged mention ever): the time range picks the rows
+                       .where(Mention.brand_id == brand_id,
+                              func.coalesce(Mention.flagged, False) == True,  # noqa: E712
+                              fetched_in(start, now),
                               Post.fetched_at >= start, Post.fetched_at <= now)).all())
 
 
@@ -122,7 +154,7 @@ def mention_risks(s: Session, brand_id: int, now: datetime) -> list[tuple[dateti
     start = now - timedelta(days=BASELINE_DAYS)
     return [(at, risk) for at, risk in s.exec(
         select(Post.fetched_at, Mention.risk).join(Mention, Mention.post_id == Post.id)
-        .where(Mention.brand_id == brand_id, Post.fetched_at >= start,
+        .where(Mention.brand_id == brand_id, fetched_in(start, now), Post.fetched_at >= start,
                Post.fetched_at <= now)).all()]
 
 

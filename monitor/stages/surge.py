@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from db.models import Incident, Mention, Post
 from monitor.detection.severity import Evidence
 from monitor.detection.soft_alarm import TONE
+from monitor.stages.readings import fetched_in
 
 GROWN = ("warning", "crisis")
 SURGE = "brand surge (soft alarm)"
@@ -28,8 +29,10 @@ SURGE = "brand surge (soft alarm)"
 def _window(s: Session, brand_id: int, hours: int, now: datetime) -> list[tuple[Mention, Post]]:
     since = now - timedelta(hours=hours)
     return list(s.exec(select(Mention, Post).join(Post, Mention.post_id == Post.id)
-                       .where(Mention.brand_id == brand_id, Post.fetched_at > since,
-                              Post.fetched_at <= now).order_by(Post.fetched_at)).all())
+                       .where(Mention.brand_id == brand_id,
+                              fetched_in(since, now, after=True), Post.fetched_at > since,
+                              Post.fetched_at <= now)
+                       .order_by(Post.fetched_at, Mention.id)).all())
 
 
 def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
