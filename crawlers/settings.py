@@ -35,7 +35,7 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"
 
-ITEM_PIPELINES = {"crawlers.pipelines.store.StorePipeline": 300}
+ITEM_PIPELINES = {"crawlers.pipelines.writer.StorePipeline": 300}
 EXTENSIONS = {"crawlers.metrics.CrawlMetrics": 500}  # Prometheus counters (crawlers/metrics.py)
 # before robots.txt (100): a console-added source's host is checked before anything
 # is sent to it (crawlers/guard.py); the config file's own sources pass unchecked

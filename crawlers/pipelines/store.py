@@ -1,5 +1,7 @@
 """Stores each FetchResult: new posts (deduplicated), engagement changes and the
-source's health, in one transaction, then tells the daemon there is new work.
+source's health, in one transaction. The pipeline (crawlers/pipelines/writer.py)
+runs these on its writer thread, several fetches to a transaction, and then tells
+the daemon there is new work.
 
 The source's schedule and health move only while the storing worker still holds
 the source's lease (crawlers/claims.py), and the lease is given back with them;
@@ -12,18 +14,16 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from scrapy.exceptions import NotConfigured
 from sqlalchemy import Engine, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from crawlers import signals as cw_signals
 from crawlers.claims import holds_lease, release
 from crawlers.extractors.text import storable
 from crawlers.items import FetchResult, PostItem, ThreadRef, ThreadResult
 from crawlers.pipelines.post_batch import store_batch
 from crawlers.schedule import MAX_BACKOFF_S, next_poll, retry_wait
-from db.engine import make_engine, session
+from db.engine import session
 from db.models import EngagementSnapshot, Post, Source, Thread, utcnow
 from db.queries import notify
 from db.wakeup import STORED
@@ -212,26 +212,32 @@ def _locked_source(s: Session, source_id: int) -> tuple[Source | None, datetime]
 
 def _store_result(engine: Engine, result: FetchResult, owner: str | None) -> int:
     with session(engine) as s, s.begin():
-        source, now = _locked_source(s, result.source_id)
-        if source is None:  # deleted while its request was in flight
-            return 0
-        threads = {ref.key: _upsert_thread(s, source.id, ref) for ref in result.threads}
-        # threads first: a search hit (hackernews) or a stream's status (mastodon) goes in
-        # the thread its post names
-        new = _store_posts(s, source.id, result.posts,
-                           [_thread_id(threads, item) for item in result.posts])
-        if result.cursor:  # saved with the posts it covers: a restart resumes exactly
-            source.cursor = {**(source.cursor or {}), **result.cursor}
-        if new or result.threads or any(i.replies is not None for i in result.posts):
-            notify(s, STORED)  # new posts or counters: wake the process workers
-        if holds_lease(source, owner):
-            _record_health(source, result, new, now)
-            release(source, owner)
-        else:  # another worker claimed it after our lease ran out: its poll decides
-            source.posts_seen += new
-            log.warning("source %s: lease lost to %s; %d new posts kept, schedule not moved",
-                        source.name, source.lease_owner, new)
-        s.add(source)
+        return store_result_in(s, result, owner)
+
+
+def store_result_in(s: Session, result: FetchResult, owner: str | None) -> int:
+    """``store_result``'s writes inside the caller's transaction (the store writer
+    commits several fetches in one, crawlers/pipelines/writer.py)."""
+    source, now = _locked_source(s, result.source_id)
+    if source is None:  # deleted while its request was in flight
+        return 0
+    threads = {ref.key: _upsert_thread(s, source.id, ref) for ref in result.threads}
+    # threads first: a search hit (hackernews) or a stream's status (mastodon) goes in
+    # the thread its post names
+    new = _store_posts(s, source.id, result.posts,
+                       [_thread_id(threads, item) for item in result.posts])
+    if result.cursor:  # saved with the posts it covers: a restart resumes exactly
+        source.cursor = {**(source.cursor or {}), **result.cursor}
+    if new or result.threads or any(i.replies is not None for i in result.posts):
+        notify(s, STORED)  # new posts or counters: wake the process workers
+    if holds_lease(source, owner):
+        _record_health(source, result, new, now)
+        release(source, owner)
+    else:  # another worker claimed it after our lease ran out: its poll decides
+        source.posts_seen += new
+        log.warning("source %s: lease lost to %s; %d new posts kept, schedule not moved",
+                    source.name, source.lease_owner, new)
+    s.add(source)
     return new
 
 
@@ -253,87 +259,40 @@ def store_thread_page(engine: Engine, result: ThreadResult) -> int:
 
 
 def _store_thread_page(engine: Engine, result: ThreadResult) -> int:
-    now = utcnow()
     with session(engine) as s, s.begin():
-        source = s.get(Source, result.source_id)
-        if source is None:
-            return 0
-        thread = _upsert_thread(s, source.id, result.ref, result.replies, result.views)
-        if result.extra:  # a follow-up's comments: the visit's place and state are kept
-            new = _store_posts(s, source.id, result.posts, [thread.id] * len(result.posts))
-            if new or result.posts:
-                notify(s, STORED)
-            source.posts_seen += new
-            s.add_all([thread, source])
-            return new
-        thread.last_visit_at = now
-        if result.notes:  # e.g. a next-page link that loops back: the source is partial
-            source.health_note = storable("; ".join(result.notes))[:500]
-        if result.error:
-            thread.last_error = result.error
-            source.last_error, source.error_count = result.error, source.error_count + 1
-            s.add(source)
-            return 0
+        return store_thread_page_in(s, result)
+
+
+def store_thread_page_in(s: Session, result: ThreadResult) -> int:
+    """``store_thread_page``'s writes inside the caller's transaction."""
+    now = utcnow()
+    source = s.get(Source, result.source_id)
+    if source is None:
+        return 0
+    thread = _upsert_thread(s, source.id, result.ref, result.replies, result.views)
+    if result.extra:  # a follow-up's comments: the visit's place and state are kept
         new = _store_posts(s, source.id, result.posts, [thread.id] * len(result.posts))
         if new or result.posts:
             notify(s, STORED)
-        thread.resume_url, thread.last_error = result.page_url, None
-        if result.done:
-            thread.crawled_signature = result.signature
-            if thread.hot_until and thread.hot_until > now:
-                thread.next_visit_at = now + timedelta(seconds=source.hot_interval_s)
         source.posts_seen += new
         s.add_all([thread, source])
+        return new
+    thread.last_visit_at = now
+    if result.notes:  # e.g. a next-page link that loops back: the source is partial
+        source.health_note = storable("; ".join(result.notes))[:500]
+    if result.error:
+        thread.last_error = result.error
+        source.last_error, source.error_count = result.error, source.error_count + 1
+        s.add(source)
+        return 0
+    new = _store_posts(s, source.id, result.posts, [thread.id] * len(result.posts))
+    if new or result.posts:
+        notify(s, STORED)
+    thread.resume_url, thread.last_error = result.page_url, None
+    if result.done:
+        thread.crawled_signature = result.signature
+        if thread.hot_until and thread.hot_until > now:
+            thread.next_visit_at = now + timedelta(seconds=source.hot_interval_s)
+    source.posts_seen += new
+    s.add_all([thread, source])
     return new
-
-
-class StorePipeline:
-    """Connects in ``open_spider`` and disposes in ``close_spider`` (Scrapy's DB example)."""
-
-    def __init__(self, url: str, crawler) -> None:  # noqa: ANN001
-        self.url = url
-        self.crawler = crawler
-        self.engine: Engine | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler) -> StorePipeline:  # noqa: ANN001
-        url = crawler.settings.get("CRISISWATCH_DATABASE")
-        if not url:
-            raise NotConfigured("CRISISWATCH_DATABASE is not set")
-        return cls(url, crawler)
-
-    def open_spider(self, spider=None) -> None:  # noqa: ANN001
-        self.engine = make_engine(self.url)
-
-    def close_spider(self, spider=None) -> None:  # noqa: ANN001
-        if self.engine is not None:
-            self.engine.dispose()
-
-    def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
-        if isinstance(item, ThreadResult):
-            new = store_thread_page(self.engine, item)
-            ctx = {"source": item.source_id, "thread": item.ref.key}
-            if item.error:
-                log.warning("thread %s failed: %s", item.ref.key, item.error, extra=ctx)
-            elif new:
-                log.info("thread %s: %d new posts", item.ref.title or item.ref.key, new,
-                         extra={**ctx, "new_posts": new})
-            self.crawler.signals.send_catch_log(
-                cw_signals.fetch_stored, source_id=item.source_id, new_posts=new)
-            return item
-        if not isinstance(item, FetchResult):
-            return item
-        new = store_result(self.engine, item, getattr(self.crawler.spider, "worker_id", None))
-        name, ctx = f"source #{item.source_id}", {"source": item.source_id}
-        if item.error:
-            log.warning("%s failed: %s", name, item.error, extra=ctx)
-        elif item.not_modified:
-            log.debug("%s not modified", name, extra=ctx)
-        elif item.threads:
-            log.info("%s listing: %d threads", name, len(item.threads), extra=ctx)
-        else:
-            log.info("%s fetched: %d entries, %d new", name, len(item.posts), new,
-                     extra={**ctx, "new_posts": new})
-        self.crawler.signals.send_catch_log(
-            cw_signals.fetch_stored, source_id=item.source_id, new_posts=new)
-        return item
