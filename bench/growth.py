@@ -27,14 +27,13 @@ from tempfile import TemporaryDirectory
 from sqlalchemy import Engine, text
 from sqlmodel import select
 
-from bench.ingest import Poll, _fresh_pg, _server_cpu, build_polls
+from bench.ingest import Poll, _fresh_pg, _server_cpu, build_polls, open_bench_database
 from bench.machine import cpu_name
 from crawlers.extractors.feed import read_feed
 from crawlers.items import FetchResult
 from crawlers.pipelines.store import store_result
-from db.engine import open_database, session
+from db.engine import session
 from db.models import Brand, Post, Source
-from monitor.config import BrandConfig, Config
 from monitor.stages.chain import Stages
 
 FILL_AGE = (35, 365)  # days before the stream's first post the history spans
@@ -126,15 +125,7 @@ class Grown:
 
 
 def run(url: str, polls: list[Poll], brands: dict[str, tuple[str, ...]], history: int) -> Grown:
-    engine = open_database(url)
-    config = Config(database=url, brands=[BrandConfig(name=n, keywords=list(k))
-                                          for n, k in brands.items()])
-    sources = sorted({s for p in polls for s, _ in p.bodies})
-    with session(engine) as s, s.begin():
-        s.add_all(Brand(name=n, keywords=list(k)) for n, k in brands.items())
-        s.add_all(Source(name=n, url=f"https://bench.invalid/{n}") for n in sources)
-    with session(engine) as s:
-        ids = {x.name: x.id for x in s.exec(select(Source)).all()}
+    engine, config, _sources, ids = open_bench_database(url, polls, brands)
     started = time.perf_counter()
     fill(engine, history, polls[0].at - timedelta(hours=1))
     _cold()

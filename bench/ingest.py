@@ -160,7 +160,10 @@ class Run:
         return self.posts / max(sum(getattr(self, p) for p in parts), 1e-9)
 
 
-def run_pipeline(url: str, polls: list[Poll], brands: dict[str, tuple[str, ...]]) -> Run:
+def open_bench_database(url: str, polls: list[Poll], brands: dict[str, tuple[str, ...]]
+                        ) -> tuple[Engine, Config, list[str], dict[str, int]]:
+    """A fresh database with the streams' brands and one source per feed: the engine,
+    the config the stages run with, the source names and their ids."""
     engine = open_database(url)
     config = Config(database=url, brands=[BrandConfig(name=n, keywords=list(k))
                                           for n, k in brands.items()])
@@ -170,6 +173,11 @@ def run_pipeline(url: str, polls: list[Poll], brands: dict[str, tuple[str, ...]]
         s.add_all(Source(name=n, url=f"https://bench.invalid/{n}") for n in sources)
     with session(engine) as s:
         ids = {x.name: x.id for x in s.exec(select(Source)).all()}
+    return engine, config, sources, ids
+
+
+def run_pipeline(url: str, polls: list[Poll], brands: dict[str, tuple[str, ...]]) -> Run:
+    engine, config, sources, ids = open_bench_database(url, polls, brands)
     stages = Stages(engine, config)
     parse = store = process = 0.0
     server = _server_cpu(engine)

@@ -139,10 +139,7 @@ def run_monitor(engine: Engine, scorer: Scorer, threshold: float,
                            .order_by(Post.id).limit(BATCH)).all()
         if not posts:
             return total
-        openers = thread_openers(engine, posts)
-        made = [m for p in posts for m in mentions_for(
-            p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers,
-            lookback=lookbacks.get(p.source_id, lookback))]
+        made = _mentions(engine, posts, rules, scorer, threshold, lookback, lookbacks)
         ids = [p.id for p in posts]
         with session(engine) as s, s.begin():
             mine = _claim(s, ids)
@@ -155,6 +152,17 @@ def run_monitor(engine: Engine, scorer: Scorer, threshold: float,
         total = MonitorReport(total.posts + len(mine), total.mentions + len(added),
                               total.flagged + sum(m.flagged for m in ours
                                                   if (m.post_id, m.brand_id) in added))
+
+
+def _mentions(engine: Engine, posts: list[Post], rules: BrandIndex, scorer: Scorer,
+              threshold: float, lookback: timedelta, lookbacks: Mapping[int, timedelta]
+              ) -> list[Mention]:
+    """The batch's mentions, scored: a thread's title counts for its opener only (a
+    reply repeats it), and each source's look-back decides what is too old to alert."""
+    openers = thread_openers(engine, posts)
+    return [m for p in posts for m in mentions_for(
+        p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers,
+        lookback=lookbacks.get(p.source_id, lookback))]
 
 
 def _claimed_batches(engine: Engine, rules: BrandIndex, scorer: Scorer, threshold: float,
@@ -172,10 +180,7 @@ def _claimed_batches(engine: Engine, rules: BrandIndex, scorer: Scorer, threshol
                            .with_for_update(skip_locked=True)).all()
             if not posts:
                 return total
-            openers = thread_openers(engine, posts)
-            made = [m for p in posts for m in mentions_for(
-                p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers,
-                lookback=lookbacks.get(p.source_id, lookback))]
+            made = _mentions(engine, posts, rules, scorer, threshold, lookback, lookbacks)
             added = set(insert_new(s, Mention, made, ("post_id", "brand_id")))
             s.execute(update(Post).where(Post.id.in_([p.id for p in posts]))
                       .values(scored_at=utcnow()))
