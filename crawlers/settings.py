@@ -44,3 +44,10 @@ CRISISWATCH_ALLOW_PRIVATE: list[str] = []  # console.allow_private
 CRISISWATCH_GUARD_ALL = False  # check every request (the console's test fetch)
 CRISISWATCH_DATABASE = None  # set by the daemon; the pipeline stays off without it
 CRISISWATCH_TICK = 0.5  # seconds between checks for due sources
+
+# Scrapy parses each callback's source (ast.parse) to warn about generators that
+# return a value. CPython 3.11's AST recursion check is not thread-safe: with the
+# store writer and the stage worker compiling code in other threads, that parse
+# failed a demo crawl with "AST constructor recursion depth mismatch". Our
+# callbacks return nothing from generators, so the check buys nothing here.
+WARN_ON_GENERATOR_RETURN_VALUE = False
