@@ -35,22 +35,18 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import yaml
 from sqlalchemy import Engine, text
 
+from bench.scheduler import PG_ADMIN, postgres
 from db.engine import make_engine
 from monitor.lab.localsite import Entry, FeedSite, LoopbackServer, QuietHandler
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 BRANDS = ("Acme", "Globex", "Initech")
 TOPICS = (
     "my {b} phone battery caught fire overnight and burned the desk, this is dangerous",
@@ -266,20 +262,6 @@ def wait_for(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-@contextmanager
-def database() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards; raises OperationalError
-    (the caller says PostgreSQL is unreachable) when there is none."""
-    admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    name = f"cw_fault_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def write_config(path: Path, url: str, site: FeedSite, receiver: Receiver) -> Path:
@@ -544,12 +526,12 @@ def main() -> None:
              f"{time.strftime('%Y-%m-%d')}.\n"]
     base = None
     if args.compare:
-        with tempfile.TemporaryDirectory() as tmp, database() as url:
+        with tempfile.TemporaryDirectory() as tmp, postgres(PG_ADMIN) as url:
             base = run(url, Path(tmp), {"all": 1}, waves=args.waves, kill=False)
         lines.append(f"- one `--role all` process: {len(base.served)} posts served, "
                      f"{len(base.alert_keys)} alerts, {base.seconds:.0f} s; problems: "
                      f"{base.problems(0) or 'none'}")
-    with tempfile.TemporaryDirectory() as tmp, database() as url:
+    with tempfile.TemporaryDirectory() as tmp, postgres(PG_ADMIN) as url:
         out = run(url, Path(tmp), WORKERS, waves=args.waves, kill=True)
     lines += [f"- 3 crawl + 2 process + 2 dispatch, one of each killed: {len(out.served)} "
               f"posts served, {sum(out.stored.values())} stored, {len(out.alert_keys)} "

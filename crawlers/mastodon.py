@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
+from crawlers.items import FetchResult
 from crawlers.options import known_options, word_list
 from db.messages import either, said
 
@@ -209,6 +210,21 @@ def _moment(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def closed_visit(visit: dict) -> FetchResult:
+    """A visit's result once its streams are read or cut short by a rate limit:
+    streams left unread are named, and errors fail the fetch only when nothing was
+    read (otherwise they are notes). Mastodon and Reddit visits end this way."""
+    result: FetchResult = visit["result"]
+    if visit["streams"]:
+        result.notes.append("not read before the reset: "
+                            f"{', '.join(s.name for s in visit['streams'])}")
+    if visit["errors"] and not visit["done"]:
+        result.error = "; ".join(visit["errors"])[:300]
+    elif visit["errors"]:
+        result.notes += visit["errors"]
+    return result
 
 
 def picked_headers(headers: object, names: tuple[bytes, ...]) -> dict[str, str]:

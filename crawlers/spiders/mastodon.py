@@ -29,6 +29,7 @@ from crawlers.mastodon import (
     MAX_PAGES,
     MastodonRules,
     Stream,
+    closed_visit,
     context_url,
     newest,
     parse_rules,
@@ -142,16 +143,8 @@ class MastodonCrawl:
         if visit["streams"] and visit["result"].retry_after is None:
             yield self._stream_request(visit, visit["streams"].pop(0), 1)
             return
-        result: FetchResult = visit["result"]
-        if visit["streams"]:
-            result.notes.append(f"not read before the reset: "
-                                f"{', '.join(s.name for s in visit['streams'])}")
-        if visit["errors"] and not visit["done"]:
-            result.error = "; ".join(visit["errors"])[:300]
-        elif visit["errors"]:
-            result.notes += visit["errors"]
         self.in_flight.discard(visit["source"].id)
-        yield result
+        yield closed_visit(visit)
 
     def on_mastodon_stream_error(self, failure: Failure) -> Iterator[scrapy.Request | FetchResult]:
         meta = failure.request.meta

@@ -33,7 +33,7 @@ from crawlers import reddit
 from crawlers.extractors import reddit as extract
 from crawlers.extractors.mastodon import parse_body
 from crawlers.items import FetchResult, ThreadPage, ThreadRef, ThreadResult
-from crawlers.mastodon import Stream, picked_headers, throttle
+from crawlers.mastodon import Stream, closed_visit, picked_headers, throttle
 from crawlers.pipelines.store import store_result
 from db.models import Source, utcnow
 
@@ -221,15 +221,8 @@ class RedditCrawl:
         if visit["streams"] and result.retry_after is None:
             yield from filter(None, [self._reddit_next(visit, visit["streams"].pop(0), 1)])
             return
-        if visit["streams"]:
-            result.notes.append("not read before the reset: "
-                                f"{', '.join(s.name for s in visit['streams'])}")
-        if visit["errors"] and not visit["done"]:
-            result.error = "; ".join(visit["errors"])[:300]
-        elif visit["errors"]:
-            result.notes += visit["errors"]
         self.in_flight.discard(visit["source"].id)
-        yield result
+        yield closed_visit(visit)
 
     def on_reddit_stream_error(self, failure: Failure) -> Iterator:
         meta = failure.request.meta
