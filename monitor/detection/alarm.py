@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from scipy import stats
+from scipy import special  # not scipy.stats: a second of import for every CLI call
 
 from monitor.detection.signals import SeasonalBaseline
 
@@ -72,10 +72,10 @@ def nb_sf(observed: int, mean: float, size: float) -> float:
     """P(X >= observed) for a negative binomial with this mean and size."""
     if observed <= 0:
         return 1.0
-    mean = max(mean, 1e-9)
-    if size >= MAX_SIZE:
-        return float(stats.poisson.sf(observed - 1, mean))
-    return float(stats.nbinom.sf(observed - 1, size, size / (size + mean)))
+    mean, k = max(mean, 1e-9), np.floor(observed)  # as scipy.stats' sf(observed - 1)
+    if size >= MAX_SIZE:  # Poisson: P(X >= k) is the regularised lower gamma P(k, mean)
+        return float(special.gammainc(k, mean))
+    return float(special.betainc(k, size, mean / (size + mean)))  # I_{1-p}(k, size)
 
 
 def fit_size(observed: Sequence[float], expected: Sequence[float]) -> float:

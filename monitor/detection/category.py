@@ -9,7 +9,6 @@ as lowercase phrases on word boundaries with ``*`` for any ending.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,7 +18,13 @@ import yaml
 
 from alerts.playbooks import Playbook, load_playbooks
 from monitor.config import Config
-from monitor.text.cues import DEFAULT_LEXICON, _en_pattern, _zh_pattern, load_lexicon
+from monitor.text.cues import (
+    DEFAULT_LEXICON,
+    Matcher,
+    _en_pattern,
+    _zh_pattern,
+    load_lexicon,
+)
 from monitor.text.normalize import normalize
 
 DEFAULT_CATEGORIES = Path(__file__).parent.parent / "lexicon" / "categories.yaml"
@@ -53,7 +58,7 @@ class Category:
     zh: tuple[str, ...]
     en: tuple[str, ...]
     cues: tuple[str, ...]
-    patterns: tuple[tuple[str, re.Pattern[str]], ...]  # (term as written, compiled)
+    patterns: tuple[tuple[str, Matcher], ...]  # (term as written, compiled)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from monitor.text.cues import CueCategory, load_lexicon
+from monitor.text.cues import CueCategory, Matcher, load_lexicon
 from monitor.text.matching import phrase_pattern
 from monitor.text.normalize import normalize
 
@@ -50,7 +50,7 @@ def sentences(normalized_text: str) -> list[str]:
 
 
 def _strong_terms(categories: Sequence[CueCategory], keys: Iterable[str]
-                  ) -> list[tuple[str, re.Pattern[str]]]:
+                  ) -> list[tuple[str, Matcher]]:
     wanted = set(keys)
     return [(c.label, pat) for c in categories if c.strong and c.key in wanted
             for _, pat in c.patterns]

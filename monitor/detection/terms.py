@@ -26,7 +26,7 @@ from monitor.detection.simhash import (
     prepare,
     stem,
 )
-from monitor.text.cues import _en_pattern, _zh_pattern
+from monitor.text.cues import Matcher, _en_pattern, _zh_pattern
 from monitor.text.normalize import normalize
 
 # Chinese: characters that are almost always function words; a bigram containing one
@@ -92,7 +92,7 @@ def _vocabulary() -> _Vocabulary:
                        m_exact, m_stems, f_exact - m_exact, f_stems)
 
 
-def _exclusion_pattern(keyword: str) -> re.Pattern[str]:
+def _exclusion_pattern(keyword: str) -> Matcher:
     """Brand keywords as the lexicon matches them: Chinese as substrings, Latin
     words on word boundaries (so "mi" does not eat "mild")."""
     if CJK_CHAR.search(normalize(keyword)):

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 
 def sigmoid(z: float) -> float:
@@ -107,6 +106,8 @@ def fit_platt(scores: Sequence[float], labels: Sequence[int]) -> tuple[float, fl
         r = 0.5 * (1.0 + np.tanh(0.5 * z)) - y
         return float(np.mean(np.logaddexp(0.0, z) - y * z)), np.array([np.mean(r * x),
                                                                           np.mean(r)])
+
+    from scipy import optimize  # fitting only: its import costs every CLI call 0.4 s
 
     a, b = optimize.minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
     return float(a), float(b)

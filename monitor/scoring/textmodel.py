@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy import optimize, sparse
+from scipy import sparse
 
 from monitor.scoring import hashing as hx
 from monitor.scoring.files import read_labelled_csv as read_labelled_csv  # re-exported
@@ -279,6 +279,8 @@ def _fit(x: sparse.csr_matrix, y: np.ndarray, l2: float,
     prior = float(np.clip(np.average(y, weights=sw), 1e-6, 1 - 1e-6))
     theta0 = np.zeros(len(used) + 1)
     theta0[-1] = math.log(prior / (1 - prior))
+    from scipy import optimize  # training only: its import costs every CLI call 0.4 s
+
     result = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
                                options={"maxiter": 1000, "gtol": 1e-5})
     weights = np.zeros(x.shape[1], dtype=np.float32)
