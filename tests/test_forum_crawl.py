@@ -42,16 +42,18 @@ def pages(forum: Forum) -> list[str]:
     return [r for r in forum.requests if r != "/robots.txt"]
 
 
-def run_once(config) -> None:  # noqa: ANN001
-    result = crisiswatch("run", "--once", "--config", str(config))
+def run_once(config, *flags: str) -> str:  # noqa: ANN001
+    result = crisiswatch("run", "--once", "--config", str(config), *flags)
     assert result.returncode == 0, result.stderr
+    return result.stderr
 
 
 def test_threads_are_read_incrementally(forum, make_config):
     forum.add(1, "Camera tips", *(FPost(i, f"user{i}", f"tip number {i}") for i in range(1, 6)))
     forum.add(2, "Hiking", FPost(10, "walker", "nice trail"))
     config = make_config([], extra_sources=[forum_source(forum)])
-    run_once(config)
+    log = run_once(config, "--verbose")  # a log line's context once broke the store
+    assert "Traceback" not in log and re.search(r"thread Camera tips: \d+ new posts", log)
     engine = db_engine(config.parent)
     assert _count(engine, Post) == 6
     assert sorted(forum.requests) == sorted(["/robots.txt", "/forum", "/t/1", "/t/1?page=2",

@@ -168,7 +168,7 @@ class StorePipeline:
             return item
         new = await maybe_deferred_to_future(self.writer.submit(item))
         if isinstance(item, ThreadResult):
-            ctx = {"source": item.source_id, "thread": item.ref.key}
+            ctx = {"source": item.source_id, "thread_key": item.ref.key}
             if item.error:
                 log.warning("thread %s failed: %s", item.ref.key, item.error, extra=ctx)
             elif new:
