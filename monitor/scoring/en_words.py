@@ -24,7 +24,7 @@ from monitor.scoring.lexicon_features import NEGATED_SCALE, lexicons, names_of
 
 _EN_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[!?]+")
 _W2 = hx.seed("w2")
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 100_000  # words; ~0.5 kB each, as the per-word caches before held
 
 
 @dataclass(frozen=True, slots=True)
