@@ -314,3 +314,16 @@ def test_intensity_amplifies_negative_posts_only() -> None:
     assert happy.risk - scorer.score("love the new one, great job").risk < 0.01 < \
         shouted.risk - quiet.risk
     assert not any(r.startswith("intensity:") for r in happy.reasons)
+
+
+@pytest.mark.parametrize("text", [
+    "i will contact the  media and my lawyer", "refunds!! refund please", "won't turn on",
+    "客服不理人，我要退款，找媒体曝光", "大v帮转 12315投诉", "leaking everywhere, leaky", "",
+    "the media", "contact\tthe press", "lawyers lawyer"])
+def test_cue_index_finds_what_every_term_finds(text):
+    """find_cues scans once for the terms' longest words; the hits must be exactly
+    those of trying every term's expression."""
+    lexicon = load_lexicon()
+    norm = normalize(text)
+    every = [(c.key, tuple(t for t, p in c.patterns if p.search(norm))) for c in lexicon]
+    assert [(h.key, h.terms) for h in find_cues(lexicon, norm)] == [e for e in every if e[1]]

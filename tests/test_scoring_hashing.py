@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+import zlib
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +13,18 @@ import pytest
 
 from monitor.scoring import hashing as hx
 from monitor.scoring.lexicon_features import lexicon_names
-from monitor.scoring.textmodel import HASHING, _en_tokens, _unique, features, load, save, train
+from monitor.scoring.textmodel import (
+    _EN,
+    _SEED,
+    HASHING,
+    _char_grams,
+    _en_tokens,
+    _unique,
+    features,
+    load,
+    save,
+    train,
+)
 from monitor.text.normalize import _t2s, clean, detect_language, normalize, to_simplified
 
 SEED = hx.seed("test")
@@ -75,6 +87,30 @@ def test_lexicon_names_read_negation_and_emoticons():
     sad = lexicon_names(_en_tokens("flight today :("), "flight today :(")
     assert "ln1" in sad  # the emoticon, matched as written
     assert lexicon_names([], "") == ["lc10", "ln0", "lp0"]
+
+
+def _en_reference(text: str, mask: int) -> np.ndarray:
+    """The English buckets as first defined, token by token: each negation-marked
+    token hashed, word bigrams from those hashes, every word's character grams,
+    then the vlex names (what monitor.scoring.en_words computes per word)."""
+    tokens = _en_tokens.__wrapped__(text)
+    words = np.array([zlib.crc32(t.encode(), _SEED["w1"]) for t in tokens], dtype=np.uint64)
+    grams = [g for t in tokens if t[0] not in "!?" for g in _char_grams(t.removeprefix("NOT_"))]
+    names = [zlib.crc32(n.encode(), _SEED["vl"]) for n in lexicon_names(tokens, text)]
+    parts = [words, hx.pair_hashes(words, hx.seed("w2")), np.array(grams, dtype=np.uint64),
+             np.array(names, dtype=np.uint64)]
+    return np.unique((np.concatenate(parts) & np.uint64(mask)).astype(np.int64))
+
+
+@pytest.mark.parametrize("text", [
+    "", "!!!", "not good at all!!! never again :( <3", "i don't like it, no. not_a thing",
+    "won't not can't isn't great?! the staff weren't rude", "great great great :-) :)",
+    "délai trop long, pas bon", "flight 2 late " * 40])
+def test_english_words_give_the_token_by_token_buckets(text):
+    mask = (1 << 18) - 1
+    fast = np.unique(_EN.buckets(text, mask, lexicon=True))
+    assert np.array_equal(fast, _en_reference(text, mask))
+    assert np.array_equal(_unique(text, "en", 18, ("vlex",), "mix64", normalized=True), fast)
 
 
 def test_vlex_extra_learns_words_training_never_saw():

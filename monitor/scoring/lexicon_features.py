@@ -47,6 +47,13 @@ def lexicon_names(tokens: Sequence[str], text: str) -> list[str]:
         if value is not None:
             valences.append(value * NEGATED_SCALE if negated else value)
     valences += [symbols[piece] for piece in text.split() if piece in symbols]
+    return names_of(valences)
+
+
+def names_of(valences: Sequence[float]) -> list[str]:
+    """Feature names for lexicon hits of these valences (word hits in token order,
+    then emoticons): each hit's rounded valence, then the binned normalised sum
+    and how many hits were negative and positive."""
     names = [f"lv{round(v)}" for v in valences]
     total = sum(valences)
     compound = total / math.sqrt(total * total + NORMALIZE_ALPHA)

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import sparse
 
 from monitor.scoring import hashing as hx
+from monitor.scoring.en_words import EnglishWords
 from monitor.scoring.files import read_labelled_csv as read_labelled_csv  # re-exported
 from monitor.scoring.files import write_atomically
 from monitor.scoring.lexicon_features import lexicon_names
@@ -122,29 +123,8 @@ def _en_words(text: str) -> list[str]:
     return [w for w in dict.fromkeys(_EN_TOKEN.findall(text)) if w[0] not in "!?"]
 
 
-_W2 = hx.seed("w2")
-
-
-def _en_grams64(text: str, mask: int) -> np.ndarray:
-    """``_en_grams`` with word bigrams hashed from their words' cached hashes in numpy
-    and each word's character grams cached as an array: no hashing per gram."""
-    tokens = _en_tokens(text)
-    words = np.fromiter((_token_hash(t) for t in tokens), dtype=np.uint64, count=len(tokens))
-    parts = [words, hx.pair_hashes(words, _W2)]
-    words_seen = dict.fromkeys(t[4:] if t.startswith("NOT_") else t  # = _en_words(text)
-                               for t in tokens if t[0] not in "!?")
-    parts += [_char_grams64(w) for w in words_seen]
-    return (np.concatenate(parts) & np.uint64(mask)).astype(np.int64)
-
-
-@lru_cache(maxsize=200_000)
-def _token_hash(token: str) -> np.uint64:
-    return np.uint64(zlib.crc32(token.encode(), _SEED["w1"]))
-
-
-@lru_cache(maxsize=100_000)
-def _char_grams64(word: str) -> np.ndarray:
-    return np.array(_char_grams(word), dtype=np.uint64)
+_EN = EnglishWords(_SEED["w1"], _SEED["ch"], _SEED["vl"], _NEGATORS, EN_CHAR_GRAMS,
+                   NEGATION_SCOPE)  # the mix64 English features, a cached record per word
 
 
 @lru_cache(maxsize=100_000)
@@ -177,7 +157,7 @@ def _grams(norm: str, language: str, bits: int, hashing: str) -> np.ndarray:
     norm = norm[:MAX_CHARS]
     mask = (1 << bits) - 1
     if hashing == "mix64":
-        return _zh_grams64(norm, mask) if language == "zh" else _en_grams64(norm, mask)
+        return _zh_grams64(norm, mask) if language == "zh" else _EN.buckets(norm, mask, False)
     grams = _zh_grams(norm, mask) if language == "zh" else _en_grams(norm, mask)
     return np.array(grams, dtype=np.int64)
 
@@ -197,6 +177,12 @@ def _unique(text: str, language: str, bits: int, extras: tuple[str, ...] = (),
             hashing: str = HASHING, normalized: bool = False) -> np.ndarray:
     """Distinct bucket numbers of a text: its n-grams plus any ``extras``."""
     norm = text if normalized else normalize(text[:MAX_CHARS])
+    if language == "en" and hashing == "mix64":  # n-grams and vlex in one pass
+        grams = _EN.buckets(norm[:MAX_CHARS], (1 << bits) - 1, "vlex" in extras)
+        if "vader" in extras:
+            grams = np.concatenate([grams, np.array(_vader_grams(text, (1 << bits) - 1),
+                                                    dtype=np.int64)])
+        return hx.distinct(grams)
     grams = _grams(norm, language, bits, hashing)
     if "vader" in extras:
         grams = np.concatenate([grams, np.array(_vader_grams(text, (1 << bits) - 1),
