@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from scipy import special  # not scipy.stats: a second of import for every CLI call
 
 from monitor.detection.signals import SeasonalBaseline
 
@@ -72,6 +71,8 @@ def nb_sf(observed: int, mean: float, size: float) -> float:
     """P(X >= observed) for a negative binomial with this mean and size."""
     if observed <= 0:
         return 1.0
+    from scipy import special  # here, not at the top: scipy costs every command 0.5 s
+
     mean, k = max(mean, 1e-9), np.floor(observed)  # as scipy.stats' sf(observed - 1)
     if size >= MAX_SIZE:  # Poisson: P(X >= k) is the regularised lower gamma P(k, mean)
         return float(special.gammainc(k, mean))

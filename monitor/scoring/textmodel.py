@@ -21,14 +21,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 
 from monitor.scoring import hashing as hx
 from monitor.scoring.en_words import EnglishWords
 from monitor.scoring.files import read_labelled_csv as read_labelled_csv  # re-exported
 from monitor.scoring.files import write_atomically
+
+if TYPE_CHECKING:  # scipy.sparse is for training only: 0.2 s of import every command
+    from scipy import sparse
 from monitor.scoring.lexicon_features import lexicon_names
 from monitor.scoring.metrics import Metrics, auc_and_f1, sigmoid
 from monitor.text.normalize import normalize
@@ -231,6 +234,8 @@ class TextModel:
 def _matrix(texts: Sequence[str], language: str, bits: int,
             extras: tuple[str, ...] = (), hashing: str = HASHING) -> sparse.csr_matrix:
     """Binary CSR matrix (rows = texts, columns = hashed features)."""
+    from scipy import sparse
+
     rows = [_unique(t, language, bits, extras, hashing) for t in texts]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=indptr[1:])
@@ -246,6 +251,8 @@ def _fit(x: sparse.csr_matrix, y: np.ndarray, l2: float,
 
     Only columns some text uses are optimised (the rest stay 0 under L2 anyway),
     which makes each step several times cheaper at 2**20 buckets."""
+    from scipy import sparse
+
     n = x.shape[0]
     used = np.unique(x.indices)
     remap = np.zeros(x.shape[1], dtype=np.int64)
@@ -282,6 +289,8 @@ def nb_ratios(x: sparse.csr_matrix, y: np.ndarray, alpha: float = 1.0,
     which n-grams lean negative; on the airline tweets this lifts cross-validated
     AUC by about 0.005. The scale is folded into the saved weights, so scoring
     is unchanged. Counts are weighted by ``sample_weight`` when given."""
+    from scipy import sparse
+
     if sample_weight is not None:
         x = sparse.csr_matrix(sparse.diags(sample_weight) @ x)
     neg = alpha + np.asarray(x[y == 1].sum(axis=0)).ravel()
@@ -303,6 +312,8 @@ def train(texts: Sequence[str], labels: Sequence[int], language: str, *, bits: i
     ``threshold=None`` keeps 0.5 rather than tuning it on the training data: the
     model nearly separates what it was fitted on, so an F1-best threshold found
     there is noise. Pass a threshold chosen on held-out data instead."""
+    from scipy import sparse
+
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; expected one of {LANGUAGES}")
     if len(texts) != len(labels):

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from scipy.special import betaincinv  # scipy.stats costs a second of import
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, func, select
 
@@ -59,6 +58,7 @@ def negative_share(s: Session, thread_id: int, brand_id: int) -> float:
         return 1.0
     replies = [bool(flagged) for pid, flagged in rows if pid != opener]
     negative = sum(replies)
+    from scipy.special import betaincinv  # here: scipy costs every command 0.5 s
     return float(betaincinv(negative + 0.5, len(replies) - negative + 2.0, SHARE_QUANTILE))
 
 

@@ -1,7 +1,10 @@
-"""Latin cue terms compile their bounded pattern only when a text holds the words
-(monitor.text.cues.LatinTerm): the answers must be the bounded regex's own."""
+"""What every command pays before its first line: Latin cue terms compile their
+bounded pattern only when a text holds the words (monitor.text.cues.LatinTerm), and
+scipy loads only when a number needs it. The answers must stay the same."""
 
 import re
+import subprocess
+import sys
 from math import exp, factorial
 
 from scipy.special import gammaln
@@ -46,3 +49,13 @@ def test_negative_binomial_tail_matches_its_definition():
                    * (1 - p) ** i for i in range(k)]
         assert abs(nb_sf(k, mean, size) - (1 - sum(pmf))) < 1e-9, (k, mean, size)
     assert nb_sf(0, 3.0, 2.0) == 1.0 and nb_sf(0.5, 3.0, 2.0) == 1.0
+
+
+def test_the_command_line_starts_without_scipy():
+    """scipy costs about 0.5 s of CPU to import: the CLI (history, check-config, users,
+    ...) must not pay it until something computes a tail or trains a model."""
+    probe = ("import sys, monitor.cli.main\n"
+             "print(sorted(m for m in sys.modules if m.startswith('scipy')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
