@@ -110,11 +110,14 @@ def _insert_new(s: Session, insert: Callable, fresh: list[Entry]) -> Counter[int
     if not fresh:
         return Counter()
     now, ids = utcnow(), {}
+    # one statement whatever the row count, so it is compiled once and then cached
+    # (a VALUES list of its own per fetch was compiled every time); SQLAlchemy sends
+    # the rows as multi-row INSERTs ("insertmanyvalues")
+    stmt = (insert(POSTS).on_conflict_do_nothing()
+            .returning(POSTS.c.id, POSTS.c.source_id, POSTS.c.entry_key))
     for chunk in batched(fresh, CHUNK):
-        stmt = (insert(POSTS).values([_row(sid, i, t, now) for sid, i, t in chunk])
-                .on_conflict_do_nothing()
-                .returning(POSTS.c.id, POSTS.c.source_id, POSTS.c.entry_key))
-        ids.update({(sid, key): pid for pid, sid, key in s.execute(stmt)})
+        rows = s.execute(stmt, [_row(sid, i, t, now) for sid, i, t in chunk])
+        ids.update({(sid, key): pid for pid, sid, key in rows})
     snaps = [{"post_id": ids[sid, i.entry_key], "thread_id": None, "seen_at": now,
               "views": None, "replies": i.replies, "likes": i.likes, "shares": i.shares,
               "detected_at": None}
