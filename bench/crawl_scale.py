@@ -115,21 +115,29 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def crawl(cfg: Path, farm: Farm, seconds: float) -> tuple[float, float]:
-    """Run the crawl role for ``seconds`` after its first request; its peak RSS
-    (MB) and the CPU seconds it used."""
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def crawl(cfg: Path, farm: Farm, seconds: float, checkout: Path = ROOT
+          ) -> tuple[float, float, tuple[float, float]]:
+    """Run the crawl role (from ``checkout``) for ``seconds`` after its first request;
+    its start-up (seconds to the first request), peak RSS (MB) and CPU seconds
+    before and after its first request."""
     log = tempfile.TemporaryFile()  # a pipe nobody reads would fill and stop it
+    started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--role", "crawl",
-                             "--config", str(cfg)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=log)
+                             "--config", str(cfg)], cwd=checkout, stdout=subprocess.DEVNULL,
+                            stderr=log, env={**os.environ, "PYTHONPATH": str(checkout)})
     try:
         while not farm.log and proc.poll() is None:  # start-up: the config's sync
             time.sleep(0.5)
+        startup, before = time.monotonic() - started, cpu_s(proc.pid)
         time.sleep(seconds)
-        rss = peak_rss_mb(proc.pid)
-        with open(f"/proc/{proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        rss, cpu = peak_rss_mb(proc.pid), cpu_s(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -140,7 +148,7 @@ def crawl(cfg: Path, farm: Farm, seconds: float) -> tuple[float, float]:
     if proc.returncode not in (0, -signal.SIGTERM):
         log.seek(0)
         sys.stderr.write(log.read().decode(errors="replace")[-3000:])
-    return rss, cpu
+    return startup, rss, (before, cpu - before)
 
 
 def gaps(log: list[tuple[int, float]], feeds: int) -> tuple[float, list[float], int]:
@@ -171,19 +179,21 @@ def main() -> None:
                         help="seconds past the interval a poll still counts as on time")
     parser.add_argument("--admin", default=PG_ADMIN)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--checkout", type=Path, default=ROOT,
+                        help="run the worker from another checkout (e.g. main)")
     args = parser.parse_args()
     farm = Farm(args.hosts, args.interval)
     try:
         with tempfile.TemporaryDirectory() as tmp, postgres(args.admin) as url:
             cfg = config(farm, args.feeds, args.interval, url, Path(tmp))
-            rss, cpu = crawl(cfg, farm, args.rounds * args.interval)
+            startup, rss, cpu = crawl(cfg, farm, args.rounds * args.interval, args.checkout)
     finally:
         farm.stop()
-    report(args, farm.log, rss, cpu)
+    report(args, farm.log, startup, rss, cpu)
 
 
-def report(args: argparse.Namespace, log: list[tuple[int, float]], rss: float,
-           cpu: float) -> None:
+def report(args: argparse.Namespace, log: list[tuple[int, float]], startup: float,
+           rss: float, cpu: tuple[float, float]) -> None:
     done, later, missing = gaps(log, args.feeds)
     bound = args.interval + args.slack
     on_time = sum(g <= bound for g in later)
@@ -194,12 +204,17 @@ def report(args: argparse.Namespace, log: list[tuple[int, float]], rss: float,
         "", f"`{command}` on {cpu_name()}, {time.strftime('%Y-%m-%d')} (2 cores, other "
         "work running). PostgreSQL, default manners (robots.txt, 2 requests per host, "
         f"AutoThrottle), {args.hosts} loopback hosts; the worker ran {args.rounds} intervals "
-        "after its first request.", "",
-        f"- requests: {len(log):,}; feeds never polled: {missing:,}",
+        f"after its first request, from {args.checkout}.", "",
+        f"- start-up (process start to first request: config read, migrations, sync): "
+        f"{startup:.0f} s",
+        f"- requests: {len(log):,} ({len(log) / (args.rounds * args.interval):.1f} a second); "
+        f"feeds never polled: {missing:,}",
         f"- first round (all never polled): every feed polled once within {done:.0f} s",
         f"- later polls: {len(later):,}; within the interval + {args.slack:.0f} s: "
         f"{on_time:,} ({on_time / max(1, len(later)):.1%}); worst gap {worst:.1f} s",
-        f"- peak RSS of the crawl worker: {rss:.0f} MB; its CPU: {cpu:.0f} s",
+        f"- peak RSS of the crawl worker: {rss:.0f} MB; its CPU: {cpu[0]:.0f} s to the first "
+        f"request, {cpu[1]:.0f} s after it ({1000 * cpu[1] / max(1, len(log)):.1f} ms a "
+        "request)",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

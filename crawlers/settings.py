@@ -20,6 +20,12 @@ AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 REDIRECT_MAX_TIMES = 10
+# Scrapy starts this many asyncio tasks for every response's output, however few
+# items it holds (scrapy.utils.asyncio._parallel_asyncio); the default 100 made task
+# creation about a tenth of a crawl worker's reactor time (issue 20, py-spy). A
+# response here yields a handful of items and requests, and the store writer takes
+# the items one transaction at a time anyway.
+CONCURRENT_ITEMS = 8
 
 # feedparser never fetches: Scrapy does, with a total deadline and a size cap
 # that HttpCompressionMiddleware also applies after decompression.

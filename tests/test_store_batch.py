@@ -141,8 +141,8 @@ def test_a_post_another_writer_stored_meanwhile_is_skipped(pg_url: str, monkeypa
         s.add(Source(name="feed", url="https://example.org/feed.xml"))
     real = post_batch._existing
 
-    def then_another_writer_commits(s, source_id, items):  # noqa: ANN001, ANN202
-        found = real(s, source_id, items)
+    def then_another_writer_commits(s, entries):  # noqa: ANN001, ANN202
+        found = real(s, entries)
         with engine.begin() as other:
             other.execute(text("INSERT INTO post (source_id, entry_key, fingerprint, title, "
                                "text, fetched_at) VALUES (1, 'e2', 'f2', 'x', 'x', now())"))

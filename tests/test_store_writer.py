@@ -5,11 +5,12 @@ item by item, the failure on that item's source alone."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, event, func
 from sqlmodel import select
 
 from crawlers.items import FetchResult, PostItem
@@ -78,3 +79,37 @@ def test_a_batch_with_a_failing_fetch_is_stored_one_by_one(engine: Engine) -> No
     assert _state(engine, 1) == _state(engine, 3) == (3, None, True, 0)
     posts, owner, scheduled, errors = _state(engine, 2)
     assert (posts, owner, scheduled, errors) == (0, None, True, 1)  # backed off, not lost
+
+
+def test_plain_fetches_share_their_statements(engine: Engine) -> None:
+    """Three feeds' fetches (one a 304) in one transaction: their sources locked in
+    one SELECT and their posts looked up and inserted as one set, so the statements
+    do not add up per fetch; what each stored and its schedule are as one by one."""
+    sent: list[str] = []
+    listen = lambda *a: sent.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    not_modified = FetchResult(source_id=3, status=304, not_modified=True)
+    assert store_many(engine, [_fetch(1), _fetch(2), not_modified], OWNER) == [3, 3, 0]
+    event.remove(engine, "before_cursor_execute", listen)
+    posts = [q for q in sent if re.search(r"\b(FROM|INTO) post\b", q)]
+    assert len(posts) <= 2, posts  # one SELECT of the stored keys, one INSERT
+    assert len(sent) <= 12, sent
+    assert [_state(engine, sid) for sid in (1, 2, 3)] == [(3, None, True, 0)] * 2 + \
+        [(0, None, True, 0)]
+
+
+def test_in_a_shared_batch_a_lost_lease_a_deleted_source_and_repeats_keep_their_rules(
+        engine: Engine) -> None:
+    with session(engine) as s, s.begin():
+        taken = s.get(Source, 2)
+        taken.lease_owner = "worker-2"  # another worker claimed it after ours lapsed
+        s.add(taken)
+    repeats = _fetch(3)
+    repeats.posts.append(repeats.posts[0])  # one entry twice: the per-entry path
+    assert store_many(engine, [_fetch(1), _fetch(2), _fetch(99), repeats], OWNER) == \
+        [3, 3, 0, 3]
+    assert _state(engine, 1) == (3, None, True, 0)
+    assert _state(engine, 2) == (3, "worker-2", False, 0)  # posts kept, schedule not moved
+    assert _state(engine, 3) == (3, None, True, 0)
+    with session(engine) as s:
+        assert s.get(Source, 2).posts_seen == 3

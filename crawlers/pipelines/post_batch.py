@@ -15,6 +15,7 @@ sequential reading of its own earlier inserts decides those cases."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy import bindparam, or_, select, update
@@ -27,6 +28,7 @@ from db.models import EngagementSnapshot, Post, utcnow
 CHUNK = 400  # rows a statement: 14 values each stays far below SQLite's 32,766 variables
 POSTS = Post.__table__
 SNAPSHOTS = EngagementSnapshot.__table__
+Entry = tuple[int, PostItem, int | None]  # (source id, item, thread id)
 
 
 def batched(rows: Sequence, n: int) -> Iterator[Sequence]:
@@ -52,19 +54,22 @@ def distinct(items: Sequence[PostItem]) -> bool:
             == len({i.fingerprint for i in items}))
 
 
-def _existing(s: Session, source_id: int, items: Sequence[PostItem]) -> dict[tuple, Row]:
-    """The stored posts any item matches, by ("k", entry key) and ("f", fingerprint)."""
+def _existing(s: Session, entries: Sequence[Entry]) -> dict[tuple, Row]:
+    """The stored posts any entry matches, by (source, "k", entry key) and (source,
+    "f", fingerprint): one SELECT per few hundred entries, whatever their sources."""
     found: dict[tuple, Row] = {}
-    for chunk in batched(items, CHUNK):
-        keys = [i.entry_key for i in chunk]
-        prints = [i.fingerprint for i in chunk]
-        rows = s.execute(select(POSTS.c.id, POSTS.c.entry_key, POSTS.c.fingerprint,
-                                POSTS.c.replies, POSTS.c.likes, POSTS.c.shares).where(
-            POSTS.c.source_id == source_id,
+    for chunk in batched(entries, CHUNK):
+        sources = sorted({sid for sid, _i, _t in chunk})
+        keys = [i.entry_key for _s, i, _t in chunk]
+        prints = [i.fingerprint for _s, i, _t in chunk]
+        rows = s.execute(select(POSTS.c.id, POSTS.c.source_id, POSTS.c.entry_key,
+                                POSTS.c.fingerprint, POSTS.c.replies, POSTS.c.likes,
+                                POSTS.c.shares).where(
+            POSTS.c.source_id.in_(sources),
             or_(POSTS.c.entry_key.in_(keys), POSTS.c.fingerprint.in_(prints))))
         for row in rows:
-            found.setdefault(("k", row.entry_key), row)
-            found.setdefault(("f", row.fingerprint), row)
+            found.setdefault((row.source_id, "k", row.entry_key), row)
+            found.setdefault((row.source_id, "f", row.fingerprint), row)
     return found
 
 
@@ -99,42 +104,58 @@ def _row(source_id: int, item: PostItem, thread_id: int | None, now: object) -> 
             "shares": item.shares, "thread_id": thread_id, "scored_at": None}
 
 
-def _insert_new(s: Session, insert: Callable, source_id: int,
-                fresh: list[tuple[PostItem, int | None]]) -> int:
+def _insert_new(s: Session, insert: Callable, fresh: list[Entry]) -> Counter[int]:
     """Insert the new posts (those another writer stored meanwhile are skipped);
-    snapshot the reply counts of those inserted; return how many were."""
+    snapshot the reply counts of those inserted; how many were, per source."""
     if not fresh:
-        return 0
+        return Counter()
     now, ids = utcnow(), {}
+    # one statement whatever the row count, so it is compiled once and then cached
+    # (a VALUES list of its own per fetch was compiled every time); SQLAlchemy sends
+    # the rows as multi-row INSERTs ("insertmanyvalues")
+    stmt = (insert(POSTS).on_conflict_do_nothing()
+            .returning(POSTS.c.id, POSTS.c.source_id, POSTS.c.entry_key))
     for chunk in batched(fresh, CHUNK):
-        stmt = (insert(POSTS).values([_row(source_id, i, t, now) for i, t in chunk])
-                .on_conflict_do_nothing().returning(POSTS.c.id, POSTS.c.entry_key))
-        ids.update({key: pid for pid, key in s.execute(stmt)})
-    snaps = [{"post_id": ids[i.entry_key], "thread_id": None, "seen_at": now, "views": None,
-              "replies": i.replies, "likes": i.likes, "shares": i.shares, "detected_at": None}
-             for i, _t in fresh if i.entry_key in ids and i.replies is not None]
+        rows = s.execute(stmt, [_row(sid, i, t, now) for sid, i, t in chunk])
+        ids.update({(sid, key): pid for pid, sid, key in rows})
+    snaps = [{"post_id": ids[sid, i.entry_key], "thread_id": None, "seen_at": now,
+              "views": None, "replies": i.replies, "likes": i.likes, "shares": i.shares,
+              "detected_at": None}
+             for sid, i, _t in fresh if (sid, i.entry_key) in ids and i.replies is not None]
     if snaps:
         s.execute(SNAPSHOTS.insert(), snaps)
-    return len(ids)
+    return Counter(sid for sid, _key in ids)
 
 
 def store_batch(s: Session, source_id: int, items: Sequence[PostItem],
                 thread_ids: Sequence[int | None]) -> int | None:
-    """Store ``items`` (already ``_cleaned``) as sets; how many were new, or None when
-    this fetch must take the per-entry path (see the module's docstring)."""
-    insert = _dialect_insert(s)
-    if insert is None or not distinct(items):
+    """Store one fetch's ``items`` (already ``_cleaned``) as sets; how many were new,
+    or None when this fetch must take the per-entry path (see the module's docstring)."""
+    if not distinct(items):
         return None
-    if not items:
-        return 0
+    new = store_sets(s, [(source_id, item, t)
+                         for item, t in zip(items, thread_ids, strict=True)])
+    return None if new is None else new[source_id]
+
+
+def store_sets(s: Session, entries: Sequence[Entry]) -> Counter[int] | None:
+    """Store the entries of one or more fetches (each fetch's ``distinct``, already
+    ``_cleaned``) as sets: how many were new per source, or None when the database
+    takes the per-entry path."""
+    insert = _dialect_insert(s)
+    if insert is None:
+        return None
+    if not entries:
+        return Counter()
     s.flush()  # the ORM's pending rows (threads) before the set statements
-    existing = _existing(s, source_id, items)
+    existing = _existing(s, entries)
     fresh, moved = [], []
-    for item, thread_id in zip(items, thread_ids, strict=True):
-        row = existing.get(("k", item.entry_key)) or existing.get(("f", item.fingerprint))
+    for sid, item, thread_id in entries:
+        row = existing.get((sid, "k", item.entry_key)) or \
+            existing.get((sid, "f", item.fingerprint))
         if row is None:
-            fresh.append((item, thread_id))
+            fresh.append((sid, item, thread_id))
         elif item.replies is not None and _counts(item, row) != _counts(row):  # moved
             moved.append((row, item))
     _update_moved(s, moved)
-    return _insert_new(s, insert, source_id, fresh)
+    return _insert_new(s, insert, fresh)

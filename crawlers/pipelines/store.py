@@ -11,6 +11,7 @@ leaves the schedule to the new holder."""
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,7 @@ from sqlmodel import Session, select
 from crawlers.claims import holds_lease, release
 from crawlers.extractors.text import storable
 from crawlers.items import FetchResult, PostItem, ThreadRef, ThreadResult
-from crawlers.pipelines.post_batch import store_batch
+from crawlers.pipelines.post_batch import distinct, store_batch, store_sets
 from crawlers.schedule import MAX_BACKOFF_S, next_poll, retry_wait
 from db.engine import session
 from db.models import EngagementSnapshot, Post, Source, Thread, utcnow
@@ -162,12 +163,33 @@ def _record_store_failure(engine: Engine, source_id: int, status: int | None,
 def _upsert_thread(s: Session, source_id: int, ref: ThreadRef,
                    replies: int | None = None, views: int | None = None) -> Thread:
     """The thread row for ``ref``, its counters updated; a snapshot when they moved."""
-    thread = s.exec(select(Thread).where(Thread.source_id == source_id,
-                                         Thread.key == ref.key)).first()
-    if thread is None:
-        thread = Thread(source_id=source_id, key=ref.key, url=ref.url, title=ref.title)
-        s.add(thread)
+    return _upsert_threads(s, source_id, [ref], replies, views)[ref.key]
+
+
+def _upsert_threads(s: Session, source_id: int, refs: list[ThreadRef],
+                    replies: int | None = None, views: int | None = None
+                    ) -> dict[str, Thread]:
+    """The rows of a listing's threads, read in one SELECT and the new ones inserted
+    in one flush (a SELECT and a flush per thread were most of storing a listing,
+    issue 20); then each updated in ``refs``' order."""
+    keys = list(dict.fromkeys(ref.key for ref in refs))
+    threads: dict[str, Thread] = {}
+    for start in range(0, len(keys), 500):
+        threads.update((t.key, t) for t in s.exec(select(Thread).where(
+            Thread.source_id == source_id, Thread.key.in_(keys[start:start + 500]))))
+    fresh = {ref.key: Thread(source_id=source_id, key=ref.key, url=ref.url, title=ref.title)
+             for ref in refs if ref.key not in threads}
+    if fresh:
+        s.add_all(fresh.values())
         s.flush()
+        threads.update(fresh)
+    for ref in refs:
+        _update_thread(s, threads[ref.key], ref, replies, views)
+    return threads
+
+
+def _update_thread(s: Session, thread: Thread, ref: ThreadRef, replies: int | None,
+                   views: int | None) -> None:
     replies = ref.replies if ref.replies is not None else replies
     views = ref.views if ref.views is not None else views
     moved = (replies is not None and replies != thread.replies) or \
@@ -182,7 +204,6 @@ def _upsert_thread(s: Session, source_id: int, ref: ThreadRef,
     thread.title = ref.title or thread.title
     thread.last_post_at = ref.last_post_at or thread.last_post_at
     s.add(thread)
-    return thread
 
 
 def store_result(engine: Engine, result: FetchResult, owner: str | None = None) -> int:
@@ -221,11 +242,19 @@ def store_result_in(s: Session, result: FetchResult, owner: str | None) -> int:
     source, now = _locked_source(s, result.source_id)
     if source is None:  # deleted while its request was in flight
         return 0
-    threads = {ref.key: _upsert_thread(s, source.id, ref) for ref in result.threads}
+    threads = _upsert_threads(s, source.id, result.threads) if result.threads else {}
     # threads first: a search hit (hackernews) or a stream's status (mastodon) goes in
     # the thread its post names
     new = _store_posts(s, source.id, result.posts,
                        [_thread_id(threads, item) for item in result.posts])
+    _finish_fetch(s, source, result, new, now, owner)
+    return new
+
+
+def _finish_fetch(s: Session, source: Source, result: FetchResult, new: int, now: datetime,
+                  owner: str | None) -> None:
+    """After a fetch's posts: its cursor, the wake-up, and (while ``owner`` holds
+    the lease) its health and next poll, the lease given back."""
     if result.cursor:  # saved with the posts it covers: a restart resumes exactly
         source.cursor = {**(source.cursor or {}), **result.cursor}
     if new or result.threads or any(i.replies is not None for i in result.posts):
@@ -238,7 +267,55 @@ def store_result_in(s: Session, result: FetchResult, owner: str | None) -> int:
         log.warning("source %s: lease lost to %s; %d new posts kept, schedule not moved",
                     source.name, source.lease_owner, new)
     s.add(source)
-    return new
+
+
+def _locked_sources(s: Session, ids: list[int]) -> tuple[dict[int, Source], datetime]:
+    """``_locked_source`` for several sources in one SELECT, locked in id order."""
+    if s.get_bind().dialect.name != "postgresql":
+        rows = s.exec(select(Source).where(Source.id.in_(ids))).all()
+        return {r.id: r for r in rows}, utcnow()
+    rows = s.exec(select(Source, func.now()).where(Source.id.in_(ids)).order_by(Source.id)
+                  .with_for_update(of=Source)).all()
+    now = rows[0][1].astimezone(UTC) if rows else utcnow()
+    return {r[0].id: r[0] for r in rows}, now
+
+
+def plain_fetch(item: object) -> bool:
+    """A fetch ``store_fetches_in`` can take with others: no threads (a feed)."""
+    return isinstance(item, FetchResult) and not item.threads and \
+        all(p.thread_key is None for p in item.posts)
+
+
+def store_fetches_in(s: Session, results: list[FetchResult], owner: str | None
+                     ) -> list[int]:
+    """``store_result_in`` for several plain fetches, with a few statements for all of
+    them instead of several each: their sources locked in one SELECT, their posts
+    looked up and inserted as one set (a round trip per statement per fetch made
+    the writer, not the crawl, the limit of a 10,000-feed worker, issue 20). A fetch
+    whose entries repeat a key, or a set the database refuses, takes the per-fetch
+    path as before."""
+    ids = [r.source_id for r in results]
+    if len(set(ids)) < len(ids):  # one source twice: in order, one by one
+        return [store_result_in(s, r, owner) for r in results]
+    sources, now = _locked_sources(s, ids)
+    posts = [[_cleaned(p) for p in r.posts] for r in results]
+    together = [r.source_id in sources and distinct(p)
+                for r, p in zip(results, posts, strict=True)]
+    entries = [(r.source_id, item, None)
+               for r, p, ok in zip(results, posts, together, strict=True) if ok for item in p]
+    try:
+        with nullcontext() if not entries else s.begin_nested():
+            new = store_sets(s, entries)
+    except IntegrityError:  # an entry the database refuses: fetch by fetch, as before
+        new = None
+    counts = []
+    for result, ok in zip(results, together, strict=True):
+        if new is None or not ok:
+            counts.append(store_result_in(s, result, owner))
+            continue
+        counts.append(new[result.source_id])
+        _finish_fetch(s, sources[result.source_id], result, counts[-1], now, owner)
+    return counts
 
 
 def _thread_id(threads: dict[str, Thread], item: PostItem) -> int | None:

@@ -30,11 +30,14 @@ from collections.abc import Callable
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy import Engine
+from sqlmodel import Session
 from twisted.internet.defer import Deferred
 
 from crawlers import signals as cw_signals
 from crawlers.items import FetchResult, ThreadResult
 from crawlers.pipelines.store import (
+    plain_fetch,
+    store_fetches_in,
     store_result,
     store_result_in,
     store_thread_page,
@@ -66,12 +69,31 @@ def store_many(engine: Engine, items: list[Item], owner: str | None) -> list[int
     if len(items) > 1:
         try:
             with session(engine) as s, s.begin():
-                return [store_thread_page_in(s, i) if isinstance(i, ThreadResult)
-                        else store_result_in(s, i, owner) for i in items]
+                return _store_in(s, items, owner)
         except Exception as exc:
             log.warning("storing %d fetches together failed (%s: %s); storing them one by "
                         "one", len(items), type(exc).__name__, str(exc)[:200])
     return [store_one(engine, item, owner) for item in items]
+
+
+def _store_in(s: Session, items: list[Item], owner: str | None) -> list[int]:
+    """Each run of plain fetches together (``store_fetches_in``), the rest one by
+    one, all in ``items``' order."""
+    counts: list[int] = []
+    start = 0
+    while start < len(items):
+        end = start
+        while end < len(items) and plain_fetch(items[end]):
+            end += 1
+        if end > start:
+            counts += store_fetches_in(s, items[start:end], owner)
+            start = end
+            continue
+        item = items[start]
+        counts.append(store_thread_page_in(s, item) if isinstance(item, ThreadResult)
+                      else store_result_in(s, item, owner))
+        start += 1
+    return counts
 
 
 class StoreWriter:
