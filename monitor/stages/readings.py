@@ -62,26 +62,30 @@ def negative_share(s: Session, thread_id: int, brand_id: int) -> float:
     return float(betaincinv(negative + 0.5, len(replies) - negative + 2.0, SHARE_QUANTILE))
 
 
-def series_of(s: Session, post_ids: list[int], brand_id: int) -> list[Series]:
-    """Reply series of the incident's posts, or of their threads for forum posts."""
-    out, threads = [], set()
+def series_of(s: Session, post_ids: list[int], brand_id: int,
+              cache: dict | None = None) -> list[Series]:
+    """Reply series of the incident's posts, or of their threads for forum posts.
+    ``cache`` (a detect pass's) keeps each post's and thread's series: the pass reads
+    the same ones for every mention that joins their incident."""
+    cache = {} if cache is None else cache
     posts = [s.get(Post, pid) for pid in post_ids]
-    alone = _points(s, EngagementSnapshot.post_id,
-                    {p.id for p in posts if p.thread_id is None})
-    for post in posts:
-        if post.thread_id is not None:
-            threads.add(post.thread_id)
-            continue
-        label = f'"{(post.title or post.text)[:60]}"'
-        start = min(post.published_at or post.fetched_at, post.fetched_at)
-        out.append(Series(label, start, alone[post.id]))
-    in_thread = _points(s, EngagementSnapshot.thread_id, threads)
-    for tid in sorted(threads):
+    alone = [p for p in posts if p.thread_id is None]
+    points = _points(s, EngagementSnapshot.post_id,
+                     {p.id for p in alone if ("post", p.id) not in cache})
+    for post in alone:
+        if post.id in points:
+            label = f'"{(post.title or post.text)[:60]}"'
+            start = min(post.published_at or post.fetched_at, post.fetched_at)
+            cache["post", post.id] = Series(label, start, points[post.id])
+    threads = sorted({p.thread_id for p in posts if p.thread_id is not None})
+    in_thread = _points(s, EngagementSnapshot.thread_id,
+                        {t for t in threads if ("thread", t, brand_id) not in cache})
+    for tid in in_thread:
         thread = s.get(Thread, tid)
         label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
-        start = thread.first_seen_at
-        out.append(Series(label, start, in_thread[tid], negative_share(s, tid, brand_id)))
-    return out
+        cache["thread", tid, brand_id] = Series(label, thread.first_seen_at, in_thread[tid],
+                                                negative_share(s, tid, brand_id))
+    return [cache["post", p.id] for p in alone] + [cache["thread", t, brand_id] for t in threads]
 
 
 def fetched_in(start: datetime, end: datetime, *, after: bool = False) -> ColumnElement[bool]:
