@@ -22,6 +22,7 @@ from bisect import insort
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlmodel import Session
 
@@ -31,19 +32,41 @@ from monitor.detection.grouping import IncidentKey
 from monitor.detection.severity import Evidence
 from monitor.detection.signals import VolumeSignal
 from monitor.stages.merge import candidates, incident_key
-from monitor.stages.readings import evidence_of, incident_members
+from monitor.stages.readings import evidence_of, member_rows
 
 CACHE = "cw_pass_cache"  # Session.info key
 CATEGORY_TEXTS = 30  # the members a category is guessed from (the first ones)
 
 
+class _Mention(NamedTuple):  # the columns of Mention, Post and Source a member needs
+    id: int
+    cues: list[str]
+    reasons: list[str]
+    risk: float
+    strong: bool
+    sentiment: float
+
+
+class _Post(NamedTuple):
+    id: int
+    fetched_at: datetime
+    title: str
+    text: str
+
+
+class _Source(NamedTuple):
+    id: int
+    name: str
+
+
 @dataclass(frozen=True)
 class Member:
-    """One mention of an incident with its post, source and evidence."""
+    """One mention of an incident with its post, source and evidence (rows, or the
+    columns of them that ``readings.member_rows`` reads)."""
 
-    mention: Mention
-    post: Post
-    source: Source
+    mention: Mention | _Mention
+    post: Post | _Post
+    source: Source | _Source
     evidence: Evidence
 
     @property
@@ -100,10 +123,13 @@ class PassCache:
 
     def members_of(self, s: Session, inc: Incident, keywords: tuple[str, ...]
                    ) -> list[Member]:
-        """The incident's members in mention order (``readings.incident_members``)."""
+        """The incident's members in mention order (``readings.member_rows``)."""
         if inc.id not in self.members:
-            self.members[inc.id] = [Member(m, p, src, evidence_of(m, p, src, keywords))
-                                    for m, p, src in incident_members(s, inc)]
+            held = []
+            for row in member_rows(s, inc.id):
+                m, p, src = _Mention(*row[:6]), _Post(*row[6:10]), _Source(*row[10:])
+                held.append(Member(m, p, src, evidence_of(m, p, src, keywords)))
+            self.members[inc.id] = held
         return self.members[inc.id]
 
     def joined(self, inc_id: int, m: Mention, post: Post, source: Source,
