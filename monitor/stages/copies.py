@@ -17,7 +17,7 @@ from sqlmodel import Session
 from db.models import Brand, Incident, Mention, Post, Source
 from monitor.detection.grouping import copy_of, merge_key
 from monitor.stages.merge import mention_key, mention_terms, store_key
-from monitor.stages.pass_cache import pass_cache
+from monitor.stages.pass_cache import pass_cache, unchanged
 
 
 def attach_copy(s: Session, m: Mention, post: Post, quiet: timedelta) -> Incident | None:
@@ -29,7 +29,7 @@ def attach_copy(s: Session, m: Mention, post: Post, quiet: timedelta) -> Inciden
     found = cache.candidates(s, m.brand_id, post.fetched_at - quiet, open_only=True)
     match = None
     if found:
-        brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
+        brand, source = unchanged(s, Brand, m.brand_id), unchanged(s, Source, post.source_id)
         key = mention_key(m, post, source, brand, terms=False)
         match = copy_of(key, [cache.key(i) for i in found], window=quiet)
     if match is None:

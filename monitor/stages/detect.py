@@ -63,7 +63,7 @@ from monitor.stages.brand_passes import (
 )
 from monitor.stages.copies import attach_copy
 from monitor.stages.merge import absorb, hold_loaded, mention_key, store_key
-from monitor.stages.pass_cache import CATEGORY_TEXTS, Member, PassCache, pass_cache
+from monitor.stages.pass_cache import CATEGORY_TEXTS, Member, PassCache, pass_cache, unchanged
 from monitor.stages.readings import (
     BASELINE_DAYS,
     alarm_weights,
@@ -141,7 +141,8 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
             backgrounds: Backgrounds, now: datetime) -> Incident:
     """Put a flagged mention in the open incident about the same matter, or a new one.
     ``backgrounds`` caches each brand's term background per hour for this pass."""
-    brand, source, cache = s.get(Brand, m.brand_id), s.get(Source, post.source_id), pass_cache(s)
+    brand, source = unchanged(s, Brand, m.brand_id), unchanged(s, Source, post.source_id)
+    cache = pass_cache(s)
     key = mention_key(m, post, source, brand)
     found = cache.candidates(s, m.brand_id, key.at - quiet)
     background = _background_for(s, brand, key.at, backgrounds) if found else None
@@ -269,7 +270,7 @@ def _reopened_just_now(s: Session, inc: Incident) -> bool:
 
 def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
     cache = pass_cache(s)
-    members = cache.members_of(s, inc, tuple(s.get(Brand, inc.brand_id).keywords))
+    members = cache.members_of(s, inc, tuple(unchanged(s, Brand, inc.brand_id).keywords))
     evidence = [x.evidence for x in members]
     series = series_of(s, [e.post_id for e in evidence], inc.brand_id, cache.series)
     signals = gather(evidence, series, cache.volume(
@@ -354,7 +355,11 @@ def _last_change(s: Session, inc: Incident) -> datetime | None:
 
 
 def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:
-    return rules_for(s.get(Brand, brand_id).name)
+    """The brand's thresholds, worked out once a pass."""
+    held = pass_cache(s).rules
+    if brand_id not in held:
+        held[brand_id] = rules_for(unchanged(s, Brand, brand_id).name)
+    return held[brand_id]
 
 
 def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,

@@ -85,6 +85,7 @@ class PassCache:
     volumes: dict[tuple, VolumeSignal] = field(default_factory=dict)
     last_change: dict[int, datetime | None] = field(default_factory=dict)
     categories: dict[int, tuple[tuple[int, ...], CategoryGuess]] = field(default_factory=dict)
+    rules: dict[int, object] = field(default_factory=dict)  # brand id: its Rules
 
     # ------------------------------------------------------------ open incidents
 
@@ -176,6 +177,13 @@ class PassCache:
     def changed(self, inc_id: int) -> None:
         """An alert, reminder or reopening of ``inc_id`` was written."""
         self.last_change.pop(inc_id, None)
+
+
+def unchanged(s: Session, model: type, row_id: int):  # noqa: ANN201 (a row of ``model``)
+    """``s.get`` of a row the pass never changes (a brand, a source), without first
+    flushing what the pass wrote so far (a query flushes: one per mention, mostly)."""
+    with s.no_autoflush:
+        return s.get(model, row_id)
 
 
 def pass_cache(s: Session) -> PassCache:

@@ -71,19 +71,18 @@ def negative_share(s: Session, thread_id: int, brand_id: int) -> float:
 def series_of(s: Session, post_ids: list[int], brand_id: int,
               cache: dict | None = None) -> list[Series]:
     """Reply series of the incident's posts, or of their threads for forum posts.
-    ``cache`` (a detect pass's) keeps each post's and thread's series: the pass reads
-    the same ones for every mention that joins their incident."""
-    cache = {} if cache is None else cache
-    posts = [s.get(Post, pid) for pid in post_ids]
-    alone = [p for p in posts if p.thread_id is None]
-    points = _points(s, EngagementSnapshot.post_id,
-                     {p.id for p in alone if ("post", p.id) not in cache})
-    for post in alone:
-        if post.id in points:
-            label = f'"{(post.title or post.text)[:60]}"'
-            start = min(post.published_at or post.fetched_at, post.fetched_at)
-            cache["post", post.id] = Series(label, start, points[post.id])
-    threads = sorted({p.thread_id for p in posts if p.thread_id is not None})
+    ``cache`` (a detect pass's) keeps each post's thread and series and each thread's
+    series: the pass reads the same ones for every mention that joins their incident."""
+    with s.no_autoflush:  # posts, threads and snapshots: nothing a detect pass writes
+        return _series_of(s, post_ids, brand_id, {} if cache is None else cache)
+
+
+def _series_of(s: Session, post_ids: list[int], brand_id: int, cache: dict) -> list[Series]:
+    alone = _post_starts(s, [pid for pid in post_ids if ("thread of", pid) not in cache], cache)
+    points = _points(s, EngagementSnapshot.post_id, set(alone))
+    for pid, (label, start) in alone.items():
+        cache["post", pid] = Series(label, start, points[pid])
+    threads = sorted({cache["thread of", pid] for pid in post_ids} - {None})
     in_thread = _points(s, EngagementSnapshot.thread_id,
                         {t for t in threads if ("thread", t, brand_id) not in cache})
     for tid in in_thread:
@@ -91,7 +90,24 @@ def series_of(s: Session, post_ids: list[int], brand_id: int,
         label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
         cache["thread", tid, brand_id] = Series(label, thread.first_seen_at, in_thread[tid],
                                                 negative_share(s, tid, brand_id))
-    return [cache["post", p.id] for p in alone] + [cache["thread", t, brand_id] for t in threads]
+    return ([cache["post", pid] for pid in post_ids if cache["thread of", pid] is None]
+            + [cache["thread", t, brand_id] for t in threads])
+
+
+def _post_starts(s: Session, post_ids: list[int], cache: dict
+                 ) -> dict[int, tuple[str, datetime]]:
+    """Notes each post's thread in ``cache``; returns the label and start of those in
+    no thread. Columns, not rows: an incident may hold thousands of posts."""
+    out = {}
+    for i in range(0, len(post_ids), 500):
+        rows = s.exec(select(Post.id, Post.thread_id, func.substr(Post.title, 1, 60),
+                             func.substr(Post.text, 1, 60), Post.published_at,
+                             Post.fetched_at).where(Post.id.in_(post_ids[i:i + 500]))).all()
+        for pid, tid, title, text, published, fetched in rows:
+            cache["thread of", pid] = tid
+            if tid is None:
+                out[pid] = (f'"{(title or text)[:60]}"', min(published or fetched, fetched))
+    return out
 
 
 def fetched_in(start: datetime, end: datetime, *, after: bool = False) -> ColumnElement[bool]:
@@ -110,7 +126,8 @@ def flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
     mention's flag (a new ``now`` reads again)."""
     key = ("cw_flagged_times", brand_id, now)
     if key not in s.info:
-        s.info[key] = sorted(_flagged_times(s, brand_id, now))
+        with s.no_autoflush:  # posts' times and mentions' flags: no pass changes them
+            s.info[key] = sorted(_flagged_times(s, brand_id, now))
     return list(s.info[key])
 
 
