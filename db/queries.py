@@ -64,6 +64,8 @@ def insert_new(s: Session, model: type[SQLModel], rows: Sequence[SQLModel | dict
     values = [r if isinstance(r, dict) else
               {c.name: getattr(r, c.name) for c in table.columns if c.name != "id"}
               for r in rows]
-    statement = (insert(table).values(values).on_conflict_do_nothing(index_elements=keys)
+    # executemany ("insertmanyvalues"): one compiled statement whatever the row count,
+    # where a VALUES list built per batch was compiled anew each time
+    statement = (insert(table).on_conflict_do_nothing(index_elements=keys)
                  .returning(*(table.c[k] for k in keys)))
-    return [tuple(row) for row in s.execute(statement)]
+    return [tuple(row) for row in s.execute(statement, values)]

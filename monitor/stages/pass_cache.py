@@ -110,14 +110,15 @@ class PassCache:
 
     def key(self, inc: Incident) -> IncidentKey:
         """``merge.incident_key``, built again only when the incident's key columns
-        changed: ``store_key`` assigns new lists, so the same objects mean the same key."""
-        parts = (inc.thread_keys, inc.fingerprints, inc.part_prints, inc.term_counts)
+        changed: ``store_key`` assigns new lists, so the same objects mean the same key.
+        Read from the row's ``__dict__`` (a mention is compared with every open
+        incident: the ORM's attribute access was most of the cost); an attribute not
+        loaded there is never a match."""
         held = self.keys.get(inc.id)
-        if (held is not None and held[1] == inc.last_seen_at and held[2] == inc.mention_count
-                and all(a is b for a, b in zip(held[3], parts, strict=True))):
+        if held is not None and _same(_stamp(inc), held[1]):
             return held[0]
         key = incident_key(inc)
-        self.keys[inc.id] = (key, inc.last_seen_at, inc.mention_count, parts)
+        self.keys[inc.id] = (key, _stamp(inc))
         return key
 
     # ------------------------------------------------------------ members
@@ -177,6 +178,20 @@ class PassCache:
     def changed(self, inc_id: int) -> None:
         """An alert, reminder or reopening of ``inc_id`` was written."""
         self.last_change.pop(inc_id, None)
+
+
+def _stamp(inc: Incident) -> tuple:
+    """What an incident's key is made of, as of now (see ``PassCache.key``)."""
+    d = inc.__dict__
+    return (d.get("last_seen_at"), d.get("mention_count"), d.get("thread_keys"),
+            d.get("fingerprints"), d.get("part_prints"), d.get("term_counts"))
+
+
+def _same(now: tuple, then: tuple) -> bool:
+    """The same times and counts, and the very same key lists (none missing)."""
+    return (now[0] == then[0] and now[1] == then[1] and now[2] is then[2]
+            and now[3] is then[3] and now[4] is then[4] and now[5] is then[5]
+            and None not in now[2:])
 
 
 def unchanged(s: Session, model: type, row_id: int):  # noqa: ANN201 (a row of ``model``)
