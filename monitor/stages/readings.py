@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import Session, func, select
 
 from db.models import EngagementSnapshot, Mention, Post, Source, Thread
@@ -21,18 +21,30 @@ from monitor.text.cues import strong_keys
 BASELINE_DAYS = 28
 
 
+# Built once (bound parameters): a detect pass runs these for each incident a mention
+# joins, and building the statement cost twice what SQLite took to answer it.
+_MEMBERS = (select(Mention.id, Mention.cues, Mention.reasons, Mention.risk, Mention.strong,
+                   Mention.sentiment, Post.id, Post.fetched_at, Post.title, Post.text,
+                   Source.id, Source.name)
+            .join(Post, Mention.post_id == Post.id).join(Source, Post.source_id == Source.id)
+            .where(Mention.incident_id == bindparam("incident")).order_by(Mention.id))
+_POSTS = select(Post.id, Post.thread_id, func.substr(Post.title, 1, 60),
+                func.substr(Post.text, 1, 60), Post.published_at, Post.fetched_at
+                ).where(Post.id.in_(bindparam("ids", expanding=True)))
+_SNAPSHOTS = {name: select(column, EngagementSnapshot.seen_at, EngagementSnapshot.replies)
+              .where(column.in_(bindparam("ids", expanding=True)))
+              .order_by(EngagementSnapshot.id)
+              for name, column in (("post", EngagementSnapshot.post_id),
+                                   ("thread", EngagementSnapshot.thread_id))}
+
+
 def member_rows(s: Session, inc_id: int) -> list[tuple]:
     """The incident's mentions with their posts and sources, in mention order, as the
     columns evidence, sources and the category guess read (mention id, cues, reasons,
     risk, strong, sentiment; post id, fetched at, title, text; source id, name): a
     detect pass reads every member of each incident a mention joins, and whole ORM
     rows cost several times more."""
-    return list(s.exec(select(Mention.id, Mention.cues, Mention.reasons, Mention.risk,
-                              Mention.strong, Mention.sentiment, Post.id, Post.fetched_at,
-                              Post.title, Post.text, Source.id, Source.name)
-                       .join(Post, Mention.post_id == Post.id)
-                       .join(Source, Post.source_id == Source.id)
-                       .where(Mention.incident_id == inc_id).order_by(Mention.id)).all())
+    return list(s.exec(_MEMBERS, params={"incident": inc_id}).all())
 
 
 def _points(s: Session, column, keys: set[int]) -> dict[int, tuple]:  # noqa: ANN001
@@ -40,8 +52,8 @@ def _points(s: Session, column, keys: set[int]) -> dict[int, tuple]:  # noqa: AN
     snapshot order: one query for all of them, not one each."""
     out: dict[int, list] = {k: [] for k in keys}
     if keys:
-        rows = s.exec(select(column, EngagementSnapshot.seen_at, EngagementSnapshot.replies)
-                      .where(column.in_(sorted(keys))).order_by(EngagementSnapshot.id)).all()
+        rows = s.exec(_SNAPSHOTS["post" if column is EngagementSnapshot.post_id else "thread"],
+                      params={"ids": sorted(keys)}).all()
         for key, at, n in rows:
             out[key].append((at, n))
     return {k: tuple(v) for k, v in out.items()}
@@ -100,9 +112,7 @@ def _post_starts(s: Session, post_ids: list[int], cache: dict
     no thread. Columns, not rows: an incident may hold thousands of posts."""
     out = {}
     for i in range(0, len(post_ids), 500):
-        rows = s.exec(select(Post.id, Post.thread_id, func.substr(Post.title, 1, 60),
-                             func.substr(Post.text, 1, 60), Post.published_at,
-                             Post.fetched_at).where(Post.id.in_(post_ids[i:i + 500]))).all()
+        rows = s.exec(_POSTS, params={"ids": post_ids[i:i + 500]}).all()
         for pid, tid, title, text, published, fetched in rows:
             cache["thread of", pid] = tid
             if tid is None:
