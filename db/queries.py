@@ -54,10 +54,11 @@ def notify(s: Session, channel: str) -> None:
     sent[channel] = s.get_transaction()
 
 
-def insert_new(s: Session, model: type[SQLModel], rows: Sequence[SQLModel],
+def insert_new(s: Session, model: type[SQLModel], rows: Sequence[SQLModel | dict],
                keys: Sequence[str]) -> list[Any]:
     """Insert ``rows``, skipping any whose ``keys`` another writer already stored
     (``ON CONFLICT DO NOTHING``): a duplicate costs that row, never the transaction.
+    ``rows`` are models, or dicts of every column but the id (cheaper to build).
     Returns the ``keys`` of the rows inserted."""
     if not rows:
         return []
@@ -67,8 +68,11 @@ def insert_new(s: Session, model: type[SQLModel], rows: Sequence[SQLModel],
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = model.__table__
-    values = [{c.name: getattr(r, c.name) for c in table.columns if c.name != "id"}
+    values = [r if isinstance(r, dict) else
+              {c.name: getattr(r, c.name) for c in table.columns if c.name != "id"}
               for r in rows]
-    statement = (insert(table).values(values).on_conflict_do_nothing(index_elements=keys)
+    # executemany ("insertmanyvalues"): one compiled statement whatever the row count,
+    # where a VALUES list built per batch was compiled anew each time
+    statement = (insert(table).on_conflict_do_nothing(index_elements=keys)
                  .returning(*(table.c[k] for k in keys)))
-    return [tuple(row) for row in s.execute(statement)]
+    return [tuple(row) for row in s.execute(statement, values)]

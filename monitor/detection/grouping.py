@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from types import MappingProxyType
 
 from monitor.detection.simhash import (
@@ -94,6 +95,13 @@ class IncidentKey:
         object.__setattr__(self, "part_prints", tuple(self.part_prints))
         object.__setattr__(self, "term_counts", MappingProxyType(dict(self.term_counts)))
 
+    @cached_property
+    def top_terms(self) -> frozenset[str]:
+        """``_incident_terms``, worked out once per key: a key is compared with every
+        mention of a detect pass, and sorting its terms each time cost the most."""
+        ranked = sorted(self.term_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return frozenset(term for term, _ in ranked[:INCIDENT_TERMS])
+
     @classmethod
     def from_mention(cls, incident_id: int, mention: MentionKey) -> IncidentKey:
         """The key of a new incident opened by ``mention``."""
@@ -138,8 +146,7 @@ def _incident_terms(incident: IncidentKey) -> frozenset[str]:
     """The incident's ``INCIDENT_TERMS`` most frequent terms. A long-running
     incident collects hundreds of one-off terms; comparing against all of them would
     let it swallow every new complaint about the brand."""
-    ranked = sorted(incident.term_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return frozenset(term for term, _ in ranked[:INCIDENT_TERMS])
+    return incident.top_terms
 
 
 def _own_counts(incident: IncidentKey, mention: MentionKey,
@@ -207,6 +214,8 @@ def _shared_terms(mention: MentionKey, incident: IncidentKey,
     the brand's other mentions."""
     theirs = _incident_terms(incident)
     shared = tuple(dict.fromkeys(t for t in mention.terms if t in theirs))
+    if not shared:  # most incidents share nothing: no background to consult
+        return ()
     own, own_docs = _own_counts(incident, mention, background)
     common = common_terms(shared, background, own=own, own_docs=own_docs)
     return tuple(t for t in shared if t not in common)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from monitor.detection.forecast import (
     Forecast,
@@ -162,8 +163,11 @@ def _start(series: Series, window: timedelta) -> datetime:
     return series.started
 
 
+@lru_cache(maxsize=16_384)
 def series_signal(series: Series, now: datetime, window: timedelta) -> Growing | None:
-    """Velocity over the window and a final-size forecast of one post or thread."""
+    """Velocity over the window and a final-size forecast of one post or thread.
+    Cached (pure): the detect stage re-assesses an incident as each mention joins it,
+    with the same series at the same ``now``."""
     moved = velocity(list(series.points), now, window)
     if moved is None:
         return None

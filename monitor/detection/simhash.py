@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 
@@ -145,7 +146,9 @@ def _shingles(text: str, language: str) -> Counter[str]:
     return grams
 
 
+@lru_cache(maxsize=65_536)
 def _hash64(feature: str) -> int:
+    """Cached: a brand's posts share most of their shingles (pure, any caller may share it)."""
     digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8, person=_HASH_PERSON)
     return int.from_bytes(digest.digest(), "big")
 

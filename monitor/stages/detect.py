@@ -33,7 +33,6 @@ from db.models import (
 )
 from db.queries import lock_stage
 from monitor.detection.alarm import brand_alarm
-from monitor.detection.category import guess_category
 from monitor.detection.grouping import (
     IncidentKey,
     Match,
@@ -63,20 +62,12 @@ from monitor.stages.brand_passes import (
     write_hot,
 )
 from monitor.stages.copies import attach_copy
-from monitor.stages.merge import (
-    absorb,
-    candidates,
-    hold_loaded,
-    incident_key,
-    mention_key,
-    store_key,
-)
+from monitor.stages.merge import absorb, hold_loaded, mention_key, store_key
+from monitor.stages.pass_cache import CATEGORY_TEXTS, Member, PassCache, pass_cache, unchanged
 from monitor.stages.readings import (
     BASELINE_DAYS,
     alarm_weights,
-    evidence_of,
     fetched_in,
-    incident_members,
     mention_risks,
     series_of,
     volume,
@@ -92,7 +83,6 @@ TERM_DAYS = 7  # the brand's recent vocabulary: a week holds every weekday's cha
 # ... read up to a day before now: a burst's own posts (its unflagged ones, its other
 # fragments) must not make its words "everyday" within the hour and stop it grouping
 TERM_LAG = timedelta(days=1)
-CATEGORY_TEXTS = 30
 RulesFor = Callable[[str], Rules]
 
 
@@ -151,17 +141,19 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
             backgrounds: Backgrounds, now: datetime) -> Incident:
     """Put a flagged mention in the open incident about the same matter, or a new one.
     ``backgrounds`` caches each brand's term background per hour for this pass."""
-    brand, source = s.get(Brand, m.brand_id), s.get(Source, post.source_id)
+    brand, source = unchanged(s, Brand, m.brand_id), unchanged(s, Source, post.source_id)
+    cache = pass_cache(s)
     key = mention_key(m, post, source, brand)
-    found = candidates(s, m.brand_id, key.at - quiet)
+    found = cache.candidates(s, m.brand_id, key.at - quiet)
     background = _background_for(s, brand, key.at, backgrounds) if found else None
-    match = match_incident(key, [incident_key(i) for i in found], window=quiet,
+    match = match_incident(key, [cache.key(i) for i in found], window=quiet,
                            background=background)
     if match is None:
         inc = Incident(brand_id=m.brand_id, opened_at=key.at, last_seen_at=key.at,
                        title=(post.title or post.text).strip()[:120])
         s.add(inc)
         s.flush()
+        cache.seen(inc)
         merged, m.grouped_by = IncidentKey.from_mention(inc.id, key), "new incident"
     else:
         inc, m.grouped_by = s.get(Incident, match.incident_id), match.reason
@@ -172,10 +164,11 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
             inc = _bridge(s, key, match, found, background, quiet, at) or inc
         if inc.id != match.incident_id:
             m.grouped_by += f"; its incident #{match.incident_id} merged into #{inc.id}"
-        merged = merge_key(incident_key(inc), key)
+        merged = merge_key(cache.key(inc), key)
     store_key(inc, merged)
     m.incident_id, m.fingerprint, m.terms = inc.id, key.fingerprint, list(key.terms)
     s.add_all([inc, m])
+    cache.joined(inc.id, m, post, source, tuple(brand.keywords))
     return inc
 
 
@@ -184,10 +177,14 @@ def _bridge(s: Session, key: MentionKey, match: Match, candidates: list[Incident
             ) -> Incident | None:
     """When the mention also matches other open incidents (fragments of its matter),
     merge them (``merge.py``); returns the surviving incident, or None."""
-    open_keys = [incident_key(i) for i in candidates if i.resolved_at is None]
+    cache = pass_cache(s)
+    open_keys = [cache.key(i) for i in candidates if i.resolved_at is None]
     others = also_matches(key, open_keys, match, window=quiet, background=background)
     plan = plan_merge(match, others)
-    return None if plan is None else absorb(s, plan, now)
+    if plan is None:
+        return None
+    cache.forget(plan.survivor, *plan.absorbed)
+    return absorb(s, plan, now)
 
 
 def _reopen(s: Session, inc: Incident, now: datetime) -> None:
@@ -199,6 +196,7 @@ def _reopen(s: Session, inc: Incident, now: datetime) -> None:
                          kind="reopened",
                          reasons=[f"reopened after resolve ({inc.resolved_at:%Y-%m-%d %H:%M} "
                                   "UTC): a new mention joined"]))
+    pass_cache(s).changed(inc.id)
     inc.resolved_at = inc.acknowledged_at = inc.reminded_at = None
     inc.severity = None
 
@@ -225,12 +223,12 @@ def _summary(assessment: Assessment, signals) -> dict:  # noqa: ANN001
 # ------------------------------------------------------------------ judging
 
 
-def _categorise(inc: Incident, members: list[tuple[Mention, Post, Source]]) -> None:
-    first = members[:CATEGORY_TEXTS]
-    guess = guess_category([f"{p.title}\n{p.text}" for _, p, _ in first],
-                           {c for m, _, _ in first for c in m.cues})
+def _categorise(cache: PassCache, inc: Incident, members: list[Member]) -> None:
+    guess = cache.category(inc.id, members)
     inc.category, inc.category_confidence = guess.key, round(guess.confidence, 3)
-    inc.cues = sorted({c for m, _, _ in first for c in m.cues})
+    cues = sorted({c for x in members[:CATEGORY_TEXTS] for c in x.mention.cues})
+    if cues != inc.cues:
+        inc.cues = cues
 
 
 def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidence],
@@ -252,6 +250,7 @@ def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidenc
         key += f":reminder{done + 1}"
     s.add(IncidentChange(incident_id=inc.id, at=now, severity=result.severity, kind=kind,
                          reasons=list(result.reasons)))
+    pass_cache(s).changed(inc.id)
     alert = Alert(incident_id=inc.id, brand_id=inc.brand_id, severity=result.severity,
                   dedup_key=key, reasons=list(result.reasons), post_ids=post_ids,
                   created_at=now)
@@ -270,23 +269,28 @@ def _reopened_just_now(s: Session, inc: Incident) -> bool:
 
 
 def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert | None:
-    members = incident_members(s, inc)
-    keywords = tuple(s.get(Brand, inc.brand_id).keywords)
-    evidence = [evidence_of(m, p, src, keywords) for m, p, src in members]
-    series = series_of(s, [e.post_id for e in evidence], inc.brand_id)
-    signals = gather(evidence, series, volume(s, inc.brand_id, now, rules.window), now, rules)
+    cache = pass_cache(s)
+    members = cache.members_of(s, inc, tuple(unchanged(s, Brand, inc.brand_id).keywords))
+    evidence = [x.evidence for x in members]
+    series = series_of(s, [e.post_id for e in evidence], inc.brand_id, cache.series)
+    signals = gather(evidence, series, cache.volume(
+        inc.brand_id, now, rules.window, lambda: volume(s, inc.brand_id, now, rules.window)),
+        now, rules)
     result = assess(evidence, signals, rules)
     inc.mention_count = len(evidence)
-    inc.source_ids = sorted({src.id for _, _, src in members})
+    source_ids = sorted({x.source.id for x in members})
+    if source_ids != inc.source_ids:
+        inc.source_ids = source_ids
     inc.signals, inc.assessed_at = _summary(result, signals), now
     if result.growing:  # growth keeps an incident open, up to its newest reading
         inc.last_seen_at = max(inc.last_seen_at, _newest_reading(evidence, series, now))
-    _categorise(inc, members)
+    cache.seen(inc)
+    _categorise(cache, inc, members)
     s.add(inc)
     if rises(inc.severity, result.severity):
         inc.severity = result.severity
         return _alert(s, inc, result, evidence, now, "rise")
-    last = inc.reminded_at or _last_change(s, inc)
+    last = inc.reminded_at or cache.last_changed(inc.id, lambda: _last_change(s, inc))
     if reminder_due(inc.severity, result.growing, inc.acknowledged_at is not None, last, now,
                     rules):
         inc.reminded_at = now
@@ -351,7 +355,11 @@ def _last_change(s: Session, inc: Incident) -> datetime | None:
 
 
 def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:
-    return rules_for(s.get(Brand, brand_id).name)
+    """The brand's thresholds, worked out once a pass."""
+    held = pass_cache(s).rules
+    if brand_id not in held:
+        held[brand_id] = rules_for(unchanged(s, Brand, brand_id).name)
+    return held[brand_id]
 
 
 def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
@@ -428,7 +436,6 @@ def detect_rows(s: Session, rows: list[tuple[Mention, Post]], touched: set[int],
             if inc is None:
                 continue
         grouped += 1
-        s.flush()
         brand_rules = _brand_rules(s, rules_for, inc.brand_id)
         alerts += _reassess(s, inc, brand_rules, max(at, post.fetched_at)) is not None
         m.severity = inc.severity

@@ -42,14 +42,20 @@ def incident_key(inc: Incident) -> IncidentKey:
                        tuple(inc.part_prints))
 
 
-def mention_key(m: Mention, post: Post, source: Source, brand: Brand) -> MentionKey:
-    """What grouping needs to know about one mention (``grouping.MentionKey``)."""
-    text = f"{post.title}\n{post.text}"
+def mention_key(m: Mention, post: Post, source: Source, brand: Brand, *, terms: bool = True
+                ) -> MentionKey:
+    """What grouping needs to know about one mention (``grouping.MentionKey``); with
+    ``terms=False`` its fingerprints only (what ``copy_of`` compares)."""
     thread = f"{post.source_id}:{post.thread_id}" if post.thread_id is not None else None
-    exclude = [brand.name, *brand.keywords]
     whole, *parts = post_fingerprints(post.title, post.text, m.language)
     return MentionKey(m.brand_id, thread, source.name, post.fetched_at, whole,
-                      salient_terms(text, m.language, exclude=exclude), tuple(parts))
+                      mention_terms(m, post, brand) if terms else (), tuple(parts))
+
+
+def mention_terms(m: Mention, post: Post, brand: Brand) -> tuple[str, ...]:
+    """The mention's salient terms, the brand's own name and keywords left out."""
+    return tuple(salient_terms(f"{post.title}\n{post.text}", m.language,
+                               exclude=[brand.name, *brand.keywords]))
 
 
 def candidates(s: Session, brand_id: int, since: datetime, *, open_only: bool = False

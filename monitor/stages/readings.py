@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import Session, func, select
 
-from db.models import EngagementSnapshot, Incident, Mention, Post, Source, Thread
+from db.models import EngagementSnapshot, Mention, Post, Source, Thread
 from monitor.detection.context import CueContext, strong_cue_context
 from monitor.detection.severity import Evidence, Series
 from monitor.detection.signals import SeasonalBaseline, VolumeSignal
@@ -21,12 +21,30 @@ from monitor.text.cues import strong_keys
 BASELINE_DAYS = 28
 
 
-def incident_members(s: Session, inc: Incident) -> list[tuple[Mention, Post, Source]]:
-    """The incident's mentions with their posts and sources, in mention order: one
-    query that evidence, sources and the category guess all read."""
-    return list(s.exec(select(Mention, Post, Source).join(Post, Mention.post_id == Post.id)
-                       .join(Source, Post.source_id == Source.id)
-                       .where(Mention.incident_id == inc.id).order_by(Mention.id)).all())
+# Built once (bound parameters): a detect pass runs these for each incident a mention
+# joins, and building the statement cost twice what SQLite took to answer it.
+_MEMBERS = (select(Mention.id, Mention.cues, Mention.reasons, Mention.risk, Mention.strong,
+                   Mention.sentiment, Post.id, Post.fetched_at, Post.title, Post.text,
+                   Source.id, Source.name)
+            .join(Post, Mention.post_id == Post.id).join(Source, Post.source_id == Source.id)
+            .where(Mention.incident_id == bindparam("incident")).order_by(Mention.id))
+_POSTS = select(Post.id, Post.thread_id, func.substr(Post.title, 1, 60),
+                func.substr(Post.text, 1, 60), Post.published_at, Post.fetched_at
+                ).where(Post.id.in_(bindparam("ids", expanding=True)))
+_SNAPSHOTS = {name: select(column, EngagementSnapshot.seen_at, EngagementSnapshot.replies)
+              .where(column.in_(bindparam("ids", expanding=True)))
+              .order_by(EngagementSnapshot.id)
+              for name, column in (("post", EngagementSnapshot.post_id),
+                                   ("thread", EngagementSnapshot.thread_id))}
+
+
+def member_rows(s: Session, inc_id: int) -> list[tuple]:
+    """The incident's mentions with their posts and sources, in mention order, as the
+    columns evidence, sources and the category guess read (mention id, cues, reasons,
+    risk, strong, sentiment; post id, fetched at, title, text; source id, name): a
+    detect pass reads every member of each incident a mention joins, and whole ORM
+    rows cost several times more."""
+    return list(s.exec(_MEMBERS, params={"incident": inc_id}).all())
 
 
 def _points(s: Session, column, keys: set[int]) -> dict[int, tuple]:  # noqa: ANN001
@@ -34,8 +52,8 @@ def _points(s: Session, column, keys: set[int]) -> dict[int, tuple]:  # noqa: AN
     snapshot order: one query for all of them, not one each."""
     out: dict[int, list] = {k: [] for k in keys}
     if keys:
-        rows = s.exec(select(column, EngagementSnapshot.seen_at, EngagementSnapshot.replies)
-                      .where(column.in_(sorted(keys))).order_by(EngagementSnapshot.id)).all()
+        rows = s.exec(_SNAPSHOTS["post" if column is EngagementSnapshot.post_id else "thread"],
+                      params={"ids": sorted(keys)}).all()
         for key, at, n in rows:
             out[key].append((at, n))
     return {k: tuple(v) for k, v in out.items()}
@@ -62,25 +80,43 @@ def negative_share(s: Session, thread_id: int, brand_id: int) -> float:
     return float(betaincinv(negative + 0.5, len(replies) - negative + 2.0, SHARE_QUANTILE))
 
 
-def series_of(s: Session, post_ids: list[int], brand_id: int) -> list[Series]:
-    """Reply series of the incident's posts, or of their threads for forum posts."""
-    out, threads = [], set()
-    posts = [s.get(Post, pid) for pid in post_ids]
-    alone = _points(s, EngagementSnapshot.post_id,
-                    {p.id for p in posts if p.thread_id is None})
-    for post in posts:
-        if post.thread_id is not None:
-            threads.add(post.thread_id)
-            continue
-        label = f'"{(post.title or post.text)[:60]}"'
-        start = min(post.published_at or post.fetched_at, post.fetched_at)
-        out.append(Series(label, start, alone[post.id]))
-    in_thread = _points(s, EngagementSnapshot.thread_id, threads)
-    for tid in sorted(threads):
+def series_of(s: Session, post_ids: list[int], brand_id: int,
+              cache: dict | None = None) -> list[Series]:
+    """Reply series of the incident's posts, or of their threads for forum posts.
+    ``cache`` (a detect pass's) keeps each post's thread and series and each thread's
+    series: the pass reads the same ones for every mention that joins their incident."""
+    with s.no_autoflush:  # posts, threads and snapshots: nothing a detect pass writes
+        return _series_of(s, post_ids, brand_id, {} if cache is None else cache)
+
+
+def _series_of(s: Session, post_ids: list[int], brand_id: int, cache: dict) -> list[Series]:
+    alone = _post_starts(s, [pid for pid in post_ids if ("thread of", pid) not in cache], cache)
+    points = _points(s, EngagementSnapshot.post_id, set(alone))
+    for pid, (label, start) in alone.items():
+        cache["post", pid] = Series(label, start, points[pid])
+    threads = sorted({cache["thread of", pid] for pid in post_ids} - {None})
+    in_thread = _points(s, EngagementSnapshot.thread_id,
+                        {t for t in threads if ("thread", t, brand_id) not in cache})
+    for tid in in_thread:
         thread = s.get(Thread, tid)
         label = f'thread "{thread.title[:60]}"' if thread.title else f"thread {thread.key}"
-        start = thread.first_seen_at
-        out.append(Series(label, start, in_thread[tid], negative_share(s, tid, brand_id)))
+        cache["thread", tid, brand_id] = Series(label, thread.first_seen_at, in_thread[tid],
+                                                negative_share(s, tid, brand_id))
+    return ([cache["post", pid] for pid in post_ids if cache["thread of", pid] is None]
+            + [cache["thread", t, brand_id] for t in threads])
+
+
+def _post_starts(s: Session, post_ids: list[int], cache: dict
+                 ) -> dict[int, tuple[str, datetime]]:
+    """Notes each post's thread in ``cache``; returns the label and start of those in
+    no thread. Columns, not rows: an incident may hold thousands of posts."""
+    out = {}
+    for i in range(0, len(post_ids), 500):
+        rows = s.exec(_POSTS, params={"ids": post_ids[i:i + 500]}).all()
+        for pid, tid, title, text, published, fetched in rows:
+            cache["thread of", pid] = tid
+            if tid is None:
+                out[pid] = (f'"{(title or text)[:60]}"', min(published or fetched, fetched))
     return out
 
 
@@ -100,7 +136,8 @@ def flagged_times(s: Session, brand_id: int, now: datetime) -> list[datetime]:
     mention's flag (a new ``now`` reads again)."""
     key = ("cw_flagged_times", brand_id, now)
     if key not in s.info:
-        s.info[key] = sorted(_flagged_times(s, brand_id, now))
+        with s.no_autoflush:  # posts' times and mentions' flags: no pass changes them
+            s.info[key] = sorted(_flagged_times(s, brand_id, now))
     return list(s.info[key])
 
 

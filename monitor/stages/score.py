@@ -55,7 +55,17 @@ def is_stale(post: Post, lookback: timedelta) -> bool:
 def mentions_for(post: Post, rules: BrandIndex | list[BrandRule], scorer: Scorer, threshold: float,
                  *, with_title: bool = True, lookback: timedelta | None = None
                  ) -> list[Mention]:
-    """Pure apart from the scorer: the mentions one post makes. A forum reply is
+    """The mentions one post makes, as rows (``mention_rows``)."""
+    return [Mention(**row) for row in mention_rows(post, rules, scorer, threshold,
+                                                   with_title=with_title, lookback=lookback)]
+
+
+def mention_rows(post: Post, rules: BrandIndex | list[BrandRule], scorer: Scorer,
+                 threshold: float, *, with_title: bool = True,
+                 lookback: timedelta | None = None) -> list[dict]:
+    """Pure apart from the scorer: the mentions one post makes, each a dict of every
+    column but the id (building ``Mention`` objects cost more than scoring: the
+    score stage inserts these as they are). A forum reply is
     judged on its own words: the thread title belongs to the opening post, and
     counting it on every reply would turn "+1" into a brand complaint. A post older
     than ``lookback`` (``is_stale``) is never flagged, and its reasons say why."""
@@ -70,10 +80,12 @@ def mentions_for(post: Post, rules: BrandIndex | list[BrandRule], scorer: Scorer
         reasons.append(f"old post (published {as_utc(post.published_at):%Y-%m-%d}, more than "
                        f"{lookback.total_seconds() / 86400:g} days before it was fetched): "
                        "not alerted")
-    return [Mention(post_id=post.id, brand_id=rule.brand_id, language=score.language,
-                    sentiment=score.sentiment, risk=score.risk,
-                    flagged=score.risk >= threshold and not stale, strong=score.strong,
-                    cues=list(score.cues), reasons=reasons)
+    return [{"post_id": post.id, "brand_id": rule.brand_id, "language": score.language,
+             "sentiment": score.sentiment, "risk": score.risk,
+             "flagged": score.risk >= threshold and not stale, "strong": score.strong,
+             "cues": list(score.cues), "reasons": list(reasons), "scored_at": utcnow(),
+             "incident_id": None, "severity": None, "fingerprint": None, "terms": [],
+             "grouped_by": None}
             for rule in brands]
 
 
@@ -145,22 +157,21 @@ def run_monitor(engine: Engine, scorer: Scorer, threshold: float,
             mine = _claim(s, ids)
             if not mine and _still_unscored(s, ids):
                 return total  # another runner holds them all and will finish them
-            ours = [m for m in made if m.post_id in mine]
+            ours = [m for m in made if m["post_id"] in mine]
             # a rescore may have stored some already: keep its rows, skip ours
             added = set(insert_new(s, Mention, ours, ("post_id", "brand_id")))
             s.execute(update(Post).where(Post.id.in_(mine)).values(scored_at=utcnow()))
         total = MonitorReport(total.posts + len(mine), total.mentions + len(added),
-                              total.flagged + sum(m.flagged for m in ours
-                                                  if (m.post_id, m.brand_id) in added))
+                              total.flagged + _flagged(ours, added))
 
 
 def _mentions(engine: Engine, posts: list[Post], rules: BrandIndex, scorer: Scorer,
               threshold: float, lookback: timedelta, lookbacks: Mapping[int, timedelta]
-              ) -> list[Mention]:
+              ) -> list[dict]:
     """The batch's mentions, scored: a thread's title counts for its opener only (a
     reply repeats it), and each source's look-back decides what is too old to alert."""
     openers = thread_openers(engine, posts)
-    return [m for p in posts for m in mentions_for(
+    return [m for p in posts for m in mention_rows(
         p, rules, scorer, threshold, with_title=p.thread_id is None or p.id in openers,
         lookback=lookbacks.get(p.source_id, lookback))]
 
@@ -185,5 +196,9 @@ def _claimed_batches(engine: Engine, rules: BrandIndex, scorer: Scorer, threshol
             s.execute(update(Post).where(Post.id.in_([p.id for p in posts]))
                       .values(scored_at=utcnow()))
         total = MonitorReport(total.posts + len(posts), total.mentions + len(added),
-                              total.flagged + sum(m.flagged for m in made
-                                                  if (m.post_id, m.brand_id) in added))
+                              total.flagged + _flagged(made, added))
+
+
+def _flagged(rows: list[dict], added: set[tuple]) -> int:
+    """How many of the inserted rows (``added``: their (post, brand)) are flagged."""
+    return sum(r["flagged"] for r in rows if (r["post_id"], r["brand_id"]) in added)
