@@ -32,7 +32,7 @@ from db.models import (
     utcnow,
 )
 from db.queries import lock_stage
-from monitor.detection.alarm import brand_alarm
+from monitor.detection.alarm import brand_alarm, reply_weights
 from monitor.detection.category import guess_category
 from monitor.detection.grouping import (
     IncidentKey,
@@ -78,6 +78,7 @@ from monitor.stages.readings import (
     fetched_in,
     incident_members,
     mention_risks,
+    reply_gains,
     series_of,
     volume,
 )
@@ -317,12 +318,14 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
     name, alarm = brand.name, None
     if flagged:
         counted = alarm_weights(s, brand_id, now, tuple(brand.keywords))
-        times = [at for at, _ in counted.values()]
-        alarm = brand_alarm(times, now, history_days=BASELINE_DAYS, p=rules.volume_p,
-                            weights=[w for _, w in counted.values()])
+        replies = reply_weights(counted, reply_gains(s, sorted(counted), now))
+        alarm = brand_alarm([at for at, _ in counted.values()], now,
+                            history_days=BASELINE_DAYS, p=rules.volume_p,
+                            weights=[w for _, w in counted.values()],
+                            replies=[(at, w) for _, at, w in replies])
     if alarm is not None and alarm.fired is not None:
         found = flagged_target(s, brand_id, alarm.fired.hours, now,
-                               {pid: w for pid, (_, w) in counted.items()})
+                               {pid: w for pid, (_, w) in counted.items()}, replies)
     elif rules.soft_alarm:
         alarm = soft_alarm(mention_risks(s, brand_id, now), now, history_days=BASELINE_DAYS,
                            p=rules.volume_p)
@@ -402,13 +405,18 @@ def _by_brand(engine: Engine, rules_for: RulesFor, quiet: timedelta, hot_for: ti
 
 def _reassess_touched(s: Session, touched: set[int], rules_for: RulesFor, at: datetime
                       ) -> int:
-    """Reassess incidents whose reply counts moved; how many alerts that raised."""
-    alerts = 0
+    """Reassess incidents whose reply counts moved, then their brands' alarms (replies
+    count there: ``alarm.reply_weights``); how many alerts that raised."""
+    alerts, brands = 0, set()
     for inc_id in sorted(touched):
         inc = s.get(Incident, inc_id)
         if inc.merged_into is not None:  # its survivor holds its mentions now
             continue
+        brands.add(inc.brand_id)
         alerts += _reassess(s, inc, _brand_rules(s, rules_for, inc.brand_id), at) is not None
+    for brand_id in sorted(brands):
+        alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id), at,
+                               True) is not None
     return alerts
 
 

@@ -36,12 +36,15 @@ def _window(s: Session, brand_id: int, hours: int, now: datetime) -> list[tuple[
 
 
 def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
-                   weights: dict[int, float] | None = None
+                   weights: dict[int, float] | None = None,
+                   replies: list[tuple[int, datetime, float]] | None = None
                    ) -> tuple[Incident, Counter[int], list[Evidence]] | None:
     """The incident holding most flagged mentions of the last ``hours`` (ties: the
     riskier, then the newer), the per-incident counts, and its evidence. ``weights``
     (post id -> how much the alarm counted it) leaves out what the alarm did not
-    count: a news item naming the brand in passing is no target."""
+    count: a news item naming the brand in passing is no target. ``replies`` (post id,
+    seen at, weight: ``alarm.reply_weights``) add to the incident of their post, when
+    seen within the window: the incident whose posts draw the replies holds the surge."""
     weights = weights or {}
     rows = [(m, p) for m, p in _window(s, brand_id, hours, now)
             if m.flagged and m.incident_id is not None and weights.get(p.id, 1.0) > 0]
@@ -49,6 +52,16 @@ def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
     for m, p in rows:
         counts[m.incident_id] += weights.get(p.id, 1.0)
         risk[m.incident_id] += m.risk
+    since = now - timedelta(hours=hours)
+    recent = [(pid, w) for pid, at, w in replies or () if since < at <= now]
+    if recent:
+        owner = dict(s.exec(select(Mention.post_id, Mention.incident_id)
+                            .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                                   Mention.post_id.in_(sorted({pid for pid, _ in recent}))))
+                     .all())
+        for pid, w in recent:
+            if owner.get(pid) is not None:
+                counts[owner[pid]] += w
     if not counts:
         return None
     top = max(counts, key=lambda i: (counts[i], risk[i], i))
