@@ -12,6 +12,7 @@ from monitor.detection.alarm import (
     MAX_SIZE,
     REPLY_WEIGHT,
     brand_alarm,
+    covered,
     fit_size,
     nb_sf,
     reply_weights,
@@ -151,3 +152,15 @@ def test_one_posts_replies_alone_are_the_thread_rules_not_the_alarms() -> None:
     replies = [(NOW - timedelta(minutes=2 * i + 1), REPLY_WEIGHT) for i in range(20)]
     alarm = brand_alarm(usual + [NOW - timedelta(minutes=50)], NOW, replies=replies)
     assert alarm.fired is None  # MIN_POSTS
+
+
+def test_one_surge_raises_one_incident() -> None:
+    """A crisis split into one-post fragments keeps the alarm firing; once it raised an
+    incident within the window, or a warned incident leads the window, nothing new is
+    raised (issue 15: later firings put warnings on a complaint beside the crisis)."""
+    fragments = {1: 1.5, 2: 1.5, 3: 1.0}
+    assert not covered(fragments, warned=set(), raised_within=False)
+    assert covered(fragments, warned=set(), raised_within=True)
+    assert covered(fragments, warned={2}, raised_within=False)  # ties go to the warned
+    assert not covered(fragments, warned={3}, raised_within=False)  # a bystander warned
+    assert not covered({}, warned={3}, raised_within=False)

@@ -34,7 +34,7 @@ level that says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,6 +51,7 @@ MIN_HISTORY_HOURS = 72  # a brand needs three days of history before its level i
 MAX_SIZE = 1_000.0  # an NB size this large is Poisson for every count that matters
 TRIM_P = 0.01  # a history block this unlikely under Poisson is a past surge, not usual
 REPLY_WEIGHT = 0.5  # a reply under a counted negative post, per unit of the post's weight
+ALARM_MARK = ", brand alarm)"  # ends the reason: how a brand alarm's alert is told apart
 MIN_POSTS = 2.0  # posts' own weight a window needs: one post's replies are the thread rules'
 
 
@@ -79,7 +80,23 @@ class BrandAlarm:
         replies = (f" (replies under them counted {REPLY_WEIGHT:g} each: {w.replies:.1f} of it)"
                    if w.replies > 0 else "")
         return (f"{w.observed} negative mentions of {brand} in the last {w.hours} h{replies} vs "
-                f"{w.expected:.1f} usual for those hours (p={w.p_value:.0e}, brand alarm)")
+                f"{w.expected:.1f} usual for those hours (p={w.p_value:.0e}{ALARM_MARK}")
+
+
+def covered(counts: Mapping[int, float], warned: Collection[int], raised_within: bool
+            ) -> bool:
+    """Whether the surge the alarm fired on is already warned, so it raises nothing new:
+    one surge, one alert. Either the alarm itself raised an incident within the fired
+    window (``raised_within``), or an incident already at warning or above holds at
+    least as much of the window (``counts``: incident -> counted weight) as any other.
+    Why (issue 15): a crisis that grouping split into many one-post fragments kept the
+    alarm firing, and each firing raised whichever fragment led the window, now and
+    then an ordinary complaint or news item beside the crisis: false warnings."""
+    if raised_within:
+        return True
+    held = [w for i, w in counts.items() if i in warned]
+    rest = [w for i, w in counts.items() if i not in warned]
+    return bool(held) and max(held) >= max(rest, default=0.0)
 
 
 def reply_weights(counted: Mapping[int, tuple[datetime, float]],

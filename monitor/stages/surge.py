@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from db.models import Incident, Mention, Post
+from db.models import Alert, Incident, Mention, Post
+from monitor.detection.alarm import ALARM_MARK, covered
 from monitor.detection.severity import Evidence
 from monitor.detection.soft_alarm import TONE
 from monitor.stages.readings import fetched_in
@@ -62,12 +63,24 @@ def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
         for pid, w in recent:
             if owner.get(pid) is not None:
                 counts[owner[pid]] += w
-    if not counts:
+    if not counts or covered(counts, _warned(s, counts), _raised_since(s, brand_id, since)):
         return None
     top = max(counts, key=lambda i: (counts[i], risk[i], i))
     evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in rows
                 if m.incident_id == top]
     return s.get(Incident, top), counts, evidence
+
+
+def _warned(s: Session, incidents: Counter[int]) -> set[int]:
+    return {i for i in incidents if (inc := s.get(Incident, i)) is not None
+            and inc.severity in GROWN}
+
+
+def _raised_since(s: Session, brand_id: int, since: datetime) -> bool:
+    """Whether the flagged brand alarm raised an incident of the brand after ``since``."""
+    rows = s.exec(select(Alert.reasons).where(Alert.brand_id == brand_id,
+                                              Alert.created_at > since)).all()
+    return any(ALARM_MARK in r for reasons in rows for r in reasons or ())
 
 
 def surge_target(s: Session, brand_id: int, hours: int, unit: float, now: datetime
