@@ -87,8 +87,9 @@ def covered(counts: Mapping[int, float], warned: Collection[int], raised_within:
             ) -> bool:
     """Whether the surge the alarm fired on is already warned, so it raises nothing new:
     one surge, one alert. Either the alarm itself raised an incident within the fired
-    window (``raised_within``), or an incident already at warning or above holds at
-    least as much of the window (``counts``: incident -> counted weight) as any other.
+    window, or at least the last few hours (``raised_within``: ``surge.EPISODE``), or
+    an incident already at warning or above holds at least as much of the window
+    (``counts``: incident -> counted weight) as any other.
     Why (issue 15): a crisis that grouping split into many one-post fragments kept the
     alarm firing, and each firing raised whichever fragment led the window, now and
     then an ordinary complaint or news item beside the crisis: false warnings."""

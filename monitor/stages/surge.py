@@ -25,6 +25,9 @@ from monitor.stages.readings import fetched_in
 
 GROWN = ("warning", "crisis")
 SURGE = "brand surge (soft alarm)"
+# A brand alarm's alert covers its surge for at least this long (``alarm.covered``): a
+# crisis rises and decays over hours, firing the hour window again and again meanwhile.
+EPISODE = timedelta(hours=6)
 
 
 def _window(s: Session, brand_id: int, hours: int, now: datetime) -> list[tuple[Mention, Post]]:
@@ -63,7 +66,8 @@ def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
         for pid, w in recent:
             if owner.get(pid) is not None:
                 counts[owner[pid]] += w
-    if not counts or covered(counts, _warned(s, counts), _raised_since(s, brand_id, since)):
+    episode = now - max(timedelta(hours=hours), EPISODE)
+    if not counts or covered(counts, _warned(s, counts), _raised_since(s, brand_id, episode)):
         return None
     top = max(counts, key=lambda i: (counts[i], risk[i], i))
     evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in rows
