@@ -180,6 +180,27 @@ def usual_level(hourly: np.ndarray, start: datetime, hours: int,
     raise AssertionError("unreachable")
 
 
+def _surprises(seconds: np.ndarray, weight: np.ndarray, is_reply: np.ndarray, start: datetime,
+               now: datetime, windows: Sequence[int]) -> list[WindowSurprise]:
+    """Each window's weighted count (``seconds`` since ``start``) against the usual
+    level of the history before it."""
+    offsets = np.floor(seconds / 3600).astype(int)
+    found = []
+    for w in windows:
+        cut = now - w * HOUR
+        hours = int((cut - start) // HOUR)
+        if hours < MIN_HISTORY_HOURS:
+            continue
+        inside = (seconds > (cut - start).total_seconds()) & (seconds <= (now - start)
+                                                               .total_seconds())
+        baseline, size = usual_level(_hourly(offsets, weight, hours), start, w)
+        expected = max(baseline.expected(cut, hours=w), 0.5)
+        count = int(round(float(weight[inside].sum())))
+        found.append(WindowSurprise(w, count, expected, size, nb_sf(count, expected, size),
+                                    float(weight[inside & is_reply].sum())))
+    return found
+
+
 def brand_alarm(times: Sequence[datetime], now: datetime, *, history_days: int = 28,
                 windows: Sequence[int] = WINDOWS, p: float = ALARM_P,
                 weights: Sequence[float] | None = None,
@@ -192,7 +213,9 @@ def brand_alarm(times: Sequence[datetime], now: datetime, *, history_days: int =
     can alarm on its hour, and a burst never inflates its own baseline. The history
     starts at the first mention: a brand first heard of yesterday has no usual level.
     ``replies``: (seen at, weight) of replies under counted posts (``reply_weights``),
-    counted in the windows and the history alike."""
+    counted in the windows and the history alike; the posts are also judged alone,
+    since replies in the history make its tail heavier (they come in clumps), and a
+    surge of posts drawing few replies yet must alarm as it did without them."""
     weight = np.ones(len(times)) if weights is None else np.asarray(weights, dtype=float)
     is_reply = np.r_[np.zeros(len(times), bool), np.ones(len(replies), bool)]
     weight = np.r_[weight, np.array([w for _, w in replies], dtype=float)]
@@ -200,21 +223,10 @@ def brand_alarm(times: Sequence[datetime], now: datetime, *, history_days: int =
     start = max(now - timedelta(days=history_days), min(times, default=now))
     start = start.replace(minute=0, second=0, microsecond=0)
     seconds = np.array([(t - start).total_seconds() for t in times], dtype=float)
-    offsets = np.floor(seconds / 3600).astype(int)
-    found = []
-    for w in windows:
-        cut = now - w * HOUR
-        hours = int((cut - start) // HOUR)
-        if hours < MIN_HISTORY_HOURS:
-            continue
-        inside = (seconds > (cut - start).total_seconds()) & (seconds <= (now - start)
-                                                               .total_seconds())
-        observed = float(weight[inside].sum())
-        baseline, size = usual_level(_hourly(offsets, weight, hours), start, w)
-        expected = max(baseline.expected(cut, hours=w), 0.5)
-        count = int(round(observed))
-        found.append(WindowSurprise(w, count, expected, size, nb_sf(count, expected, size),
-                                    float(weight[inside & is_reply].sum())))
+    found = _surprises(seconds, weight, is_reply, start, now, windows)
+    if len(replies):  # the posts alone too: replies add evidence, never take it away
+        found += _surprises(seconds[~is_reply], weight[~is_reply], is_reply[~is_reply],
+                            start, now, windows)
     passing = [w for w in found if w.observed >= MIN_OBSERVED and w.p_value <= p / len(windows)
                and w.observed - w.replies >= MIN_POSTS - 0.5]
     return BrandAlarm(tuple(found), min(passing, key=lambda w: w.p_value, default=None))
