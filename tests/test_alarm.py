@@ -164,3 +164,17 @@ def test_one_surge_raises_one_incident() -> None:
     assert covered(fragments, warned={2}, raised_within=False)  # ties go to the warned
     assert not covered(fragments, warned={3}, raised_within=False)  # a bystander warned
     assert not covered({}, warned={3}, raised_within=False)
+
+
+def test_posts_alone_still_alarm_when_replies_make_the_history_bursty() -> None:
+    """Complaints in the history drew clumps of replies (twelve each within minutes),
+    so with replies counted the usual level is bursty and its tail heavy; seven
+    complaints in the last six hours that drew no replies must alarm as they did
+    without replies counted: the posts are judged alone too."""
+    usual = steady(0.1, seed=7)
+    clumps = [(t + timedelta(minutes=k), REPLY_WEIGHT) for t in usual for k in range(12)]
+    today = [NOW - timedelta(minutes=50 * i + 5) for i in range(7)]
+    alone = brand_alarm(usual + today, NOW)
+    assert alone.fired is not None, alone.windows
+    both = brand_alarm(usual + today, NOW, replies=clumps)
+    assert both.fired is not None and both.fired.replies == 0, both.windows
