@@ -148,13 +148,25 @@ def _happy(name: str, stream: RealStream, report: ReplayReport,
     return out
 
 
+def _peers(c: Marked, others: dict[str, list[Outcome]], i: int) -> str:
+    """When the crisis reached 25% and 50% of its peak, and when each baseline warned."""
+    said = "; ".join(f"{d} {_rel(o[i].warned_at, c.t25)}" for d, o in others.items())
+    return f"25% at {c.t25:%m-%d %H:%M}, 50% at {c.t50:%m-%d %H:%M}; {said}"
+
+
+def _rel(t: datetime | None, mark: datetime) -> str:
+    return "never" if t is None else f"{(t - mark) / timedelta(minutes=1):+.0f} min"
+
+
 def _crisis_notes(name: str, stream: RealStream, crises: list[Marked], outcomes: list[Outcome],
                   report: ReplayReport, members: dict[int, set[str]],
-                  flagged: dict[str, datetime]) -> list[str]:
+                  flagged: dict[str, datetime], others: dict[str, list[Outcome]]
+                  ) -> list[str]:
     """Per crisis: its posts, how many were flagged, how many incidents held them,
-    and when and why ours first warned."""
+    when it reached 25% and 50% of its peak, when each baseline warned (from the 25%
+    mark), and when and why ours first warned."""
     notes = []
-    for c, o in zip(crises, outcomes, strict=True):
+    for i, (c, o) in enumerate(zip(crises, outcomes, strict=True)):
         posts = set(c.post_ids)
         held = {inc: len(keys & posts) for inc, keys in members.items() if keys & posts}
         warned = [a for a in report.alerts if a.severity in WARNING_UP and a.at >= c.start
@@ -170,7 +182,7 @@ def _crisis_notes(name: str, stream: RealStream, crises: list[Marked], outcomes:
         notes.append(f"- {name}, {c.shape} ({c.topic}): {len(posts)} posts (first {opener}), "
                      f"{len(posts & flagged.keys())} flagged, in {len(held)} incident(s) "
                      f"(largest {max(held.values(), default=0)}); {o.seen_at_25} event(s) seen "
-                     f"by the 25% mark; {when}")
+                     f"by the 25% mark; {_peers(c, others, i)}; ours {when}")
     return notes
 
 
@@ -183,15 +195,17 @@ def _false(name: str, stream: RealStream, report: ReplayReport, members: dict[in
         if a.severity in WARNING_UP and not members.get(a.incident_id, set()) & every:
             by_incident.setdefault(a.incident_id, []).append(a)
     notes, kinds = [], Counter()
+    texts = {r["id"]: r["text"] for r in stream.records if r.get("text")}
     for inc, alerts in by_incident.items():
         posts = members.get(inc, set())
         kind = _kind(posts, stream.kinds)
         kinds[kind] += len(alerts)
         held = Counter(stream.kinds.get(p, "?") for p in posts)
         steps = " -> ".join(f"{a.severity} {a.at:%m-%d %H:%M}" for a in alerts)
+        text = texts.get(alerts[0].post_ids[0], "") if alerts[0].post_ids else ""
         notes.append(f"- {name}, incident #{inc} ({kind}; holds "
                      f"{', '.join(f'{k} x{n}' for k, n in held.most_common())}): {steps}; "
-                     f"{_growth(alerts[0])}")
+                     f"{_growth(alerts[0])}" + (f'; its post: "{text[:90]}"' if text else ""))
     return notes, kinds
 
 
@@ -216,7 +230,8 @@ def run_real_stream(language: str, seed: int, days: int = DAYS,
     flag_out, flag_false, flag_flags = flagged_baseline(flagged, stream.records, crises, name)
     happy = _happy(name, stream, report, members,
                    {"mean+3sigma": base_flags, FLAGGED: flag_flags})
-    notes = _crisis_notes(name, stream, crises, mine, report, members, flagged)
+    notes = _crisis_notes(name, stream, crises, mine, report, members, flagged,
+                          {"mean+3sigma": base, FLAGGED: flag_out})
     false_notes, kinds = _false(name, stream, report, members, crises)
     line = (f"{name}: {len(records):,} records ({report.posts:,} posts) replayed in "
             f"{elapsed:.0f} s, {len(report.alerts)} alerts, {len(flagged)} flagged posts")

@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from scipy import stats
 
-from monitor.detection.alarm import MAX_SIZE, brand_alarm, fit_size, nb_sf, usual_level
+from monitor.detection.alarm import (
+    MAX_SIZE,
+    REPLY_WEIGHT,
+    brand_alarm,
+    covered,
+    fit_size,
+    nb_sf,
+    reply_weights,
+    usual_level,
+)
 from monitor.detection.signals import SeasonalBaseline
 
 NOW = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
@@ -114,3 +123,58 @@ def test_each_window_is_judged_on_the_history_before_it() -> None:
     alarm = brand_alarm(young + burst, NOW)
     assert {w.hours for w in alarm.windows} == {1, 6}
     assert alarm.fired is not None and alarm.fired.hours == 1
+
+
+def test_replies_under_counted_posts_weigh_half_a_post_each() -> None:
+    counted = {1: (NOW, 1.0), 2: (NOW, 0.0), 3: (NOW, 0.5)}
+    gains = [(1, NOW, 4), (2, NOW, 300), (3, NOW, 2), (9, NOW, 5), (1, NOW, 0)]
+    assert reply_weights(counted, gains) == [(1, NOW, 4 * REPLY_WEIGHT),
+                                             (3, NOW, 2 * 0.5 * REPLY_WEIGHT)]
+
+
+def test_replies_under_a_few_complaints_make_them_a_surge() -> None:
+    """Three flagged complaints in the last hour against a usual 0.3 are no alarm (p
+    about 0.004); the twenty replies piling up under them within the hour are the
+    matter's volume (issue 15: most of a real crisis's early events are replies),
+    and with them the hour alarms, saying how much of it replies were."""
+    usual = steady(0.3, seed=6)
+    posts = [NOW - timedelta(minutes=m) for m in (50, 35, 20)]
+    assert brand_alarm(usual + posts, NOW).fired is None
+    replies = [(NOW - timedelta(minutes=2 * i + 1), REPLY_WEIGHT) for i in range(20)]
+    alarm = brand_alarm(usual + posts, NOW, replies=replies)
+    assert alarm.fired is not None and alarm.fired.hours == 1, alarm.windows
+    assert alarm.fired.replies == 20 * REPLY_WEIGHT and alarm.fired.observed == 13
+    assert "replies under them counted 0.5 each: 10.0 of it" in alarm.reason("Acme")
+
+
+def test_one_posts_replies_alone_are_the_thread_rules_not_the_alarms() -> None:
+    usual = steady(0.3, seed=6)
+    replies = [(NOW - timedelta(minutes=2 * i + 1), REPLY_WEIGHT) for i in range(20)]
+    alarm = brand_alarm(usual + [NOW - timedelta(minutes=50)], NOW, replies=replies)
+    assert alarm.fired is None  # MIN_POSTS
+
+
+def test_one_surge_raises_one_incident() -> None:
+    """A crisis split into one-post fragments keeps the alarm firing; once it raised an
+    incident within the window, or a warned incident leads the window, nothing new is
+    raised (issue 15: later firings put warnings on a complaint beside the crisis)."""
+    fragments = {1: 1.5, 2: 1.5, 3: 1.0}
+    assert not covered(fragments, warned=set(), raised_within=False)
+    assert covered(fragments, warned=set(), raised_within=True)
+    assert covered(fragments, warned={2}, raised_within=False)  # ties go to the warned
+    assert not covered(fragments, warned={3}, raised_within=False)  # a bystander warned
+    assert not covered({}, warned={3}, raised_within=False)
+
+
+def test_posts_alone_still_alarm_when_replies_make_the_history_bursty() -> None:
+    """Complaints in the history drew clumps of replies (twelve each within minutes),
+    so with replies counted the usual level is bursty and its tail heavy; seven
+    complaints in the last six hours that drew no replies must alarm as they did
+    without replies counted: the posts are judged alone too."""
+    usual = steady(0.1, seed=7)
+    clumps = [(t + timedelta(minutes=k), REPLY_WEIGHT) for t in usual for k in range(12)]
+    today = [NOW - timedelta(minutes=50 * i + 5) for i in range(7)]
+    alone = brand_alarm(usual + today, NOW)
+    assert alone.fired is not None, alone.windows
+    both = brand_alarm(usual + today, NOW, replies=clumps)
+    assert both.fired is not None and both.fired.replies == 0, both.windows

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.detection.context import sentences, strong_cue_context
+from monitor.detection.context import (
+    REPORTED_TONE,
+    reported_context,
+    sentences,
+    strong_cue_context,
+)
 
 ACME = ("Acme", "艾克美")
 NEG, POS = 0.1, 0.9
@@ -12,7 +17,10 @@ NEG, POS = 0.1, 0.9
 
 @pytest.mark.parametrize("text, cues, sentiment, counts, why", [
     ("Acme refused my refund. I will sue Acme and call my lawyer.", ["legal_threat"], NEG,
-     True, "sentence naming the brand"),
+     True, "own words"),
+    # a third-person report naming the brand counts only when clearly negative
+    ("Acme chargers caught fire in three homes, the fire service says", ["safety"], NEG,
+     True, "a report, clearly negative: sentiment 0.10 < 0.3"),
     ("艾克美手机发烫\n客服不理我，我要找媒体曝光", ["media_exposure"], NEG, True, "own words"),
     ("My phone exploded. I am calling a lawyer tomorrow.", ["legal_threat"], NEG, True,
      "own words"),
@@ -54,3 +62,24 @@ def test_a_colon_separates_a_reposted_headline_from_the_reposter() -> None:
     assert not strong_cue_context(text, ACME, ["legal_threat"], NEG).counts
     own = "Acme lied to me: I am taking them to court with my lawyer"
     assert strong_cue_context(own, ACME, ["legal_threat"], NEG).counts
+
+
+@pytest.mark.parametrize("text, cues, sentiment", [
+    # real wire-style items of the SXSW set (issue 15): near-neutral, naming the brand
+    ("RT @mention On its second day in business, the Apple pop-up store appears to be "
+     "trending. #sxsw", ["viral_spread"], 0.42),
+    ("Scepticism expressed about iPad newspapers at #SXSW {link}", ["media_exposure"], 0.43),
+])
+def test_a_near_neutral_report_naming_the_brand_is_no_threat(text, cues, sentiment) -> None:  # noqa: ANN001, E501
+    found = strong_cue_context(text, ("Apple", "iPad"), cues, sentiment)
+    assert not found.counts, found
+    assert f"sentiment {sentiment:.2f} >= 0.3" in found.why
+
+
+def test_reported_context_needs_a_clearly_negative_tone() -> None:
+    assert reported_context("safety incident", 0.29).counts
+    assert not reported_context("safety incident", REPORTED_TONE).counts
+    assert not reported_context("safety incident", 0.45).counts
+    # the author's own words keep the plain negative bar
+    own = "Acme sold me a charger that caught fire in my kitchen"
+    assert strong_cue_context(own, ACME, ["safety"], 0.45).counts

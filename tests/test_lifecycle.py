@@ -110,7 +110,7 @@ def test_the_term_background_leaves_out_the_last_day(tmp_path: Path) -> None:
     """A burst's own posts must not make its words 'everyday' while it grows: the
     background that decides which shared terms may group reads the week before the
     last day (``TERM_LAG``), so within the day the burst's words stay rare."""
-    from monitor.stages.detect import TERM_DAYS, TERM_LAG, _background
+    from monitor.stages.background import TERM_DAYS, TERM_LAG, term_background
 
     engine = _engine(tmp_path)
     now = T0 + timedelta(days=10)
@@ -129,7 +129,7 @@ def test_the_term_background_leaves_out_the_last_day(tmp_path: Path) -> None:
             s.flush()
             s.add(Mention(post_id=post.id, brand_id=brand.id, language="en", risk=0.2))
         s.flush()
-        background = _background(s, brand, now)
+        background = term_background(s, brand, now)
     assert background.docs == 20  # the week before the lag: neither the burst nor older
     assert background.counts.get("battery") == 10
     assert "outage" not in background.counts and "icloud" not in background.counts

@@ -21,11 +21,20 @@ level and made the fitted tail so heavy that the next crisis looked ordinary
 (``usual_level``). The detect stage weighs each mention (``readings.alarm_weights``):
 news naming the brand in passing and replies under a happy thread count little or
 nothing.
+
+Why replies count (issue 15): on real posts most of a crisis's early volume is
+people replying under its posts, and the scorer flags only a third of the posts
+themselves, so counting flagged posts alone saw a sudden or spreading crisis hours
+after it had reached a quarter of its peak. A reply gained under a counted negative
+post is the brand's negative volume too, weaker evidence than a post of its own:
+``REPLY_WEIGHT`` of the post's weight each (``reply_weights``). The same weights
+go into the history, so a brand whose complaints always draw replies has a usual
+level that says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,6 +49,9 @@ MIN_OBSERVED = 4  # fewer negative mentions than this in a window never alarm
 MIN_HISTORY_HOURS = 72  # a brand needs three days of history before its level is known
 MAX_SIZE = 1_000.0  # an NB size this large is Poisson for every count that matters
 TRIM_P = 0.01  # a history block this unlikely under Poisson is a past surge, not usual
+REPLY_WEIGHT = 0.5  # a reply under a counted negative post, per unit of the post's weight
+ALARM_MARK = ", brand alarm)"  # ends the reason: how a brand alarm's alert is told apart
+MIN_POSTS = 2.0  # posts' own weight a window needs: one post's replies are the thread rules'
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,7 @@ class WindowSurprise:
     expected: float
     size: float  # negative binomial size (dispersion): smaller is burstier
     p_value: float
+    replies: float = 0.0  # of ``observed``, the weight of replies under counted posts
 
 
 @dataclass(frozen=True)
@@ -63,8 +76,43 @@ class BrandAlarm:
         w = self.fired
         if w is None:
             return None
-        return (f"{w.observed} negative mentions of {brand} in the last {w.hours} h vs "
-                f"{w.expected:.1f} usual for those hours (p={w.p_value:.0e}, brand alarm)")
+        replies = (f" (replies under them counted {REPLY_WEIGHT:g} each: {w.replies:.1f} of it)"
+                   if w.replies > 0 else "")
+        return (f"{w.observed} negative mentions of {brand} in the last {w.hours} h{replies} vs "
+                f"{w.expected:.1f} usual for those hours (p={w.p_value:.0e}{ALARM_MARK}")
+
+
+def covered(counts: Mapping[int, float], warned: Collection[int], raised_within: bool
+            ) -> bool:
+    """Whether the surge the alarm fired on is already warned, so it raises nothing new:
+    one surge, one alert. Either the alarm itself raised an incident within the fired
+    window, or at least the last few hours (``raised_within``: ``surge.EPISODE``), or
+    an incident already at warning or above holds at least as much of the window
+    (``counts``: incident -> counted weight) as any other.
+    Why (issue 15): a crisis that grouping split into many one-post fragments kept the
+    alarm firing, and each firing raised whichever fragment led the window, now and
+    then an ordinary complaint or news item beside the crisis: false warnings."""
+    if raised_within:
+        return True
+    held = [w for i, w in counts.items() if i in warned]
+    rest = [w for i, w in counts.items() if i not in warned]
+    return bool(held) and max(held) >= max(rest, default=0.0)
+
+
+def reply_weights(counted: Mapping[int, tuple[datetime, float]],
+                  gains: Iterable[tuple[int, datetime, int]], factor: float = REPLY_WEIGHT
+                  ) -> list[tuple[int, datetime, float]]:
+    """What replies add to the brand's negative volume: each ``(post id, seen at,
+    replies gained)`` under a post the alarm counts (``counted``: post id -> (seen at,
+    weight)) weighs ``factor`` times the post's weight per reply. Replies under a post
+    the alarm does not count (unflagged, news about something else) add nothing: a
+    happy launch post drawing 300 replies is not negative volume."""
+    out = []
+    for pid, at, gained in gains:
+        weight = counted.get(pid, (None, 0.0))[1]
+        if weight > 0 and gained > 0:
+            out.append((pid, at, factor * weight * gained))
+    return out
 
 
 def nb_sf(observed: int, mean: float, size: float) -> float:
@@ -133,20 +181,10 @@ def usual_level(hourly: np.ndarray, start: datetime, hours: int,
     raise AssertionError("unreachable")
 
 
-def brand_alarm(times: Sequence[datetime], now: datetime, *, history_days: int = 28,
-                windows: Sequence[int] = WINDOWS, p: float = ALARM_P,
-                weights: Sequence[float] | None = None) -> BrandAlarm:
-    """Test the brand's flagged-mention times (``times``, any order, the last
-    ``history_days`` up to ``now``; ``weights``: how much each counts, 1 by default)
-    over each window ending at ``now`` against the usual level (``usual_level``) of
-    the history before THAT window: the hour is judged on everything up to an hour
-    ago, the day on everything up to a day ago, so a brand three and a half days old
-    can alarm on its hour, and a burst never inflates its own baseline. The history
-    starts at the first mention: a brand first heard of yesterday has no usual level."""
-    weight = np.ones(len(times)) if weights is None else np.asarray(weights, dtype=float)
-    start = max(now - timedelta(days=history_days), min(times, default=now))
-    start = start.replace(minute=0, second=0, microsecond=0)
-    seconds = np.array([(t - start).total_seconds() for t in times], dtype=float)
+def _surprises(seconds: np.ndarray, weight: np.ndarray, is_reply: np.ndarray, start: datetime,
+               now: datetime, windows: Sequence[int]) -> list[WindowSurprise]:
+    """Each window's weighted count (``seconds`` since ``start``) against the usual
+    level of the history before it."""
     offsets = np.floor(seconds / 3600).astype(int)
     found = []
     for w in windows:
@@ -156,10 +194,40 @@ def brand_alarm(times: Sequence[datetime], now: datetime, *, history_days: int =
             continue
         inside = (seconds > (cut - start).total_seconds()) & (seconds <= (now - start)
                                                                .total_seconds())
-        observed = float(weight[inside].sum())
         baseline, size = usual_level(_hourly(offsets, weight, hours), start, w)
         expected = max(baseline.expected(cut, hours=w), 0.5)
-        count = int(round(observed))
-        found.append(WindowSurprise(w, count, expected, size, nb_sf(count, expected, size)))
-    passing = [w for w in found if w.observed >= MIN_OBSERVED and w.p_value <= p / len(windows)]
+        count = int(round(float(weight[inside].sum())))
+        found.append(WindowSurprise(w, count, expected, size, nb_sf(count, expected, size),
+                                    float(weight[inside & is_reply].sum())))
+    return found
+
+
+def brand_alarm(times: Sequence[datetime], now: datetime, *, history_days: int = 28,
+                windows: Sequence[int] = WINDOWS, p: float = ALARM_P,
+                weights: Sequence[float] | None = None,
+                replies: Sequence[tuple[datetime, float]] = ()) -> BrandAlarm:
+    """Test the brand's flagged-mention times (``times``, any order, the last
+    ``history_days`` up to ``now``; ``weights``: how much each counts, 1 by default)
+    over each window ending at ``now`` against the usual level (``usual_level``) of
+    the history before THAT window: the hour is judged on everything up to an hour
+    ago, the day on everything up to a day ago, so a brand three and a half days old
+    can alarm on its hour, and a burst never inflates its own baseline. The history
+    starts at the first mention: a brand first heard of yesterday has no usual level.
+    ``replies``: (seen at, weight) of replies under counted posts (``reply_weights``),
+    counted in the windows and the history alike; the posts are also judged alone,
+    since replies in the history make its tail heavier (they come in clumps), and a
+    surge of posts drawing few replies yet must alarm as it did without them."""
+    weight = np.ones(len(times)) if weights is None else np.asarray(weights, dtype=float)
+    is_reply = np.r_[np.zeros(len(times), bool), np.ones(len(replies), bool)]
+    weight = np.r_[weight, np.array([w for _, w in replies], dtype=float)]
+    times = [*times, *(t for t, _ in replies)]
+    start = max(now - timedelta(days=history_days), min(times, default=now))
+    start = start.replace(minute=0, second=0, microsecond=0)
+    seconds = np.array([(t - start).total_seconds() for t in times], dtype=float)
+    found = _surprises(seconds, weight, is_reply, start, now, windows)
+    if len(replies):  # the posts alone too: replies add evidence, never take it away
+        found += _surprises(seconds[~is_reply], weight[~is_reply], is_reply[~is_reply],
+                            start, now, windows)
+    passing = [w for w in found if w.observed >= MIN_OBSERVED and w.p_value <= p / len(windows)
+               and w.observed - w.replies >= MIN_POSTS - 0.5]
     return BrandAlarm(tuple(found), min(passing, key=lambda w: w.p_value, default=None))

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
@@ -32,7 +31,7 @@ from db.models import (
     utcnow,
 )
 from db.queries import lock_stage
-from monitor.detection.alarm import brand_alarm
+from monitor.detection.alarm import brand_alarm, reply_weights
 from monitor.detection.grouping import (
     IncidentKey,
     Match,
@@ -51,7 +50,8 @@ from monitor.detection.severity import (
     rises,
 )
 from monitor.detection.soft_alarm import soft_alarm
-from monitor.detection.terms import BACKGROUND_TERMS, TermBackground, salient_terms
+from monitor.detection.terms import TermBackground
+from monitor.stages.background import Backgrounds, background_for
 from monitor.stages.brand_passes import (
     affected_by_snapshots,
     each_brand,
@@ -67,8 +67,8 @@ from monitor.stages.pass_cache import CATEGORY_TEXTS, Member, PassCache, pass_ca
 from monitor.stages.readings import (
     BASELINE_DAYS,
     alarm_weights,
-    fetched_in,
     mention_risks,
+    reply_gains,
     series_of,
     volume,
 )
@@ -78,11 +78,6 @@ log = logging.getLogger("crisiswatch.detect")
 
 BATCH = 500
 MAX_ALERT_POSTS = 5
-GROWN = ("warning", "crisis")
-TERM_DAYS = 7  # the brand's recent vocabulary: a week holds every weekday's chatter
-# ... read up to a day before now: a burst's own posts (its unflagged ones, its other
-# fragments) must not make its words "everyday" within the hour and stop it grouping
-TERM_LAG = timedelta(days=1)
 RulesFor = Callable[[str], Rules]
 
 
@@ -95,48 +90,6 @@ class DetectReport:
 # ------------------------------------------------------------------ grouping
 
 
-@lru_cache(maxsize=65_536)
-def _post_terms(text: str, language: str, exclude: tuple[str, ...]) -> tuple[str, ...]:
-    """Terms of one post for the background; cached because every batch re-reads the
-    week's posts (a pure function of its arguments, so any database may share it)."""
-    return salient_terms(text, language, exclude=exclude, limit=BACKGROUND_TERMS)
-
-
-def _background(s: Session, brand: Brand, at: datetime) -> TermBackground:
-    """Terms of the brand's everyday mentions (flagged or not) of the ``TERM_DAYS``
-    before ``TERM_LAG`` ahead of ``at`` (a mention's hour, never the clock: the same
-    posts give the same background whenever they are grouped): all but those in an
-    incident that reached warning or crisis. The lag keeps a growing matter's own
-    words out of "everyday": within an hour its unflagged posts and stray fragments
-    would make them common, and no later post could join it on them."""
-    until = at - TERM_LAG
-    rows = s.exec(select(Post.title, Post.text, Mention.language, Incident.id,
-                         Incident.severity)
-                  .join(Mention, Mention.post_id == Post.id)
-                  .outerjoin(Incident, Mention.incident_id == Incident.id)
-                  .where(Mention.brand_id == brand.id,
-                         fetched_in(until - timedelta(days=TERM_DAYS), until),
-                         Post.fetched_at >= until - timedelta(days=TERM_DAYS),
-                         Post.fetched_at <= until)).all()
-    exclude = (brand.name, *brand.keywords)
-    grown = {inc for *_, inc, severity in rows if severity in GROWN}
-    return TermBackground.from_documents(
-        (_post_terms(f"{title}\n{text}", language, exclude)
-         for title, text, language, inc, _ in rows if inc not in grown), grown)
-
-
-Backgrounds = dict[tuple[int, datetime], TermBackground]
-
-
-def _background_for(s: Session, brand: Brand, at: datetime, cache: Backgrounds
-                    ) -> TermBackground:
-    """The brand's background for the hour of ``at``, cached for this pass."""
-    hour = at.replace(minute=0, second=0, microsecond=0)
-    if (brand.id, hour) not in cache:
-        cache[brand.id, hour] = _background(s, brand, hour)
-    return cache[brand.id, hour]
-
-
 def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
             backgrounds: Backgrounds, now: datetime) -> Incident:
     """Put a flagged mention in the open incident about the same matter, or a new one.
@@ -145,7 +98,7 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
     cache = pass_cache(s)
     key = mention_key(m, post, source, brand)
     found = cache.candidates(s, m.brand_id, key.at - quiet)
-    background = _background_for(s, brand, key.at, backgrounds) if found else None
+    background = background_for(s, brand, key.at, backgrounds) if found else None
     match = match_incident(key, [cache.key(i) for i in found], window=quiet,
                            background=background)
     if match is None:
@@ -321,12 +274,14 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
     name, alarm = brand.name, None
     if flagged:
         counted = alarm_weights(s, brand_id, now, tuple(brand.keywords))
-        times = [at for at, _ in counted.values()]
-        alarm = brand_alarm(times, now, history_days=BASELINE_DAYS, p=rules.volume_p,
-                            weights=[w for _, w in counted.values()])
+        replies = reply_weights(counted, reply_gains(s, sorted(counted), now))
+        alarm = brand_alarm([at for at, _ in counted.values()], now,
+                            history_days=BASELINE_DAYS, p=rules.volume_p,
+                            weights=[w for _, w in counted.values()],
+                            replies=[(at, w) for _, at, w in replies])
     if alarm is not None and alarm.fired is not None:
         found = flagged_target(s, brand_id, alarm.fired.hours, now,
-                               {pid: w for pid, (_, w) in counted.items()})
+                               {pid: w for pid, (_, w) in counted.items()}, replies)
     elif rules.soft_alarm:
         alarm = soft_alarm(mention_risks(s, brand_id, now), now, history_days=BASELINE_DAYS,
                            p=rules.volume_p)
@@ -410,13 +365,18 @@ def _by_brand(engine: Engine, rules_for: RulesFor, quiet: timedelta, hot_for: ti
 
 def _reassess_touched(s: Session, touched: set[int], rules_for: RulesFor, at: datetime
                       ) -> int:
-    """Reassess incidents whose reply counts moved; how many alerts that raised."""
-    alerts = 0
+    """Reassess incidents whose reply counts moved, then their brands' alarms (replies
+    count there: ``alarm.reply_weights``); how many alerts that raised."""
+    alerts, brands = 0, set()
     for inc_id in sorted(touched):
         inc = s.get(Incident, inc_id)
         if inc.merged_into is not None:  # its survivor holds its mentions now
             continue
+        brands.add(inc.brand_id)
         alerts += _reassess(s, inc, _brand_rules(s, rules_for, inc.brand_id), at) is not None
+    for brand_id in sorted(brands):
+        alerts += _brand_alarm(s, brand_id, _brand_rules(s, rules_for, brand_id), at,
+                               True) is not None
     return alerts
 
 

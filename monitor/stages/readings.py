@@ -185,6 +185,33 @@ def alarm_weights(s: Session, brand_id: int, now: datetime, keywords: tuple[str,
     return out
 
 
+def reply_gains(s: Session, post_ids: list[int], now: datetime
+                ) -> list[tuple[int, datetime, int]]:
+    """Replies gained under each of ``post_ids`` up to ``now``: (post id, seen at,
+    replies gained since the post's previous snapshot, or since none at its first),
+    from the post's own snapshots. What ``alarm.reply_weights`` counts."""
+    out, last = [], {}
+    for pid, at, n in _points_rows(s, post_ids, now):
+        if n is None:
+            continue
+        gained = n - last.get(pid, 0)
+        last[pid] = max(last.get(pid, 0), n)
+        if gained > 0:
+            out.append((pid, at, gained))
+    return out
+
+
+def _points_rows(s: Session, post_ids: list[int], now: datetime) -> list[tuple]:
+    rows: list[tuple] = []
+    for i in range(0, len(post_ids), 500):  # bounded IN lists
+        rows += s.exec(select(EngagementSnapshot.post_id, EngagementSnapshot.seen_at,
+                              EngagementSnapshot.replies)
+                       .where(EngagementSnapshot.post_id.in_(post_ids[i:i + 500]),
+                              EngagementSnapshot.seen_at <= now)
+                       .order_by(EngagementSnapshot.id)).all()
+    return rows
+
+
 def mention_risks(s: Session, brand_id: int, now: datetime) -> list[tuple[datetime, float]]:
     """When each of the brand's mentions of the last ``BASELINE_DAYS`` was seen, with
     its risk, flagged or not: what the soft brand alarm weighs."""

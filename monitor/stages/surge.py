@@ -17,13 +17,17 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from db.models import Incident, Mention, Post
+from db.models import Alert, Incident, Mention, Post
+from monitor.detection.alarm import ALARM_MARK, covered
 from monitor.detection.severity import Evidence
 from monitor.detection.soft_alarm import TONE
 from monitor.stages.readings import fetched_in
 
 GROWN = ("warning", "crisis")
 SURGE = "brand surge (soft alarm)"
+# A brand alarm's alert covers its surge for at least this long (``alarm.covered``): a
+# crisis rises and decays over hours, firing the hour window again and again meanwhile.
+EPISODE = timedelta(hours=6)
 
 
 def _window(s: Session, brand_id: int, hours: int, now: datetime) -> list[tuple[Mention, Post]]:
@@ -36,12 +40,15 @@ def _window(s: Session, brand_id: int, hours: int, now: datetime) -> list[tuple[
 
 
 def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
-                   weights: dict[int, float] | None = None
+                   weights: dict[int, float] | None = None,
+                   replies: list[tuple[int, datetime, float]] | None = None
                    ) -> tuple[Incident, Counter[int], list[Evidence]] | None:
     """The incident holding most flagged mentions of the last ``hours`` (ties: the
     riskier, then the newer), the per-incident counts, and its evidence. ``weights``
     (post id -> how much the alarm counted it) leaves out what the alarm did not
-    count: a news item naming the brand in passing is no target."""
+    count: a news item naming the brand in passing is no target. ``replies`` (post id,
+    seen at, weight: ``alarm.reply_weights``) add to the incident of their post, when
+    seen within the window: the incident whose posts draw the replies holds the surge."""
     weights = weights or {}
     rows = [(m, p) for m, p in _window(s, brand_id, hours, now)
             if m.flagged and m.incident_id is not None and weights.get(p.id, 1.0) > 0]
@@ -49,12 +56,35 @@ def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
     for m, p in rows:
         counts[m.incident_id] += weights.get(p.id, 1.0)
         risk[m.incident_id] += m.risk
-    if not counts:
+    since = now - timedelta(hours=hours)
+    recent = [(pid, w) for pid, at, w in replies or () if since < at <= now]
+    if recent:
+        owner = dict(s.exec(select(Mention.post_id, Mention.incident_id)
+                            .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
+                                   Mention.post_id.in_(sorted({pid for pid, _ in recent}))))
+                     .all())
+        for pid, w in recent:
+            if owner.get(pid) is not None:
+                counts[owner[pid]] += w
+    episode = now - max(timedelta(hours=hours), EPISODE)
+    if not counts or covered(counts, _warned(s, counts), _raised_since(s, brand_id, episode)):
         return None
     top = max(counts, key=lambda i: (counts[i], risk[i], i))
     evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in rows
                 if m.incident_id == top]
     return s.get(Incident, top), counts, evidence
+
+
+def _warned(s: Session, incidents: Counter[int]) -> set[int]:
+    return {i for i in incidents if (inc := s.get(Incident, i)) is not None
+            and inc.severity in GROWN}
+
+
+def _raised_since(s: Session, brand_id: int, since: datetime) -> bool:
+    """Whether the flagged brand alarm raised an incident of the brand after ``since``."""
+    rows = s.exec(select(Alert.reasons).where(Alert.brand_id == brand_id,
+                                              Alert.created_at > since)).all()
+    return any(ALARM_MARK in r for reasons in rows for r in reasons or ())
 
 
 def surge_target(s: Session, brand_id: int, hours: int, unit: float, now: datetime
