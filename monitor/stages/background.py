@@ -54,7 +54,7 @@ Backgrounds = dict[tuple[int, datetime], TermBackground]
 
 
 def background_for(s: Session, brand: Brand, at: datetime, cache: Backgrounds
-                    ) -> TermBackground:
+                   ) -> TermBackground:
     """The brand's background for the hour of ``at``, cached for this pass."""
     hour = at.replace(minute=0, second=0, microsecond=0)
     if (brand.id, hour) not in cache:
