@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import Engine
@@ -86,32 +87,41 @@ def fetch_settings(config: Config) -> dict[str, object]:
 
 
 def run_daemon(stages: Stages, *, once: bool, stop_after: float | None = None,
+               on_started: Callable[[], None] | None = None,
                **settings: object) -> StagesReport:
     """The ``all`` role: fetch and process until stopped (or, with ``once``, one
-    poll of every source); return the report of the final drain."""
+    poll of every source); return the report of the final drain. ``on_started`` is
+    called when the spider has opened."""
     waker = StageWaker(stages.run)
     _crawl(stages.config, stages.engine, once=once, wake=None if once else waker.wake,
-           stop_after=stop_after, settings=settings)
+           stop_after=stop_after, on_started=on_started, settings=settings)
     return stages.run(ignore_backoff=once)
 
 
 def run_crawler(config: Config, engine: Engine, *, once: bool,
-                stop_after: float | None = None, **settings: object) -> None:
+                stop_after: float | None = None,
+                on_started: Callable[[], None] | None = None, **settings: object) -> None:
     """The ``crawl`` role: the watch spider and the stream sources, storing posts
     for the process workers; no stage runs in this process."""
-    _crawl(config, engine, once=once, wake=None, stop_after=stop_after, settings=settings)
+    _crawl(config, engine, once=once, wake=None, stop_after=stop_after,
+           on_started=on_started, settings=settings)
 
 
 def _crawl(config: Config, engine: Engine, *, once: bool, wake: Callable[..., None] | None,
-           stop_after: float | None, settings: dict[str, object]) -> None:
+           stop_after: float | None, on_started: Callable[[], None] | None,
+           settings: dict[str, object]) -> None:
     """One Scrapy process with the watch spider (and, unless ``once``, the streams);
-    ``wake`` is called when a fetch stored something and at each sweep."""
+    ``wake`` is called when a fetch stored something and at each sweep, ``on_started``
+    once the spider has opened (its database opened: the crawl can work)."""
     process = CrawlerProcess(crawler_settings(
         config.database, LOG_INSTALL_ROOT_HANDLER=False,
         **{**fetch_settings(config), **settings}))
     crawler = process.create_crawler(WatchSpider)
     if wake is not None:
         crawler.signals.connect(wake, signal=cw_signals.fetch_stored)
+    if on_started is not None:  # weak=False: the lambda has no other reference
+        crawler.signals.connect(lambda **_: on_started(), signal=signals.spider_opened,
+                                weak=False)
     process.crawl(crawler, once=once)
     # Scrapy installs the reactor it is configured for inside crawl(); importing
     # it any earlier would install Twisted's default one instead.

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -109,7 +110,7 @@ def test_readyz_fails_when_the_database_goes_away(site, receiver, make_config, p
     config = make_config(["forum"], interval=1, extra={"database": pg_url})
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with daemon(config, port):
+    with daemon(config, port) as proc:
         wait_for(lambda: up(base), 60, "the metrics endpoint")
         wait_for(lambda: httpx.get(f"{base}/readyz", timeout=10).status_code == 200, 30,
                  "ready")
@@ -121,3 +122,29 @@ def test_readyz_fails_when_the_database_goes_away(site, receiver, make_config, p
         assert ready.text.startswith("database unreachable:") and name in ready.text
         assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
         assert scrape(base)[("crisiswatch_database_up", ())] == 0
+        time.sleep(2)  # a few scheduling ticks and stage sweeps fail meanwhile
+        assert proc.poll() is None, "the daemon exited when its database went away"
+
+
+def test_readyz_waits_for_the_role_to_start(tmp_path):
+    """The endpoint comes up before the models load and the spider opens its
+    database: until the role says it works, /readyz is 503 whatever the database."""
+    from datetime import timedelta
+    from threading import Event
+
+    from db.engine import open_database
+    from monitor.stages.observe import STARTING, endpoint_app
+
+    started = Event()
+    app = endpoint_app(open_database(f"sqlite:///{tmp_path / 'cw.db'}"),
+                       timedelta(minutes=5), started)
+
+    def get(path: str) -> tuple[str, bytes]:
+        seen = []
+        body = b"".join(app({"PATH_INFO": path}, lambda status, _h: seen.append(status)))
+        return seen[0], body
+
+    assert get("/readyz") == ("503 Service Unavailable", f"{STARTING}\n".encode())
+    assert get("/healthz") == ("200 OK", b"ok\n")
+    started.set()
+    assert get("/readyz") == ("200 OK", b"ready\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -99,7 +100,8 @@ def run(config: ConfigOpt = Path(DEFAULT_CONFIG),
     log.info("%s: watching %d sources for %d brands%s", role.value, len(cfg.sources),
              len(cfg.brands), " (one pass)" if once else "; Ctrl-C stops")
     try:
-        _run_role(role, engine, cfg, once)
+        _run_role(role, engine, cfg, once,
+                  started=endpoint.started.set if endpoint else (lambda: None))
     finally:
         if endpoint is not None:
             endpoint.stop()
@@ -120,13 +122,15 @@ def _exit_on_signals_while_starting() -> None:
     signal.signal(signal.SIGTERM, leave)
 
 
-def _run_role(role: Role, engine: Engine, cfg: Config, once: bool) -> None:
-    """Run ``role`` until stopped (or one pass). Scrapy installs its reactor on import
-    and the stages load the scorers' models: each role imports only what it runs."""
+def _run_role(role: Role, engine: Engine, cfg: Config, once: bool,
+              started: Callable[[], None]) -> None:
+    """Run ``role`` until stopped (or one pass), calling ``started`` once it works
+    (/readyz waits for it). Scrapy installs its reactor on import and the stages
+    load the scorers' models: each role imports only what it runs."""
     if role is Role.crawl:
         from monitor.daemon import run_crawler
 
-        run_crawler(cfg, engine, once=once)
+        run_crawler(cfg, engine, once=once, on_started=started)
         return
     from monitor.stages.chain import Stages
 
@@ -134,7 +138,7 @@ def _run_role(role: Role, engine: Engine, cfg: Config, once: bool) -> None:
     if role is Role.all:
         from monitor.daemon import run_daemon
 
-        run_daemon(stages, once=once)
+        run_daemon(stages, once=once, on_started=started)
         return
     if role is Role.process:
         def step() -> bool:
@@ -143,6 +147,7 @@ def _run_role(role: Role, engine: Engine, cfg: Config, once: bool) -> None:
         def step() -> bool:
             stages.send_pending(ignore_backoff=once)
             return False
+    started()
     if once:
         step()
     else:

@@ -11,7 +11,8 @@ answers /healthz.
   and errors (``timed``), and gauges read from the database when scraped
   (monitor/stages/vitals.py) by ``VitalsCollector``;
 - /healthz: 200 while the process runs;
-- /readyz: 503 with the reason when the database cannot answer or a stage's
+- /readyz: 503 with the reason while the role is still starting (models load, the
+  spider opens its database), when the database cannot answer or when a stage's
   oldest waiting work is older than ``metrics.ready_lag``, else 200.
 """
 
@@ -104,8 +105,14 @@ def readiness(engine: Engine, max_lag: timedelta, now: datetime | None = None
     return not_ready(v, now or utcnow(), max_lag)
 
 
-def endpoint_app(engine: Engine, max_lag: timedelta, registry: CollectorRegistry = REGISTRY):
-    """The WSGI app: /metrics, /healthz, /readyz; 404 elsewhere."""
+STARTING = "starting: the role has not begun its work yet"
+
+
+def endpoint_app(engine: Engine, max_lag: timedelta, started: threading.Event,
+                 registry: CollectorRegistry = REGISTRY):
+    """The WSGI app: /metrics, /healthz, /readyz; 404 elsewhere. /readyz is 503 until
+    ``started`` is set: the endpoint comes up before the models load and the crawl
+    opens, and an orchestrator must not count a process that may still fail to start."""
     metrics = make_wsgi_app(registry)
 
     def app(environ, start_response):  # noqa: ANN001, ANN202
@@ -115,7 +122,7 @@ def endpoint_app(engine: Engine, max_lag: timedelta, registry: CollectorRegistry
         if path == "/healthz":
             status, text = "200 OK", "ok"
         elif path == "/readyz":
-            reason = readiness(engine, max_lag)
+            reason = readiness(engine, max_lag) if started.is_set() else STARTING
             status, text = ("503 Service Unavailable", reason) if reason else ("200 OK", "ready")
         else:
             status, text = "404 Not Found", "not found: /metrics, /healthz or /readyz"
@@ -139,6 +146,7 @@ class Endpoint:
     server: WSGIServer
     thread: threading.Thread
     collector: VitalsCollector
+    started: threading.Event
 
     @property
     def port(self) -> int:
@@ -151,11 +159,12 @@ class Endpoint:
 
 
 def serve_endpoint(engine: Engine, host: str, port: int, max_lag: timedelta) -> Endpoint:
-    """Start serving on ``host:port`` (0: a free port) in a daemon thread."""
-    collector = VitalsCollector(engine)
-    server = make_server(host, port, endpoint_app(engine, max_lag), server_class=_Server,
-                         handler_class=_Quiet)
+    """Start serving on ``host:port`` (0: a free port) in a daemon thread; /readyz
+    stays 503 until the caller sets ``Endpoint.started``."""
+    collector, started = VitalsCollector(engine), threading.Event()
+    server = make_server(host, port, endpoint_app(engine, max_lag, started),
+                         server_class=_Server, handler_class=_Quiet)
     REGISTRY.register(collector)
     thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
     thread.start()
-    return Endpoint(server, thread, collector)
+    return Endpoint(server, thread, collector, started)
