@@ -8,7 +8,6 @@ at a time after a warm-up, as the daemon scores them.
 
 from __future__ import annotations
 
-import inspect
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +20,9 @@ from monitor.scoring.backends import build_scorer, resolve_backend
 from monitor.scoring.metrics import auc_and_f1
 from monitor.scoring.risk import LexiconScorer
 from monitor.scoring.textmodel import (
+    DEFAULT_BITS,
     DEFAULT_EXTRAS,
+    DEFAULT_FEATURES,
     DEFAULT_L2,
     DEFAULT_NB,
     TextModel,
@@ -37,12 +38,13 @@ from monitor.scoring.trainset import row_weights
 # ``balance``, each set's classes weighed equally (``model train --balance``).
 # Chosen by 4-fold CV on the train splits (scratch runs of folds 1-2 for zh, where a
 # fit takes minutes; README "Scoring"): review rows at 0.3 and balanced classes lift
-# the Weibo sets, balance and l2=20 the brand tweets.
+# the Weibo sets, balance and l2=20 the brand tweets; for zh, social features
+# (monitor/scoring/social.py), 2**22 buckets and l2=3 (textmodel's defaults).
 TRAIN_KWARGS: dict[str, dict[str, object]] = {
-    "zh": {"bits": 20, "review_weight": 0.3, "balance": True},
+    "zh": {"bits": 22, "l2": 3.0, "review_weight": 0.3, "balance": True},
     "en": {"bits": 20, "review_weight": 1.0, "balance": True, "l2": 20.0}}
 WEIGHT_KEYS = frozenset({"review_weight", "balance"})
-TRAIN_KEYS = frozenset({"bits", "l2", "extras", "nb"}) | WEIGHT_KEYS
+TRAIN_KEYS = frozenset({"bits", "l2", "extras", "nb", "features"}) | WEIGHT_KEYS
 # The old setup: trained on review and airline sets only (to show transfer).
 REVIEW_SETS = {"zh": ("waimai_10k", "online_shopping_10_cats"), "en": ("airline_tweets",)}
 Negative = Callable[[str], float]  # P(negative) of one raw text
@@ -183,12 +185,13 @@ def risk_with(models: dict[str, TextModel], fallback: dict[str, Negative]) -> Le
 def describe(language: str, kwargs: dict[str, object]) -> str:
     """The settings a model of ``language`` is trained with, textmodel's defaults
     filled in (so a results file says what was run even after a default changes)."""
-    defaults = {"bits": inspect.signature(train).parameters["bits"].default,
-                "l2": DEFAULT_L2[language], "nb": DEFAULT_NB[language],
-                "extras": DEFAULT_EXTRAS[language], "review_weight": 1.0, "balance": False}
+    defaults = {"bits": DEFAULT_BITS[language], "l2": DEFAULT_L2[language],
+                "nb": DEFAULT_NB[language], "extras": DEFAULT_EXTRAS[language],
+                "features": DEFAULT_FEATURES[language], "review_weight": 1.0,
+                "balance": False}
     merged = defaults | kwargs
     merged["extras"] = "+".join(merged["extras"]) or "none"  # type: ignore[arg-type]
-    return ", ".join(f"{k}={merged[k]}" for k in ("bits", "l2", "nb", "extras",
+    return ", ".join(f"{k}={merged[k]}" for k in ("bits", "l2", "nb", "extras", "features",
                                                     "review_weight", "balance"))
 
 
@@ -212,6 +215,8 @@ def parse_setting(text: str) -> tuple[str, dict[str, object]]:
 def _value(key: str, value: str) -> object:
     if key == "extras":
         return tuple(v for v in value.split("+") if v)
+    if key == "features":
+        return value
     if key in ("nb", "balance"):
         if value.lower() not in ("true", "false", "1", "0"):
             raise ValueError(f"{key}={value!r}: expected true or false")

@@ -95,7 +95,9 @@ def test_targets_say_met_or_missed_and_what_was_not_run() -> None:
 
 def test_settings_are_described_with_the_defaults_filled_in() -> None:
     assert describe("en", {"l2": 3.0}) == ("bits=20, l2=3.0, nb=True, extras=vlex, "
-                                           "review_weight=1.0, balance=False")
+                                           "features=plain, review_weight=1.0, balance=False")
+    assert describe("zh", {}).startswith("bits=22, l2=3.0, nb=False, extras=none, "
+                                         "features=social,")
     assert "extras=none," in describe("zh", {"extras": ()})
 
 

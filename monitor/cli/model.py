@@ -134,7 +134,7 @@ def model_train(data: TrainDataOpt, language: Annotated[Lang, typer.Option(help=
                     "file's share of complaints is not learnt as a lean of its words.")
                                    ] = False,
                 l2: Annotated[float | None, typer.Option(
-                    min=0.0, help="L2 regularisation strength (default: zh 1, en 10; "
+                    min=0.0, help="L2 regularisation strength (default: zh 3, en 10; "
                     "more for fewer or noisier rows).", show_default=False)] = None,
                 ) -> None:
     """Fit a model on 90% of each file, report it on the other 10%, save it (an old

@@ -13,7 +13,6 @@ means the same thing in every process and on every machine.
 from __future__ import annotations
 
 import json
-import math
 import re
 import zipfile
 import zlib
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from monitor.scoring import hashing as hx
+from monitor.scoring import social
 from monitor.scoring.en_words import EnglishWords
 from monitor.scoring.files import read_labelled_csv as read_labelled_csv  # re-exported
 from monitor.scoring.files import write_atomically
@@ -33,6 +33,8 @@ from monitor.scoring.files import write_atomically
 if TYPE_CHECKING:  # scipy.sparse is for training only: 0.2 s of import every command
     from scipy import sparse
 from monitor.scoring.lexicon_features import lexicon_names
+from monitor.scoring.logistic import fit as _fit
+from monitor.scoring.logistic import nb_ratios as nb_ratios  # re-exported
 from monitor.scoring.metrics import Metrics, auc_and_f1, sigmoid
 from monitor.text.normalize import normalize
 
@@ -43,11 +45,15 @@ LANGUAGES = ("zh", "en")
 # before hashing.py) or "mix64" (monitor.scoring.hashing, numpy; new models).
 HASHINGS = ("crc32", "mix64")
 HASHING = "mix64"
+# What a text's grams are read from: "plain" (the whole text; models saved before
+# social.py) or "social" (its own words, quoted chain and markup tokens apart).
+FEATURES = ("plain", "social")
+DEFAULT_FEATURES = {"zh": "social", "en": "plain"}  # en: social.py says why
 
 # Per-kind crc32 seeds: crc32(gram, crc32(prefix)) == crc32(prefix + gram), so each
 # kind of gram hashes as if prefixed, without building the prefixed string.
 _SEED = {kind: zlib.crc32(f"{kind}:".encode())
-         for kind in ("c1", "c2", "c3", "w1", "w2", "ch", "vd", "vl")}
+         for kind in ("c1", "c2", "c3", "w1", "w2", "ch", "vd", "vl", "tk")}
 # Chinese: anything but word characters and sentence punctuation (emoji, symbols,
 # whitespace) becomes one space; emoji-only text therefore has no features.
 _ZH_DROP = re.compile(r"[^\w!?,.;:~。、…]+")
@@ -61,7 +67,8 @@ EN_CHAR_GRAMS = (3, 5)  # char n-grams inside words: catch misspellings and infl
 # Per language: L2 strength, whether VADER's lexicon judgement joins the n-grams and
 # whether features are Naive-Bayes scaled
 # (chosen by 4-fold cross-validation on training splits only; bench/scoring.py).
-DEFAULT_L2 = {"zh": 1.0, "en": 10.0}
+DEFAULT_L2 = {"zh": 3.0, "en": 10.0}
+DEFAULT_BITS = {"zh": 22, "en": 20}  # zh: 1-3-grams of 75k posts overfill 2**20 buckets
 DEFAULT_EXTRAS: dict[str, tuple[str, ...]] = {"zh": (), "en": ("vlex",)}
 DEFAULT_NB = {"zh": False, "en": True}  # NB scaling: +0.004 AUC on en, -0.004 on zh (CV)
 EXTRAS = frozenset({"vader", "vlex"})  # vlex: VADER's lexicon only (lexicon_features.py)
@@ -84,6 +91,7 @@ def _zh_grams(text: str, mask: int) -> list[int]:
 
 _ZH_SIZES = (1, 2, 3)
 _ZH_SEED = hx.seed("zh")
+_CHAIN_SEED = hx.seed("zq")  # grams of a quoted repost chain
 
 
 def _zh_grams64(text: str, mask: int) -> np.ndarray:
@@ -177,9 +185,13 @@ def _vader_grams(text: str, mask: int) -> list[int]:
 
 
 def _unique(text: str, language: str, bits: int, extras: tuple[str, ...] = (),
-            hashing: str = HASHING, normalized: bool = False) -> np.ndarray:
-    """Distinct bucket numbers of a text: its n-grams plus any ``extras``."""
+            hashing: str = HASHING, normalized: bool = False, kind: str = "plain"
+            ) -> np.ndarray:
+    """Distinct bucket numbers of a text: its n-grams plus any ``extras``
+    (``kind`` "social": of its own words, chain and tokens, ``_social``)."""
     norm = text if normalized else normalize(text[:MAX_CHARS])
+    if kind == "social":
+        return _social(norm[:MAX_CHARS], language, bits, extras, hashing)
     if language == "en" and hashing == "mix64":  # n-grams and vlex in one pass
         grams = _EN.buckets(norm[:MAX_CHARS], (1 << bits) - 1, "vlex" in extras)
         if "vader" in extras:
@@ -193,6 +205,25 @@ def _unique(text: str, language: str, bits: int, extras: tuple[str, ...] = (),
     if "vlex" in extras:
         grams = np.concatenate([grams, _lexicon_grams(norm[:MAX_CHARS], (1 << bits) - 1)])
     return hx.distinct(grams)
+
+
+def _social(norm: str, language: str, bits: int, extras: tuple[str, ...], hashing: str
+            ) -> np.ndarray:
+    """``social.parts`` hashed: the own words as plain text, the quoted chain's
+    character grams under their own seed, each token as one whole-word feature."""
+    if language != "zh":
+        return _unique(norm, language, bits, extras, hashing, normalized=True)
+    found = social.parts(norm)
+    mask = (1 << bits) - 1
+    grams = [_unique(found.own, language, bits, extras, hashing, normalized=True)]
+    if found.chain:
+        points = hx.code_points(_ZH_DROP.sub(" ", found.chain))
+        grams.append((hx.char_gram_hashes(points, _ZH_SIZES, _CHAIN_SEED)
+                      & np.uint64(mask)).astype(np.int64))
+    if found.tokens:
+        grams.append(np.array([zlib.crc32(t.encode(), _SEED["tk"]) & mask
+                               for t in found.tokens], dtype=np.int64))
+    return hx.distinct(np.concatenate(grams))
 
 
 def _lexicon_grams(norm: str, mask: int) -> np.ndarray:
@@ -219,24 +250,26 @@ class TextModel:
     extras: tuple[str, ...] = ()  # extra feature families ("vader")
     risk_calibration: tuple[float, float] | None = None  # Platt (a, b) on logit(risk)
     hashing: str = "crc32"  # how its grams were hashed (HASHINGS); new models: HASHING
+    features: str = "plain"  # what its grams are read from (FEATURES); new: DEFAULT_FEATURES
 
     def probability(self, text: str, normalized: bool = False) -> float:
         """P(negative) of one text; text without features gets the bias alone.
         ``normalized=True`` says ``text`` is already ``normalize``d (the risk score
         normalises once for cues and model alike), saving the second pass."""
-        idx = _unique(text, self.language, self.bits, self.extras, self.hashing, normalized)
+        idx = _unique(text, self.language, self.bits, self.extras, self.hashing, normalized,
+                      self.features)
         return sigmoid(self.bias + float(self.weights[idx].sum(dtype=np.float64)))
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         return np.array([self.probability(t) for t in texts], dtype=np.float64)
 
 
-def _matrix(texts: Sequence[str], language: str, bits: int,
-            extras: tuple[str, ...] = (), hashing: str = HASHING) -> sparse.csr_matrix:
+def _matrix(texts: Sequence[str], language: str, bits: int, extras: tuple[str, ...] = (),
+            hashing: str = HASHING, kind: str = "plain") -> sparse.csr_matrix:
     """Binary CSR matrix (rows = texts, columns = hashed features)."""
     from scipy import sparse
 
-    rows = [_unique(t, language, bits, extras, hashing) for t in texts]
+    rows = [_unique(t, language, bits, extras, hashing, kind=kind) for t in texts]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in rows], out=indptr[1:])
     indices = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int32)
@@ -244,71 +277,20 @@ def _matrix(texts: Sequence[str], language: str, bits: int,
     return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), 1 << bits))
 
 
-def _fit(x: sparse.csr_matrix, y: np.ndarray, l2: float,
-         sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Minimise mean (weighted) log-loss + l2/n * ||w||^2 (bias free) with L-BFGS-B;
-    ``sample_weight`` is scaled to mean 1, so ``l2`` means the same either way.
-
-    Only columns some text uses are optimised (the rest stay 0 under L2 anyway),
-    which makes each step several times cheaper at 2**20 buckets."""
-    from scipy import sparse
-
-    n = x.shape[0]
-    used = np.unique(x.indices)
-    remap = np.zeros(x.shape[1], dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    xs = sparse.csr_matrix((x.data, remap[x.indices], x.indptr), shape=(n, len(used)))
-    xt = xs.T.tocsr()
-    reg = 2.0 * l2 / n
-    sw = np.ones(n) if sample_weight is None else sample_weight / sample_weight.mean()
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = theta[:-1], theta[-1]
-        z = xs @ w + b
-        loss = float(np.mean(sw * (np.logaddexp(0.0, z) - y * z))) + l2 / n * float(w @ w)
-        r = sw * (0.5 * (1.0 + np.tanh(0.5 * z)) - y) / n  # stable sigmoid(z) - y
-        return loss, np.concatenate([xt @ r + reg * w, [r.sum()]])
-
-    prior = float(np.clip(np.average(y, weights=sw), 1e-6, 1 - 1e-6))
-    theta0 = np.zeros(len(used) + 1)
-    theta0[-1] = math.log(prior / (1 - prior))
-    from scipy import optimize  # training only: its import costs every CLI call 0.4 s
-
-    result = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
-                               options={"maxiter": 1000, "gtol": 1e-5})
-    weights = np.zeros(x.shape[1], dtype=np.float32)
-    weights[used] = result.x[:-1]
-    return weights, float(result.x[-1])
-
-
-def nb_ratios(x: sparse.csr_matrix, y: np.ndarray, alpha: float = 1.0,
-              sample_weight: np.ndarray | None = None) -> np.ndarray:
-    """Naive Bayes log-count ratios per feature (Wang & Manning 2012, "NBSVM").
-
-    Scaling the binary features by them before the regression tells it up front
-    which n-grams lean negative; on the airline tweets this lifts cross-validated
-    AUC by about 0.005. The scale is folded into the saved weights, so scoring
-    is unchanged. Counts are weighted by ``sample_weight`` when given."""
-    from scipy import sparse
-
-    if sample_weight is not None:
-        x = sparse.csr_matrix(sparse.diags(sample_weight) @ x)
-    neg = alpha + np.asarray(x[y == 1].sum(axis=0)).ravel()
-    other = alpha + np.asarray(x[y == 0].sum(axis=0)).ravel()
-    return np.log((neg / neg.sum()) / (other / other.sum()))
-
-
-def train(texts: Sequence[str], labels: Sequence[int], language: str, *, bits: int = 20,
+def train(texts: Sequence[str], labels: Sequence[int], language: str, *,
+          bits: int | None = None,
           l2: float | None = None, threshold: float | None = None,
           extras: tuple[str, ...] | None = None, nb: bool | None = None,
-          weights: Sequence[float] | None = None) -> TextModel:
+          weights: Sequence[float] | None = None, features: str | None = None) -> TextModel:
     """Fit a model; labels 1 = negative / complaint, 0 = anything else. Deterministic.
 
     ``weights`` (one per text, > 0; e.g. ``trainset.row_weights``) make a row count
     that much in the fit and in the NB ratios: in-domain posts above reviews.
+    ``features`` is what grams are read from (``FEATURES``; "plain" as before social.py;
+    default per language, ``DEFAULT_FEATURES``).
 
-    ``l2``, ``extras`` and ``nb`` (scale features by ``nb_ratios``) default per
-    language: ``DEFAULT_L2``, ``DEFAULT_EXTRAS``, ``DEFAULT_NB``.
+    ``bits``, ``l2``, ``extras`` and ``nb`` (scale features by ``nb_ratios``) default
+    per language: ``DEFAULT_BITS``, ``DEFAULT_L2``, ``DEFAULT_EXTRAS``, ``DEFAULT_NB``.
     ``threshold=None`` keeps 0.5 rather than tuning it on the training data: the
     model nearly separates what it was fitted on, so an F1-best threshold found
     there is noise. Pass a threshold chosen on held-out data instead."""
@@ -323,6 +305,7 @@ def train(texts: Sequence[str], labels: Sequence[int], language: str, *, bits: i
         raise ValueError("labels must be 0 or 1")
     if len(set(y.tolist())) < 2:
         raise ValueError("training needs both negative (1) and other (0) examples")
+    bits = DEFAULT_BITS[language] if bits is None else bits
     if not 1 <= bits <= 30:
         raise ValueError(f"bits must be 1..30, not {bits}")
     l2 = DEFAULT_L2[language] if l2 is None else float(l2)
@@ -330,15 +313,18 @@ def train(texts: Sequence[str], labels: Sequence[int], language: str, *, bits: i
     if unknown := set(extras) - EXTRAS:
         raise ValueError(f"unknown feature extras {sorted(unknown)}; known: {sorted(EXTRAS)}")
     nb = DEFAULT_NB[language] if nb is None else nb
+    features = DEFAULT_FEATURES[language] if features is None else features
+    if features not in FEATURES:
+        raise ValueError(f"unknown features {features!r}; expected one of {FEATURES}")
     sw = _sample_weights(weights, len(texts))
-    x = _matrix(texts, language, bits, extras, HASHING)
+    x = _matrix(texts, language, bits, extras, HASHING, features)
     scale = nb_ratios(x, y, sample_weight=sw) if nb else np.ones(x.shape[1])
     w, bias = _fit(sparse.csr_matrix(x @ sparse.diags(scale)), y, l2, sw)
     w = (w * scale).astype(np.float32)
     return TextModel(language=language, bits=bits, weights=w, bias=bias,
                      threshold=0.5 if threshold is None else float(threshold),
                      metrics={"train_rows": len(texts), "l2": l2, "nb": nb},
-                     extras=extras, hashing=HASHING)
+                     extras=extras, hashing=HASHING, features=features)
 
 
 def _sample_weights(weights: Sequence[float] | None, n: int) -> np.ndarray | None:
@@ -367,7 +353,8 @@ def save(model: TextModel, path: Path) -> None:
             "bias": model.bias, "threshold": model.threshold, "metrics": model.metrics,
             "trained_on": model.trained_on, "extras": list(model.extras),
             "risk_calibration": None if model.risk_calibration is None
-            else list(model.risk_calibration), "hashing": model.hashing}
+            else list(model.risk_calibration), "hashing": model.hashing,
+            "features": model.features}
     write_atomically(Path(path), lambda fh: np.savez_compressed(
         fh, weights=np.asarray(model.weights, dtype=np.float32),
         meta=np.array(json.dumps(meta, ensure_ascii=False))))
@@ -398,7 +385,8 @@ def load(path: Path) -> TextModel:
                           trained_on=str(meta.get("trained_on", "")),
                           extras=tuple(meta.get("extras") or ()),
                           risk_calibration=_pair(meta.get("risk_calibration")),
-                          hashing=str(meta.get("hashing", "crc32")))
+                          hashing=str(meta.get("hashing", "crc32")),
+                          features=str(meta.get("features", "plain")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path} has incomplete model metadata ({exc})") from None
     if language not in LANGUAGES:
@@ -406,6 +394,9 @@ def load(path: Path) -> TextModel:
     if model.hashing not in HASHINGS:
         raise ValueError(f"{path} hashes its features with {model.hashing!r}, which this "
                          "version does not know")
+    if model.features not in FEATURES:
+        raise ValueError(f"{path} reads {model.features!r} features, which this version "
+                         "does not know")
     if unknown := set(model.extras) - EXTRAS:
         raise ValueError(f"{path} needs feature extras {sorted(unknown)} this version lacks")
     if weights.ndim != 1 or len(weights) != 1 << bits:
