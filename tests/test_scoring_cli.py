@@ -61,6 +61,17 @@ def test_score_command_explains_itself(tmp_path):
     assert "legal threat" in result.stdout and "safety" in result.stdout
     data = json.loads(crisiswatch("score", "视频已经在网上疯传", "--json").stdout)
     assert data["language"] == "zh" and "viral_spread" in data["cues"] and data["flagged"]
+    assert data["markup"] is None  # no repost, mention, link or emoticon
+
+
+def test_score_shows_a_reposts_own_words_apart_from_the_chain(tmp_path):
+    post = "太气人了[怒]//@某某新闻:通报来了 http://t.cn/A6x"
+    result = crisiswatch("score", post, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "own words: 太气人了[怒] | quoted: 通报来了 | marks: url repost e:怒 @q" \
+        in result.stdout, result.stdout
+    data = json.loads(crisiswatch("score", post, "--json", cwd=tmp_path).stdout)
+    assert data["markup"]["tokens"] == ["url", "repost", "e:怒", "@q"]
 
 
 def test_train_eval_and_use_a_model(tmp_path):

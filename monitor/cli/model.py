@@ -40,8 +40,9 @@ def score(text: Annotated[str | None, typer.Argument(
     result = scorer_for(cfg).score(text)
     flagged = result.risk >= cfg.detection.risk_threshold
     read = _as_read(text)
+    markup = _markup(text) if result.language == "zh" else None
     if as_json:
-        typer.echo(json.dumps({"language": result.language, "read": read,
+        typer.echo(json.dumps({"language": result.language, "read": read, "markup": markup,
                                "sentiment": result.sentiment,
                                    "risk": result.risk, "flagged": flagged,
                                    "probability": result.probability,
@@ -51,6 +52,10 @@ def score(text: Annotated[str | None, typer.Argument(
     backend = getattr(cfg.scoring, result.language)
     typer.echo(f"language: {result.language} (sentiment by {backend})")
     typer.echo(f"read as: {read}")
+    if markup:
+        typer.echo(f"  own words: {markup['own']} | quoted: {markup['chain'] or '-'} | marks: "
+                   f"{' '.join(markup['tokens'])} (a model trained by this version reads "
+                   "these apart; the shipped default reads the whole post)")
     typer.echo(f"sentiment: {result.sentiment:.2f} (probability positive)")
     typer.echo(f"risk: {result.risk:.2f} ({'flagged' if flagged else 'not flagged'} at "
                f"{cfg.detection.risk_threshold:g})")
@@ -69,6 +74,22 @@ def _as_read(text: str, limit: int = 300) -> str:
 
     read = " ".join(normalize(text[:SCORING_CHARS]).split())
     return read if len(read) <= limit else read[:limit] + "…"
+
+
+def _markup(text: str) -> dict[str, object] | None:
+    """A Chinese post's own words, quoted repost chain and markup tokens as a
+    trained model reads them (``monitor.scoring.social``); None without markup."""
+    from monitor.scoring.risk import SCORING_CHARS
+    from monitor.scoring.social import parts
+
+    found = parts(normalize(text[:SCORING_CHARS]))
+    if not found.tokens:
+        return None
+    def shown(part: str) -> str:  # a removed name leaves its colon behind
+        return " ".join(part.split()).strip(" :：")
+
+    return {"own": shown(found.own), "chain": shown(found.chain),
+            "tokens": list(dict.fromkeys(found.tokens))}
 
 
 def _post(text: str | None, file: Path | None) -> str:
