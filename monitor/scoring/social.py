@@ -51,7 +51,8 @@ def parts(norm: str) -> Parts:
     (when the author wrote nothing, the chain is all there is, and is read as
     their words)."""
     tokens: list[str] = []
-    norm = _swap(_URL, norm, "url", tokens)
+    if "http" in norm or "www." in norm or "{link}" in norm:  # most posts: no regex run
+        norm = _swap(_URL, norm, "url", tokens)
     own, sep, chain = norm.partition(_REPOST)
     if sep:
         tokens.append("repost")
@@ -66,7 +67,8 @@ def parts(norm: str) -> Parts:
 
 def _marks(text: str, suffix: str, tokens: list[str]) -> str:
     """Mentions and emoticons of one part out of its text, into ``tokens``."""
-    text = _swap(_MENTION, text, "@" + suffix, tokens)
+    if "@" in text:
+        text = _swap(_MENTION, text, "@" + suffix, tokens)
     if "[" in text:  # the name stays in the text too: [泪] still reads as 泪
         tokens.extend(f"e{suffix}:{name}" for name in _EMOTICON.findall(text))
     return text

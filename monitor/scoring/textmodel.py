@@ -214,8 +214,11 @@ def _social(norm: str, language: str, bits: int, extras: tuple[str, ...], hashin
     if language != "zh":
         return _unique(norm, language, bits, extras, hashing, normalized=True)
     found = social.parts(norm)
+    own = _unique(found.own, language, bits, extras, hashing, normalized=True)
+    if not (found.chain or found.tokens):
+        return own  # most posts: no markup
     mask = (1 << bits) - 1
-    grams = [_unique(found.own, language, bits, extras, hashing, normalized=True)]
+    grams = [own]
     if found.chain:
         points = hx.code_points(_ZH_DROP.sub(" ", found.chain))
         grams.append((hx.char_gram_hashes(points, _ZH_SIZES, _CHAIN_SEED)
