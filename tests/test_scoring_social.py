@@ -85,3 +85,14 @@ def test_new_chinese_models_read_social_features_old_files_stay_plain(tmp_path) 
         load(tmp_path / "odd.npz")
     with pytest.raises(ValueError, match="features"):
         train(texts, labels, "zh", bits=12, features="bert")
+
+
+def test_the_shipped_defaults_read_the_whole_post_and_a_rebuild_keeps_it() -> None:
+    from pathlib import Path
+
+    from monitor.lab.build_default_model import FEATURES
+
+    models = Path(__file__).resolve().parent.parent / "monitor" / "models"
+    for language in ("zh", "en"):
+        assert load(models / f"{language}-default.npz").features == "plain"
+        assert FEATURES[language] == "plain"
