@@ -63,7 +63,7 @@ from monitor.stages.brand_passes import (
     write_hot,
 )
 from monitor.stages.copies import attach_copy
-from monitor.stages.merge import absorb, hold_loaded, mention_key, store_key
+from monitor.stages.merge import absorb, hold_loaded, loaded, mention_key, store_key
 from monitor.stages.pass_cache import (
     CATEGORY_TEXTS,
     Member,
@@ -77,6 +77,7 @@ from monitor.stages.readings import (
     BASELINE_DAYS,
     alarm_weights,
     mention_risks,
+    post_series,
     prime_series,
     reply_gains,
     series_of,
@@ -378,10 +379,16 @@ def _reassess_touched(s: Session, touched: set[int], rules_for: RulesFor, at: da
                       ) -> int:
     """Reassess incidents whose reply counts moved, then their brands' alarms (replies
     count there: ``alarm.reply_weights``); how many alerts that raised."""
-    alerts, brands = 0, set()
-    pass_cache(s).prime(s, sorted(touched))
-    for inc_id in sorted(touched):
-        inc = s.get(Incident, inc_id)
+    alerts, brands, cache = 0, set(), pass_cache(s)
+    incidents = dict(zip(sorted(touched), loaded(s, Incident, sorted(touched)), strict=True))
+    prefetch(s, Brand, {inc.brand_id for inc in incidents.values()})
+    cache.prime(s, sorted(touched))
+    live = [inc for inc in incidents.values() if inc.merged_into is None]
+    for inc in live:  # members first, then every member post's reply series at once
+        cache.members_of(s, inc, tuple(unchanged(s, Brand, inc.brand_id).keywords))
+    with s.no_autoflush:
+        post_series(s, [x.post.id for inc in live for x in cache.members[inc.id]], cache.series)
+    for inc in incidents.values():
         if inc.merged_into is not None:  # its survivor holds its mentions now
             continue
         brands.add(inc.brand_id)

@@ -52,9 +52,10 @@ def _points(s: Session, column, keys: set[int]) -> dict[int, tuple]:  # noqa: AN
     """The (seen_at, replies) snapshots of each of ``keys`` (posts or threads), in
     snapshot order: one query for all of them, not one each."""
     out: dict[int, list] = {k: [] for k in keys}
-    if keys:
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 5000):  # bounded IN lists (SQLite's variables)
         rows = s.exec(_SNAPSHOTS["post" if column is EngagementSnapshot.post_id else "thread"],
-                      params={"ids": sorted(keys)}).all()
+                      params={"ids": ordered[i:i + 5000]}).all()
         for key, at, n in rows:
             out[key].append((at, n))
     return {k: tuple(v) for k, v in out.items()}
@@ -94,7 +95,7 @@ def _series_of(s: Session, post_ids: list[int], brand_id: int, cache: dict) -> l
     unknown = [pid for pid in post_ids if ("thread of", pid) not in cache]
     for i in range(0, len(unknown), 500):  # each post's thread and start: columns, not rows
         note_posts(cache, s.exec(_POSTS, params={"ids": unknown[i:i + 500]}).all())
-    _post_series(s, post_ids, cache)
+    post_series(s, post_ids, cache)
     threads = sorted({cache["thread of", pid] for pid in post_ids} - {None})
     in_thread = _points(s, EngagementSnapshot.thread_id,
                         {t for t in threads if ("thread", t, brand_id) not in cache})
@@ -119,7 +120,7 @@ def note_posts(cache: dict, rows) -> None:  # noqa: ANN001 (rows of _POSTS's col
                                           min(published or fetched, fetched))
 
 
-def _post_series(s: Session, post_ids: list[int], cache: dict) -> None:
+def post_series(s: Session, post_ids: list[int], cache: dict) -> None:
     """The reply series of those posts in no thread not in ``cache`` yet, read in one
     query (their threads and starts noted already)."""
     alone = [pid for pid in post_ids
@@ -136,7 +137,7 @@ def prime_series(s: Session, posts: list[Post], cache: dict) -> None:
     with s.no_autoflush:
         note_posts(cache, [(p.id, p.thread_id, p.title, p.text, p.published_at, p.fetched_at)
                            for p in posts])
-        _post_series(s, [p.id for p in posts], cache)
+        post_series(s, [p.id for p in posts], cache)
 
 
 def fetched_in(start: datetime, end: datetime, *, after: bool = False) -> ColumnElement[bool]:
