@@ -109,3 +109,20 @@ def test_rescore_moves_scored_at(tmp_path: Path) -> None:
         before = old.scored_at
         _apply(s, old, Mention(**old.model_dump()))
         assert old.scored_at > before  # even a clock behind the last score moves it
+
+
+def test_planner_views_read_at_once_equal_one_by_one(tmp_path: Path) -> None:
+    """``outbox.alert_views`` (the planner's: a few queries for every new alert) says
+    what ``alert_view`` says of each alert."""
+    from alerts.outbox import alert_view, alert_views
+    from db.models import Alert
+
+    engine = _engine(tmp_path)
+    _store(engine, TEXTS)
+    run_detect(engine, Rules(), QUIET, now=T0 + timedelta(hours=1))
+    with session(engine) as s:
+        alerts = s.exec(select(Alert).order_by(Alert.id)).all()
+        assert alerts and any(len(a.post_ids) > 1 for a in alerts)
+        views = alert_views(s, alerts, "https://console.example", {"product_failure": "x"})
+        assert views == [alert_view(s, a, "https://console.example", {"product_failure": "x"})
+                         for a in alerts]
