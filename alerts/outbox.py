@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, or_
+from sqlalchemy import Engine, func, or_, update
 from sqlmodel import Session, select
 
 from alerts.notify import Screen, SendResult, send_apprise
@@ -88,6 +88,11 @@ def alert_view(s: Session, alert: Alert, console_url: str | None = None,
                                                Mention.brand_id == alert.brand_id)).first()
         lang = mention.language if mention else "en"
         lines.append(PostLine(post.title or post.text[:140], source.name, post.url, lang))
+    return _view(alert, brand, incident, lines, console_url, labels)
+
+
+def _view(alert: Alert, brand: Brand, incident, lines: list[PostLine],  # noqa: ANN001
+          console_url: str | None, labels: Mapping[str, str] | None) -> AlertView:
     ack = f"{console_url.rstrip('/')}/alerts/{alert.id}" if console_url else None
     return AlertView(alert.severity, brand.name, alert.incident_id, alert.dedup_key,
                      tuple(alert.reasons), tuple(lines), alert_id=alert.id,
@@ -98,11 +103,57 @@ def alert_view(s: Session, alert: Alert, console_url: str | None = None,
                      brand_names=dict(brand.names or {}))
 
 
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def alert_views(s: Session, alerts: Sequence[Alert], console_url: str | None = None,
+                labels: Mapping[str, str] | None = None) -> list[AlertView]:
+    """``alert_view`` of each alert, read in a few queries for all of them: the
+    planner renders every new alert of a pass, and two queries per post each cost
+    more than rendering it (issue 20). An alert naming a post that is gone is read
+    by ``alert_view``, which fails on it as before."""
+    pids = sorted({pid for a in alerts for pid in a.post_ids})
+    posts, langs = {}, {}
+    for chunk in _chunks(pids):
+        posts.update((r[0], r[1:]) for r in s.exec(
+            select(Post.id, Post.title, Post.text, Post.url, Source.name)
+            .join(Source, Post.source_id == Source.id).where(Post.id.in_(chunk))))
+        langs.update(((pid, b), lang) for pid, b, lang in s.exec(
+            select(Mention.post_id, Mention.brand_id, Mention.language)
+            .where(Mention.post_id.in_(chunk))))
+    brands = {b.id: b for b in s.exec(select(Brand).where(
+        Brand.id.in_(sorted({a.brand_id for a in alerts}))))}
+    incidents = {r.id: r for r in s.exec(select(Incident.id, Incident.category,
+                                                Incident.opened_at).where(
+        Incident.id.in_(sorted({a.incident_id for a in alerts} - {None}))))}
+    views = []
+    for a in alerts:
+        if a.brand_id not in brands or any(pid not in posts for pid in a.post_ids):
+            views.append(alert_view(s, a, console_url, labels))
+            continue
+        lines = [PostLine(title or text[:140], source, url, langs.get((pid, a.brand_id), "en"))
+                 for pid in a.post_ids for title, text, url, source in [posts[pid]]]
+        views.append(_view(a, brands[a.brand_id], incidents.get(a.incident_id), lines,
+                           console_url, labels))
+    return views
+
+
 def _incident_cues(s: Session, alert: Alert) -> set[str]:
     cues: set[str] = set()
     for found in s.exec(select(Mention.cues).where(Mention.incident_id == alert.incident_id)):
         cues.update(found)  # the column alone: an incident may hold thousands of mentions
     return cues
+
+
+def _cues_of(s: Session, incident_ids: list[int]) -> dict[int, set[str]]:
+    """``_incident_cues`` of several incidents in one query each 500."""
+    out: dict[int, set[str]] = {}
+    for chunk in _chunks(sorted(set(incident_ids))):
+        for inc_id, found in s.exec(select(Mention.incident_id, Mention.cues)
+                                    .where(Mention.incident_id.in_(chunk))):
+            out.setdefault(inc_id, set()).update(found)
+    return out
 
 
 def playbook_for(playbooks: Sequence[Playbook], name: str | None) -> Playbook:
@@ -157,19 +208,25 @@ def plan_deliveries(engine: Engine, playbooks: Sequence[Playbook], *,
                        .order_by(Alert.id)).all()
         channels = s.exec(select(Channel).where(Channel.enabled == True)  # noqa: E712
                           .order_by(Channel.id)).all()
-        for alert in fresh:
-            incident = s.get(Incident, alert.incident_id)
-            book = choose_playbook(playbooks, _incident_cues(s, alert),
-                                   category=incident.category if incident else None)
-            view = alert_view(s, alert)
+        incidents = {r[0]: list(r[1:]) for r in s.exec(
+            select(Incident.id, Incident.category, Incident.reply_promised_s)
+            .where(Incident.id.in_(sorted({a.incident_id for a in fresh} - {None}))))}
+        cues = _cues_of(s, [a.incident_id for a in fresh if a.incident_id is not None])
+        for alert, view in zip(fresh, alert_views(s, fresh), strict=True):
+            incident = incidents.get(alert.incident_id)
+            book = choose_playbook(playbooks, cues.get(alert.incident_id, set())
+                                   if alert.incident_id is not None
+                                   else _incident_cues(s, alert),
+                                   category=incident[0] if incident else None)
             alert.playbook = book.name
             alert.title = render_plain_title(view)
             alert.body = render_plain_body(view, book)
             alert.rendered_at = now
             alert.respond_by = alert.created_at + timedelta(seconds=book.response_seconds)
-            if incident is not None and incident.reply_promised_s is None:
-                incident.reply_promised_s = book.response_seconds
-                s.add(incident)
+            if incident is not None and incident[1] is None:
+                incident[1] = book.response_seconds
+                s.execute(update(Incident).where(Incident.id == alert.incident_id)
+                          .values(reply_promised_s=book.response_seconds))
             s.add(alert)
             planned += _route_alert(s, alert, view.brand, channels, now)
             log.info("alert %s: %s", alert.dedup_key, alert.title,

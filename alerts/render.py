@@ -80,9 +80,11 @@ class Rendered:
 
 
 def inert(text: str, limit: int = 140) -> str:
-    """One line of hostile text made safe to print: no controls, no newlines."""
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " if ch.isspace() else ""
-                   for ch in text)
+    """One line of hostile text made safe to print: no controls, no newlines. A
+    printable string has no character of a "C" category: nothing to drop then."""
+    if not text.isprintable():
+        text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " if ch.isspace()
+                       else "" for ch in text)
     text = _WS.sub(" ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -16,6 +16,15 @@ measured too (its backends' /proc stat, same machine), since the work there is
 split. A post here is a new entry stored.
 
     python -m bench.ingest [--days 4] [--seeds 2] [--every 3600] [--overlap 5] [--no-pg]
+                           [--workers 1,2]
+
+``--workers 1,2``: also, on PostgreSQL, every post stored first (not timed), then
+1 and then 2 process workers (separate processes, each its own engine) score,
+detect and plan all of it at once, started together once their models are loaded:
+wall seconds from the start to the last worker's end, and the workers' CPU
+seconds. One pass over everything groups differently from one pass per poll, so
+this measures throughput only. On a shared 2-core machine the wall ratio says
+little when other work runs; the CPU columns say what the work cost.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from bench.realstreams import real_stream
 from crawlers.extractors.feed import read_feed
 from crawlers.items import FetchResult
 from crawlers.pipelines.store import store_result
-from db.engine import open_database, session
+from db.engine import make_engine, open_database, session
 from db.models import Brand, Post, Source
 from monitor.config import BrandConfig, Config
 from monitor.stages.chain import Stages
@@ -201,6 +210,56 @@ def run_pipeline(url: str, polls: list[Poll], brands: dict[str, tuple[str, ...]]
     return Run(engine.dialect.name, parse, store, process, server, posts, long_ms)
 
 
+def _worker(url: str, brands: dict[str, tuple[str, ...]], start, done) -> None:  # noqa: ANN001
+    """One process worker: loads its models, waits for the others, then runs the
+    process role until two passes in a row find nothing; reports its CPU seconds."""
+    engine = make_engine(url)
+    config = Config(database=url, brands=[BrandConfig(name=n, keywords=list(k))
+                                          for n, k in brands.items()])
+    stages = Stages(engine, config)
+    start.wait()
+    t0, idle = time.process_time(), 0
+    while idle < 2:
+        idle = 0 if stages.process().busy else idle + 1
+    done.put(time.process_time() - t0)
+    engine.dispose()
+
+
+def run_workers(polls: list[Poll], brands: dict[str, tuple[str, ...]], workers: int
+                ) -> tuple[float, float, int]:
+    """Everything stored, then ``workers`` process workers on it (see the module
+    docstring): (wall s, workers' CPU s, mentions left ungrouped). The server's CPU
+    is not read: the workers' backends exit with them."""
+    import multiprocessing
+
+    url, drop = _fresh_pg()
+    try:
+        engine, _config, _sources, ids = open_bench_database(url, polls, brands)
+        for poll in polls:
+            for name, body in poll.bodies:
+                store_result(engine, FetchResult(source_id=ids[name], status=200, posts=read_feed(
+                    body, url=f"https://bench.invalid/{name}").items))
+        ctx = multiprocessing.get_context("fork")
+        start, done = ctx.Barrier(workers + 1), ctx.Queue()
+        procs = [ctx.Process(target=_worker, args=(url, brands, start, done))
+                 for _ in range(workers)]
+        for p in procs:
+            p.start()
+        start.wait()
+        t0 = time.perf_counter()
+        cpu = sum(done.get() for _ in procs)
+        wall = time.perf_counter() - t0
+        for p in procs:
+            p.join()
+        with engine.connect() as conn:
+            left = conn.execute(text("SELECT count(*) FROM mention WHERE incident_id IS NULL "
+                                     "AND grouped_by IS NULL")).scalar_one()
+        engine.dispose()
+        return wall, cpu, left
+    finally:
+        drop()
+
+
 def _zh(n: int, seed: int) -> str:
     """n Chinese characters, few repeated pairs (as tests/test_search_index.py)."""
     return "".join(chr(0x4E00 + ((i + seed) * 7919) % 20000) for i in range(n))
@@ -272,6 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--overlap", type=int, default=5, help="entries served again")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--workers", default="", help="e.g. 1,2: process workers on PG")
     args = parser.parse_args(argv)
     polls, brands, expected = build_polls(args.days, args.seeds, args.every, args.overlap)
     bodies = sum(len(p.bodies) for p in polls)
@@ -292,6 +352,18 @@ def main(argv: list[str] | None = None) -> None:
              f"{datetime.now(UTC):%Y-%m-%d}, {cpu_name()}, {os.cpu_count()} cores "
              "(shared with other work); CPU seconds of this process; one process worker.", "",
              *report(runs, bare, bodies, expected)]
+    if args.workers:
+        lines += ["", "Process workers on PostgreSQL, everything stored first (--workers):", "",
+                  "| workers | posts | wall s | workers' CPU s | posts/wall-s "
+                  "| posts/CPU-s | x one worker (wall) | left ungrouped |", "|---" * 8 + "|"]
+        first = None
+        for n in (int(x) for x in args.workers.split(",")):
+            wall, cpu, left = run_workers(polls, brands, n)
+            first = first or wall
+            lines.append(f"| {n} | {runs[0].posts:,} | {wall:.2f} | {cpu:.2f} | "
+                         f"{runs[0].posts / wall:,.0f} | {runs[0].posts / cpu:,.0f} | "
+                         f"{first / wall:.2f} | {left} |")
+            print(lines[-1], flush=True)
     print("\n".join(lines))
     args.out.write_text("\n".join(lines) + "\n")
 

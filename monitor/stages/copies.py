@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from db.models import Brand, Incident, Mention, Post, Source
@@ -32,9 +33,9 @@ def attach_copy(s: Session, m: Mention, post: Post, quiet: timedelta) -> Inciden
         brand, source = unchanged(s, Brand, m.brand_id), unchanged(s, Source, post.source_id)
         key = mention_key(m, post, source, brand, terms=False)
         match = copy_of(key, [cache.key(i) for i in found], window=quiet)
-    if match is None:
-        m.grouped_by = ""
-        s.add(m)
+    if match is None:  # written with the batch's others (``pass_cache.write_checked``)
+        set_committed_value(m, "grouped_by", "")
+        cache.checked.append(m.id)
         return None
     key = replace(key, terms=mention_terms(m, post, brand))
     inc = s.get(Incident, match.incident_id)

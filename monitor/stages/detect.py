@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, func, select
 
 from alerts.render import REOPENED
@@ -62,12 +63,22 @@ from monitor.stages.brand_passes import (
     write_hot,
 )
 from monitor.stages.copies import attach_copy
-from monitor.stages.merge import absorb, hold_loaded, mention_key, store_key
-from monitor.stages.pass_cache import CATEGORY_TEXTS, Member, PassCache, pass_cache, unchanged
+from monitor.stages.merge import absorb, hold_loaded, loaded, mention_key, store_key
+from monitor.stages.pass_cache import (
+    CATEGORY_TEXTS,
+    Member,
+    PassCache,
+    pass_cache,
+    prefetch,
+    unchanged,
+    write_checked,
+)
 from monitor.stages.readings import (
     BASELINE_DAYS,
     alarm_weights,
     mention_risks,
+    post_series,
+    prime_series,
     reply_gains,
     series_of,
     volume,
@@ -107,6 +118,7 @@ def _attach(s: Session, m: Mention, post: Post, quiet: timedelta,
         s.add(inc)
         s.flush()
         cache.seen(inc)
+        cache.opened(inc.id, tuple(brand.keywords))
         merged, m.grouped_by = IncidentKey.from_mention(inc.id, key), "new incident"
     else:
         inc, m.grouped_by = s.get(Incident, match.incident_id), match.reason
@@ -186,7 +198,7 @@ def _categorise(cache: PassCache, inc: Incident, members: list[Member]) -> None:
 
 def _alert(s: Session, inc: Incident, result: Assessment, evidence: list[Evidence],
            now: datetime, kind: str) -> Alert:
-    brand = s.get(Brand, inc.brand_id)
+    brand = unchanged(s, Brand, inc.brand_id)
     newest = sorted(evidence, key=lambda e: e.at, reverse=True)
     post_ids = list(dict.fromkeys(e.post_id for e in newest))[:MAX_ALERT_POSTS]
     key = f"{brand.name.casefold()}:{inc.id}:{result.severity}"
@@ -243,7 +255,7 @@ def _reassess(s: Session, inc: Incident, rules: Rules, now: datetime) -> Alert |
     if rises(inc.severity, result.severity):
         inc.severity = result.severity
         return _alert(s, inc, result, evidence, now, "rise")
-    last = inc.reminded_at or cache.last_changed(inc.id, lambda: _last_change(s, inc))
+    last = inc.reminded_at or cache.last_changed(s, inc.id, lambda: _last_change(s, inc))
     if reminder_due(inc.severity, result.growing, inc.acknowledged_at is not None, last, now,
                     rules):
         inc.reminded_at = now
@@ -270,7 +282,7 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
     every mention weighted by its risk): its risky mentions that no incident holds
     become a surge incident (``stages/surge.py``). The alert names every incident the
     surge is spread over: grouping may have split the matter; this does not care."""
-    brand = s.get(Brand, brand_id)
+    brand = unchanged(s, Brand, brand_id)
     name, alarm = brand.name, None
     if flagged:
         counted = alarm_weights(s, brand_id, now, tuple(brand.keywords))
@@ -367,9 +379,16 @@ def _reassess_touched(s: Session, touched: set[int], rules_for: RulesFor, at: da
                       ) -> int:
     """Reassess incidents whose reply counts moved, then their brands' alarms (replies
     count there: ``alarm.reply_weights``); how many alerts that raised."""
-    alerts, brands = 0, set()
-    for inc_id in sorted(touched):
-        inc = s.get(Incident, inc_id)
+    alerts, brands, cache = 0, set(), pass_cache(s)
+    incidents = dict(zip(sorted(touched), loaded(s, Incident, sorted(touched)), strict=True))
+    prefetch(s, Brand, {inc.brand_id for inc in incidents.values()})
+    cache.prime(s, sorted(touched))
+    live = [inc for inc in incidents.values() if inc.merged_into is None]
+    for inc in live:  # members first, then every member post's reply series at once
+        cache.members_of(s, inc, tuple(unchanged(s, Brand, inc.brand_id).keywords))
+    with s.no_autoflush:
+        post_series(s, [x.post.id for inc in live for x in cache.members[inc.id]], cache.series)
+    for inc in incidents.values():
         if inc.merged_into is not None:  # its survivor holds its mentions now
             continue
         brands.add(inc.brand_id)
@@ -387,6 +406,10 @@ def detect_rows(s: Session, rows: list[tuple[Mention, Post]], touched: set[int],
     from ``touched``) and run the alarms of their brands: (grouped, alerts)."""
     alerts, grouped, backgrounds = 0, 0, {}
     hot: dict[int, datetime] = {}
+    cache = pass_cache(s)
+    prefetch(s, Brand, {m.brand_id for m, _ in rows})
+    prefetch(s, Source, {p.source_id for _, p in rows})
+    prime_series(s, [p for _, p in rows], cache.series)
     for m, post in rows:
         if m.flagged:
             inc = _attach(s, m, post, quiet, backgrounds, at)
@@ -398,8 +421,10 @@ def detect_rows(s: Session, rows: list[tuple[Mention, Post]], touched: set[int],
         grouped += 1
         brand_rules = _brand_rules(s, rules_for, inc.brand_id)
         alerts += _reassess(s, inc, brand_rules, max(at, post.fetched_at)) is not None
-        m.severity = inc.severity
+        set_committed_value(m, "severity", inc.severity)  # written by write_checked
+        cache.severities[m.id] = inc.severity
         touched.discard(inc.id)
+    write_checked(s)
     for brand_id in sorted({m.brand_id for m, _ in rows}):
         mine = [(m, p) for m, p in rows if m.brand_id == brand_id]
         latest = max([at, *(p.fetched_at for _, p in mine)])

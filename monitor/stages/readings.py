@@ -25,7 +25,7 @@ BASELINE_DAYS = 28
 # joins, and building the statement cost twice what SQLite took to answer it.
 _MEMBERS = (select(Mention.id, Mention.cues, Mention.reasons, Mention.risk, Mention.strong,
                    Mention.sentiment, Post.id, Post.fetched_at, Post.title, Post.text,
-                   Source.id, Source.name)
+                   Source.id, Source.name, Post.thread_id, Post.published_at)
             .join(Post, Mention.post_id == Post.id).join(Source, Post.source_id == Source.id)
             .where(Mention.incident_id == bindparam("incident")).order_by(Mention.id))
 _POSTS = select(Post.id, Post.thread_id, func.substr(Post.title, 1, 60),
@@ -41,7 +41,8 @@ _SNAPSHOTS = {name: select(column, EngagementSnapshot.seen_at, EngagementSnapsho
 def member_rows(s: Session, inc_id: int) -> list[tuple]:
     """The incident's mentions with their posts and sources, in mention order, as the
     columns evidence, sources and the category guess read (mention id, cues, reasons,
-    risk, strong, sentiment; post id, fetched at, title, text; source id, name): a
+    risk, strong, sentiment; post id, fetched at, title, text; source id, name; post
+    thread, published at: what ``note_posts`` keeps for the reply series): a
     detect pass reads every member of each incident a mention joins, and whole ORM
     rows cost several times more."""
     return list(s.exec(_MEMBERS, params={"incident": inc_id}).all())
@@ -51,9 +52,10 @@ def _points(s: Session, column, keys: set[int]) -> dict[int, tuple]:  # noqa: AN
     """The (seen_at, replies) snapshots of each of ``keys`` (posts or threads), in
     snapshot order: one query for all of them, not one each."""
     out: dict[int, list] = {k: [] for k in keys}
-    if keys:
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 5000):  # bounded IN lists (SQLite's variables)
         rows = s.exec(_SNAPSHOTS["post" if column is EngagementSnapshot.post_id else "thread"],
-                      params={"ids": sorted(keys)}).all()
+                      params={"ids": ordered[i:i + 5000]}).all()
         for key, at, n in rows:
             out[key].append((at, n))
     return {k: tuple(v) for k, v in out.items()}
@@ -90,10 +92,10 @@ def series_of(s: Session, post_ids: list[int], brand_id: int,
 
 
 def _series_of(s: Session, post_ids: list[int], brand_id: int, cache: dict) -> list[Series]:
-    alone = _post_starts(s, [pid for pid in post_ids if ("thread of", pid) not in cache], cache)
-    points = _points(s, EngagementSnapshot.post_id, set(alone))
-    for pid, (label, start) in alone.items():
-        cache["post", pid] = Series(label, start, points[pid])
+    unknown = [pid for pid in post_ids if ("thread of", pid) not in cache]
+    for i in range(0, len(unknown), 500):  # each post's thread and start: columns, not rows
+        note_posts(cache, s.exec(_POSTS, params={"ids": unknown[i:i + 500]}).all())
+    post_series(s, post_ids, cache)
     threads = sorted({cache["thread of", pid] for pid in post_ids} - {None})
     in_thread = _points(s, EngagementSnapshot.thread_id,
                         {t for t in threads if ("thread", t, brand_id) not in cache})
@@ -106,18 +108,36 @@ def _series_of(s: Session, post_ids: list[int], brand_id: int, cache: dict) -> l
             + [cache["thread", t, brand_id] for t in threads])
 
 
-def _post_starts(s: Session, post_ids: list[int], cache: dict
-                 ) -> dict[int, tuple[str, datetime]]:
-    """Notes each post's thread in ``cache``; returns the label and start of those in
-    no thread. Columns, not rows: an incident may hold thousands of posts."""
-    out = {}
-    for i in range(0, len(post_ids), 500):
-        rows = s.exec(_POSTS, params={"ids": post_ids[i:i + 500]}).all()
-        for pid, tid, title, text, published, fetched in rows:
+def note_posts(cache: dict, rows) -> None:  # noqa: ANN001 (rows of _POSTS's columns)
+    """Notes each post's thread in ``cache`` and, for a post in no thread, its series'
+    label and start. The title and text may be whole (a pass's own posts) or their
+    first 60 characters (``_POSTS``): the label reads no more."""
+    for pid, tid, title, text, published, fetched in rows:
+        if ("thread of", pid) not in cache:
             cache["thread of", pid] = tid
             if tid is None:
-                out[pid] = (f'"{(title or text)[:60]}"', min(published or fetched, fetched))
-    return out
+                cache["start of", pid] = (f'"{(title or text)[:60]}"',
+                                          min(published or fetched, fetched))
+
+
+def post_series(s: Session, post_ids: list[int], cache: dict) -> None:
+    """The reply series of those posts in no thread not in ``cache`` yet, read in one
+    query (their threads and starts noted already)."""
+    alone = [pid for pid in post_ids
+             if cache["thread of", pid] is None and ("post", pid) not in cache]
+    points = _points(s, EngagementSnapshot.post_id, set(alone))
+    for pid in alone:
+        label, start = cache["start of", pid]
+        cache["post", pid] = Series(label, start, points[pid])
+
+
+def prime_series(s: Session, posts: list[Post], cache: dict) -> None:
+    """Read the reply series of a batch's posts (those in no thread) at once: each
+    joins an incident that is re-assessed at once, one query each otherwise."""
+    with s.no_autoflush:
+        note_posts(cache, [(p.id, p.thread_id, p.title, p.text, p.published_at, p.fetched_at)
+                           for p in posts])
+        post_series(s, [p.id for p in posts], cache)
 
 
 def fetched_in(start: datetime, end: datetime, *, after: bool = False) -> ColumnElement[bool]:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from db.engine import read_session, session
-from db.models import Mention, Post
+from db.models import Mention, Post, as_utc, utcnow
 from monitor.scoring.risk import Scorer
 from monitor.stages.score import (
     LOOKBACK,
@@ -44,6 +44,9 @@ def _apply(s, old: Mention | None, new: Mention) -> str:  # noqa: ANN001
     outcome = "newly_flagged" if new.flagged and not old.flagged else "updated"
     for field in ("language", "sentiment", "risk", "flagged", "strong", "cues", "reasons"):
         setattr(old, field, getattr(new, field))
+    # scored again: a detect worker's kept members of its incident are stale now
+    # (monitor/stages/member_memo.py reads them again when this moves)
+    old.scored_at = max(utcnow(), as_utc(old.scored_at) + timedelta(microseconds=1))
     if outcome == "newly_flagged" and old.incident_id is None:
         old.grouped_by = None  # checked as a possible copy before: detect it now
     s.add(old)
