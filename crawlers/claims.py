@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, func, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from db.models import Source, utcnow
+from db.models import Source, as_utc, utcnow
 
 log = logging.getLogger("crisiswatch.crawl")
 
@@ -60,6 +60,9 @@ class ClaimedSource:
     etag: str | None
     last_modified: str | None
     cursor: dict | None = None  # search and stream sources: where the poll resumes
+    # when this worker took it, on the lease clock: the next poll is due an interval
+    # after this, not after the fetch ended (crawlers/schedule.py, ``next_poll_after``)
+    claimed_at: datetime | None = None
 
 
 def worker_id() -> str:
@@ -118,9 +121,11 @@ def _claim(conn: Connection, owner: str, now: datetime | ColumnElement, lease_s:
         statement = update(Source.__table__).where(_T.id == picked.c.id)
     else:
         statement = update(Source.__table__).where(_T.id.in_(pick.scalar_subquery()))
-    rows = conn.execute(statement.values(**lease).returning(*_COLUMNS, _T.next_poll_at)).all()
+    rows = conn.execute(statement.values(**lease)
+                        .returning(*_COLUMNS, _T.lease_until, _T.next_poll_at)).all()
     rows.sort(key=lambda r: (r.next_poll_at is not None, r.next_poll_at or 0, r.id))
-    return [ClaimedSource(*row[:-1]) for row in rows]
+    return [ClaimedSource(*row[:-2], claimed_at=as_utc(row.lease_until)
+                          - timedelta(seconds=lease_s)) for row in rows]
 
 
 def renew(engine: Engine, owner: str, ids: Collection[int], lease_s: float = LEASE_S
@@ -169,6 +174,9 @@ class Claimer:
         self.limit, self.max_claimed = limit, max_claimed
         self.owner = worker_id()
         self._renewed_at = time.monotonic()
+        # source id: when this worker last claimed it (on the lease clock); the store
+        # pipeline counts the next poll from it (crawlers/pipelines/writer.py)
+        self.claim_times: dict[int, datetime] = {}
 
     def due(self, in_flight: Collection[int], *, every: bool = False) -> list[ClaimedSource]:
         """Due sources now leased to us and not already in flight: a few per
@@ -179,7 +187,9 @@ class Claimer:
         rows = claim_due(self.engine, self.owner, lease_s=self.lease_s, every=every,
                          limit=None if every else min(room, self.limit))
         # a lease of ours that lapsed unrenewed comes back here: that poll is running
-        return [r for r in rows if r.id not in in_flight]
+        fresh = [r for r in rows if r.id not in in_flight]
+        self.claim_times.update((r.id, r.claimed_at) for r in fresh)
+        return fresh
 
     def renew_due(self, in_flight: Collection[int]) -> None:
         """Every third of a lease, extend the leases of the sources in flight (a

@@ -165,6 +165,7 @@ class StorePipeline:
         self.crawler = crawler
         self.engine: Engine | None = None
         self.writer: StoreWriter | None = None
+        self.claim_times: dict = {}
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:  # noqa: ANN001
@@ -175,6 +176,8 @@ class StorePipeline:
 
     def open_spider(self, spider=None) -> None:  # noqa: ANN001
         self.engine = make_engine(self.url)
+        claimer = getattr(self.crawler.spider, "claimer", None)  # the watch spider's leases
+        self.claim_times = claimer.claim_times if claimer is not None else {}
         self.writer = StoreWriter(
             self.engine, getattr(self.crawler.spider, "worker_id", None),
             max_batch=self.crawler.settings.getint("CRISISWATCH_STORE_BATCH", MAX_BATCH))
@@ -188,6 +191,8 @@ class StorePipeline:
     async def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
         if not isinstance(item, ThreadResult | FetchResult):
             return item
+        if isinstance(item, FetchResult) and item.claimed_at is None:
+            item.claimed_at = self.claim_times.get(item.source_id)  # the next poll runs from it
         new = await maybe_deferred_to_future(self.writer.submit(item))
         if isinstance(item, ThreadResult):
             ctx = {"source": item.source_id, "thread_key": item.ref.key}
