@@ -18,7 +18,7 @@ from crawlers.claims import Claimer, claim_due, release_all, renew
 from crawlers.items import FetchResult, PostItem
 from crawlers.pipelines.store import store_result
 from db.engine import open_database, session
-from db.models import Post, Source, utcnow
+from db.models import Post, Source, as_utc, utcnow
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -121,6 +121,33 @@ def test_a_worker_that_lost_its_lease_cannot_move_the_schedule(engine: Engine) -
     assert done.next_poll_at > utcnow() + timedelta(seconds=250)  # the 300 s interval
     assert done.lease_owner is None and done.lease_until is None  # given back
     assert _posts(engine) == 1
+
+
+def test_the_next_poll_counts_from_the_claim_not_from_the_store(engine: Engine) -> None:
+    """A 300 s source whose poll waited 40 s (its host's queue, the download, the
+    writer's commit) is due again 300 s after its claim, not 340 s: counted from
+    the store, every re-poll of 10,000 feeds came that much late (bench.crawl_scale)."""
+    source_id = _add(engine, feed=None)["feed"]
+    worker = Claimer(engine)
+    before = utcnow()
+    [claimed] = worker.due(in_flight=set())
+    assert before - timedelta(seconds=1) <= claimed.claimed_at <= utcnow() + timedelta(seconds=1)
+    lease_until = as_utc(_source(engine, source_id).lease_until)
+    assert claimed.claimed_at == lease_until - timedelta(seconds=worker.lease_s)
+    assert worker.claim_times == {source_id: claimed.claimed_at}  # what the pipeline reads
+    fetch = _fetch(source_id, "e1")
+    fetch.claimed_at = claimed.claimed_at - timedelta(seconds=40)  # as if claimed 40 s ago
+    store_result(engine, fetch, worker.owner)
+    after = _source(engine, source_id)
+    assert as_utc(after.next_poll_at) == fetch.claimed_at + timedelta(seconds=300)
+    assert (after.next_poll_at - after.last_fetch_at).total_seconds() < 261
+    # a poll claimed long ago is not repeated at once: half the interval after its fetch
+    claim_due(engine, "w2", every=True)
+    late = _fetch(source_id, "e2")
+    late.claimed_at = utcnow() - timedelta(hours=1)
+    store_result(engine, late, "w2")
+    after = _source(engine, source_id)
+    assert (after.next_poll_at - after.last_fetch_at).total_seconds() == 150
 
 
 def test_a_lapsed_lease_nobody_took_still_moves_the_schedule(engine: Engine) -> None:
