@@ -75,9 +75,9 @@ class FetchResult:
     # starts, saved with the posts it covers (merged into Source.cursor)
     cursor: dict[str, str] | None = None
     retry_reason: str = "Retry-After"  # the header that asked for ``retry_after``
-    # when the worker claimed this poll (crawlers/claims.py): the next is due an
-    # interval after it; filled in by the store pipeline from the spider's claims
-    claimed_at: datetime | None = None
+    # when this poll's request went out, on the lease clock (crawlers/claims.py,
+    # ``Claimer.poll_started``): the next poll is due an interval after it
+    started_at: datetime | None = None
 
     @property
     def ok(self) -> bool:

@@ -22,17 +22,15 @@ def next_poll(now: datetime, interval_s: float, consecutive_errors: int) -> date
     return now + timedelta(seconds=delay)
 
 
-def next_poll_after(claimed_at: datetime | None, fetched_at: datetime, interval_s: float,
+def next_poll_after(started_at: datetime | None, fetched_at: datetime, interval_s: float,
                     consecutive_errors: int) -> datetime:
-    """The next poll of a source whose poll was claimed at ``claimed_at`` and stored
-    at ``fetched_at``: ``next_poll`` counted from the claim, so the time a poll
-    spends queued for its host, in flight and waiting for the commit is not added
-    to every gap (counted from the fetch, 31% of 10,000 feeds' re-polls came more
-    than 5 s late, ``python -m bench.crawl_scale``). Never sooner than
+    """The next poll of a source whose poll went out at ``started_at`` and was stored
+    at ``fetched_at``: ``next_poll`` counted from the start, so the download, the
+    parse and the wait for the commit are not added to every gap. Never sooner than
     ``MIN_GAP_SHARE`` of the interval after this fetch, so a poll that took long
     (a slow site, a worker that fell behind) is not repeated at once. Without a
-    claim time (a one-off store), counted from the fetch as before."""
-    since = fetched_at if claimed_at is None or claimed_at > fetched_at else claimed_at
+    start (a one-off store), counted from the fetch as before."""
+    since = fetched_at if started_at is None or started_at > fetched_at else started_at
     due = next_poll(since, interval_s, consecutive_errors)
     return max(due, fetched_at + timedelta(seconds=interval_s * MIN_GAP_SHARE))
 

@@ -70,10 +70,11 @@ def test_not_modified_costs_no_parsing(site, receiver, make_config):
     assert len(receiver.received) == 1
 
 
-def test_the_next_poll_counts_from_the_claim(site, receiver, make_config):
-    """The spider's claim time reaches the store: the 60 s interval runs from when
-    the poll was claimed (before robots.txt, the download and the commit), so the
-    next poll is less than 60 s after the stored fetch, and never before 30 s."""
+def test_the_next_poll_counts_from_the_start_of_the_poll(site, receiver, make_config):
+    """The spider's claim and its response's timing reach the store: the 60 s
+    interval runs from when the poll's request went out (before the download, the
+    parse and the commit), so the next poll is less than 60 s after the stored
+    fetch, and never before 30 s."""
     site.feeds["forum"] = [COMPLAINT]
     config = make_config(["forum"], interval=60)
     started = utcnow()

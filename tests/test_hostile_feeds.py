@@ -62,7 +62,7 @@ def test_nul_in_guid_and_link_is_stripped_and_stored_on_postgres(site, make_conf
     finally:
         engine.dispose()
     assert src.last_fetch_at is not None and src.last_error is None
-    # scheduled as usual: the 60 s interval counted from the claim, before the fetch
+    # scheduled as usual: the 60 s interval counted from the poll's start, not its end
     assert started + timedelta(seconds=60) <= src.next_poll_at
     assert src.next_poll_at < src.last_fetch_at + timedelta(seconds=60)
     assert [p.url for p in posts] == ["http://h.example/c", "http://h.example/2"]

@@ -94,24 +94,24 @@ def test_retry_after_ignores_what_is_not_a_delay(value: str) -> None:
     assert retry_after_seconds(value) is None
 
 
-# -- counted from the claim (issue 20: re-polls drifted later by each fetch's latency) --
+# -- counted from the poll's start (issue 20: re-polls drifted later by each fetch) --
 
 
-def _after(claimed: float | None, fetched: float, interval: float = 300, errors: int = 0
+def _after(started: float | None, fetched: float, interval: float = 300, errors: int = 0
            ) -> float:
-    """Seconds after NOW of the next poll, for a poll claimed and stored at those offsets."""
-    claim = None if claimed is None else NOW + timedelta(seconds=claimed)
+    """Seconds after NOW of the next poll, for a poll started and stored at those offsets."""
+    claim = None if started is None else NOW + timedelta(seconds=started)
     at = next_poll_after(claim, NOW + timedelta(seconds=fetched), interval, errors)
     return (at - NOW).total_seconds()
 
 
-def test_next_poll_counts_from_the_claim_not_the_store() -> None:
-    # claimed at 0, queued, fetched and committed 20 s later: still due at 300
+def test_next_poll_counts_from_the_start_not_the_store() -> None:
+    # went out at 0, downloaded, parsed and committed 20 s later: still due at 300
     assert _after(0, 20) == 300
     assert _after(0, 149.5) == 300
 
 
-def test_backoff_counts_from_the_claim_too() -> None:
+def test_backoff_counts_from_the_start_too() -> None:
     assert _after(0, 20, errors=1) == 600
     assert _after(0, 20, interval=60, errors=2) == 240
 
@@ -122,6 +122,6 @@ def test_never_sooner_than_half_the_interval_after_the_fetch() -> None:
     assert _after(-3600, 0) == 150
 
 
-def test_without_a_claim_or_with_one_after_the_fetch_counts_from_the_fetch() -> None:
+def test_without_a_start_or_with_one_after_the_fetch_counts_from_the_fetch() -> None:
     assert _after(None, 20) == 320
-    assert _after(30, 20) == 320  # another clock's claim time cannot be in the future
+    assert _after(30, 20) == 320  # a start after the fetch (clocks apart) is not believed

@@ -104,12 +104,12 @@ def _cleaned(item: PostItem) -> PostItem:
 
 
 def _schedule(source: Source, now: datetime, retry_after: float | None,
-              reason: str = "Retry-After", claimed_at: datetime | None = None) -> list[str]:
-    """Set the next poll (an interval after the poll was claimed, backoff after
+              reason: str = "Retry-After", started_at: datetime | None = None) -> list[str]:
+    """Set the next poll (an interval after the poll went out, backoff after
     errors, never before a Retry-After, which is capped); return the health notes
     it made."""
     try:
-        source.next_poll_at = next_poll_after(claimed_at, now, source.interval_s,
+        source.next_poll_at = next_poll_after(started_at, now, source.interval_s,
                                               source.consecutive_errors)
     except (OverflowError, ValueError):  # an absurd interval must not stop the schedule
         source.next_poll_at = now + timedelta(seconds=MAX_BACKOFF_S)
@@ -139,7 +139,7 @@ def _record_health(source: Source, result: FetchResult, new_posts: int,
         source.error_count += 1
         source.consecutive_errors += 1
     notes = [*result.notes, *_schedule(source, now, result.retry_after, result.retry_reason,
-                                       result.claimed_at)]
+                                       result.started_at)]
     if notes or not result.not_modified:  # a 304 is the same body: its note still holds
         source.health_note = storable("; ".join(notes))[:500] if notes else None
 
