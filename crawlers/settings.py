@@ -13,12 +13,7 @@ USER_AGENT = "crisiswatch/0.1 (brand monitoring; +https://github.com/crisiswatch
 # concurrency, AutoThrottle adapting the delay to the site's latency, and a
 # User-Agent that says who we are (``fetch.contact`` adds a URL or e-mail).
 ROBOTSTXT_OBEY = True
-# The per-host limits above are the politeness; this is the whole worker's. A
-# request holds one of these from the downloader middlewares to its response, so at
-# Scrapy's default 16 a worker whose responses take 0.4 s (a loaded machine, a
-# slow site) tops out near 40 requests a second: 10,000 feeds at 5 minutes need 33
-# (issue 20, ``python -m bench.crawl_scale``).
-CONCURRENT_REQUESTS = 64
+CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
