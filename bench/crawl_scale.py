@@ -168,6 +168,20 @@ def gaps(log: list[tuple[int, float]], feeds: int) -> tuple[float, list[float], 
     return done, out, missing
 
 
+def spread(later: list[float], interval: float, slack: float) -> str:
+    """The gaps' median, 95th and 99th percentiles, mean excess over the interval
+    and how many came more than ``slack`` early: a schedule counted from the end of
+    each fetch drifts later by the fetch's latency every round."""
+    if not later:
+        return "none"
+    ordered = sorted(later)
+    at = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    early = sum(g < interval - slack for g in later)
+    return (f"median {at(0.5):.1f} s, p95 {at(0.95):.1f} s, p99 {at(0.99):.1f} s, mean "
+            f"{sum(later) / len(later) - interval:+.1f} s against the interval; "
+            f"{early:,} more than {slack:.0f} s early")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=10_000)
@@ -212,6 +226,7 @@ def report(args: argparse.Namespace, log: list[tuple[int, float]], startup: floa
         f"- first round (all never polled): every feed polled once within {done:.0f} s",
         f"- later polls: {len(later):,}; within the interval + {args.slack:.0f} s: "
         f"{on_time:,} ({on_time / max(1, len(later)):.1%}); worst gap {worst:.1f} s",
+        f"- gaps between polls of a feed: {spread(later, args.interval, args.slack)}",
         f"- peak RSS of the crawl worker: {rss:.0f} MB; its CPU: {cpu[0]:.0f} s to the first "
         f"request, {cpu[1]:.0f} s after it ({1000 * cpu[1] / max(1, len(log)):.1f} ms a "
         "request)",

@@ -75,6 +75,9 @@ class FetchResult:
     # starts, saved with the posts it covers (merged into Source.cursor)
     cursor: dict[str, str] | None = None
     retry_reason: str = "Retry-After"  # the header that asked for ``retry_after``
+    # when this poll's request went out, on the lease clock (crawlers/claims.py,
+    # ``Claimer.poll_started``): the next poll is due an interval after it
+    started_at: datetime | None = None
 
     @property
     def ok(self) -> bool:

@@ -8,6 +8,8 @@ from email.utils import parsedate_to_datetime
 MAX_BACKOFF_S = 3600.0
 # a server may ask us to wait, but not to go silent for years
 MAX_RETRY_AFTER_S = 24 * 3600.0
+# a source is polled again no sooner than this share of its interval after a fetch
+MIN_GAP_SHARE = 0.5
 
 
 def next_poll(now: datetime, interval_s: float, consecutive_errors: int) -> datetime:
@@ -18,6 +20,19 @@ def next_poll(now: datetime, interval_s: float, consecutive_errors: int) -> date
     ceiling = max(interval_s, MAX_BACKOFF_S)
     delay = min(interval_s * 2 ** min(consecutive_errors, 20), ceiling)
     return now + timedelta(seconds=delay)
+
+
+def next_poll_after(started_at: datetime | None, fetched_at: datetime, interval_s: float,
+                    consecutive_errors: int) -> datetime:
+    """The next poll of a source whose poll went out at ``started_at`` and was stored
+    at ``fetched_at``: ``next_poll`` counted from the start, so the download, the
+    parse and the wait for the commit are not added to every gap. Never sooner than
+    ``MIN_GAP_SHARE`` of the interval after this fetch, so a poll that took long
+    (a slow site, a worker that fell behind) is not repeated at once. Without a
+    start (a one-off store), counted from the fetch as before."""
+    since = fetched_at if started_at is None or started_at > fetched_at else started_at
+    due = next_poll(since, interval_s, consecutive_errors)
+    return max(due, fetched_at + timedelta(seconds=interval_s * MIN_GAP_SHARE))
 
 
 def is_due(next_poll_at: datetime | None, now: datetime) -> bool:

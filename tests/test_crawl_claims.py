@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from scrapy import Request
 from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import func, select
 
@@ -18,7 +19,7 @@ from crawlers.claims import Claimer, claim_due, release_all, renew
 from crawlers.items import FetchResult, PostItem
 from crawlers.pipelines.store import store_result
 from db.engine import open_database, session
-from db.models import Post, Source, utcnow
+from db.models import Post, Source, as_utc, utcnow
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -121,6 +122,53 @@ def test_a_worker_that_lost_its_lease_cannot_move_the_schedule(engine: Engine) -
     assert done.next_poll_at > utcnow() + timedelta(seconds=250)  # the 300 s interval
     assert done.lease_owner is None and done.lease_until is None  # given back
     assert _posts(engine) == 1
+
+
+def test_a_poll_starts_when_its_request_went_out_on_the_lease_clock(engine: Engine) -> None:
+    """The claim's time is on the lease clock; a poll starts when its first response
+    says its request went out (claim + queueing), or at the claim if none came."""
+    source_id = _add(engine, feed=None)["feed"]
+    worker = Claimer(engine)
+    before = utcnow()
+    [claimed] = worker.due(in_flight=set())
+    assert before - timedelta(seconds=1) <= claimed.claimed_at <= utcnow() + timedelta(seconds=1)
+    lease_until = as_utc(_source(engine, source_id).lease_until)
+    assert claimed.claimed_at == lease_until - timedelta(seconds=worker.lease_s)
+    assert worker.poll_started(source_id) == claimed.claimed_at  # no response yet
+    assert worker.poll_started(source_id + 1) is None  # not ours
+    time.sleep(0.3)  # queued for its host: the poll went out later than the claim
+    worker.response_received(None, Request("https://example.org/feed.xml",
+                                           meta={"source_id": source_id,
+                                                 "download_latency": 0.1}))
+    started = worker.poll_started(source_id)
+    assert claimed.claimed_at + timedelta(seconds=0.15) <= started <= utcnow()
+    worker.response_received(None, Request("https://example.org/t/1",  # a later page
+                                           meta={"source_id": source_id}))
+    assert worker.poll_started(source_id) == started
+    release_all(engine, worker.owner)
+    [again] = worker.due(in_flight=set())  # a new claim: a new start
+    assert worker.poll_started(source_id) == again.claimed_at
+
+
+def test_the_next_poll_counts_from_the_start_not_from_the_store(engine: Engine) -> None:
+    """A 300 s source whose poll went out 40 s before it was stored (a slow
+    download, the writer's commit) is due again 300 s after the start, not 340 s:
+    counted from the store, every re-poll came that much late (bench.crawl_scale)."""
+    source_id = _add(engine, feed=None)["feed"]
+    claim_due(engine, "w1")
+    fetch = _fetch(source_id, "e1")
+    fetch.started_at = utcnow() - timedelta(seconds=40)
+    store_result(engine, fetch, "w1")
+    after = _source(engine, source_id)
+    assert as_utc(after.next_poll_at) == fetch.started_at + timedelta(seconds=300)
+    assert (after.next_poll_at - after.last_fetch_at).total_seconds() < 261
+    # a poll that went out long ago is not repeated at once: half the interval after
+    claim_due(engine, "w2", every=True)
+    late = _fetch(source_id, "e2")
+    late.started_at = utcnow() - timedelta(hours=1)
+    store_result(engine, late, "w2")
+    after = _source(engine, source_id)
+    assert (after.next_poll_at - after.last_fetch_at).total_seconds() == 150
 
 
 def test_a_lapsed_lease_nobody_took_still_moves_the_schedule(engine: Engine) -> None:

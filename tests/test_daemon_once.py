@@ -4,10 +4,11 @@ loopback json:// endpoint: Scrapy, feedparser, SQLite and apprise all real."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from sqlmodel import func, select
 
-from db.models import Delivery, Post, Source
+from db.models import Delivery, Post, Source, as_utc, utcnow
 from tests.conftest import CHATTER, COMPLAINT, PRAISE, crisiswatch, db_engine, session
 
 
@@ -67,6 +68,21 @@ def test_not_modified_costs_no_parsing(site, receiver, make_config):
     assert source.last_status == 304 and source.last_error is None
     assert source.etag == feed_requests[1][1]
     assert len(receiver.received) == 1
+
+
+def test_the_next_poll_counts_from_the_start_of_the_poll(site, receiver, make_config):
+    """The spider's claim and its response's timing reach the store: the 60 s
+    interval runs from when the poll's request went out (before the download, the
+    parse and the commit), so the next poll is less than 60 s after the stored
+    fetch, and never before 30 s."""
+    site.feeds["forum"] = [COMPLAINT]
+    config = make_config(["forum"], interval=60)
+    started = utcnow()
+    assert crisiswatch("run", "--once", "--config", str(config)).returncode == 0
+    source = _source(db_engine(config.parent), "forum")
+    next_poll, fetched = as_utc(source.next_poll_at), as_utc(source.last_fetch_at)
+    assert started + timedelta(seconds=60) <= next_poll < fetched + timedelta(seconds=60)
+    assert next_poll >= fetched + timedelta(seconds=30)
 
 
 def test_broken_sources_are_marked_and_others_carry_on(site, receiver, make_config):

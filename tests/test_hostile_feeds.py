@@ -53,6 +53,7 @@ def test_nul_in_guid_and_link_is_stripped_and_stored_on_postgres(site, make_conf
         + _item(b"ok2", "Quiet day", "Nothing to see", b"http://h.example/2") + TAIL
     site.override["poisoned"] = (200, body)
     config = make_config(["poisoned"], extra={"database": pg_url})
+    started = datetime.now(UTC)
     _run(config)
     engine = make_engine(pg_url)
     try:
@@ -61,7 +62,9 @@ def test_nul_in_guid_and_link_is_stripped_and_stored_on_postgres(site, make_conf
     finally:
         engine.dispose()
     assert src.last_fetch_at is not None and src.last_error is None
-    assert (src.next_poll_at - src.last_fetch_at).total_seconds() >= 59
+    # scheduled as usual: the 60 s interval counted from the poll's start, not its end
+    assert started + timedelta(seconds=60) <= src.next_poll_at
+    assert src.next_poll_at < src.last_fetch_at + timedelta(seconds=60)
     assert [p.url for p in posts] == ["http://h.example/c", "http://h.example/2"]
     assert posts[0].entry_key.endswith("c1x") and posts[0].title == COMPLAINT.title
 

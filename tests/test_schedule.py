@@ -11,6 +11,7 @@ from crawlers.schedule import (
     MAX_RETRY_AFTER_S,
     is_due,
     next_poll,
+    next_poll_after,
     retry_after_seconds,
     retry_wait,
 )
@@ -91,3 +92,36 @@ def test_retry_after_is_capped_at_a_day_with_a_note() -> None:
 @pytest.mark.parametrize("value", ["²", "1²", "", "  ", "soon"])
 def test_retry_after_ignores_what_is_not_a_delay(value: str) -> None:
     assert retry_after_seconds(value) is None
+
+
+# -- counted from the poll's start (issue 20: re-polls drifted later by each fetch) --
+
+
+def _after(started: float | None, fetched: float, interval: float = 300, errors: int = 0
+           ) -> float:
+    """Seconds after NOW of the next poll, for a poll started and stored at those offsets."""
+    claim = None if started is None else NOW + timedelta(seconds=started)
+    at = next_poll_after(claim, NOW + timedelta(seconds=fetched), interval, errors)
+    return (at - NOW).total_seconds()
+
+
+def test_next_poll_counts_from_the_start_not_the_store() -> None:
+    # went out at 0, downloaded, parsed and committed 20 s later: still due at 300
+    assert _after(0, 20) == 300
+    assert _after(0, 149.5) == 300
+
+
+def test_backoff_counts_from_the_start_too() -> None:
+    assert _after(0, 20, errors=1) == 600
+    assert _after(0, 20, interval=60, errors=2) == 240
+
+
+def test_never_sooner_than_half_the_interval_after_the_fetch() -> None:
+    # a poll that took long (slow site, a worker that fell behind) is not repeated at once
+    assert _after(0, 200) == 350
+    assert _after(-3600, 0) == 150
+
+
+def test_without_a_start_or_with_one_after_the_fetch_counts_from_the_fetch() -> None:
+    assert _after(None, 20) == 320
+    assert _after(30, 20) == 320  # a start after the fetch (clocks apart) is not believed

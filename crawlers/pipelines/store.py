@@ -23,7 +23,7 @@ from crawlers.claims import holds_lease, release
 from crawlers.extractors.text import storable
 from crawlers.items import FetchResult, PostItem, ThreadRef, ThreadResult
 from crawlers.pipelines.post_batch import distinct, store_batch, store_sets
-from crawlers.schedule import MAX_BACKOFF_S, next_poll, retry_wait
+from crawlers.schedule import MAX_BACKOFF_S, next_poll_after, retry_wait
 from db.engine import session
 from db.models import EngagementSnapshot, Post, Source, Thread, utcnow
 from db.queries import notify
@@ -104,11 +104,13 @@ def _cleaned(item: PostItem) -> PostItem:
 
 
 def _schedule(source: Source, now: datetime, retry_after: float | None,
-              reason: str = "Retry-After") -> list[str]:
-    """Set the next poll (backoff after errors, never before a Retry-After, which
-    is capped); return the health notes it made."""
+              reason: str = "Retry-After", started_at: datetime | None = None) -> list[str]:
+    """Set the next poll (an interval after the poll went out, backoff after
+    errors, never before a Retry-After, which is capped); return the health notes
+    it made."""
     try:
-        source.next_poll_at = next_poll(now, source.interval_s, source.consecutive_errors)
+        source.next_poll_at = next_poll_after(started_at, now, source.interval_s,
+                                              source.consecutive_errors)
     except (OverflowError, ValueError):  # an absurd interval must not stop the schedule
         source.next_poll_at = now + timedelta(seconds=MAX_BACKOFF_S)
     if not retry_after:
@@ -136,7 +138,8 @@ def _record_health(source: Source, result: FetchResult, new_posts: int,
         source.last_error = storable(result.error)
         source.error_count += 1
         source.consecutive_errors += 1
-    notes = [*result.notes, *_schedule(source, now, result.retry_after, result.retry_reason)]
+    notes = [*result.notes, *_schedule(source, now, result.retry_after, result.retry_reason,
+                                       result.started_at)]
     if notes or not result.not_modified:  # a 304 is the same body: its note still holds
         source.health_note = storable("; ".join(notes))[:500] if notes else None
 

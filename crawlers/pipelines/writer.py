@@ -26,7 +26,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from datetime import datetime
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy import Engine
@@ -165,6 +167,7 @@ class StorePipeline:
         self.crawler = crawler
         self.engine: Engine | None = None
         self.writer: StoreWriter | None = None
+        self.poll_started: Callable[[int], datetime | None] = lambda source_id: None
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:  # noqa: ANN001
@@ -175,6 +178,11 @@ class StorePipeline:
 
     def open_spider(self, spider=None) -> None:  # noqa: ANN001
         self.engine = make_engine(self.url)
+        claimer = getattr(self.crawler.spider, "claimer", None)  # the watch spider's leases
+        if claimer is not None:  # when each poll went out: its next is counted from it
+            self.poll_started = claimer.poll_started
+            self.crawler.signals.connect(claimer.response_received,
+                                         signal=signals.response_received)
         self.writer = StoreWriter(
             self.engine, getattr(self.crawler.spider, "worker_id", None),
             max_batch=self.crawler.settings.getint("CRISISWATCH_STORE_BATCH", MAX_BATCH))
@@ -188,6 +196,8 @@ class StorePipeline:
     async def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
         if not isinstance(item, ThreadResult | FetchResult):
             return item
+        if isinstance(item, FetchResult) and item.started_at is None:
+            item.started_at = self.poll_started(item.source_id)
         new = await maybe_deferred_to_future(self.writer.submit(item))
         if isinstance(item, ThreadResult):
             ctx = {"source": item.source_id, "thread_key": item.ref.key}
