@@ -334,13 +334,14 @@ def flagged_table(real: list[RealResult]) -> list[str]:
     return lines
 
 
-def report_lines(real: list[RealResult], seeds: int, soft: bool = False) -> list[str]:
+def report_lines(real: list[RealResult], seeds: int, soft: bool = False, jobs: int = 1
+                 ) -> list[str]:
     results = [r.result for r in real]
     outcomes = [o for r in results for o in r.outcomes]
     lines = ["# Detection on realistic streams of real posts", "",
              f"- date: {dt.date.today().isoformat()}",
              f"- command: `python -m bench.detection_real --seeds {seeds}"
-             f"{' --soft-alarm' if soft else ''}`",
+             f"{' --soft-alarm' if soft else ''}{f' --jobs {jobs}' if jobs > 1 else ''}`",
              f"- streams: {len(results)} x {DAYS} days (en and zh, seeds 1..{seeds}; "
              "bench/realstreams.py): one brand (en Apple, keywords Apple/iPhone/iPad/iTunes, "
              "SXSW 2011 tweets; zh 艾克美 put into osm2022 / smp2020 Weibo posts and waimai "
@@ -353,7 +354,8 @@ def report_lines(real: list[RealResult], seeds: int, soft: bool = False) -> list
              f"{FLAGGED}: the previous 24 hourly counts of flagged mentions (the replay's "
              "own); both judged when each hour ends",
              "- marks: as bench/results/detection.md (observed volume of the crisis's posts)",
-             f"- replay time: {sum(r.seconds for r in results):,.0f} s in all",
+             f"- replay time: {sum(r.seconds for r in results):,.0f} s in all"
+             + (f" (wall clock, {jobs} streams at once)" if jobs > 1 else ""),
              *(f"  - {r.line}" for r in real), ""]
     lines += outcome_table(outcomes, DETECTORS) + [""]
     lines += false_table(results, DETECTORS, "per brand-week")
@@ -384,7 +386,7 @@ def run_real(seeds: int, out: Path, soft: bool = False, jobs: int = 1) -> None:
             real = list(pool.map(_stream_job, todo))
     else:
         real = [_stream_job(job) for job in todo]
-    text = "\n".join(report_lines(real, seeds, soft)) + "\n"
+    text = "\n".join(report_lines(real, seeds, soft, jobs)) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(text)
