@@ -13,7 +13,7 @@ events come late has nothing visible at the curve's 25% mark (``observed_marks``
 The curve's marks are reported beside them. For benign traffic: warnings on
 incidents that hold no crisis post, per brand per simulated week.
 
-Run: ``python -m bench.detection [--seeds N]``; writes bench/results/detection.md.
+Run: ``python -m bench.detection [--seeds N] [--jobs J]``; writes bench/results/detection.md.
 The realistic streams of real posts have their own run, ``python -m
 bench.detection_real``, which reuses this module's detectors.
 """
@@ -295,11 +295,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="streams per language")
     parser.add_argument("--out", type=Path, default=OUT, help="results file")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="streams replayed at once, in separate processes")
     args = parser.parse_args(argv)
-    results = []
-    for language in ("en", "zh"):
-        for seed in range(1, args.seeds + 1):
-            results.append(run_stream(language, seed))
+    todo = [(language, seed) for language in ("en", "zh") for seed in range(1, args.seeds + 1)]
+    if args.jobs > 1:  # each replay has its own database: same results, same order
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(run_stream, *zip(*todo, strict=True)))
+    else:
+        results = [run_stream(language, seed) for language, seed in todo]
     lines = ["# Detection on simulated streams", "",
              f"- date: {dt.date.today().isoformat()}",
              f"- command: `python -m bench.detection --seeds {args.seeds}`",

@@ -16,7 +16,7 @@ its peak). The report explains ours' misses and false warnings from the replay:
 how many crisis posts were flagged and how many incidents they were split into, and
 what the falsely warned incidents held, with the alerts' reasons.
 
-Run: ``python -m bench.detection_real [--seeds N]``; writes
+Run: ``python -m bench.detection_real [--seeds N] [--jobs J]``; writes
 bench/results/detection_real.md.
 """
 
@@ -334,13 +334,14 @@ def flagged_table(real: list[RealResult]) -> list[str]:
     return lines
 
 
-def report_lines(real: list[RealResult], seeds: int, soft: bool = False) -> list[str]:
+def report_lines(real: list[RealResult], seeds: int, soft: bool = False, jobs: int = 1
+                 ) -> list[str]:
     results = [r.result for r in real]
     outcomes = [o for r in results for o in r.outcomes]
     lines = ["# Detection on realistic streams of real posts", "",
              f"- date: {dt.date.today().isoformat()}",
              f"- command: `python -m bench.detection_real --seeds {seeds}"
-             f"{' --soft-alarm' if soft else ''}`",
+             f"{' --soft-alarm' if soft else ''}{f' --jobs {jobs}' if jobs > 1 else ''}`",
              f"- streams: {len(results)} x {DAYS} days (en and zh, seeds 1..{seeds}; "
              "bench/realstreams.py): one brand (en Apple, keywords Apple/iPhone/iPad/iTunes, "
              "SXSW 2011 tweets; zh 艾克美 put into osm2022 / smp2020 Weibo posts and waimai "
@@ -353,7 +354,8 @@ def report_lines(real: list[RealResult], seeds: int, soft: bool = False) -> list
              f"{FLAGGED}: the previous 24 hourly counts of flagged mentions (the replay's "
              "own); both judged when each hour ends",
              "- marks: as bench/results/detection.md (observed volume of the crisis's posts)",
-             f"- replay time: {sum(r.seconds for r in results):,.0f} s in all",
+             f"- replay time: {sum(r.seconds for r in results):,.0f} s in all"
+             + (f" (wall clock, {jobs} streams at once)" if jobs > 1 else ""),
              *(f"  - {r.line}" for r in real), ""]
     lines += outcome_table(outcomes, DETECTORS) + [""]
     lines += false_table(results, DETECTORS, "per brand-week")
@@ -368,10 +370,23 @@ def report_lines(real: list[RealResult], seeds: int, soft: bool = False) -> list
     return lines
 
 
-def run_real(seeds: int, out: Path, soft: bool = False) -> None:
-    real = [run_real_stream(language, seed, soft=soft)
-            for language in ("en", "zh") for seed in range(1, seeds + 1)]
-    text = "\n".join(report_lines(real, seeds, soft)) + "\n"
+def _stream_job(job: tuple[str, int, bool]) -> RealResult:
+    language, seed, soft = job
+    return run_real_stream(language, seed, soft=soft)
+
+
+def run_real(seeds: int, out: Path, soft: bool = False, jobs: int = 1) -> None:
+    """Every stream, ``jobs`` at a time in separate processes (each replay is its own
+    database: the results are the same, in the same order, as one at a time)."""
+    todo = [(language, seed, soft) for language in ("en", "zh") for seed in range(1, seeds + 1)]
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            real = list(pool.map(_stream_job, todo))
+    else:
+        real = [_stream_job(job) for job in todo]
+    text = "\n".join(report_lines(real, seeds, soft, jobs)) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(text)
@@ -385,9 +400,11 @@ def main(argv: list[str] | None = None) -> None:
                              "detection_real_soft.md with --soft-alarm)")
     parser.add_argument("--soft-alarm", action="store_true",
                         help="turn on detection.soft_alarm (the risk-weighted brand alarm)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="streams replayed at once, in separate processes")
     args = parser.parse_args(argv)
     out = args.out or (OUT.with_name("detection_real_soft.md") if args.soft_alarm else OUT)
-    run_real(args.seeds, out, args.soft_alarm)
+    run_real(args.seeds, out, args.soft_alarm, args.jobs)
 
 
 if __name__ == "__main__":

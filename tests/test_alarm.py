@@ -10,11 +10,13 @@ from scipy import stats
 
 from monitor.detection.alarm import (
     MAX_SIZE,
+    NEAR,
     REPLY_WEIGHT,
     brand_alarm,
     covered,
     fit_size,
     nb_sf,
+    near_weight,
     reply_weights,
     usual_level,
 )
@@ -178,3 +180,58 @@ def test_posts_alone_still_alarm_when_replies_make_the_history_bursty() -> None:
     assert alone.fired is not None, alone.windows
     both = brand_alarm(usual + today, NOW, replies=clumps)
     assert both.fired is not None and both.fired.replies == 0, both.windows
+
+
+def test_replies_under_an_unflagged_post_count_by_how_near_it_came() -> None:
+    assert near_weight(0.45, 0.5) == 0.9
+    assert near_weight(NEAR * 0.5, 0.5) == NEAR
+    assert near_weight(0.2, 0.5) == 0.0  # chatter, a happy thread's opener
+    assert near_weight(0.7, 0.5) == 0.0  # flagged: counted as a post of its own
+    near = {7: (NOW, near_weight(0.45, 0.5)), 8: (NOW, near_weight(0.1, 0.5))}
+    assert [w for *_, w in reply_weights(near, [(7, NOW, 10), (8, NOW, 300)])] == \
+        [10 * REPLY_WEIGHT * 0.9]
+
+
+def test_replies_under_a_near_threshold_opener_make_two_complaints_a_surge() -> None:
+    """Two flagged complaints in the hour are no alarm; the 30 replies piling up under
+    a post rated just under the threshold make the hour a surge, while the same
+    replies under a happy opener (risk 0.1) add nothing."""
+    usual = steady(0.3, seed=6)
+    posts = [NOW - timedelta(minutes=m) for m in (45, 20)]
+    gains = [(7, NOW - timedelta(minutes=2 * i + 1), 1) for i in range(30)]
+    for risk, fires in ((0.45, True), (0.1, False)):
+        counted = {7: (NOW - timedelta(minutes=58), near_weight(risk, 0.5))}
+        replies = [(at, w) for _, at, w in reply_weights(counted, gains)]
+        alarm = brand_alarm(usual + posts, NOW, replies=replies)
+        assert (alarm.fired is not None) == fires, (risk, alarm.windows)
+
+
+def burn_history(seed: int = 3) -> list[datetime]:
+    """Three weeks of 0.5 negative mentions an hour, with a two-day slow burn ten
+    days ago rising to 4 an hour and back."""
+    rng = random.Random(seed)
+    out = steady(0.5, days=20, seed=seed)
+    start = NOW - timedelta(days=10)
+    for h in range(48):
+        rate = 0.5 + 3.5 * (1 - abs(h - 24) / 24)
+        out += [start + timedelta(hours=h, minutes=rng.uniform(0, 60))
+                for _ in range(np.random.default_rng(seed + h).poisson(rate))]
+    return out
+
+
+def test_a_past_slow_burn_is_trimmed_away_whole() -> None:
+    """Trimmed once, a two-day burn's shoulders stay in the history (its peak raised the
+    first fit) and make the 6 h tail heavy; trimmed until nothing stands out, the
+    usual level is the brand's everyday 0.5 an hour with a near-Poisson tail, so
+    eleven negative mentions in six hours alarm as they would without the burn."""
+    times = burn_history()
+    start = (NOW - timedelta(days=21)).replace(minute=0)
+    hours = int((NOW - timedelta(hours=6) - start) // timedelta(hours=1))
+    offsets = np.array([int((t - start) // timedelta(hours=1)) for t in times])
+    hourly = np.bincount(offsets[(offsets >= 0) & (offsets < hours)], minlength=hours)
+    baseline, size = usual_level(hourly, start, 6)
+    once, once_size = usual_level(hourly, start, 6, rounds=1)
+    assert size > 2 * once_size
+    assert baseline.expected(NOW - timedelta(hours=6), hours=6) < 3.6
+    now = [NOW - timedelta(minutes=30 * i + 3) for i in range(11)]
+    assert brand_alarm(times + now, NOW).fired is not None

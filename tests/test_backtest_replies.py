@@ -59,3 +59,42 @@ def test_the_same_complaints_without_replies_stay_notices(tmp_path):
     report = run(stream(0), tmp_path)
     assert not [a for a in report.alerts if a.severity in ("warning", "crisis")], \
         [(a.at, a.reasons) for a in report.alerts]
+
+
+# An opener the scorer rates just under the threshold (0.45 of 0.5: near, ``alarm.NEAR``)
+# and one rated far under it (0.25), as a busy or happy thread's opener is.
+NEAR_OPENER = "My Acme order still hasn't shipped"
+FAR_OPENER = "Acme support has not replied to my ticket in a week"
+
+
+def near_stream(opener: str) -> list[dict]:
+    """The four usual days, then ``opener`` drawing 30 replies within the hour while
+    two flagged complaints (no replies) arrive: the matter's volume is the replies
+    under an unflagged post (issue 15: real crises often open so)."""
+    out = [r for r in stream(0) if not r["id"].startswith("b")]
+    at = 4 * DAY + 600
+    out += [rec(at, "forum-b", "n0", opener, 0),
+            rec(at + 15, "forum-b", "b0", BURST[0], 0), rec(at + 35, "forum-a", "b1", BURST[1], 0)]
+    out += [rec(at + 10 * k, "forum-b", "n0", replies=5 * k) for k in range(1, 7)]
+    return sorted(out, key=lambda r: r["at"])
+
+
+def test_the_openers_sit_near_and_far_under_the_threshold(tmp_path):
+    scorer = scorer_for(parse_config({}, base=tmp_path))
+    assert 0.6 * 0.5 <= scorer.score(NEAR_OPENER).risk < 0.5
+    assert scorer.score(FAR_OPENER).risk < 0.6 * 0.5
+
+
+def test_replies_under_a_near_threshold_opener_alarm(tmp_path):
+    report = run(near_stream(NEAR_OPENER), tmp_path)
+    warned = [a for a in report.alerts if a.severity in ("warning", "crisis")]
+    assert warned, [(a.at, a.reasons) for a in report.alerts]
+    assert "brand alarm" in warned[0].reasons[0], warned[0].reasons
+    # the post whose replies lead the window is warned on, not a complaint beside it
+    assert warned[0].post_ids == ("n0",), (warned[0].post_ids, warned[0].reasons)
+
+
+def test_the_same_replies_under_a_far_opener_stay_quiet(tmp_path):
+    report = run(near_stream(FAR_OPENER), tmp_path)
+    assert not [a for a in report.alerts if a.severity in ("warning", "crisis")], \
+        [(a.at, a.reasons) for a in report.alerts]

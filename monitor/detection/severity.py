@@ -100,6 +100,7 @@ class Rules:
     crisis_forecast: int = 200  # the LOW end of a thread's final-size forecast passes this
     volume_p: float = 0.001  # brand volume this unlikely under its baseline is growth
     soft_alarm: bool = False  # also the risk-weighted brand alarm (detection/soft_alarm.py)
+    risk_threshold: float = 0.5  # what flags a mention (detection.risk_threshold)
     iceberg_multiplier: float = 20.0
     remind_every: timedelta | None = None  # off unless configured: less noise
 

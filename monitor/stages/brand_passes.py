@@ -86,6 +86,18 @@ def affected_by_snapshots(s: Session, batch: int) -> tuple[set[int], list[int]]:
     return set(ids), [x.id for x in snaps]
 
 
+def replied_brands(s: Session, snaps: list[int], floor: float) -> set[int]:
+    """Brands with a mention at least ``floor`` risky on a post whose reply count
+    the snapshots ``snaps`` moved, grouped or not: replies under an unflagged post
+    near the risk threshold count in the brand alarm (``alarm.near_weight``), and no
+    incident holds that post to bring its brand's alarm round."""
+    if not snaps:
+        return set()
+    posts = select(EngagementSnapshot.post_id).where(EngagementSnapshot.id.in_(snaps))
+    return set(s.exec(select(Mention.brand_id).where(Mention.post_id.in_(posts),
+                                                     Mention.risk >= floor).distinct()).all())
+
+
 def mark_read(s: Session, snaps: list[int]) -> None:
     """The snapshots ``snaps`` are read: no pass reads them again."""
     if snaps:
@@ -122,10 +134,11 @@ def each_brand(engine: Engine, step: BrandPass, batch: int) -> tuple[int, int]:
     return grouped, alerts
 
 
-def snapshot_passes(engine: Engine, reassess: Callable[[Session, set[int]], int],
-                    batch: int) -> int:
+def snapshot_passes(engine: Engine, reassess: Callable[[Session, set[int], set[int]], int],
+                    batch: int, floor: float = 1.0) -> int:
     """Read the reply-count snapshots, one worker at a time, and ``reassess`` the
-    incidents they touch under their brands' locks, taken in id order (a brand pass
+    incidents they touch (and the alarms of the brands with a post at least ``floor``
+    risky among them: ``replied_brands``) under their brands' locks, taken in id order (a brand pass
     holds one lock and never waits, so this cannot deadlock). Returns alerts."""
     alerts = 0
     while True:
@@ -133,11 +146,12 @@ def snapshot_passes(engine: Engine, reassess: Callable[[Session, set[int]], int]
             if not try_lock_key(s, "detect:snapshots", 0):
                 return alerts
             touched, snaps = affected_by_snapshots(s, batch)
-            brands = s.exec(select(Incident.brand_id).where(Incident.id.in_(touched))
-                            .distinct()).all() if touched else []
-            for brand_id in sorted(brands):
+            brands = set(s.exec(select(Incident.brand_id).where(Incident.id.in_(touched))
+                                .distinct()).all()) if touched else set()
+            replied = replied_brands(s, snaps, floor)
+            for brand_id in sorted(brands | replied):
                 lock_key(s, "detect:brand", brand_id)
-            alerts += reassess(s, touched)
+            alerts += reassess(s, touched, replied)
             mark_read(s, snaps)
         if len(snaps) < batch:
             return alerts

@@ -54,6 +54,7 @@ def rules_for(config: Config, brand: str) -> Rules:
                  crisis_sources=merged["crisis_sources"],
                  crisis_forecast=merged["crisis_forecast"], volume_p=merged["volume_p"],
                  soft_alarm=merged["soft_alarm"],
+                 risk_threshold=merged["risk_threshold"],
                  iceberg_multiplier=merged["iceberg_multiplier"],
                  remind_every=None if remind is None else timedelta(seconds=remind))
 

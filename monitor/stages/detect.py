@@ -32,7 +32,7 @@ from db.models import (
     utcnow,
 )
 from db.queries import lock_stage
-from monitor.detection.alarm import brand_alarm, reply_weights
+from monitor.detection.alarm import NEAR, brand_alarm, reply_weights
 from monitor.detection.grouping import (
     IncidentKey,
     Match,
@@ -59,6 +59,7 @@ from monitor.stages.brand_passes import (
     mark_hot,
     mark_read,
     pending,
+    replied_brands,
     snapshot_passes,
     write_hot,
 )
@@ -77,6 +78,7 @@ from monitor.stages.readings import (
     BASELINE_DAYS,
     alarm_weights,
     mention_risks,
+    near_weights,
     post_series,
     prime_series,
     reply_gains,
@@ -281,12 +283,16 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
     every crisis but doubled false warnings), the soft alarm (``detection/soft_alarm.py``,
     every mention weighted by its risk): its risky mentions that no incident holds
     become a surge incident (``stages/surge.py``). The alert names every incident the
-    surge is spread over: grouping may have split the matter; this does not care."""
+    surge is spread over: grouping may have split the matter; this does not care.
+    Replies count under flagged posts and under unflagged ones that came near the
+    risk threshold (``readings.near_weights``, ``alarm.near_weight``)."""
     brand = unchanged(s, Brand, brand_id)
     name, alarm = brand.name, None
     if flagged:
         counted = alarm_weights(s, brand_id, now, tuple(brand.keywords))
-        replies = reply_weights(counted, reply_gains(s, sorted(counted), now))
+        near = near_weights(s, brand_id, now, rules.risk_threshold, tuple(brand.keywords))
+        replies = reply_weights({**near, **counted},
+                                reply_gains(s, sorted({*counted, *near}), now))
         alarm = brand_alarm([at for at, _ in counted.values()], now,
                             history_days=BASELINE_DAYS, p=rules.volume_p,
                             weights=[w for _, w in counted.values()],
@@ -351,8 +357,9 @@ def run_detect(engine: Engine, rules: Rules | RulesFor, quiet: timedelta,
             hold_loaded(s)
             rows = pending(s, BATCH)
             touched, snaps = affected_by_snapshots(s, BATCH)
+            replied = replied_brands(s, snaps, _near_floor(rules_for))
             grouped, alerts = detect_rows(s, rows, touched, rules_for, quiet, hot_for, at)
-            alerts += _reassess_touched(s, touched, rules_for, at)
+            alerts += _reassess_touched(s, touched, rules_for, at, replied)
             mark_read(s, snaps)
         total = DetectReport(total.mentions + grouped, total.alerts + alerts)
         if len(rows) < BATCH and not touched:
@@ -370,16 +377,23 @@ def _by_brand(engine: Engine, rules_for: RulesFor, quiet: timedelta, hot_for: ti
                                        now or utcnow())
 
     grouped, alerts = each_brand(engine, brand, BATCH)
-    alerts += snapshot_passes(engine, lambda s, touched: _reassess_touched(
-        s, touched, rules_for, now or utcnow()), BATCH)
+    alerts += snapshot_passes(engine, lambda s, touched, replied: _reassess_touched(
+        s, touched, rules_for, now or utcnow(), replied), BATCH, _near_floor(rules_for))
     return DetectReport(grouped, alerts)
 
 
-def _reassess_touched(s: Session, touched: set[int], rules_for: RulesFor, at: datetime
-                      ) -> int:
-    """Reassess incidents whose reply counts moved, then their brands' alarms (replies
-    count there: ``alarm.reply_weights``); how many alerts that raised."""
-    alerts, brands, cache = 0, set(), pass_cache(s)
+def _near_floor(rules_for: RulesFor) -> float:
+    """The risk from which a post's replies count in the brand alarm (``alarm.NEAR``
+    of ``detection.risk_threshold``, which no brand overrides)."""
+    return NEAR * rules_for("").risk_threshold
+
+
+def _reassess_touched(s: Session, touched: set[int], rules_for: RulesFor, at: datetime,
+                      replied: set[int] = frozenset()) -> int:
+    """Reassess incidents whose reply counts moved, then their brands' alarms and
+    those of ``replied`` (brands whose near-threshold posts drew replies: replies
+    count there, ``alarm.reply_weights``); how many alerts that raised."""
+    alerts, brands, cache = 0, set(replied), pass_cache(s)
     incidents = dict(zip(sorted(touched), loaded(s, Incident, sorted(touched)), strict=True))
     prefetch(s, Brand, {inc.brand_id for inc in incidents.values()})
     cache.prime(s, sorted(touched))

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import Session, func, select
 
 from db.models import EngagementSnapshot, Mention, Post, Source, Thread
+from monitor.detection.alarm import NEAR, near_weight
 from monitor.detection.context import CueContext, strong_cue_context
 from monitor.detection.severity import Evidence, Series
 from monitor.detection.signals import SeasonalBaseline, VolumeSignal
@@ -202,6 +203,31 @@ def alarm_weights(s: Session, brand_id: int, now: datetime, keywords: tuple[str,
                 shares[tid] = negative_share(s, tid, brand_id)
             weight = shares[tid]
         out[pid] = (at, weight)
+    return out
+
+
+def near_weights(s: Session, brand_id: int, now: datetime, threshold: float,
+                 keywords: tuple[str, ...]) -> dict[int, tuple[datetime, float]]:
+    """The brand's UNFLAGGED mentions of the last ``BASELINE_DAYS`` that came near the
+    risk ``threshold`` (``alarm.near_weight``), as post id -> (seen at, weight): what
+    their replies count in the brand alarm. One whose strong cue is about something
+    else (a news item naming the brand in passing) counts nothing, as in
+    ``alarm_weights``."""
+    start = now - timedelta(days=BASELINE_DAYS)
+    rows = s.exec(select(Post.id, Post.fetched_at, Post.title, Post.text, Mention.risk,
+                         Mention.cues, Mention.sentiment, Mention.strong)
+                  .join(Mention, Mention.post_id == Post.id)
+                  .where(Mention.brand_id == brand_id,
+                         func.coalesce(Mention.flagged, False) == False,  # noqa: E712
+                         Mention.risk >= NEAR * threshold, fetched_in(start, now),
+                         Post.fetched_at >= start, Post.fetched_at <= now)).all()
+    out = {}
+    for pid, at, title, text, risk, cues, sentiment, strong in rows:
+        if strong and not _cue_context(f"{title}\n{text}", keywords, tuple(cues),
+                                       sentiment).counts:
+            continue
+        if (weight := near_weight(risk, threshold)) > 0:
+            out[pid] = (at, weight)
     return out
 
 

@@ -25,6 +25,7 @@ from monitor.stages.readings import fetched_in
 
 GROWN = ("warning", "crisis")
 SURGE = "brand surge (soft alarm)"
+REPLIED = "brand alarm: replies under a post near the threshold"
 # A brand alarm's alert covers its surge for at least this long (``alarm.covered``): a
 # crisis rises and decays over hours, firing the hour window again and again meanwhile.
 EPISODE = timedelta(hours=6)
@@ -48,7 +49,9 @@ def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
     (post id -> how much the alarm counted it) leaves out what the alarm did not
     count: a news item naming the brand in passing is no target. ``replies`` (post id,
     seen at, weight: ``alarm.reply_weights``) add to the incident of their post, when
-    seen within the window: the incident whose posts draw the replies holds the surge."""
+    seen within the window: the incident whose posts draw the replies holds the surge.
+    Replies under an unflagged, ungrouped post (one near the threshold) count for that
+    post; when it leads, it becomes an incident of its own (``_replied_incident``)."""
     weights = weights or {}
     rows = [(m, p) for m, p in _window(s, brand_id, hours, now)
             if m.flagged and m.incident_id is not None and weights.get(p.id, 1.0) > 0]
@@ -58,21 +61,43 @@ def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
         risk[m.incident_id] += m.risk
     since = now - timedelta(hours=hours)
     recent = [(pid, w) for pid, at, w in replies or () if since < at <= now]
+    loose: dict[int, tuple[Mention, float]] = {}  # unflagged, ungrouped: by post
     if recent:
-        owner = dict(s.exec(select(Mention.post_id, Mention.incident_id)
-                            .where(Mention.brand_id == brand_id, Mention.flagged == True,  # noqa: E712
-                                   Mention.post_id.in_(sorted({pid for pid, _ in recent}))))
-                     .all())
+        owner = {m.post_id: m for m in s.exec(select(Mention).where(
+            Mention.brand_id == brand_id, Mention.post_id.in_(sorted({p for p, _ in recent}))))}
         for pid, w in recent:
-            if owner.get(pid) is not None:
-                counts[owner[pid]] += w
+            if (m := owner.get(pid)) is not None and m.incident_id is not None:
+                counts[m.incident_id] += w
+            elif m is not None:
+                loose[pid] = (m, loose.get(pid, (m, 0.0))[1] + w)
+    everything = counts + Counter({-pid: w for pid, (_, w) in loose.items()})
     episode = now - max(timedelta(hours=hours), EPISODE)
-    if not counts or covered(counts, _warned(s, counts), _raised_since(s, brand_id, episode)):
+    if not everything or covered(everything, _warned(s, counts),
+                                 _raised_since(s, brand_id, episode)):
         return None
-    top = max(counts, key=lambda i: (counts[i], risk[i], i))
+    top = max(everything, key=lambda i: (everything[i], risk[i], i))
+    if top < 0:  # the replies under an unflagged post near the threshold lead
+        inc = _replied_incident(s, *loose[-top])
+        counts = Counter({inc.id: everything[top]}) + counts
+        return inc, counts, [Evidence(inc.opened_at, -top, "", loose[-top][0].risk, False, ())]
     evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in rows
                 if m.incident_id == top]
     return s.get(Incident, top), counts, evidence
+
+
+def _replied_incident(s: Session, m: Mention, _weight: float) -> Incident:
+    """An incident holding one unflagged post whose replies (it came near the risk
+    threshold: ``alarm.near_weight``) lead a brand alarm's window: what the alarm
+    warns on, rather than a flagged bystander of the same hours (issue 15)."""
+    post = s.get(Post, m.post_id)
+    inc = Incident(brand_id=m.brand_id, opened_at=post.fetched_at, last_seen_at=post.fetched_at,
+                   title=f"Replies: {(post.title or post.text).strip()}"[:120],
+                   mention_count=1, source_ids=[post.source_id])
+    s.add(inc)
+    s.flush()
+    m.incident_id, m.grouped_by = inc.id, REPLIED
+    s.add(m)
+    return inc
 
 
 def _warned(s: Session, incidents: Counter[int]) -> set[int]:
