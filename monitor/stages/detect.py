@@ -64,6 +64,7 @@ from monitor.stages.brand_passes import (
     write_hot,
 )
 from monitor.stages.copies import attach_copy
+from monitor.stages.member_memo import last_changes
 from monitor.stages.merge import absorb, hold_loaded, loaded, mention_key, store_key
 from monitor.stages.pass_cache import (
     CATEGORY_TEXTS,
@@ -322,9 +323,7 @@ def _brand_alarm(s: Session, brand_id: int, rules: Rules, now: datetime,
 
 def _last_change(s: Session, inc: Incident) -> datetime | None:
     """When the incident last alerted (or reopened): a merge is not an alert."""
-    return s.exec(select(func.max(IncidentChange.at))
-                  .where(IncidentChange.incident_id == inc.id,
-                         IncidentChange.kind != "merged")).one()
+    return last_changes(s, [inc.id]).get(inc.id)
 
 
 def _brand_rules(s: Session, rules_for: RulesFor, brand_id: int) -> Rules:

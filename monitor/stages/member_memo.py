@@ -111,8 +111,8 @@ def stamps_of(s: Session, inc_ids: list[int]) -> dict[int, Stamp]:
 
 
 def last_changes(s: Session, inc_ids: list[int]) -> dict[int, datetime | None]:
-    """When each of ``inc_ids`` last alerted or reopened (``detect._last_change`` of
-    each: a merge is not an alert), one query each 500; absent: never."""
+    """When each of ``inc_ids`` last alerted or reopened (a merge is not an alert),
+    one query each 500; absent: never."""
     out: dict[int, datetime | None] = {}
     for i in range(0, len(inc_ids), 500):
         out.update(s.exec(select(IncidentChange.incident_id, func.max(IncidentChange.at))

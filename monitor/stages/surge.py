@@ -61,7 +61,8 @@ def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
         risk[m.incident_id] += m.risk
     since = now - timedelta(hours=hours)
     recent = [(pid, w) for pid, at, w in replies or () if since < at <= now]
-    loose: dict[int, tuple[Mention, float]] = {}  # unflagged, ungrouped: by post
+    loose: dict[int, Mention] = {}  # unflagged, ungrouped: by post
+    loose_counts: Counter[int] = Counter()
     if recent:
         owner = {m.post_id: m for m in s.exec(select(Mention).where(
             Mention.brand_id == brand_id, Mention.post_id.in_(sorted({p for p, _ in recent}))))}
@@ -69,23 +70,24 @@ def flagged_target(s: Session, brand_id: int, hours: int, now: datetime,
             if (m := owner.get(pid)) is not None and m.incident_id is not None:
                 counts[m.incident_id] += w
             elif m is not None:
-                loose[pid] = (m, loose.get(pid, (m, 0.0))[1] + w)
-    everything = counts + Counter({-pid: w for pid, (_, w) in loose.items()})
+                loose[pid] = m
+                loose_counts[pid] += w
+    everything = counts + Counter({-pid: w for pid, w in loose_counts.items()})
     episode = now - max(timedelta(hours=hours), EPISODE)
     if not everything or covered(everything, _warned(s, counts),
                                  _raised_since(s, brand_id, episode)):
         return None
     top = max(everything, key=lambda i: (everything[i], risk[i], i))
     if top < 0:  # the replies under an unflagged post near the threshold lead
-        inc = _replied_incident(s, *loose[-top])
+        inc = _replied_incident(s, loose[-top])
         counts = Counter({inc.id: everything[top]}) + counts
-        return inc, counts, [Evidence(inc.opened_at, -top, "", loose[-top][0].risk, False, ())]
+        return inc, counts, [Evidence(inc.opened_at, -top, "", loose[-top].risk, False, ())]
     evidence = [Evidence(p.fetched_at, p.id, "", m.risk, False, ()) for m, p in rows
                 if m.incident_id == top]
     return s.get(Incident, top), counts, evidence
 
 
-def _replied_incident(s: Session, m: Mention, _weight: float) -> Incident:
+def _replied_incident(s: Session, m: Mention) -> Incident:
     """An incident holding one unflagged post whose replies (it came near the risk
     threshold: ``alarm.near_weight``) lead a brand alarm's window: what the alarm
     warns on, rather than a flagged bystander of the same hours (issue 15)."""
